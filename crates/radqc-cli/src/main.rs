@@ -1,0 +1,50 @@
+//! `radqc`: the headless command line of RadQC. Each subcommand lives in its own module.
+
+mod rubric_cmd;
+mod score_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "radqc",
+    version,
+    about = "RadQC 影像质控: imaging and report quality control"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Score evaluations read as JSON from stdin (one object or an array); print the results as JSON.
+    Score {
+        /// Score with this rubric file instead of the bundled one.
+        #[arg(long, value_name = "FILE")]
+        rubric: Option<PathBuf>,
+    },
+    /// Check or show a rubric.
+    Rubric {
+        #[command(subcommand)]
+        command: rubric_cmd::RubricCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Score { rubric } => score_cmd::run(rubric.as_deref()),
+        Command::Rubric { command } => rubric_cmd::run(command),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("radqc: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

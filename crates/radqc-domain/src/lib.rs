@@ -1,0 +1,14 @@
+//! RadQC's domain: the rubric of the standard's Appendix A as validated data, and the scoring engine.
+//!
+//! Architecture Invariant: this crate does no I/O. It knows nothing of files, SQLite, HTTP, Tauri,
+//! the clock or randomness; callers hand it text, time and keys as arguments.
+
+mod codes;
+mod rubric;
+mod scoring;
+
+pub use codes::{
+    Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score,
+};
+pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
+pub use scoring::{Findings, ScoringError, Verdict};

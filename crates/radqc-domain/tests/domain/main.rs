@@ -1,0 +1,5 @@
+//! Integration tests of the domain crate: the bundled rubric, rubric validation, the scoring engine.
+
+mod rubric_file;
+mod scoring_props;
+mod scoring_table;
