@@ -4,11 +4,15 @@
 //! the clock or randomness; callers hand it text, time and keys as arguments.
 
 mod codes;
+mod exam;
 mod rubric;
 mod scoring;
 
 pub use codes::{
     Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score,
+};
+pub use exam::{
+    ExamEventKind, ExamStaff, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode,
 };
 pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
 pub use scoring::{Findings, ScoringError, Verdict};

@@ -1,0 +1,125 @@
+//! Everything that can go wrong with the local store, each with a stable code for error envelopes
+//! and a Chinese message for the person at the workstation.
+
+use std::path::PathBuf;
+
+use radqc_domain::ScoringError;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("no RadQC database at {0} (create one with `radqc local init --db {0}`)")]
+    NoDatabase(PathBuf),
+    #[error("{0} already holds data; refusing to initialise over it")]
+    AlreadyExists(PathBuf),
+    #[error("{0} is not a database file")]
+    NotADatabase(PathBuf),
+    #[error("{0} is a plain SQLite database of another program (or an unencrypted copy), not a RadQC store")]
+    ForeignDatabase(PathBuf),
+    #[error("cannot open {0}: wrong key, or the file is not a RadQC store")]
+    WrongKey(PathBuf),
+    #[error("{path} was written by a newer RadQC (schema {found}; this version reads up to {supported}); update RadQC, the file was not changed")]
+    NewerSchema {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error("key file {path}: {message}")]
+    KeyFile { path: PathBuf, message: String },
+    #[error("the disk is full: the evaluation was NOT saved; free some space and save again (everything saved before is intact)")]
+    DiskFull,
+    #[error("`{field}`: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Scoring(#[from] ScoringError),
+    #[error("item {item} does not apply to exam {accession}: {why}")]
+    NotApplicable {
+        item: String,
+        accession: String,
+        why: String,
+    },
+    #[error("no evaluation with id {0}")]
+    UnknownEvaluation(String),
+    #[error("evaluation {id} was already corrected by {by}; correct the latest revision instead")]
+    AlreadyCorrected { id: String, by: String },
+    #[error("outbox entry {0} does not exist or is not pending")]
+    NotPending(i64),
+    #[error("storage error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Self::DiskFull,
+            _ => Self::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// A stable machine code: the UI and the CLI's callers branch on it, never on the text.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoDatabase(_) => "NO_DATABASE",
+            Self::AlreadyExists(_) => "DATABASE_EXISTS",
+            Self::NotADatabase(_) => "NOT_A_DATABASE",
+            Self::ForeignDatabase(_) => "FOREIGN_DATABASE",
+            Self::WrongKey(_) => "WRONG_KEY",
+            Self::NewerSchema { .. } => "NEWER_SCHEMA",
+            Self::KeyFile { .. } => "KEY_FILE",
+            Self::DiskFull => "DISK_FULL",
+            Self::Invalid { .. } => "INVALID_INPUT",
+            Self::Scoring(e) => e.code(),
+            Self::NotApplicable { .. } => "ITEM_NOT_APPLICABLE",
+            Self::UnknownEvaluation(_) => "UNKNOWN_EVALUATION",
+            Self::AlreadyCorrected { .. } => "ALREADY_CORRECTED",
+            Self::NotPending(_) => "NOT_PENDING",
+            Self::Sqlite(_) => "STORAGE",
+        }
+    }
+
+    /// The message in Chinese, for the person at the workstation.
+    pub fn message_zh(&self) -> String {
+        match self {
+            Self::NoDatabase(p) => format!("未找到质控数据库：{}", p.display()),
+            Self::AlreadyExists(p) => format!("{} 已有数据，不能重新初始化", p.display()),
+            Self::NotADatabase(p) => format!("{} 不是数据库文件", p.display()),
+            Self::ForeignDatabase(p) => format!(
+                "{} 是其他程序的数据库（或未加密的副本），不是 RadQC 质控库",
+                p.display()
+            ),
+            Self::WrongKey(p) => format!("无法打开 {}：密钥错误，或不是 RadQC 质控库", p.display()),
+            Self::NewerSchema {
+                found, supported, ..
+            } => {
+                format!("数据库由更新版本的 RadQC 写入（版本 {found}，本程序最高支持 {supported}），请升级；文件未被改动")
+            }
+            Self::KeyFile { path, message } => format!("密钥文件 {}：{message}", path.display()),
+            Self::DiskFull => {
+                "磁盘已满：本次评分未保存。请释放磁盘空间后重新保存（之前保存的评分完好无损）"
+                    .to_owned()
+            }
+            Self::Invalid { field, message } => format!("输入有误（{field}）：{message}"),
+            Self::Scoring(e) => format!("评分项填写有误：{e}"),
+            Self::NotApplicable {
+                item,
+                accession,
+                why,
+            } => format!("质控项目 {item} 不适用于检查 {accession}：{why}"),
+            Self::UnknownEvaluation(id) => format!("找不到评分记录 {id}"),
+            Self::AlreadyCorrected { id, by } => {
+                format!("评分 {id} 已被 {by} 更正，请更正最新的版本")
+            }
+            Self::NotPending(seq) => format!("待同步队列中没有第 {seq} 条待发送记录"),
+            Self::Sqlite(e) => format!("存储错误：{e}"),
+        }
+    }
+}
+
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
+    StoreError::Invalid {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}

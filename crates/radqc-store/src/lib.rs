@@ -1,0 +1,22 @@
+//! RadQC's local store: one SQLCipher-encrypted SQLite file per workstation or clinic holding
+//! exams, exam events, evaluations (append-only, corrections as revisions), an outbox for the
+//! regional center, and an audit log.
+//!
+//! Architecture Invariant: a score the reviewer saw as saved is on disk (WAL, `synchronous =
+//! FULL`, one transaction with its outbox entry), and its outbox entry has the next sequence
+//! number with no gap.
+
+mod error;
+mod model;
+mod open;
+mod schema;
+mod store;
+
+pub use error::StoreError;
+pub use model::{
+    AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord,
+    NewEvaluation, OutboxCounts, OutboxEntry, OutboxState, PatientInput, SyncPayload,
+};
+pub use open::{default_key_path, latest_schema, Key};
+pub use schema::APPLICATION_ID;
+pub use store::{applicable_items, Store};

@@ -1,0 +1,222 @@
+//! What goes into the store and what comes out: the wire shapes of exams, evaluations, events and
+//! outbox entries (JSON at the CLI, IPC and sync boundaries).
+
+use chrono::{DateTime, Utc};
+use radqc_domain::{
+    CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode,
+    Score, Sex, SiteCode, StaffCode,
+};
+use serde::{Deserialize, Serialize};
+
+/// An exam as a caller describes it. Saved (or updated) with the evaluation or event that names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamInput {
+    /// The site the exam belongs to; the store's own site when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteCode>,
+    /// 检查号 / accession number, unique within a site.
+    pub accession: String,
+    pub modality: Modality,
+    /// 检查部位 / exam item, as the RIS names it (e.g. "CT胸部平扫").
+    pub exam_item: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_source: Option<PatientSource>,
+    /// 随访病例 / follow-up case.
+    #[serde(default)]
+    pub follow_up: bool,
+    /// Whether film was printed (item FL applies only then); unknown when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub film_printed: Option<bool>,
+    /// Whether a 3D reconstruction was requested or made (item TR applies only then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconstruction: Option<bool>,
+    #[serde(default)]
+    pub staff: ExamStaff,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<PatientInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_at: Option<DateTime<Utc>>,
+}
+
+/// The least patient data QC needs. The id is hashed with the site's salt before it is stored;
+/// the name is dropped unless the site turned name storage on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientInput {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A new evaluation: the findings as `radqc score` reads them, plus the exam, reviewer and mode.
+/// The score is never taken from the caller: the scoring engine computes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewEvaluation {
+    pub item: ItemCode,
+    pub findings: Vec<CriterionCode>,
+    #[serde(default)]
+    pub not_applicable: Vec<CriterionCode>,
+    pub exam: ExamInput,
+    pub reviewer: StaffCode,
+    pub mode: QcMode,
+    /// 问题说明: the reviewer's note.
+    #[serde(default)]
+    pub note: String,
+    /// Set when this evaluation corrects an earlier one (a new revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    /// When it was scored; now when absent (imports of historical data give it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// An exam as the store holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExamRecord {
+    pub site: SiteCode,
+    pub accession: String,
+    pub modality: Modality,
+    pub exam_item: String,
+    pub department: Option<String>,
+    pub patient_source: Option<PatientSource>,
+    pub follow_up: bool,
+    pub film_printed: Option<bool>,
+    pub reconstruction: Option<bool>,
+    pub staff: ExamStaff,
+    /// SHA-256 of the site's salt and the patient id, hex.
+    pub patient_hash: Option<String>,
+    pub patient_sex: Option<Sex>,
+    pub patient_age: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<String>,
+    pub performed_at: Option<DateTime<Utc>>,
+    /// How many current (not superseded) evaluations the exam has.
+    pub evaluations: u32,
+}
+
+/// An evaluation as the store holds it: every revision stays readable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluationRecord {
+    pub id: String,
+    pub site: SiteCode,
+    pub accession: String,
+    pub item: ItemCode,
+    pub reviewer: StaffCode,
+    /// The person scored: the exam's staff member in the item's scored role.
+    pub scored_person: Option<StaffCode>,
+    pub mode: QcMode,
+    pub findings: Vec<CriterionCode>,
+    pub not_applicable: Vec<CriterionCode>,
+    pub score: Option<Score>,
+    pub grade: Grade,
+    pub pass: bool,
+    pub severe: Vec<CriterionCode>,
+    pub unmet: Vec<CriterionCode>,
+    pub rubric_version: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+    pub supersedes: Option<String>,
+    /// The revision that corrected this one, if any.
+    pub superseded_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExamEventRecord {
+    pub id: String,
+    pub site: SiteCode,
+    pub accession: String,
+    pub kind: ExamEventKind,
+    pub staff: StaffCode,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxState {
+    Pending,
+    Sent,
+    /// Refused by the center (dead letter), with its reason.
+    Rejected,
+}
+
+/// One entry of the outbox, in the device's sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub kind: String,
+    pub ref_id: String,
+    /// The JSON the center receives: a [`SyncPayload`].
+    pub payload: String,
+    pub state: OutboxState,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxCounts {
+    pub pending: u64,
+    pub sent: u64,
+    pub rejected: u64,
+}
+
+/// What travels to the center for one outbox entry: the record and its exam, so the center
+/// needs nothing else to apply it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SyncPayload {
+    Evaluation {
+        exam: ExamRecord,
+        evaluation: Box<EvaluationRecord>,
+    },
+    ExamEvent {
+        exam: ExamRecord,
+        event: ExamEventRecord,
+    },
+}
+
+/// Filters for finding exams (active and centralized QC). Every field narrows; none means all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExamFilter {
+    /// Performed at or after (or created, when the performing time is unknown).
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Performed before.
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub site: Option<SiteCode>,
+    #[serde(default)]
+    pub modality: Option<Modality>,
+    #[serde(default)]
+    pub exam_item: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    /// Any of the exam's staff.
+    #[serde(default)]
+    pub staff: Option<StaffCode>,
+    /// Only exams with (true) or without (false) a current evaluation.
+    #[serde(default)]
+    pub evaluated: Option<bool>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub detail: Option<String>,
+}

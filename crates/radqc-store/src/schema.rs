@@ -1,0 +1,107 @@
+//! The store's schema as forward-only migrations: migration N takes `user_version` N-1 to N.
+//! Never edit a shipped migration; add the next one.
+
+/// `PRAGMA application_id` of every RadQC store ("RADQ"): tells our files from other programs'.
+pub const APPLICATION_ID: i64 = 0x5241_4451;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: exams, events, evaluations, outbox, audit log.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE exams (
+    id                 INTEGER PRIMARY KEY,
+    site               TEXT NOT NULL,
+    accession          TEXT NOT NULL,
+    modality           TEXT NOT NULL,
+    exam_item          TEXT NOT NULL,
+    department         TEXT,
+    patient_source     TEXT CHECK (patient_source IN ('outpatient', 'emergency', 'inpatient')),
+    follow_up          INTEGER NOT NULL DEFAULT 0 CHECK (follow_up IN (0, 1)),
+    film_printed       INTEGER CHECK (film_printed IN (0, 1)),
+    reconstruction     INTEGER CHECK (reconstruction IN (0, 1)),
+    technologist       TEXT,
+    reporting_doctor   TEXT,
+    auditing_doctor    TEXT,
+    ordering_clinician TEXT,
+    patient_hash       TEXT,
+    patient_sex        TEXT CHECK (patient_sex IN ('F', 'M', 'O', 'U')),
+    patient_age        INTEGER CHECK (patient_age BETWEEN 0 AND 150),
+    patient_name       TEXT,
+    performed_at       TEXT,
+    created_at         TEXT NOT NULL,
+    UNIQUE (site, accession)
+) STRICT;
+CREATE INDEX exams_period ON exams (coalesce(performed_at, created_at));
+
+CREATE TABLE exam_events (
+    id      TEXT PRIMARY KEY,
+    exam_id INTEGER NOT NULL REFERENCES exams (id),
+    kind    TEXT NOT NULL CHECK (kind IN ('report_signed', 'report_audited')),
+    staff   TEXT NOT NULL,
+    at      TEXT NOT NULL
+) STRICT;
+CREATE INDEX exam_events_exam ON exam_events (exam_id);
+
+CREATE TABLE evaluations (
+    id             TEXT PRIMARY KEY,
+    exam_id        INTEGER NOT NULL REFERENCES exams (id),
+    item           TEXT NOT NULL,
+    reviewer       TEXT NOT NULL,
+    scored_person  TEXT,
+    mode           TEXT NOT NULL CHECK (mode IN ('random', 'active', 'centralized', 'gold')),
+    findings       TEXT NOT NULL,
+    not_applicable TEXT NOT NULL,
+    score          INTEGER CHECK (score BETWEEN 1 AND 5),
+    grade          TEXT NOT NULL CHECK (grade IN ('excellent', 'good', 'pass', 'fail')),
+    pass           INTEGER NOT NULL CHECK (pass IN (0, 1)),
+    severe         TEXT NOT NULL,
+    unmet          TEXT NOT NULL,
+    rubric_version TEXT NOT NULL,
+    note           TEXT NOT NULL DEFAULT '',
+    at             TEXT NOT NULL,
+    -- A correction is a new revision naming the one it supersedes; each is superseded at most once.
+    supersedes     TEXT UNIQUE REFERENCES evaluations (id)
+) STRICT;
+CREATE INDEX evaluations_exam ON evaluations (exam_id);
+
+CREATE TRIGGER evaluations_no_update BEFORE UPDATE ON evaluations
+BEGIN SELECT RAISE(ABORT, 'evaluations are append-only: save a correction instead'); END;
+CREATE TRIGGER evaluations_no_delete BEFORE DELETE ON evaluations
+BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
+
+-- seq is the per-device sequence: max + 1 inside the saving transaction, so strictly
+-- increasing without gaps; entries are never deleted, only marked.
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event')),
+    ref_id     TEXT NOT NULL,
+    payload    TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
+    reason     TEXT,
+    created_at TEXT NOT NULL,
+    state_at   TEXT
+) STRICT;
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+BEGIN SELECT RAISE(ABORT, 'outbox entries are never deleted'); END;
+CREATE TRIGGER outbox_payload_fixed BEFORE UPDATE OF seq, kind, ref_id, payload ON outbox
+BEGIN SELECT RAISE(ABORT, 'an outbox entry''s content never changes'); END;
+
+CREATE TABLE audit_log (
+    id      INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT,
+    detail  TEXT
+) STRICT;
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];

@@ -1,0 +1,6 @@
+//! Integration tests of the local store on real encrypted SQLite files.
+
+mod bad_files;
+mod durability;
+mod evaluations;
+mod support;
