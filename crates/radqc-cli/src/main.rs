@@ -1,5 +1,6 @@
 //! `radqc`: the headless command line of RadQC. Each subcommand lives in its own module.
 
+mod local_cmd;
 mod rubric_cmd;
 mod score_cmd;
 
@@ -32,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         command: rubric_cmd::RubricCommand,
     },
+    /// The local store: create it, save evaluations into it, export them, inspect the outbox.
+    Local {
+        #[command(subcommand)]
+        command: local_cmd::LocalCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -39,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Score { rubric } => score_cmd::run(rubric.as_deref()),
         Command::Rubric { command } => rubric_cmd::run(command),
+        Command::Local { command } => local_cmd::run(command),
     };
     match result {
         Ok(code) => code,
