@@ -52,6 +52,20 @@ pub enum LocalCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Enroll this store with a regional center using a one-time code.
+    Enroll {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The center's base URL, e.g. https://qc.region.example:8443
+        #[arg(long)]
+        center: String,
+        /// The one-time enrollment code the center's administrator gave.
+        #[arg(long)]
+        code: String,
+        /// A name for this device in the center's lists.
+        #[arg(long)]
+        name: Option<String>,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -68,6 +82,12 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
+        LocalCommand::Enroll {
+            db,
+            center,
+            code,
+            name,
+        } => enroll(&db, &center, &code, name.as_deref()),
     }
 }
 
@@ -161,4 +181,57 @@ fn outbox(db: &DbArgs, rejected: bool) -> Result<ExitCode> {
 fn actor() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     format!("cli:{user}")
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn enroll(db: &DbArgs, center: &str, code: &str, name: Option<&str>) -> Result<ExitCode> {
+    let mut store = db.open()?;
+    let http = radqc_sync::http_client();
+    let resp = runtime()?.block_on(radqc_sync::enroll(
+        &mut store,
+        &http,
+        center,
+        code,
+        name,
+        Utc::now(),
+    ))?;
+    println!(
+        "enrolled device {} at site {} with {center}",
+        resp.device_id, resp.site
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn sync(once: bool, db: &DbArgs, attempts: u32) -> Result<ExitCode> {
+    anyhow::ensure!(
+        once,
+        "only `radqc sync --once` exists: the desktop app runs the continuous loop"
+    );
+    let mut store = db.open()?;
+    let http = radqc_sync::http_client();
+    let mut seed = std::process::id() as u64 ^ Utc::now().timestamp_subsec_nanos() as u64;
+    let mut jitter = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let outcome = runtime()?.block_on(radqc_sync::sync_with_retries(
+        &mut store,
+        &http,
+        attempts.max(1),
+        radqc_sync::Backoff::default(),
+        &mut jitter,
+    ));
+    println!("{}", serde_json::to_string(&outcome)?);
+    Ok(match outcome {
+        radqc_sync::Outcome::Synced { .. } => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
 }

@@ -1,5 +1,6 @@
 //! `radqc`: the headless command line of RadQC. Each subcommand lives in its own module.
 
+mod center_cmd;
 mod local_cmd;
 mod rubric_cmd;
 mod score_cmd;
@@ -38,6 +39,22 @@ enum Command {
         #[command(subcommand)]
         command: local_cmd::LocalCommand,
     },
+    /// The regional center: serve it, manage sites, devices and staff, publish, export.
+    Center {
+        #[command(subcommand)]
+        command: center_cmd::CenterCommand,
+    },
+    /// Sync a local store with the center it is enrolled with.
+    Sync {
+        /// Run one pass (with retries on network errors) and exit.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        db: local_cmd::DbArgs,
+        /// Attempts on network errors and 5xx before giving up.
+        #[arg(long, default_value_t = 3)]
+        attempts: u32,
+    },
 }
 
 fn main() -> ExitCode {
@@ -46,6 +63,8 @@ fn main() -> ExitCode {
         Command::Score { rubric } => score_cmd::run(rubric.as_deref()),
         Command::Rubric { command } => rubric_cmd::run(command),
         Command::Local { command } => local_cmd::run(command),
+        Command::Center { command } => center_cmd::run(command),
+        Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };
     match result {
         Ok(code) => code,

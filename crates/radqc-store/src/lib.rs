@@ -6,12 +6,14 @@
 //! FULL`, one transaction with its outbox entry), and its outbox entry has the next sequence
 //! number with no gap.
 
+mod center_link;
 mod error;
 mod model;
 mod open;
 mod schema;
 mod store;
 
+pub use center_link::{CenterLink, SyncStatus};
 pub use error::StoreError;
 pub use model::{
     AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord,

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use radqc_domain::{
-    CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode,
-    Score, Sex, SiteCode, StaffCode,
+    CriterionCode, ExamStaff, ItemCode, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode,
 };
+pub use radqc_protocol::{EvaluationRecord, ExamEventRecord, ExamRecord, SyncPayload};
 use serde::{Deserialize, Serialize};
 
 /// An exam as a caller describes it. Saved (or updated) with the evaluation or event that names it.
@@ -79,66 +79,6 @@ pub struct NewEvaluation {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// An exam as the store holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExamRecord {
-    pub site: SiteCode,
-    pub accession: String,
-    pub modality: Modality,
-    pub exam_item: String,
-    pub department: Option<String>,
-    pub patient_source: Option<PatientSource>,
-    pub follow_up: bool,
-    pub film_printed: Option<bool>,
-    pub reconstruction: Option<bool>,
-    pub staff: ExamStaff,
-    /// SHA-256 of the site's salt and the patient id, hex.
-    pub patient_hash: Option<String>,
-    pub patient_sex: Option<Sex>,
-    pub patient_age: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub patient_name: Option<String>,
-    pub performed_at: Option<DateTime<Utc>>,
-    /// How many current (not superseded) evaluations the exam has.
-    pub evaluations: u32,
-}
-
-/// An evaluation as the store holds it: every revision stays readable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EvaluationRecord {
-    pub id: String,
-    pub site: SiteCode,
-    pub accession: String,
-    pub item: ItemCode,
-    pub reviewer: StaffCode,
-    /// The person scored: the exam's staff member in the item's scored role.
-    pub scored_person: Option<StaffCode>,
-    pub mode: QcMode,
-    pub findings: Vec<CriterionCode>,
-    pub not_applicable: Vec<CriterionCode>,
-    pub score: Option<Score>,
-    pub grade: Grade,
-    pub pass: bool,
-    pub severe: Vec<CriterionCode>,
-    pub unmet: Vec<CriterionCode>,
-    pub rubric_version: String,
-    pub note: String,
-    pub at: DateTime<Utc>,
-    pub supersedes: Option<String>,
-    /// The revision that corrected this one, if any.
-    pub superseded_by: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExamEventRecord {
-    pub id: String,
-    pub site: SiteCode,
-    pub accession: String,
-    pub kind: ExamEventKind,
-    pub staff: StaffCode,
-    pub at: DateTime<Utc>,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OutboxState {
@@ -166,21 +106,6 @@ pub struct OutboxCounts {
     pub pending: u64,
     pub sent: u64,
     pub rejected: u64,
-}
-
-/// What travels to the center for one outbox entry: the record and its exam, so the center
-/// needs nothing else to apply it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum SyncPayload {
-    Evaluation {
-        exam: ExamRecord,
-        evaluation: Box<EvaluationRecord>,
-    },
-    ExamEvent {
-        exam: ExamRecord,
-        event: ExamEventRecord,
-    },
 }
 
 /// Filters for finding exams (active and centralized QC). Every field narrows; none means all.

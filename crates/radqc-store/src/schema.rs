@@ -104,4 +104,16 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 2: what the center published (rubric versions, sampling rules, roster, notices), by feed cursor.
+    r#"
+CREATE TABLE center_feed (
+    kind         TEXT NOT NULL CHECK (kind IN ('rubric', 'sampling', 'roster', 'notices')),
+    cursor       INTEGER NOT NULL,
+    site         TEXT,
+    body         TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, cursor)
+) STRICT;
+"#,
 ];

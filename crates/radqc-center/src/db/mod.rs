@@ -1,0 +1,225 @@
+//! The center's database: embedded SQLite by default, PostgreSQL for regions that run several
+//! center processes. Both run the same statements (`sql.rs`) and the same test suite.
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use radqc_domain::Rubric;
+use radqc_protocol::{
+    EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
+};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::push::Rubrics;
+
+pub use postgres::PgDb;
+pub use sqlite::SqliteDb;
+
+/// A device as authentication finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub site: String,
+    pub revoked: bool,
+}
+
+/// A person with an API token: what they may read follows from their roles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub site: String,
+    pub staff: String,
+    pub roles: Vec<String>,
+}
+
+impl Person {
+    /// Region-wide roles read every site; others only their own site.
+    pub fn may_read_site(&self, site: &str) -> bool {
+        self.roles.iter().any(|r| r == "center_admin") || self.site == site
+    }
+    /// Roles that see a whole site's scores (7.2.2); others see only their own.
+    pub fn sees_all_of_site(&self) -> bool {
+        self.roles.iter().any(|r| {
+            matches!(
+                r.as_str(),
+                "center_admin" | "qc_officer" | "department_head"
+            )
+        })
+    }
+}
+
+/// Per site and device: what the center holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeviceStats {
+    pub site: String,
+    pub device: String,
+    pub revoked: bool,
+    pub last_seq: i64,
+    pub evaluations: i64,
+    pub exam_events: i64,
+    pub rejected: i64,
+}
+
+/// One line of `radqc center export`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportLine {
+    pub kind: &'static str,
+    pub site: String,
+    pub device: String,
+    pub seq: i64,
+    pub record: serde_json::Value,
+}
+
+/// The rubric versions the center accepts evaluations under: the bundled one and every one
+/// published through the rubric feed.
+#[derive(Debug, Clone, Default)]
+pub struct RubricSet(HashMap<String, Rubric>);
+
+impl RubricSet {
+    pub fn with_bundled() -> Self {
+        let mut set = Self::default();
+        set.insert(Rubric::bundled().clone());
+        set
+    }
+    pub fn insert(&mut self, rubric: Rubric) {
+        self.0.insert(rubric.version.clone(), rubric);
+    }
+    pub fn contains(&self, version: &str) -> bool {
+        self.0.contains_key(version)
+    }
+}
+
+impl Rubrics for RubricSet {
+    fn get(&self, version: &str) -> Option<&Rubric> {
+        self.0.get(version)
+    }
+}
+
+/// Either backend, behind one set of async methods.
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(SqliteDb),
+    Postgres(PgDb),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $db:ident => $call:expr) => {
+        match $self {
+            Db::Sqlite($db) => $call,
+            Db::Postgres($db) => $call,
+        }
+    };
+}
+
+impl Db {
+    pub fn open_sqlite(path: &Path) -> Result<Db, ApiError> {
+        Ok(Db::Sqlite(SqliteDb::open(path)?))
+    }
+
+    pub async fn connect_postgres(url: &str) -> Result<Db, ApiError> {
+        Ok(Db::Postgres(PgDb::connect(url).await?))
+    }
+
+    pub async fn add_site(
+        &self,
+        code: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, db => db.add_site(code, name, now).await)
+    }
+    pub async fn create_enrollment_code(
+        &self,
+        site: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, db => db.create_enrollment_code(site, code_hash, expires_at, now).await)
+    }
+    /// Exchanges a one-time code for a device registration; returns the site and the next
+    /// sequence number expected from the device.
+    pub async fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        name: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, i64), ApiError> {
+        dispatch!(self, db => db.enroll(code_hash, device_id, name, token_hash, now).await)
+    }
+    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
+        dispatch!(self, db => db.revoke_device(device_id).await)
+    }
+    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
+        dispatch!(self, db => db.device_by_token(token_hash).await)
+    }
+    pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
+        dispatch!(self, db => db.person_by_token(token_hash).await)
+    }
+    pub async fn issue_person_token(
+        &self,
+        site: &str,
+        staff: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        dispatch!(self, db => db.issue_person_token(site, staff, token_hash, now).await)
+    }
+    pub async fn upsert_staff(&self, member: &StaffMember) -> Result<(), ApiError> {
+        dispatch!(self, db => db.upsert_staff(member).await)
+    }
+    pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
+        dispatch!(self, db => db.staff(site).await)
+    }
+    /// Applies a checked batch exactly once (see `push.rs`).
+    pub async fn push(
+        &self,
+        device: &Device,
+        entries: Vec<PushEntry>,
+        rubrics: &RubricSet,
+        now: DateTime<Utc>,
+    ) -> Result<PushResponse, ApiError> {
+        dispatch!(self, db => db.push(device, entries, rubrics, now).await)
+    }
+    pub async fn publish(
+        &self,
+        kind: FeedKind,
+        site: Option<&str>,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, ApiError> {
+        dispatch!(self, db => db.publish(kind, site, body, now).await)
+    }
+    pub async fn feed(
+        &self,
+        kind: FeedKind,
+        site: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<FeedPage, ApiError> {
+        dispatch!(self, db => db.feed(kind, site, after, limit).await)
+    }
+    /// Every rubric text ever published, oldest first.
+    pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
+        dispatch!(self, db => db.published_rubrics().await)
+    }
+    pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
+        dispatch!(self, db => db.evaluations(site).await)
+    }
+    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
+        dispatch!(self, db => db.events(site).await)
+    }
+    pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
+        dispatch!(self, db => db.export().await)
+    }
+    pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
+        dispatch!(self, db => db.stats().await)
+    }
+}

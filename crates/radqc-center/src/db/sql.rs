@@ -1,0 +1,172 @@
+//! The statements both backends run. Parameters are `$1, $2, …`, numbered in order of first
+//! appearance, which SQLite and PostgreSQL both bind positionally. Times are RFC 3339 text in
+//! UTC (they sort as text), booleans are BOOLEAN, sequence numbers BIGINT.
+
+/// Forward-only migrations; `{serial}` is the auto-increment key type of the backend.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE sites (
+    code       TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE enrollment_codes (
+    code_hash  TEXT PRIMARY KEY,
+    site       TEXT NOT NULL REFERENCES sites (code),
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_by    TEXT,
+    used_at    TEXT
+);
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    site         TEXT NOT NULL REFERENCES sites (code),
+    name         TEXT,
+    token_hash   TEXT NOT NULL UNIQUE,
+    revoked      BOOLEAN NOT NULL DEFAULT FALSE,
+    last_seq     BIGINT NOT NULL DEFAULT 0,
+    enrolled_at  TEXT NOT NULL,
+    last_seen_at TEXT
+);
+CREATE TABLE staff (
+    site   TEXT NOT NULL REFERENCES sites (code),
+    code   TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    roles  TEXT NOT NULL,
+    active BOOLEAN NOT NULL,
+    PRIMARY KEY (site, code)
+);
+CREATE TABLE person_tokens (
+    token_hash TEXT PRIMARY KEY,
+    site       TEXT NOT NULL,
+    staff      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    revoked    BOOLEAN NOT NULL DEFAULT FALSE
+);
+CREATE TABLE exams (
+    site               TEXT NOT NULL,
+    accession          TEXT NOT NULL,
+    modality           TEXT NOT NULL,
+    exam_item          TEXT NOT NULL,
+    department         TEXT,
+    technologist       TEXT,
+    reporting_doctor   TEXT,
+    auditing_doctor    TEXT,
+    ordering_clinician TEXT,
+    performed_at       TEXT,
+    body               TEXT NOT NULL,
+    PRIMARY KEY (site, accession)
+);
+CREATE TABLE evaluations (
+    id             TEXT PRIMARY KEY,
+    site           TEXT NOT NULL,
+    device         TEXT NOT NULL,
+    seq            BIGINT NOT NULL,
+    accession      TEXT NOT NULL,
+    item           TEXT NOT NULL,
+    reviewer       TEXT NOT NULL,
+    scored_person  TEXT,
+    mode           TEXT NOT NULL,
+    score          INTEGER,
+    grade          TEXT NOT NULL,
+    pass           BOOLEAN NOT NULL,
+    rubric_version TEXT NOT NULL,
+    at             TEXT NOT NULL,
+    supersedes     TEXT,
+    body           TEXT NOT NULL,
+    received_at    TEXT NOT NULL,
+    UNIQUE (device, seq)
+);
+CREATE INDEX evaluations_site_at ON evaluations (site, at);
+CREATE TABLE exam_events (
+    id          TEXT PRIMARY KEY,
+    site        TEXT NOT NULL,
+    device      TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    accession   TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    staff       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (device, seq)
+);
+CREATE INDEX exam_events_site_at ON exam_events (site, at);
+CREATE TABLE rejected_entries (
+    device      TEXT NOT NULL,
+    seq         BIGINT NOT NULL,
+    code        TEXT NOT NULL,
+    message     TEXT NOT NULL,
+    payload     TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (device, seq)
+);
+CREATE TABLE feed (
+    cursor       {serial} PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    site         TEXT,
+    body         TEXT NOT NULL,
+    published_at TEXT NOT NULL
+);
+CREATE INDEX feed_kind ON feed (kind, cursor);
+"#];
+
+pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at) VALUES ($1, $2, $3)";
+pub const SITE_EXISTS: &str = "SELECT count(*) FROM sites WHERE code = $1";
+pub const ADD_CODE: &str = "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+pub const FIND_CODE: &str =
+    "SELECT site, expires_at, used_by FROM enrollment_codes WHERE code_hash = $1";
+pub const USE_CODE: &str = "UPDATE enrollment_codes SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL";
+pub const FIND_DEVICE: &str = "SELECT site, last_seq FROM devices WHERE id = $1";
+pub const ADD_DEVICE: &str =
+    "INSERT INTO devices (id, site, name, token_hash, revoked, last_seq, enrolled_at) VALUES ($1, $2, $3, $4, FALSE, 0, $5)";
+pub const REENROLL_DEVICE: &str = "UPDATE devices SET token_hash = $1, revoked = FALSE, name = coalesce($2, name), enrolled_at = $3 WHERE id = $4";
+pub const REVOKE_DEVICE: &str = "UPDATE devices SET revoked = TRUE WHERE id = $1";
+pub const DEVICE_BY_TOKEN: &str = "SELECT id, site, revoked FROM devices WHERE token_hash = $1";
+pub const PERSON_BY_TOKEN: &str = "SELECT t.site, t.staff, s.roles FROM person_tokens t JOIN staff s ON s.site = t.site AND s.code = t.staff \
+     WHERE t.token_hash = $1 AND NOT t.revoked AND s.active";
+pub const ADD_PERSON_TOKEN: &str =
+    "INSERT INTO person_tokens (token_hash, site, staff, created_at) VALUES ($1, $2, $3, $4)";
+pub const STAFF_EXISTS: &str = "SELECT count(*) FROM staff WHERE site = $1 AND code = $2";
+pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, active) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (site, code) DO UPDATE SET name = excluded.name, roles = excluded.roles, active = excluded.active";
+pub const STAFF_OF_SITE: &str =
+    "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
+
+pub const REJECTED_REASON: &str =
+    "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
+pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
+         auditing_doctor, ordering_clinician, performed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (site, accession) DO UPDATE SET modality = excluded.modality, exam_item = excluded.exam_item, \
+         department = coalesce(excluded.department, exams.department), \
+         technologist = coalesce(excluded.technologist, exams.technologist), \
+         reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
+         auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
+         ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
+         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body";
+pub const INSERT_EVALUATION: &str = "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
+         score, grade, pass, rubric_version, at, supersedes, body, received_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_EVENT: &str = "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_REJECTED: &str =
+    "INSERT INTO rejected_entries (device, seq, code, message, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const SET_LAST_SEQ: &str = "UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE id = $3";
+
+pub const PUBLISH: &str =
+    "INSERT INTO feed (kind, site, body, published_at) VALUES ($1, $2, $3, $4) RETURNING cursor";
+pub const FEED: &str =
+    "SELECT cursor, site, body, published_at FROM feed WHERE kind = $1 AND cursor > $2 \
+     AND (site IS NULL OR site = $3) ORDER BY cursor LIMIT $4";
+pub const RUBRIC_TEXTS: &str = "SELECT body FROM feed WHERE kind = 'rubric' ORDER BY cursor";
+
+pub const EVALUATIONS: &str =
+    "SELECT body FROM evaluations WHERE ($1 IS NULL OR site = $1) ORDER BY at, id";
+pub const EVENTS: &str =
+    "SELECT body FROM exam_events WHERE ($1 IS NULL OR site = $1) ORDER BY at, id";
+pub const EXPORT: &str = "SELECT 'evaluation', site, device, seq, body FROM evaluations \
+     UNION ALL SELECT 'exam_event', site, device, seq, body FROM exam_events ORDER BY 2, 3, 4";
+pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
+         (SELECT count(*) FROM evaluations e WHERE e.device = d.id), \
+         (SELECT count(*) FROM exam_events v WHERE v.device = d.id), \
+         (SELECT count(*) FROM rejected_entries r WHERE r.device = d.id) \
+     FROM devices d ORDER BY d.site, d.id";

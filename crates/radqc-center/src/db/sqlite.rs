@@ -1,0 +1,529 @@
+//! The embedded SQLite backend: one connection behind a mutex, used from blocking threads.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use radqc_protocol::{
+    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry,
+    PushResponse, StaffMember,
+};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
+use crate::error::ApiError;
+use crate::push::{self, Write};
+
+#[derive(Clone)]
+pub struct SqliteDb {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+impl SqliteDb {
+    pub fn open(path: &Path) -> Result<SqliteDb, ApiError> {
+        let conn = Connection::open(path)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(ApiError::storage(format!(
+                "{}: cannot use WAL (got {mode})",
+                path.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", true)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > sql::MIGRATIONS.len() as i64 {
+            return Err(ApiError::storage(format!(
+                "{} was written by a newer RadQC center (schema {version}); update RadQC",
+                path.display()
+            )));
+        }
+        for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(&m.replace("{serial}", "INTEGER"))?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection in a blocking thread.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| ApiError::storage(format!("database task failed: {e}")))?
+    }
+
+    pub async fn add_site(
+        &self,
+        code: &str,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let (code, name) = (code.to_owned(), name.to_owned());
+        self.with(move |c| {
+            let n: i64 = c.query_row(sql::SITE_EXISTS, [&code], |r| r.get(0))?;
+            if n > 0 {
+                return Err(ApiError::conflict(
+                    "SITE_EXISTS",
+                    format!("site {code} already exists"),
+                ));
+            }
+            c.execute(sql::ADD_SITE, params![code, name, ts(now)])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_enrollment_code(
+        &self,
+        site: &str,
+        code_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let (site, code_hash) = (site.to_owned(), code_hash.to_owned());
+        self.with(move |c| {
+            let n: i64 = c.query_row(sql::SITE_EXISTS, [&site], |r| r.get(0))?;
+            if n == 0 {
+                return Err(ApiError::not_found(
+                    "UNKNOWN_SITE",
+                    format!("no site {site}; add it first"),
+                ));
+            }
+            c.execute(
+                sql::ADD_CODE,
+                params![code_hash, site, ts(now), ts(expires_at)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn enroll(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        name: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(String, i64), ApiError> {
+        let (code_hash, device_id, name, token_hash) = (
+            code_hash.to_owned(),
+            device_id.to_owned(),
+            name.map(str::to_owned),
+            token_hash.to_owned(),
+        );
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let code: Option<(String, String, Option<String>)> = tx
+                .query_row(sql::FIND_CODE, [&code_hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let site = crate::enrollment::check_code(code, now)?;
+            let existing: Option<(String, i64)> = tx
+                .query_row(sql::FIND_DEVICE, [&device_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let next_seq = match existing {
+                Some((old_site, last_seq)) => {
+                    crate::enrollment::check_same_site(&device_id, &old_site, &site)?;
+                    tx.execute(
+                        sql::REENROLL_DEVICE,
+                        params![token_hash, name, ts(now), device_id],
+                    )?;
+                    last_seq + 1
+                }
+                None => {
+                    tx.execute(
+                        sql::ADD_DEVICE,
+                        params![device_id, site, name, token_hash, ts(now)],
+                    )?;
+                    1
+                }
+            };
+            tx.execute(sql::USE_CODE, params![device_id, ts(now), code_hash])?;
+            tx.commit()?;
+            Ok((site, next_seq))
+        })
+        .await
+    }
+
+    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
+        let device_id = device_id.to_owned();
+        self.with(move |c| {
+            if c.execute(sql::REVOKE_DEVICE, [&device_id])? == 0 {
+                return Err(ApiError::not_found(
+                    "UNKNOWN_DEVICE",
+                    format!("no device {device_id}"),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(sql::DEVICE_BY_TOKEN, [&token_hash], |r| {
+                Ok(Device {
+                    id: r.get(0)?,
+                    site: r.get(1)?,
+                    revoked: r.get(2)?,
+                })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
+        let token_hash = token_hash.to_owned();
+        self.with(move |c| {
+            let row: Option<(String, String, String)> = c
+                .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            Ok(row.map(|(site, staff, roles)| Person {
+                site,
+                staff,
+                roles: serde_json::from_str(&roles).unwrap_or_default(),
+            }))
+        })
+        .await
+    }
+
+    pub async fn issue_person_token(
+        &self,
+        site: &str,
+        staff: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let (site, staff, token_hash) = (site.to_owned(), staff.to_owned(), token_hash.to_owned());
+        self.with(move |c| {
+            let n: i64 = c.query_row(sql::STAFF_EXISTS, params![site, staff], |r| r.get(0))?;
+            if n == 0 {
+                return Err(ApiError::not_found(
+                    "UNKNOWN_STAFF",
+                    format!("no staff member {staff} at site {site}"),
+                ));
+            }
+            c.execute(
+                sql::ADD_PERSON_TOKEN,
+                params![token_hash, site, staff, ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn upsert_staff(&self, m: &StaffMember) -> Result<(), ApiError> {
+        let m = m.clone();
+        self.with(move |c| {
+            let n: i64 = c.query_row(sql::SITE_EXISTS, [&m.site], |r| r.get(0))?;
+            if n == 0 {
+                return Err(ApiError::not_found(
+                    "UNKNOWN_SITE",
+                    format!("no site {}", m.site),
+                ));
+            }
+            let roles = serde_json::to_string(&m.roles).expect("roles serialize");
+            c.execute(
+                sql::UPSERT_STAFF,
+                params![m.site, m.code, m.name, roles, m.active],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
+        let site = site.to_owned();
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::STAFF_OF_SITE)?;
+            let rows = stmt.query_map([&site], |r| {
+                let roles: String = r.get(3)?;
+                Ok(StaffMember {
+                    site: r.get(0)?,
+                    code: r.get(1)?,
+                    name: r.get(2)?,
+                    roles: serde_json::from_str(&roles).unwrap_or_default(),
+                    active: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn push(
+        &self,
+        device: &Device,
+        entries: Vec<PushEntry>,
+        rubrics: &RubricSet,
+        now: DateTime<Utc>,
+    ) -> Result<PushResponse, ApiError> {
+        let device = device.clone();
+        let rubrics = rubrics.clone();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (site, last_seq): (String, i64) =
+                tx.query_row(sql::FIND_DEVICE, [&device.id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            let mut reason = |seq: i64| -> Option<ErrorBody> {
+                tx.query_row(sql::REJECTED_REASON, params![device.id, seq], |r| {
+                    Ok(ErrorBody::new(
+                        &r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                    ))
+                })
+                .optional()
+                .ok()
+                .flatten()
+            };
+            let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut reason)?;
+            let received = ts(now);
+            for write in &plan.writes {
+                match write {
+                    Write::Apply { seq, payload } => {
+                        let rows = crate::rows::rows(payload, &device.id, *seq);
+                        let e = &rows.exam;
+                        tx.execute(
+                            sql::UPSERT_EXAM,
+                            params![
+                                e.site,
+                                e.accession,
+                                e.modality,
+                                e.exam_item,
+                                e.department,
+                                e.technologist,
+                                e.reporting_doctor,
+                                e.auditing_doctor,
+                                e.ordering_clinician,
+                                e.performed_at,
+                                e.body
+                            ],
+                        )?;
+                        if let Some(v) = &rows.evaluation {
+                            tx.execute(
+                                sql::INSERT_EVALUATION,
+                                params![
+                                    v.id,
+                                    v.site,
+                                    v.device,
+                                    v.seq,
+                                    v.accession,
+                                    v.item,
+                                    v.reviewer,
+                                    v.scored_person,
+                                    v.mode,
+                                    v.score,
+                                    v.grade,
+                                    v.pass,
+                                    v.rubric_version,
+                                    v.at,
+                                    v.supersedes,
+                                    v.body,
+                                    received
+                                ],
+                            )?;
+                        }
+                        if let Some(v) = &rows.event {
+                            tx.execute(
+                                sql::INSERT_EVENT,
+                                params![
+                                    v.id,
+                                    v.site,
+                                    v.device,
+                                    v.seq,
+                                    v.accession,
+                                    v.kind,
+                                    v.staff,
+                                    v.at,
+                                    v.body,
+                                    received
+                                ],
+                            )?;
+                        }
+                    }
+                    Write::Reject {
+                        seq,
+                        reason,
+                        payload,
+                    } => {
+                        tx.execute(
+                            sql::INSERT_REJECTED,
+                            params![
+                                device.id,
+                                seq,
+                                reason.code,
+                                reason.message,
+                                payload,
+                                received
+                            ],
+                        )?;
+                    }
+                }
+            }
+            tx.execute(
+                sql::SET_LAST_SEQ,
+                params![plan.last_seq, received, device.id],
+            )?;
+            tx.commit()?;
+            Ok(PushResponse {
+                last_seq: plan.last_seq,
+                results: plan.results,
+            })
+        })
+        .await
+    }
+
+    pub async fn publish(
+        &self,
+        kind: FeedKind,
+        site: Option<&str>,
+        body: &serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> Result<i64, ApiError> {
+        let (site, body) = (site.map(str::to_owned), body.to_string());
+        self.with(move |c| {
+            Ok(c.query_row(
+                sql::PUBLISH,
+                params![kind.as_str(), site, body, ts(now)],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    pub async fn feed(
+        &self,
+        kind: FeedKind,
+        site: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<FeedPage, ApiError> {
+        let site = site.to_owned();
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::FEED)?;
+            let rows = stmt.query_map(params![kind.as_str(), after, site, limit + 1], |r| {
+                let body: String = r.get(2)?;
+                Ok(FeedItem {
+                    cursor: r.get(0)?,
+                    kind,
+                    site: r.get(1)?,
+                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                    published_at: parse_ts(&r.get::<_, String>(3)?),
+                })
+            })?;
+            let items: Vec<FeedItem> = rows.collect::<Result<_, _>>()?;
+            Ok(crate::feed::page(items, after, limit))
+        })
+        .await
+    }
+
+    pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(sql::RUBRIC_TEXTS)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
+        let site = site.map(str::to_owned);
+        self.with(move |c| bodies(c, sql::EVALUATIONS, site)).await
+    }
+
+    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
+        let site = site.map(str::to_owned);
+        self.with(move |c| bodies(c, sql::EVENTS, site)).await
+    }
+
+    pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(sql::EXPORT)?;
+            let rows = stmt.query_map([], |r| {
+                let kind: String = r.get(0)?;
+                let body: String = r.get(4)?;
+                Ok(ExportLine {
+                    kind: if kind == "evaluation" {
+                        "evaluation"
+                    } else {
+                        "exam_event"
+                    },
+                    site: r.get(1)?,
+                    device: r.get(2)?,
+                    seq: r.get(3)?,
+                    record: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(sql::STATS)?;
+            let rows = stmt.query_map([], |r| {
+                Ok(DeviceStats {
+                    site: r.get(0)?,
+                    device: r.get(1)?,
+                    revoked: r.get(2)?,
+                    last_seq: r.get(3)?,
+                    evaluations: r.get(4)?,
+                    exam_events: r.get(5)?,
+                    rejected: r.get(6)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+}
+
+fn bodies<T: serde::de::DeserializeOwned>(
+    c: &Connection,
+    query: &str,
+    site: Option<String>,
+) -> Result<Vec<T>, ApiError> {
+    let mut stmt = c.prepare(query)?;
+    let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        let body = body?;
+        out.push(
+            serde_json::from_str(&body)
+                .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))?,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,385 @@
+//! The center's HTTP API (axum): enrollment, push, feeds, reads. Handlers are thin: parse and
+//! authenticate at the boundary, call the database, answer with a wire type or the one error
+//! envelope.
+
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{Duration, Utc};
+use radqc_domain::Rubric;
+use radqc_protocol::{
+    EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage, PushRequest,
+    PushResponse,
+};
+use serde::Deserialize;
+use utoipa::OpenApi;
+
+use crate::db::{Db, Device, Person, RubricSet};
+use crate::error::ApiError;
+use crate::{push, secret};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub rubrics: Arc<RwLock<RubricSet>>,
+}
+
+impl AppState {
+    /// Loads the rubric versions the region published, besides the bundled one.
+    pub async fn new(db: Db) -> Result<AppState, ApiError> {
+        let state = AppState {
+            db,
+            rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())),
+        };
+        state.reload_rubrics().await?;
+        Ok(state)
+    }
+
+    async fn reload_rubrics(&self) -> Result<(), ApiError> {
+        let mut set = RubricSet::with_bundled();
+        for body in self.db.published_rubrics().await? {
+            if let Some(rubric) = parse_published_rubric(&body) {
+                set.insert(rubric);
+            }
+        }
+        *self.rubrics.write().unwrap_or_else(|p| p.into_inner()) = set;
+        Ok(())
+    }
+
+    fn rubric_snapshot(&self) -> RubricSet {
+        self.rubrics
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// A rubric feed item's body: `{"version": "...", "toml": "..."}`.
+pub fn parse_published_rubric(body: &str) -> Option<Rubric> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let text = value.get("toml")?.as_str()?;
+    Rubric::from_toml_str(text, "published rubric").ok()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(self.body)).into_response()
+    }
+}
+
+/// JSON bodies whose rejections (bad JSON, wrong shape, wrong content type) are envelopes too.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError::new(
+                e.status().as_u16(),
+                "INVALID_BODY",
+                e.body_text(),
+            )),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<String, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthenticated("missing `Authorization: Bearer <token>`"))?;
+    header
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header must be `Bearer <token>`")
+        })
+}
+
+/// An authenticated, not revoked device.
+pub struct AuthDevice(pub Device);
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        match state.db.device_by_token(&secret::hash(&token)).await? {
+            Some(d) if d.revoked => Err(ApiError::revoked()),
+            Some(d) => Ok(AuthDevice(d)),
+            None => Err(ApiError::unauthenticated("unknown device token")),
+        }
+    }
+}
+
+/// Who is calling a read endpoint: a device (its own site) or a person (by their roles).
+pub enum Caller {
+    Device(Device),
+    Person(Person),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let hash = secret::hash(&token);
+        if let Some(d) = state.db.device_by_token(&hash).await? {
+            return if d.revoked {
+                Err(ApiError::revoked())
+            } else {
+                Ok(Caller::Device(d))
+            };
+        }
+        match state.db.person_by_token(&hash).await? {
+            Some(p) => Ok(Caller::Person(p)),
+            None => Err(ApiError::unauthenticated("unknown token")),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "RadQC regional center",
+        description = "Sync and reads for RadQC sites. Every failure answers an ErrorBody."
+    ),
+    paths(health, enroll, push_entries, feed, evaluations),
+    components(schemas(
+        ErrorBody,
+        EnrollRequest,
+        EnrollResponse,
+        PushRequest,
+        PushResponse,
+        radqc_protocol::PushEntry,
+        radqc_protocol::EntryResult,
+        radqc_protocol::EntryStatus,
+        FeedPage,
+        radqc_protocol::FeedItem,
+        FeedKind,
+        EvaluationRecord,
+        radqc_protocol::ExamRecord,
+        radqc_protocol::ExamEventRecord,
+        radqc_protocol::SyncPayload,
+        radqc_protocol::StaffMember
+    ))
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document of this API, as committed in `openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    openapi_json(),
+                )
+            }),
+        )
+        .route("/api/v1/enroll", post(enroll))
+        .route("/api/v1/push", post(push_entries))
+        .route("/api/v1/feed/{kind}", get(feed))
+        .route("/api/v1/evaluations", get(evaluations))
+        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
+        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(state)
+}
+
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, description = "the center is up")))]
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// Exchanges a one-time enrollment code for a device token.
+#[utoipa::path(post, path = "/api/v1/enroll", request_body = EnrollRequest,
+    responses((status = 200, body = EnrollResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn enroll(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<EnrollRequest>,
+) -> Result<axum::Json<EnrollResponse>, ApiError> {
+    if uuid_like(&req.device_id).is_none() {
+        return Err(ApiError::bad_request(
+            "INVALID_BODY",
+            "`device_id` must be the store's device UUID",
+        ));
+    }
+    let token = secret::new_token();
+    let (site, next_seq) = state
+        .db
+        .enroll(
+            &secret::hash(&req.code),
+            &req.device_id,
+            req.device_name.as_deref(),
+            &secret::hash(&token),
+            Utc::now(),
+        )
+        .await?;
+    Ok(axum::Json(EnrollResponse {
+        device_id: req.device_id,
+        site,
+        token,
+        next_seq,
+    }))
+}
+
+fn uuid_like(s: &str) -> Option<()> {
+    (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(())
+}
+
+/// Applies a batch of consecutive outbox entries exactly once.
+#[utoipa::path(post, path = "/api/v1/push", request_body = PushRequest,
+    responses((status = 200, body = PushResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "SEQUENCE_GAP: resend from `expected_seq`", body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn push_entries(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> Result<axum::Json<PushResponse>, ApiError> {
+    push::check_batch(req.schema, &req.entries)?;
+    let unknown_version = req.entries.iter().any(|e| {
+        e.payload
+            .pointer("/evaluation/rubric_version")
+            .and_then(|v| v.as_str())
+            .is_some_and(|v| {
+                !state
+                    .rubrics
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .contains(v)
+            })
+    });
+    if unknown_version {
+        // Another center process may have published it since this one started.
+        state.reload_rubrics().await?;
+    }
+    let rubrics = state.rubric_snapshot();
+    Ok(axum::Json(
+        state
+            .db
+            .push(&device, req.entries, &rubrics, Utc::now())
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+/// What was published for the caller's site (and the whole region) after a cursor.
+#[utoipa::path(get, path = "/api/v1/feed/{kind}",
+    params(("kind" = FeedKind, Path), ("after" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<FeedPage>, ApiError> {
+    let kind: FeedKind = kind
+        .parse()
+        .map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
+        ));
+    }
+    let site = match &caller {
+        Caller::Device(d) => d.site.clone(),
+        Caller::Person(p) => p.site.clone(),
+    };
+    Ok(axum::Json(
+        state.db.feed(kind, &site, q.after, q.limit).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct EvaluationsQuery {
+    site: Option<String>,
+}
+
+/// Evaluations the caller may read: a device or person reads its own site; a region role any.
+/// A person whose role does not cover the site's scores sees only evaluations of or by them.
+#[utoipa::path(get, path = "/api/v1/evaluations", params(("site" = Option<String>, Query)),
+    responses((status = 200, body = Vec<EvaluationRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("person_token" = [])))]
+async fn evaluations(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<EvaluationsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Vec<EvaluationRecord>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let (own_site, person) = match &caller {
+        Caller::Device(d) => (d.site.clone(), None),
+        Caller::Person(p) => (p.site.clone(), Some(p)),
+    };
+    let site = q.site.unwrap_or(own_site.clone());
+    let allowed = match person {
+        None => site == own_site,
+        Some(p) => p.may_read_site(&site),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(format!(
+            "you may not read site {site}'s data"
+        )));
+    }
+    let mut list = state.db.evaluations(Some(&site)).await?;
+    if let Some(p) = person.filter(|p| !p.sees_all_of_site()) {
+        list.retain(|e| {
+            e.reviewer.as_str() == p.staff
+                || e.scored_person
+                    .as_ref()
+                    .is_some_and(|s| s.as_str() == p.staff)
+        });
+    }
+    Ok(axum::Json(list))
+}
+
+/// Creates a one-time enrollment code for a site, valid for `hours`.
+pub async fn new_enrollment_code(db: &Db, site: &str, hours: i64) -> Result<String, ApiError> {
+    let code = secret::new_enrollment_code();
+    let now = Utc::now();
+    db.create_enrollment_code(
+        site,
+        &secret::hash(&code),
+        now + Duration::hours(hours),
+        now,
+    )
+    .await?;
+    Ok(code)
+}

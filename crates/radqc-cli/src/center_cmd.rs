@@ -1,0 +1,312 @@
+//! `radqc center …`: serve the regional center and administer it (sites, devices, staff,
+//! publications, export, stats). Admin commands work on the database directly.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::{Args, Subcommand};
+use radqc_center::{AppState, Db};
+use radqc_protocol::{FeedKind, StaffMember};
+
+#[derive(Args, Clone)]
+pub struct CenterDb {
+    /// The center's SQLite database (the embedded default).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "center.db",
+        conflicts_with = "database_url"
+    )]
+    db: PathBuf,
+    /// A PostgreSQL database instead, e.g. postgres://radqc@127.0.0.1:5432/radqc
+    #[arg(long, value_name = "URL", env = "RADQC_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+impl CenterDb {
+    async fn open(&self) -> Result<Db> {
+        Ok(match &self.database_url {
+            Some(url) => Db::connect_postgres(url)
+                .await
+                .context("cannot open the PostgreSQL database")?,
+            None => Db::open_sqlite(&self.db)
+                .with_context(|| format!("cannot open {}", self.db.display()))?,
+        })
+    }
+}
+
+#[derive(Subcommand)]
+pub enum CenterCommand {
+    /// Serve the center's HTTP API.
+    Serve {
+        #[command(flatten)]
+        db: CenterDb,
+        /// Address to listen on, e.g. 127.0.0.1:8443 (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// PEM certificate chain: serve HTTPS (with --tls-key).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Sites (a hospital department or a clinic).
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+    },
+    /// Devices: enrollment codes and revocation.
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+    /// The staff roster with roles (published to the site).
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Publish a rubric version to every site.
+    PublishRubric {
+        #[command(flatten)]
+        db: CenterDb,
+        file: PathBuf,
+    },
+    /// Publish sampling rules (a JSON file) to one site or, without --site, to every site.
+    PublishSampling {
+        #[command(flatten)]
+        db: CenterDb,
+        file: PathBuf,
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Send a notice to a site's staff.
+    Notice {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: String,
+        /// The staff member it is for (everyone at the site when absent).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        text: String,
+    },
+    /// Every stored evaluation and exam event as JSON lines, with its site and device.
+    Export {
+        #[command(flatten)]
+        db: CenterDb,
+    },
+    /// Counts per site and device.
+    Stats {
+        #[command(flatten)]
+        db: CenterDb,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum SiteCommand {
+    Add {
+        #[command(flatten)]
+        db: CenterDb,
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Make a one-time enrollment code for a site; prints the code.
+    Enroll {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: String,
+        /// Hours the code stays valid.
+        #[arg(long, default_value_t = 72)]
+        hours: i64,
+    },
+    /// Revoke a device's token: its sync stops until it enrolls again.
+    Revoke {
+        #[command(flatten)]
+        db: CenterDb,
+        device: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StaffCommand {
+    /// Add or update a staff member.
+    Add {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// A role (repeat for several): technologist, reporting_doctor, auditing_doctor,
+        /// qc_officer, department_head, senior_radiologist, center_admin.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        inactive: bool,
+    },
+    /// Issue an API token for a staff member (reads by role); prints it once.
+    Token {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        code: String,
+    },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+pub fn run(command: CenterCommand) -> Result<ExitCode> {
+    runtime()?.block_on(run_async(command))
+}
+
+async fn run_async(command: CenterCommand) -> Result<ExitCode> {
+    match command {
+        CenterCommand::Serve {
+            db,
+            listen,
+            tls_cert,
+            tls_key,
+        } => {
+            let db = db.open().await?;
+            let state = AppState::new(db).await?;
+            let listener = std::net::TcpListener::bind(&listen)
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = listener.local_addr()?;
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert_pem, key_pem)| radqc_center::Tls { cert_pem, key_pem });
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            // The first line tells scripts and tests where the center listens.
+            println!("listening on {scheme}://{addr}");
+            std::io::stdout().flush()?;
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            radqc_center::serve(listener, state, tls, shutdown).await?;
+        }
+        CenterCommand::Site {
+            command: SiteCommand::Add { db, code, name },
+        } => {
+            code.parse::<radqc_domain::SiteCode>()?;
+            db.open().await?.add_site(&code, &name, Utc::now()).await?;
+            println!("added site {code}");
+        }
+        CenterCommand::Device {
+            command: DeviceCommand::Enroll { db, site, hours },
+        } => {
+            anyhow::ensure!((1..=24 * 90).contains(&hours), "--hours must be 1 to 2160");
+            let code =
+                radqc_center::http::new_enrollment_code(&db.open().await?, &site, hours).await?;
+            println!("{code}");
+        }
+        CenterCommand::Device {
+            command: DeviceCommand::Revoke { db, device },
+        } => {
+            db.open().await?.revoke_device(&device).await?;
+            println!("revoked device {device}");
+        }
+        CenterCommand::Staff {
+            command:
+                StaffCommand::Add {
+                    db,
+                    site,
+                    code,
+                    name,
+                    roles,
+                    inactive,
+                },
+        } => {
+            let member = StaffMember {
+                site,
+                code,
+                name,
+                roles,
+                active: !inactive,
+            };
+            radqc_center::put_staff(&db.open().await?, &member).await?;
+            println!(
+                "saved staff {} at site {} and published the roster",
+                member.code, member.site
+            );
+        }
+        CenterCommand::Staff {
+            command: StaffCommand::Token { db, site, code },
+        } => {
+            let token = radqc_center::secret::new_token();
+            db.open()
+                .await?
+                .issue_person_token(
+                    &site,
+                    &code,
+                    &radqc_center::secret::hash(&token),
+                    Utc::now(),
+                )
+                .await?;
+            println!("{token}");
+        }
+        CenterCommand::PublishRubric { db, file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let (version, cursor) =
+                radqc_center::publish_rubric(&db.open().await?, &text, &file.display().to_string())
+                    .await?;
+            println!("published rubric {version} (feed cursor {cursor})");
+        }
+        CenterCommand::PublishSampling { db, file, site } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let body: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", file.display()))?;
+            let cursor = db
+                .open()
+                .await?
+                .publish(FeedKind::Sampling, site.as_deref(), &body, Utc::now())
+                .await?;
+            println!("published sampling rules (feed cursor {cursor})");
+        }
+        CenterCommand::Notice { db, site, to, text } => {
+            anyhow::ensure!(!text.trim().is_empty(), "--text is empty");
+            let body = serde_json::json!({ "to": to, "text": text });
+            let cursor = db
+                .open()
+                .await?
+                .publish(FeedKind::Notices, Some(&site), &body, Utc::now())
+                .await?;
+            println!("sent notice (feed cursor {cursor})");
+        }
+        CenterCommand::Export { db } => {
+            let lines = db.open().await?.export().await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in lines {
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+            out.flush()?;
+        }
+        CenterCommand::Stats { db } => {
+            for s in db.open().await?.stats().await? {
+                println!("{}", serde_json::to_string(&s)?);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,291 @@
+//! The sync protocol between a site's desktop app and the regional center: the records that
+//! travel, the push / pull / enrollment messages, and the one error envelope.
+//!
+//! Architecture Invariant: wire types only; no I/O. The center (`radqc-center`) and the sync
+//! client (`radqc-sync`) both speak exactly these types, and the OpenAPI document is generated
+//! from them.
+
+use chrono::{DateTime, Utc};
+use radqc_domain::{
+    CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode,
+    Score, Sex, SiteCode, StaffCode,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The version of the push format; every push carries it and the center refuses others.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The most entries one push may carry.
+pub const MAX_PUSH_ENTRIES: usize = 1000;
+
+/// An exam as it travels: its site and accession identify it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExamRecord {
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    pub accession: String,
+    #[schema(value_type = String)]
+    pub modality: Modality,
+    /// 检查部位, as the RIS names it.
+    pub exam_item: String,
+    pub department: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub patient_source: Option<PatientSource>,
+    pub follow_up: bool,
+    pub film_printed: Option<bool>,
+    pub reconstruction: Option<bool>,
+    #[schema(value_type = Object)]
+    pub staff: ExamStaff,
+    /// SHA-256 of the site's salt and the patient id, hex.
+    pub patient_hash: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub patient_sex: Option<Sex>,
+    pub patient_age: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<String>,
+    pub performed_at: Option<DateTime<Utc>>,
+    /// How many current (not superseded) evaluations the exam has, where it was read.
+    pub evaluations: u32,
+}
+
+/// An evaluation: every revision travels and stays readable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EvaluationRecord {
+    /// UUIDv7 made on the device.
+    pub id: String,
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    pub accession: String,
+    #[schema(value_type = String)]
+    pub item: ItemCode,
+    #[schema(value_type = String)]
+    pub reviewer: StaffCode,
+    /// The person scored: the exam's staff member in the item's scored role.
+    #[schema(value_type = Option<String>)]
+    pub scored_person: Option<StaffCode>,
+    #[schema(value_type = String)]
+    pub mode: QcMode,
+    #[schema(value_type = Vec<String>)]
+    pub findings: Vec<CriterionCode>,
+    #[schema(value_type = Vec<String>)]
+    pub not_applicable: Vec<CriterionCode>,
+    #[schema(value_type = Option<u8>)]
+    pub score: Option<Score>,
+    #[schema(value_type = String)]
+    pub grade: Grade,
+    pub pass: bool,
+    #[schema(value_type = Vec<String>)]
+    pub severe: Vec<CriterionCode>,
+    #[schema(value_type = Vec<String>)]
+    pub unmet: Vec<CriterionCode>,
+    pub rubric_version: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+    pub supersedes: Option<String>,
+    /// The revision that corrected this one, if any (as far as the sender knows).
+    pub superseded_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ExamEventRecord {
+    pub id: String,
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    pub accession: String,
+    #[schema(value_type = String)]
+    pub kind: ExamEventKind,
+    #[schema(value_type = String)]
+    pub staff: StaffCode,
+    pub at: DateTime<Utc>,
+}
+
+/// What travels for one outbox entry: the record and its exam, so the center needs nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SyncPayload {
+    Evaluation {
+        exam: ExamRecord,
+        evaluation: Box<EvaluationRecord>,
+    },
+    ExamEvent {
+        exam: ExamRecord,
+        event: ExamEventRecord,
+    },
+}
+
+impl SyncPayload {
+    pub fn exam(&self) -> &ExamRecord {
+        match self {
+            Self::Evaluation { exam, .. } | Self::ExamEvent { exam, .. } => exam,
+        }
+    }
+    /// The id of the record carried.
+    pub fn record_id(&self) -> &str {
+        match self {
+            Self::Evaluation { evaluation, .. } => &evaluation.id,
+            Self::ExamEvent { event, .. } => &event.id,
+        }
+    }
+}
+
+/// The one error envelope of every failed HTTP call: a stable code the client branches on and
+/// a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable machine code, e.g. `SEQUENCE_GAP`, `TOKEN_REVOKED`, `SITE_MISMATCH`.
+    pub code: String,
+    pub message: String,
+    /// For `SEQUENCE_GAP`: the sequence number the center expects next.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<i64>,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            expected_seq: None,
+        }
+    }
+}
+
+/// `POST /api/v1/enroll`: a device exchanges a one-time enrollment code for its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub code: String,
+    /// The device id the local store made at creation.
+    pub device_id: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EnrollResponse {
+    pub device_id: String,
+    /// The site the device now acts for.
+    pub site: String,
+    /// The bearer token for every later call; shown once, stored hashed at the center.
+    pub token: String,
+    /// The sequence number the center expects next from this device (1 for a new device).
+    pub next_seq: i64,
+}
+
+/// One outbox entry in a push.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushEntry {
+    /// The device's sequence number: consecutive, from 1.
+    pub seq: i64,
+    /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry is rejected on
+    /// its own, without failing the batch.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// `POST /api/v1/push`: a batch of consecutive outbox entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Must be [`SCHEMA_VERSION`].
+    pub schema: u32,
+    pub entries: Vec<PushEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryStatus {
+    /// Applied now.
+    Applied,
+    /// Applied (or rejected) before: acknowledged again, not applied twice.
+    Duplicate,
+    /// Refused for its content; its sequence number is consumed all the same.
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct EntryResult {
+    pub seq: i64,
+    pub status: EntryStatus,
+    /// Why the entry was rejected (on `rejected`, and on a `duplicate` of a rejected entry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<ErrorBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PushResponse {
+    /// The last sequence number the center has applied or rejected for this device.
+    pub last_seq: i64,
+    pub results: Vec<EntryResult>,
+}
+
+/// What a site pulls from the center, each kind by its own cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedKind {
+    /// Rubric versions (the TOML text).
+    Rubric,
+    /// Sampling rules.
+    Sampling,
+    /// The staff roster with roles.
+    Roster,
+    /// Notices for the site's staff.
+    Notices,
+}
+
+impl FeedKind {
+    pub const ALL: [FeedKind; 4] = [Self::Rubric, Self::Sampling, Self::Roster, Self::Notices];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rubric => "rubric",
+            Self::Sampling => "sampling",
+            Self::Roster => "roster",
+            Self::Notices => "notices",
+        }
+    }
+}
+
+impl std::str::FromStr for FeedKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown feed `{s}` (known: rubric, sampling, roster, notices)"))
+    }
+}
+
+/// One published item of a feed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FeedItem {
+    /// Increasing; pass the last one seen as `after` to get only what is new.
+    pub cursor: i64,
+    pub kind: FeedKind,
+    /// The site it is for; none when it is for the whole region.
+    pub site: Option<String>,
+    #[schema(value_type = Object)]
+    pub body: serde_json::Value,
+    pub published_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/feed/{kind}?after=CURSOR&limit=N`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    /// The cursor to ask from next time (the last item's, or `after` when nothing is new).
+    pub cursor: i64,
+    /// More items wait beyond this page.
+    pub more: bool,
+}
+
+/// A staff member of the roster, as published to the sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StaffMember {
+    pub site: String,
+    pub code: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub active: bool,
+}

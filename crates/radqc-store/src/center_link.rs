@@ -1,0 +1,177 @@
+//! What the store keeps about its regional center: the link (URL and device token, inside the
+//! encrypted file), what the center published, and how the last sync went.
+
+use chrono::{DateTime, Utc};
+use radqc_domain::SiteCode;
+use radqc_protocol::{FeedItem, FeedKind};
+use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::error::{invalid, StoreError};
+use crate::model::{OutboxCounts, OutboxEntry};
+use crate::store::{parse_ts, ts, Store};
+
+/// Where this store syncs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CenterLink {
+    pub url: String,
+    pub token: String,
+}
+
+/// What the app shows about sync.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    pub center: Option<String>,
+    pub last_sync_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub outbox: OutboxCounts,
+}
+
+impl Store {
+    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn set_meta(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, v],
+            )?,
+            None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
+        };
+        Ok(())
+    }
+
+    pub fn center_link(&self) -> Result<Option<CenterLink>, StoreError> {
+        Ok(
+            match (self.meta("center_url")?, self.meta("device_token")?) {
+                (Some(url), Some(token)) => Some(CenterLink { url, token }),
+                _ => None,
+            },
+        )
+    }
+
+    /// Records a successful enrollment: the center, the token, and the site the center says this
+    /// device acts for. Refused when the outbox holds entries of another site: they would all be
+    /// rejected.
+    pub fn set_center_link(
+        &mut self,
+        link: &CenterLink,
+        site: &SiteCode,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let other: Option<String> = tx
+            .query_row(
+                "SELECT x.site FROM exams x WHERE x.site <> ?1 AND (
+                     EXISTS (SELECT 1 FROM evaluations e WHERE e.exam_id = x.id)
+                     OR EXISTS (SELECT 1 FROM exam_events v WHERE v.exam_id = x.id)) LIMIT 1",
+                [site.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = other {
+            return Err(invalid(
+                "site",
+                format!("this store already holds data of site {other}; it cannot sync as site {site}. Use a new store for site {site}"),
+            ));
+        }
+        Self::set_meta(&tx, "center_url", Some(&link.url))?;
+        Self::set_meta(&tx, "device_token", Some(&link.token))?;
+        Self::set_meta(&tx, "site", Some(site.as_str()))?;
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'enrolled', ?2, ?3)",
+            params![ts(now), link.url, site.as_str()],
+        )?;
+        tx.commit()?;
+        self.site = site.clone();
+        Ok(())
+    }
+
+    /// Outbox entries from `seq` on, whatever their state: what a center that lost data (restored
+    /// from a backup) asks for again.
+    pub fn outbox_from(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .outbox()?
+            .into_iter()
+            .filter(|e| e.seq >= seq)
+            .take(limit as usize)
+            .collect())
+    }
+
+    /// The last cursor received from a feed (0 when nothing yet).
+    pub fn feed_cursor(&self, kind: FeedKind) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(cursor), 0) FROM center_feed WHERE kind = ?1",
+            [kind.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Keeps what the center published; an item received twice is kept once.
+    pub fn save_feed_items(
+        &mut self,
+        items: &[FeedItem],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        for item in items {
+            tx.execute(
+                "INSERT INTO center_feed (kind, cursor, site, body, published_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (kind, cursor) DO NOTHING",
+                params![item.kind.as_str(), item.cursor, item.site, item.body.to_string(), ts(item.published_at), ts(now)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Everything received from one feed, in cursor order.
+    pub fn feed_items(&self, kind: FeedKind) -> Result<Vec<FeedItem>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT cursor, site, body, published_at FROM center_feed WHERE kind = ?1 ORDER BY cursor")?;
+        let rows = stmt.query_map([kind.as_str()], |r| {
+            let body: String = r.get(2)?;
+            Ok(FeedItem {
+                cursor: r.get(0)?,
+                kind,
+                site: r.get(1)?,
+                body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                published_at: parse_ts(&r.get::<_, String>(3)?)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Notes how a sync pass ended, for the status the app shows.
+    pub fn record_sync(
+        &mut self,
+        now: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        if error.is_none() {
+            Self::set_meta(&tx, "last_sync_at", Some(&ts(now)))?;
+        }
+        Self::set_meta(&tx, "last_sync_error", error)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        Ok(SyncStatus {
+            center: self.meta("center_url")?,
+            last_sync_at: self
+                .meta("last_sync_at")?
+                .map(|s| parse_ts(&s))
+                .transpose()?,
+            last_error: self.meta("last_sync_error")?,
+            outbox: self.outbox_counts()?,
+        })
+    }
+}

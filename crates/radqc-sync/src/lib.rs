@@ -1,0 +1,411 @@
+//! The sync client. `try_sync_once` makes one pass: push every pending outbox entry in batches,
+//! then pull every feed from its cursor. The loop (when to try again) lives in the app, guided by
+//! the [`Outcome`] and [`Backoff`].
+//!
+//! Architecture Invariant: an entry is marked sent only after the center acknowledged it, and
+//! marked rejected only with the center's reason; anything else leaves it pending, so a retry
+//! resends it and the center's sequence check makes the retry harmless.
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use radqc_protocol::{
+    EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage, PushEntry,
+    PushRequest, PushResponse, SCHEMA_VERSION,
+};
+use radqc_store::{CenterLink, OutboxEntry, Store, StoreError};
+use serde::Serialize;
+
+/// How many outbox entries go in one push.
+pub const BATCH: u32 = 500;
+
+/// How a sync pass ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything pending went out and every feed is current.
+    Synced {
+        pushed: u64,
+        duplicates: u64,
+        rejected: u64,
+        pulled: u64,
+    },
+    /// The store is not enrolled with a center.
+    NotEnrolled,
+    /// The network or the center failed; nothing is lost. Try again after a backoff.
+    Retry { error: String, pushed: u64 },
+    /// The center refused the device itself (revoked token, unsupported schema): retrying will
+    /// not help until a person acts.
+    Stopped { code: String, message: String },
+}
+
+/// Jittered exponential backoff: attempt `n` waits a uniformly random share (`jitter` in 0..1,
+/// passed in so the schedule is reproducible in tests) of `min(max, base · 2ⁿ)`.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Backoff {
+    pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
+        let cap = self
+            .base
+            .saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX))
+            .min(self.max);
+        cap.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot reach the center at {url}: {message}")]
+    Network { url: String, message: String },
+    #[error("the center refused: {} ({})", .0.message, .0.code)]
+    Refused(ErrorBody),
+}
+
+impl SyncError {
+    pub fn code(&self) -> &str {
+        match self {
+            Self::Store(e) => e.code(),
+            Self::Network { .. } => "NETWORK",
+            Self::Refused(body) => &body.code,
+        }
+    }
+}
+
+/// An HTTP client for the center: gzip both ways, and timeouts that fit a clinic's link.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .gzip(true)
+        .build()
+        .expect("the HTTP client builds")
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}{path}", base.trim_end_matches('/'))
+}
+
+fn gzip(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(body).expect("writing to memory");
+    enc.finish().expect("writing to memory")
+}
+
+enum Failure {
+    Network(String),
+    /// 5xx: the center is there but failing.
+    Server(ErrorBody),
+    /// 4xx with the center's envelope.
+    Refused(ErrorBody),
+}
+
+async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, Failure> {
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| Failure::Network(e.to_string()))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| Failure::Network(e.to_string()))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Network(format!("unreadable answer: {e}")));
+    }
+    let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        ErrorBody::new(
+            &format!("HTTP_{}", status.as_u16()),
+            String::from_utf8_lossy(&bytes)
+                .chars()
+                .take(200)
+                .collect::<String>(),
+        )
+    });
+    if status.is_server_error() {
+        Err(Failure::Server(body))
+    } else {
+        Err(Failure::Refused(body))
+    }
+}
+
+/// Enrolls the store with a center using a one-time code, and keeps the device token.
+pub async fn enroll(
+    store: &mut Store,
+    http: &reqwest::Client,
+    center: &str,
+    code: &str,
+    device_name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<EnrollResponse, SyncError> {
+    let req = EnrollRequest {
+        code: code.to_owned(),
+        device_id: store.device_id().to_owned(),
+        device_name: device_name.map(str::to_owned),
+    };
+    let resp: EnrollResponse = call(http.post(url(center, "/api/v1/enroll")).json(&req))
+        .await
+        .map_err(|f| match f {
+            Failure::Network(message) => SyncError::Network {
+                url: center.to_owned(),
+                message,
+            },
+            Failure::Server(body) | Failure::Refused(body) => SyncError::Refused(body),
+        })?;
+    let site = resp.site.parse().map_err(|e: radqc_domain::CodeError| {
+        SyncError::Refused(ErrorBody::new("INVALID_SITE", e.to_string()))
+    })?;
+    store.set_center_link(
+        &CenterLink {
+            url: center.trim_end_matches('/').to_owned(),
+            token: resp.token.clone(),
+        },
+        &site,
+        now,
+    )?;
+    Ok(resp)
+}
+
+fn push_request(entries: &[OutboxEntry]) -> Result<Vec<u8>, StoreError> {
+    let entries = entries
+        .iter()
+        .map(|e| {
+            let payload = serde_json::from_str(&e.payload).map_err(|err| StoreError::Invalid {
+                field: format!("outbox[{}].payload", e.seq),
+                message: err.to_string(),
+            })?;
+            Ok(PushEntry {
+                seq: e.seq,
+                payload,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(serde_json::to_vec(&PushRequest {
+        schema: SCHEMA_VERSION,
+        entries,
+    })
+    .expect("push serializes"))
+}
+
+/// One sync pass. Never loses or doubles an entry, whatever fails in the middle.
+pub async fn try_sync_once(
+    store: &mut Store,
+    http: &reqwest::Client,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let outcome = pass(store, http, now).await;
+    let error = match &outcome {
+        Outcome::Synced { .. } | Outcome::NotEnrolled => None,
+        Outcome::Retry { error, .. } => Some(error.clone()),
+        Outcome::Stopped { code, message } => Some(format!("{message} ({code})")),
+    };
+    if !matches!(outcome, Outcome::NotEnrolled) {
+        if let Err(e) = store.record_sync(now, error.as_deref()) {
+            return Outcome::Retry {
+                error: format!("cannot record the sync status: {e}"),
+                pushed: 0,
+            };
+        }
+    }
+    outcome
+}
+
+async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>) -> Outcome {
+    let link = match store.center_link() {
+        Ok(Some(link)) => link,
+        Ok(None) => return Outcome::NotEnrolled,
+        Err(e) => {
+            return Outcome::Retry {
+                error: e.to_string(),
+                pushed: 0,
+            }
+        }
+    };
+    let (mut pushed, mut duplicates, mut rejected, mut pulled) = (0u64, 0u64, 0u64, 0u64);
+    let fail = |f: Failure, pushed: u64| match f {
+        Failure::Network(e) => Outcome::Retry {
+            error: format!("cannot reach {}: {e}", link.url),
+            pushed,
+        },
+        Failure::Server(b) => Outcome::Retry {
+            error: format!("the center failed: {} ({})", b.message, b.code),
+            pushed,
+        },
+        Failure::Refused(b) => Outcome::Stopped {
+            code: b.code,
+            message: b.message,
+        },
+    };
+    // After a SEQUENCE_GAP the center asks for entries again from this number (it lost them).
+    let mut resend_from: Option<i64> = None;
+    loop {
+        let batch = match resend_from.take() {
+            Some(seq) => store.outbox_from(seq, BATCH),
+            None => store.pending_outbox(BATCH),
+        };
+        let batch = match batch {
+            Ok(b) if b.is_empty() => break,
+            Ok(b) => b,
+            Err(e) => {
+                return Outcome::Retry {
+                    error: e.to_string(),
+                    pushed,
+                }
+            }
+        };
+        let body = match push_request(&batch) {
+            Ok(b) => b,
+            Err(e) => {
+                return Outcome::Stopped {
+                    code: e.code().to_owned(),
+                    message: e.to_string(),
+                }
+            }
+        };
+        let req = http
+            .post(url(&link.url, "/api/v1/push"))
+            .bearer_auth(&link.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_ENCODING, "gzip")
+            .body(gzip(&body));
+        let resp: PushResponse = match call(req).await {
+            Ok(r) => r,
+            Err(Failure::Refused(b)) if b.code == "SEQUENCE_GAP" => match b.expected_seq {
+                Some(expected) if expected < batch[0].seq => {
+                    resend_from = Some(expected);
+                    continue;
+                }
+                _ => {
+                    return Outcome::Stopped {
+                        code: b.code,
+                        message: b.message,
+                    }
+                }
+            },
+            Err(f) => return fail(f, pushed),
+        };
+        let mut sent = Vec::new();
+        for r in &resp.results {
+            let pending = batch
+                .iter()
+                .any(|e| e.seq == r.seq && e.state == radqc_store::OutboxState::Pending);
+            match (r.status, &r.reason) {
+                (EntryStatus::Applied, _) => {
+                    pushed += 1;
+                    sent.push(r.seq);
+                }
+                (EntryStatus::Duplicate, None) => {
+                    duplicates += 1;
+                    sent.push(r.seq);
+                }
+                (EntryStatus::Rejected, reason) | (EntryStatus::Duplicate, reason @ Some(_)) => {
+                    rejected += 1;
+                    if pending {
+                        let reason = reason.as_ref().map_or_else(
+                            || "rejected".to_owned(),
+                            |b| format!("{} ({})", b.message, b.code),
+                        );
+                        if let Err(e) = store.mark_rejected(r.seq, &reason, now) {
+                            return Outcome::Retry {
+                                error: e.to_string(),
+                                pushed,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        let sent: Vec<i64> = sent
+            .into_iter()
+            .filter(|s| {
+                batch
+                    .iter()
+                    .any(|e| e.seq == *s && e.state == radqc_store::OutboxState::Pending)
+            })
+            .collect();
+        if let Err(e) = store.mark_sent(&sent, now) {
+            return Outcome::Retry {
+                error: e.to_string(),
+                pushed,
+            };
+        }
+    }
+    for kind in FeedKind::ALL {
+        loop {
+            let after = match store.feed_cursor(kind) {
+                Ok(c) => c,
+                Err(e) => {
+                    return Outcome::Retry {
+                        error: e.to_string(),
+                        pushed,
+                    }
+                }
+            };
+            let req = http
+                .get(url(
+                    &link.url,
+                    &format!("/api/v1/feed/{}?after={after}&limit=200", kind.as_str()),
+                ))
+                .bearer_auth(&link.token);
+            let page: FeedPage = match call(req).await {
+                Ok(p) => p,
+                Err(f) => return fail(f, pushed),
+            };
+            pulled += page.items.len() as u64;
+            if let Err(e) = store.save_feed_items(&page.items, now) {
+                return Outcome::Retry {
+                    error: e.to_string(),
+                    pushed,
+                };
+            }
+            if !page.more || page.items.is_empty() {
+                break;
+            }
+        }
+    }
+    Outcome::Synced {
+        pushed,
+        duplicates,
+        rejected,
+        pulled,
+    }
+}
+
+/// Runs passes until one ends in `Synced`, `NotEnrolled` or `Stopped`, or `attempts` are used,
+/// sleeping with backoff between them. For the command line; the app runs its own loop.
+pub async fn sync_with_retries(
+    store: &mut Store,
+    http: &reqwest::Client,
+    attempts: u32,
+    backoff: Backoff,
+    jitter: &mut dyn FnMut() -> f64,
+) -> Outcome {
+    let mut attempt = 0;
+    loop {
+        let outcome = try_sync_once(store, http, Utc::now()).await;
+        attempt += 1;
+        match &outcome {
+            Outcome::Retry { .. } if attempt < attempts => {
+                tokio::time::sleep(backoff.delay(attempt - 1, jitter())).await
+            }
+            _ => return outcome,
+        }
+    }
+}
