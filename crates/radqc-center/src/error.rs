@@ -65,7 +65,10 @@ impl From<rusqlite::Error> for ApiError {
 
 impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
-        Self::storage(e)
+        match e.as_db_error() {
+            Some(db) => Self::storage(format!("{}: {}", db.code().code(), db.message())),
+            None => Self::storage(e),
+        }
     }
 }
 

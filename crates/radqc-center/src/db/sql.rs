@@ -160,9 +160,9 @@ pub const FEED: &str =
 pub const RUBRIC_TEXTS: &str = "SELECT body FROM feed WHERE kind = 'rubric' ORDER BY cursor";
 
 pub const EVALUATIONS: &str =
-    "SELECT body FROM evaluations WHERE ($1 IS NULL OR site = $1) ORDER BY at, id";
+    "SELECT body FROM evaluations WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
 pub const EVENTS: &str =
-    "SELECT body FROM exam_events WHERE ($1 IS NULL OR site = $1) ORDER BY at, id";
+    "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
 pub const EXPORT: &str = "SELECT 'evaluation', site, device, seq, body FROM evaluations \
      UNION ALL SELECT 'exam_event', site, device, seq, body FROM exam_events ORDER BY 2, 3, 4";
 pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \

@@ -1,1 +1,6 @@
-//! tests
+//! The center over real HTTP on a loopback port, on SQLite and (when `.ci/run` or the developer
+//! provides one) PostgreSQL: every test runs against each backend.
+
+mod api;
+mod openapi;
+mod support;

@@ -1,0 +1,560 @@
+//! The API's promises: enrollment, exactly-once push, gaps, rejections, revocation, feeds,
+//! site isolation and roles, the error envelope, HTTPS.
+
+use chrono::Utc;
+use radqc_protocol::{FeedKind, StaffMember};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+fn statuses(body: &Value) -> Vec<(i64, String)> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["seq"].as_i64().unwrap(),
+                r["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn s(list: &[(i64, &str)]) -> Vec<(i64, String)> {
+    list.iter().map(|(n, st)| (*n, st.to_string())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn enrollment_codes_work_once_and_only_before_they_expire() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (device, token) = c.enroll(&code).await;
+        assert!(token.starts_with("rq_"), "{backend}: a token");
+        let (status, body) = c
+            .post(
+                "/api/v1/enroll",
+                None,
+                &json!({"code": code, "device_id": uuid_v4()}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHENTICATED")),
+            "{backend}: a used code: {body}"
+        );
+        assert!(
+            body["message"].as_str().unwrap().contains("already used"),
+            "{backend}: says why"
+        );
+        let (status, _) = c
+            .post(
+                "/api/v1/enroll",
+                None,
+                &json!({"code": "AAAA-BBBB-CCCC", "device_id": uuid_v4()}),
+            )
+            .await;
+        assert_eq!(status, 401, "{backend}: an unknown code");
+        let (status, body) = c
+            .post(
+                "/api/v1/enroll",
+                None,
+                &json!({"code": code, "device_id": "not-a-uuid"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_BODY")),
+            "{backend}"
+        );
+
+        // Typed codes are forgiving about case and dashes.
+        let code2 = radqc_center::http::new_enrollment_code(&c.db, "NJGL", 1)
+            .await
+            .unwrap();
+        let typed = code2.replace('-', "").to_lowercase();
+        let (status, body) = c
+            .post(
+                "/api/v1/enroll",
+                None,
+                &json!({"code": typed, "device_id": device}),
+            )
+            .await;
+        assert_eq!(
+            status, 200,
+            "{backend}: re-enrolling the same device: {body}"
+        );
+        assert_eq!(body["next_seq"], json!(1));
+        let (status, _) = c.push(&token, &[]).await;
+        assert_eq!(
+            status, 401,
+            "{backend}: the old token stops working after re-enrollment"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pushes_apply_exactly_once_and_gaps_are_refused() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (_, token) = c.enroll(&code).await;
+        let mut clinic = Clinic::new("NJGL");
+        let ids: Vec<String> = (1..=5)
+            .map(|i| clinic.save(&format!("CT{i}"), "IQ", &["IQ-C1"]))
+            .collect();
+
+        let (status, body) = c.push(&token, &clinic.entries(1, 3)).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert_eq!(
+            statuses(&body),
+            s(&[(1, "applied"), (2, "applied"), (3, "applied")])
+        );
+        let (_, body) = c.push(&token, &clinic.entries(1, 3)).await;
+        assert_eq!(
+            statuses(&body),
+            s(&[(1, "duplicate"), (2, "duplicate"), (3, "duplicate")]),
+            "{backend}: a retry applies nothing"
+        );
+        let (_, body) = c.push(&token, &clinic.entries(3, 4)).await;
+        assert_eq!(
+            statuses(&body),
+            s(&[(3, "duplicate"), (4, "applied")]),
+            "{backend}: overlap"
+        );
+        assert_eq!(body["last_seq"], json!(4));
+
+        let (status, body) = c.push(&token, &clinic.entries(5, 5)[..0]).await;
+        assert_eq!(status, 200, "{backend}: an empty push is fine: {body}");
+        let mut gap = clinic.entries(5, 5);
+        gap[0].seq = 6;
+        let (status, body) = c.push(&token, &gap).await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["expected_seq"].as_i64()),
+            (409, Some("SEQUENCE_GAP"), Some(5)),
+            "{backend}: {body}"
+        );
+        let mut holes = clinic.entries(4, 5);
+        holes[1].seq = 7;
+        let (status, body) = c.push(&token, &holes).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("BAD_BATCH")),
+            "{backend}: not consecutive"
+        );
+
+        let held: Vec<String> =
+            c.db.evaluations(Some("NJGL"))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
+        assert_eq!(
+            held,
+            ids[..4],
+            "{backend}: each applied entry once, in order"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rejected_entry_consumes_its_sequence_and_keeps_its_reason() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (device, token) = c.enroll(&code).await;
+        let mut clinic = Clinic::new("NJGL");
+        clinic.save("CT1", "IQ", &["IQ-C1"]);
+        clinic.save("CT2", "RQ", &[]);
+        clinic.save("CT3", "AR", &[]);
+        let mut entries = clinic.entries(1, 3);
+        entries[0].payload["evaluation"]["score"] = json!(5); // a tampered score
+        entries[1].payload = json!({"kind": "something else"});
+        let (status, body) = c.push(&token, &entries).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert_eq!(
+            statuses(&body),
+            s(&[(1, "rejected"), (2, "rejected"), (3, "applied")]),
+            "{backend}: the entries behind go on"
+        );
+        assert_eq!(
+            body["results"][0]["reason"]["code"],
+            json!("SCORE_MISMATCH")
+        );
+        assert_eq!(
+            body["results"][1]["reason"]["code"],
+            json!("INVALID_PAYLOAD")
+        );
+        let (_, again) = c.push(&token, &entries[..1]).await;
+        assert_eq!(again["results"][0]["status"], json!("duplicate"));
+        assert_eq!(
+            again["results"][0]["reason"]["code"],
+            json!("SCORE_MISMATCH"),
+            "{backend}: a retry learns the same reason"
+        );
+
+        // Another site's data is refused for its content too.
+        let mut other = Clinic::new("OTHER");
+        other.save("X1", "IQ", &[]);
+        let mut e = other.entries(1, 1);
+        e[0].seq = 4;
+        let (_, body) = c.push(&token, &e).await;
+        assert_eq!(
+            body["results"][0]["reason"]["code"],
+            json!("SITE_MISMATCH"),
+            "{backend}"
+        );
+
+        let stats = c.db.stats().await.unwrap();
+        let mine = stats.iter().find(|s| s.device == device).unwrap();
+        assert_eq!(
+            (mine.last_seq, mine.evaluations, mine.rejected),
+            (4, 1, 3),
+            "{backend}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revoked_device_is_told_so() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (device, token) = c.enroll(&code).await;
+        c.db.revoke_device(&device).await.unwrap();
+        let (status, body) = c.push(&token, &[]).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("TOKEN_REVOKED")),
+            "{backend}: {body}"
+        );
+        let (status, body) = c.push("rq_nonsense", &[]).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("UNAUTHENTICATED")),
+            "{backend}"
+        );
+        let resp = c
+            .http
+            .post(format!("{}/api/v1/push", c.url))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{backend}: no token");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn feeds_give_each_site_exactly_what_it_missed() {
+    each_backend(|backend, c| async move {
+        let a = c.site("SITE-A").await;
+        let _b = c.site("SITE-B").await;
+        let (_, token) = c.enroll(&a).await;
+        let now = Utc::now();
+        for text in ["A: 1", "A: 2", "A: 3"] {
+            c.db.publish(
+                FeedKind::Notices,
+                Some("SITE-A"),
+                &json!({"text": text}),
+                now,
+            )
+            .await
+            .unwrap();
+        }
+        c.db.publish(
+            FeedKind::Notices,
+            Some("SITE-B"),
+            &json!({"text": "B only"}),
+            now,
+        )
+        .await
+        .unwrap();
+        c.db.publish(FeedKind::Notices, None, &json!({"text": "everyone"}), now)
+            .await
+            .unwrap();
+        let (_, page) = c
+            .get("/api/v1/feed/notices?after=0&limit=2", Some(&token))
+            .await;
+        let texts = |p: &Value| {
+            p["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["body"]["text"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts(&page), ["A: 1", "A: 2"], "{backend}");
+        assert_eq!(page["more"], json!(true));
+        let (_, page) = c
+            .get(
+                &format!("/api/v1/feed/notices?after={}", page["cursor"]),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(
+            texts(&page),
+            ["A: 3", "everyone"],
+            "{backend}: never another site's"
+        );
+        let (_, page) = c
+            .get(
+                &format!("/api/v1/feed/notices?after={}", page["cursor"]),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(texts(&page).len(), 0, "{backend}: nothing new");
+
+        let (status, body) = c.get("/api/v1/feed/gossip", Some(&token)).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("UNKNOWN_FEED")));
+        let (status, body) = c
+            .get("/api/v1/feed/notices?limit=100000", Some(&token))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_QUERY"))
+        );
+
+        radqc_center::put_staff(
+            &c.db,
+            &StaffMember {
+                site: "SITE-A".into(),
+                code: "A1".into(),
+                name: "王技师".into(),
+                roles: vec!["technologist".into()],
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+        let (_, page) = c.get("/api/v1/feed/roster", Some(&token)).await;
+        assert_eq!(
+            page["items"][0]["body"]["staff"][0]["name"],
+            json!("王技师"),
+            "{backend}: the roster is published"
+        );
+        let err = radqc_center::put_staff(
+            &c.db,
+            &StaffMember {
+                site: "SITE-A".into(),
+                code: "A2".into(),
+                name: "x".into(),
+                roles: vec!["wizard".into()],
+                active: true,
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.body.code, "INVALID_ROLE");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_published_rubric_version_is_accepted_and_an_unknown_one_rejected() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (_, token) = c.enroll(&code).await;
+        let mut clinic = Clinic::new("NJGL");
+        clinic.save("CT1", "IQ", &["IQ-C1"]);
+        clinic.save("CT2", "IQ", &["IQ-C1"]);
+        let mut entries = clinic.entries(1, 2);
+        for e in &mut entries {
+            e.payload["evaluation"]["rubric_version"] = json!("2026.2");
+        }
+        let (_, body) = c.push(&token, &entries[..1]).await;
+        assert_eq!(
+            body["results"][0]["reason"]["code"],
+            json!("UNKNOWN_RUBRIC_VERSION"),
+            "{backend}"
+        );
+        let text = radqc_domain::Rubric::bundled_text().replacen(
+            "version = \"2026.1\"",
+            "version = \"2026.2\"",
+            1,
+        );
+        radqc_center::publish_rubric(&c.db, &text, "r.toml")
+            .await
+            .unwrap();
+        let (_, body) = c.push(&token, &entries[1..]).await;
+        assert_eq!(
+            body["results"][0]["status"],
+            json!("applied"),
+            "{backend}: known once published: {body}"
+        );
+        let bad = radqc_center::publish_rubric(&c.db, "schema = 1", "bad.toml")
+            .await
+            .unwrap_err();
+        assert_eq!(bad.body.code, "INVALID_RUBRIC");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_reads_another_sites_data_without_a_regional_role() {
+    each_backend(|backend, c| async move {
+        let a = c.site("SITE-A").await;
+        let b = c.site("SITE-B").await;
+        let (_, token_a) = c.enroll(&a).await;
+        let (_, token_b) = c.enroll(&b).await;
+        let mut clinic_a = Clinic::new("SITE-A");
+        clinic_a.save("A1", "IQ", &[]); // scores technologist A1, reviewer D1
+        let mut clinic_b = Clinic::new("SITE-B");
+        clinic_b.save("B1", "IQ", &[]);
+        c.push(&token_a, &clinic_a.entries(1, 1)).await;
+        c.push(&token_b, &clinic_b.entries(1, 1)).await;
+
+        let person = |site: &str, code: &str, role: &str| StaffMember {
+            site: site.into(),
+            code: code.into(),
+            name: code.into(),
+            roles: vec![role.into()],
+            active: true,
+        };
+        let token_for = |m: StaffMember| {
+            let db = c.db.clone();
+            async move {
+                radqc_center::put_staff(&db, &m).await.unwrap();
+                let t = radqc_center::secret::new_token();
+                db.issue_person_token(
+                    &m.site,
+                    &m.code,
+                    &radqc_center::secret::hash(&t),
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+                t
+            }
+        };
+        let officer = token_for(person("SITE-A", "Q1", "qc_officer")).await;
+        let tech = token_for(person("SITE-A", "A1", "technologist")).await;
+        let other_tech = token_for(person("SITE-A", "A7", "technologist")).await;
+        let admin = token_for(person("SITE-A", "ADM", "center_admin")).await;
+
+        let count =
+            |(status, body): (u16, Value)| (status, body.as_array().map(Vec::len).unwrap_or(0));
+        assert_eq!(
+            count(c.get("/api/v1/evaluations", Some(&token_a)).await),
+            (200, 1),
+            "{backend}: a device reads its site"
+        );
+        assert_eq!(
+            c.get("/api/v1/evaluations?site=SITE-B", Some(&token_a))
+                .await
+                .0,
+            403,
+            "{backend}: not another site"
+        );
+        assert_eq!(
+            count(c.get("/api/v1/evaluations", Some(&officer)).await),
+            (200, 1),
+            "{backend}: QC officer sees the site"
+        );
+        assert_eq!(
+            c.get("/api/v1/evaluations?site=SITE-B", Some(&officer))
+                .await
+                .0,
+            403,
+            "{backend}"
+        );
+        assert_eq!(
+            count(c.get("/api/v1/evaluations", Some(&tech)).await),
+            (200, 1),
+            "{backend}: the person scored sees their score"
+        );
+        assert_eq!(
+            count(c.get("/api/v1/evaluations", Some(&other_tech)).await),
+            (200, 0),
+            "{backend}: others' scores are hidden"
+        );
+        assert_eq!(
+            count(c.get("/api/v1/evaluations?site=SITE-B", Some(&admin)).await),
+            (200, 1),
+            "{backend}: the region reads all"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_failure_is_the_envelope() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (_, token) = c.enroll(&code).await;
+        let resp = c
+            .http
+            .post(format!("{}/api/v1/push", c.url))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["code"], json!("INVALID_BODY"), "{backend}: {body}");
+        let (status, body) = c
+            .post(
+                "/api/v1/push",
+                Some(&token),
+                &json!({"schema": 99, "entries": []}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("UNSUPPORTED_SCHEMA")),
+            "{backend}"
+        );
+        let (status, body) = c.get("/api/v1/nothing", None).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+        assert!(body["message"].is_string());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_center_serves_https_with_the_given_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_pem, key_pem) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_pem, cert.cert.pem()).unwrap();
+    std::fs::write(&key_pem, cert.signing_key.serialize_pem()).unwrap();
+    let db = radqc_center::Db::open_sqlite(&dir.path().join("c.db")).unwrap();
+    let state = radqc_center::AppState::new(db).await.unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tls = radqc_center::Tls { cert_pem, key_pem };
+    tokio::spawn(radqc_center::serve(
+        listener,
+        state,
+        Some(tls),
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let mut last = None;
+    for _ in 0..50 {
+        match client
+            .get(format!("https://localhost:{port}/api/v1/health"))
+            .send()
+            .await
+        {
+            Ok(r) => {
+                last = Some(r.text().await.unwrap());
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    assert_eq!(last.as_deref(), Some("ok"), "health over HTTPS");
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/health")).await;
+    assert!(
+        plain.is_err() || !plain.unwrap().status().is_success(),
+        "plain HTTP is not served on the TLS port"
+    );
+}

@@ -1,0 +1,203 @@
+//! A real center on port 0, on each backend, and real stores to feed it.
+
+use std::future::Future;
+
+use chrono::Utc;
+use radqc_center::{AppState, Db};
+use radqc_protocol::{PushEntry, PushRequest, SCHEMA_VERSION};
+use radqc_store::{Key, NewEvaluation, Store};
+use serde_json::{json, Value};
+
+/// The backends to test: SQLite always; PostgreSQL when `RADQC_TEST_DATABASE_URL` names a
+/// server where fresh databases may be created (scripts/test.sh starts one). With
+/// `RADQC_REQUIRE_POSTGRES=1` (CI) a missing server is a failure, not a skip.
+pub async fn backends(dir: &std::path::Path) -> Vec<(&'static str, Db)> {
+    let mut list = vec![("sqlite", Db::open_sqlite(&dir.join("center.db")).unwrap())];
+    match std::env::var("RADQC_TEST_DATABASE_URL") {
+        Ok(url) => list.push(("postgres", fresh_postgres(&url).await)),
+        Err(_) if std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
+            panic!("RADQC_REQUIRE_POSTGRES=1 but RADQC_TEST_DATABASE_URL is not set")
+        }
+        Err(_) => {
+            eprintln!("note: RADQC_TEST_DATABASE_URL not set: PostgreSQL backend not tested here")
+        }
+    }
+    list
+}
+
+/// A new, empty database on the server behind `admin_url`.
+pub async fn fresh_postgres(admin_url: &str) -> Db {
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL reachable");
+    tokio::spawn(conn);
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let name = format!("radqc_t_{}", hex::encode(bytes));
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let (base, _) = admin_url.rsplit_once('/').expect("URL ends with /dbname");
+    Db::connect_postgres(&format!("{base}/{name}"))
+        .await
+        .unwrap()
+}
+
+/// Runs `test` once per backend.
+pub async fn each_backend<F, Fut>(test: F)
+where
+    F: Fn(&'static str, Center) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    for (name, db) in backends(dir.path()).await {
+        let center = Center::start(db).await;
+        test(name, center).await;
+    }
+}
+
+pub struct Center {
+    pub url: String,
+    pub db: Db,
+    pub http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Center {
+    pub async fn start(db: Db) -> Center {
+        let state = AppState::new(db.clone()).await.unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(radqc_center::serve(listener, state, None, async {
+            let _ = rx.await;
+        }));
+        Center {
+            url,
+            db,
+            http: radqc_sync::http_client(),
+            _stop: tx,
+        }
+    }
+
+    /// A site with an enrollment code.
+    pub async fn site(&self, code: &str) -> String {
+        self.db
+            .add_site(code, &format!("{code} 放射科"), Utc::now())
+            .await
+            .unwrap();
+        radqc_center::http::new_enrollment_code(&self.db, code, 24)
+            .await
+            .unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.http.get(format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.unwrap();
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
+    }
+
+    /// Enrolls a fresh device id with `code`; returns (device id, token).
+    pub async fn enroll(&self, code: &str) -> (String, String) {
+        let device = uuid_v4();
+        let (status, body) = self
+            .post(
+                "/api/v1/enroll",
+                None,
+                &json!({"code": code, "device_id": device}),
+            )
+            .await;
+        assert_eq!(status, 200, "enrollment works: {body}");
+        (device, body["token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn push(&self, token: &str, entries: &[PushEntry]) -> (u16, Value) {
+        let req = PushRequest {
+            schema: SCHEMA_VERSION,
+            entries: entries.to_vec(),
+        };
+        self.post(
+            "/api/v1/push",
+            Some(token),
+            &serde_json::to_value(req).unwrap(),
+        )
+        .await
+    }
+}
+
+pub fn uuid_v4() -> String {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).unwrap();
+    let h = hex::encode(b);
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[13..16],
+        &h[17..20],
+        &h[20..32]
+    )
+}
+
+/// A local store at `site` whose outbox gives real payloads.
+pub struct Clinic {
+    pub _dir: tempfile::TempDir,
+    pub store: Store,
+}
+
+impl Clinic {
+    pub fn new(site: &str) -> Clinic {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(
+            &dir.path().join("qc.db"),
+            &Key::from_bytes([9; 32]),
+            &site.parse().unwrap(),
+            Utc::now(),
+        )
+        .unwrap();
+        Clinic { _dir: dir, store }
+    }
+
+    pub fn save(&mut self, accession: &str, item: &str, findings: &[&str]) -> String {
+        let e: NewEvaluation = serde_json::from_value(json!({
+            "item": item, "findings": findings,
+            "exam": {"accession": accession, "modality": "CT", "exam_item": "CT头颅平扫", "staff": {"technologist": "A1", "reporting_doctor": "D1"}},
+            "reviewer": "D1", "mode": "random"
+        }))
+        .unwrap();
+        self.store.save_evaluation(&e, Utc::now()).unwrap().id
+    }
+
+    /// The outbox entries as push entries, `from..=to`.
+    pub fn entries(&self, from: i64, to: i64) -> Vec<PushEntry> {
+        self.store
+            .outbox()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.seq >= from && e.seq <= to)
+            .map(|e| PushEntry {
+                seq: e.seq,
+                payload: serde_json::from_str(&e.payload).unwrap(),
+            })
+            .collect()
+    }
+}
