@@ -307,7 +307,7 @@ impl Store {
     /// Inserts the exam or updates it with what the caller now knows; returns its row id.
     fn upsert_exam(
         &self,
-        tx: &Transaction,
+        tx: &Connection,
         exam: &ExamInput,
         now: DateTime<Utc>,
     ) -> Result<(i64, ExamRecord), StoreError> {
@@ -377,7 +377,7 @@ impl Store {
     }
 
     fn enqueue(
-        tx: &Transaction,
+        tx: &Connection,
         kind: &str,
         ref_id: &str,
         payload: &SyncPayload,
@@ -393,7 +393,7 @@ impl Store {
     }
 
     fn log(
-        tx: &Transaction,
+        tx: &Connection,
         actor: &str,
         action: &str,
         subject: Option<&str>,
@@ -411,6 +411,45 @@ impl Store {
     /// line, in one durable transaction. When this returns Ok, the evaluation is on disk.
     pub fn save_evaluation(
         &mut self,
+        input: &NewEvaluation,
+        now: DateTime<Utc>,
+    ) -> Result<EvaluationRecord, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let record = self.insert_evaluation(&tx, input, now)?;
+        tx.commit()?;
+        Ok(record)
+    }
+
+    /// Saves many evaluations in one durable transaction (imports, and tests that need a month of
+    /// data). Each invalid one gets its error and changes nothing; the valid ones commit together.
+    /// An error of the store itself (a full disk) saves none and is the outer error.
+    pub fn save_batch(
+        &mut self,
+        inputs: &[NewEvaluation],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<EvaluationRecord, StoreError>>, StoreError> {
+        let mut tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let sp = tx.savepoint()?;
+            match self.insert_evaluation(&sp, input, now) {
+                Ok(r) => {
+                    sp.commit()?;
+                    results.push(Ok(r));
+                }
+                Err(e @ (StoreError::Sqlite(_) | StoreError::DiskFull)) => return Err(e),
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        tx.commit()?;
+        Ok(results)
+    }
+
+    /// Validates, scores and writes an evaluation with its exam, outbox entry and audit line,
+    /// inside the caller's transaction.
+    fn insert_evaluation(
+        &self,
+        tx: &Connection,
         input: &NewEvaluation,
         now: DateTime<Utc>,
     ) -> Result<EvaluationRecord, StoreError> {
@@ -452,7 +491,6 @@ impl Store {
         let mut sorted_findings = input.findings.clone();
         sorted_findings.sort();
 
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         if let Some(prev) = &input.supersedes {
             let found: Option<(String, String, String, Option<String>)> = tx
                 .query_row(
@@ -481,7 +519,7 @@ impl Store {
                 ));
             }
         }
-        let (exam_id, exam) = self.upsert_exam(&tx, &input.exam, now)?;
+        let (exam_id, exam) = self.upsert_exam(tx, &input.exam, now)?;
         let codes =
             |v: &[radqc_domain::CriterionCode]| serde_json::to_string(v).expect("codes serialize");
         tx.execute(
@@ -533,7 +571,7 @@ impl Store {
             exam,
             evaluation: Box::new(record.clone()),
         };
-        Self::enqueue(&tx, "evaluation", &id, &payload, now)?;
+        Self::enqueue(tx, "evaluation", &id, &payload, now)?;
         let action = if input.supersedes.is_some() {
             "corrected"
         } else {
@@ -546,14 +584,13 @@ impl Store {
             verdict.score.map(|s| s.to_string()).unwrap_or_default()
         );
         Self::log(
-            &tx,
+            tx,
             input.reviewer.as_str(),
             action,
             Some(&id),
             Some(detail.trim_end()),
             now,
         )?;
-        tx.commit()?;
         Ok(record)
     }
 
@@ -566,10 +603,39 @@ impl Store {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<ExamEventRecord, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let event = self.insert_event(&tx, exam, kind, staff, at, now)?;
+        tx.commit()?;
+        Ok(event)
+    }
+
+    /// Records many exam events in one durable transaction (all or none).
+    pub fn record_events(
+        &mut self,
+        events: &[(ExamInput, ExamEventKind, StaffCode, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ExamEventRecord>, StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let mut out = Vec::with_capacity(events.len());
+        for (exam, kind, staff, at) in events {
+            out.push(self.insert_event(&tx, exam, *kind, staff, *at, now)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn insert_event(
+        &self,
+        tx: &Connection,
+        exam: &ExamInput,
+        kind: ExamEventKind,
+        staff: &StaffCode,
+        at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<ExamEventRecord, StoreError> {
         check_exam(exam)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let (exam_id, exam_record) = self.upsert_exam(&tx, exam, now)?;
+        let (exam_id, exam_record) = self.upsert_exam(tx, exam, now)?;
         tx.execute(
             "INSERT INTO exam_events (id, exam_id, kind, staff, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, exam_id, kind.as_str(), staff.as_str(), ts(at)],
@@ -583,7 +649,7 @@ impl Store {
             at: parse_ts(&ts(at))?,
         };
         Self::enqueue(
-            &tx,
+            tx,
             "exam_event",
             &id,
             &SyncPayload::ExamEvent {
@@ -592,7 +658,6 @@ impl Store {
             },
             now,
         )?;
-        tx.commit()?;
         Ok(event)
     }
 

@@ -210,7 +210,19 @@ pub async fn try_sync_once(
     http: &reqwest::Client,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let outcome = pass(store, http, now).await;
+    try_sync_once_batched(store, http, now, BATCH).await
+}
+
+/// [`try_sync_once`] with `batch` entries per push (tests use small batches to cut a pass into
+/// many requests).
+pub async fn try_sync_once_batched(
+    store: &mut Store,
+    http: &reqwest::Client,
+    now: DateTime<Utc>,
+    batch: u32,
+) -> Outcome {
+    let batch = batch.clamp(1, radqc_protocol::MAX_PUSH_ENTRIES as u32);
+    let outcome = pass(store, http, now, batch).await;
     let error = match &outcome {
         Outcome::Synced { .. } | Outcome::NotEnrolled => None,
         Outcome::Retry { error, .. } => Some(error.clone()),
@@ -227,7 +239,12 @@ pub async fn try_sync_once(
     outcome
 }
 
-async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>) -> Outcome {
+async fn pass(
+    store: &mut Store,
+    http: &reqwest::Client,
+    now: DateTime<Utc>,
+    batch_size: u32,
+) -> Outcome {
     let link = match store.center_link() {
         Ok(Some(link)) => link,
         Ok(None) => return Outcome::NotEnrolled,
@@ -257,8 +274,8 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>) -> 
     let mut resend_from: Option<i64> = None;
     loop {
         let batch = match resend_from.take() {
-            Some(seq) => store.outbox_from(seq, BATCH),
-            None => store.pending_outbox(BATCH),
+            Some(seq) => store.outbox_from(seq, batch_size),
+            None => store.pending_outbox(batch_size),
         };
         let batch = match batch {
             Ok(b) if b.is_empty() => break,

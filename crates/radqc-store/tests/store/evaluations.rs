@@ -402,3 +402,23 @@ fn a_reopened_store_has_everything() {
     assert_eq!(store.site().as_str(), "NJGL");
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
+
+#[test]
+fn a_batch_saves_the_valid_evaluations_and_reports_the_invalid_ones() {
+    let mut f = fresh();
+    let batch = vec![
+        evaluation("CT1", "IQ", &[]),
+        evaluation("CT2", "IQ", &["IQ-C9"]),
+        evaluation("CT3", "RQ", &["RQ-S2"]),
+    ];
+    let results = f.store.save_batch(&batch, t(2, 10)).unwrap();
+    assert!(results[0].is_ok() && results[2].is_ok(), "valid ones saved");
+    assert_eq!(
+        results[1].as_ref().unwrap_err().code(),
+        "UNKNOWN_CRITERION",
+        "the invalid one says why"
+    );
+    let seqs: Vec<i64> = f.store.outbox().unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2], "no gap left by the refused one");
+    assert_eq!(f.store.evaluations().unwrap().len(), 2);
+}

@@ -1,0 +1,170 @@
+//! The fault-injection property: several clinics push at once through a proxy that drops
+//! requests and responses, duplicates, replays stale requests out of order, delays, answers 503
+//! before and after the center committed, and restarts the center mid-request.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use chrono::Utc;
+use proptest::prelude::*;
+use radqc_e2e::{storages, Center, Clinic, Fault, FaultProxy};
+use radqc_sync::Outcome;
+
+/// A reproducible fault schedule: each request gets a fault with probability `fault_rate`.
+fn schedule(seed: u64, fault_rate: u32) -> Box<dyn FnMut() -> Fault + Send> {
+    let mut x = seed | 1;
+    Box::new(move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (x % 100) as u32 >= fault_rate {
+            Fault::Pass
+        } else {
+            Fault::ALL[1 + ((x >> 8) % (Fault::ALL.len() as u64 - 1)) as usize]
+        }
+    })
+}
+
+async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, storage) in storages(dir.path()).await {
+        let center = Arc::new(tokio::sync::Mutex::new(Center::start(storage).await));
+        let proxy = FaultProxy::start(center.clone(), schedule(seed, fault_rate)).await;
+        let mut tasks = Vec::new();
+        for c in 0..clinics {
+            let mut clinic = Clinic::new(&format!("CLINIC-{c}"));
+            clinic.enroll(&*center.lock().await, &proxy.url()).await;
+            tasks.push(tokio::spawn(async move {
+                let http = radqc_sync::http_client();
+                let mut saved = HashSet::new();
+                // Save and sync in turns, as a clinic does through a day.
+                for n in 0..per_clinic {
+                    saved.insert(clinic.save_evaluation(n));
+                    if n % 3 == 0 {
+                        saved.insert(clinic.record_event(n));
+                    }
+                    if n % 4 == 3 {
+                        let _ = radqc_sync::try_sync_once_batched(
+                            &mut clinic.store,
+                            &http,
+                            Utc::now(),
+                            3,
+                        )
+                        .await;
+                    }
+                }
+                // Then keep trying until everything is through (bounded: faults are random).
+                let mut last = None;
+                for _ in 0..300 {
+                    let outcome =
+                        radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3)
+                            .await;
+                    let done = matches!(outcome, Outcome::Synced { .. })
+                        && clinic.store.outbox_counts().unwrap().pending == 0;
+                    last = Some(outcome);
+                    if done {
+                        break;
+                    }
+                }
+                (clinic, saved, last)
+            }));
+        }
+        let mut expected: BTreeMap<String, String> = BTreeMap::new();
+        for t in tasks {
+            let (clinic, saved, last) = t.await.unwrap();
+            let counts = clinic.store.outbox_counts().unwrap();
+            assert_eq!(
+                (counts.pending, counts.rejected),
+                (0, 0),
+                "{backend} seed {seed}: {} drained ({last:?})",
+                clinic.name
+            );
+            for id in saved {
+                expected.insert(id, clinic.name.clone());
+            }
+        }
+        // Stale copies still in the network arrive last: they must change nothing.
+        proxy.flush_stale().await;
+        let log = proxy.log();
+        let export = center.lock().await.db.export().await.unwrap();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for line in &export {
+            let id = line.record["id"].as_str().unwrap().to_owned();
+            assert!(
+                seen.insert(id.clone(), line.site.clone()).is_none(),
+                "{backend} seed {seed}: {id} stored twice"
+            );
+        }
+        assert_eq!(seen, expected, "{backend} seed {seed}: the center holds exactly what the clinics saved (faults: {log:?})");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("RADQC_FAULT_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(6),
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+    #[test]
+    fn any_fault_schedule_ends_with_every_score_exactly_once(seed in any::<u64>(), fault_rate in 20u32..70, per_clinic in 8u64..20) {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(run_case(seed, fault_rate, per_clinic, 3));
+        rt.shutdown_background();
+    }
+}
+
+/// One fixed schedule with every fault, to show each kind really happens (the property's
+/// random schedules might skip one).
+#[test]
+fn every_kind_of_fault_is_exercised_and_survived() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = radqc_e2e::CenterStorage::Sqlite(dir.path().join("center.db"));
+        let center = Arc::new(tokio::sync::Mutex::new(Center::start(storage).await));
+        let mut i = 0usize;
+        let cycle = Box::new(move || {
+            i += 1;
+            Fault::ALL[i % Fault::ALL.len()]
+        });
+        let proxy = FaultProxy::start(center.clone(), cycle).await;
+        let mut clinic = Clinic::new("CLINIC-X");
+        clinic.enroll(&*center.lock().await, &proxy.url()).await;
+        let http = radqc_sync::http_client();
+        let ids: HashSet<String> = (0..40).map(|n| clinic.save_evaluation(n)).collect();
+        for _ in 0..200 {
+            let o =
+                radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2).await;
+            if matches!(o, Outcome::Synced { .. })
+                && clinic.store.outbox_counts().unwrap().pending == 0
+            {
+                break;
+            }
+        }
+        proxy.flush_stale().await;
+        let log = proxy.log();
+        for f in Fault::ALL {
+            assert!(
+                log.faults.get(&format!("{f:?}")).copied().unwrap_or(0) > 0,
+                "{f:?} happened: {log:?}"
+            );
+        }
+        assert!(log.restarts > 0, "the center restarted mid-request");
+        let held: HashSet<String> = center
+            .lock()
+            .await
+            .db
+            .evaluations(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(held, ids, "every evaluation once, none lost");
+    });
+    rt.shutdown_background();
+}

@@ -1,0 +1,5 @@
+//! Clinics → a faulty network → the center: whatever the network and the center do, the center
+//! ends with exactly the evaluations and events the clinics saved, each once.
+
+mod faults;
+mod offline;
