@@ -261,18 +261,12 @@ async fn push_entries(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> Result<axum::Json<PushResponse>, ApiError> {
     push::check_batch(req.schema, &req.entries)?;
-    let unknown_version = req.entries.iter().any(|e| {
-        e.payload
-            .pointer("/evaluation/rubric_version")
-            .and_then(|v| v.as_str())
-            .is_some_and(|v| {
-                !state
-                    .rubrics
-                    .read()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .contains(v)
-            })
-    });
+    let unknown_version = {
+        let known = state.rubrics.read().unwrap_or_else(|p| p.into_inner());
+        req.entries
+            .iter()
+            .any(|e| rubric_version(e.payload.get()).is_some_and(|v| !known.contains(&v)))
+    };
     if unknown_version {
         // Another center process may have published it since this one started.
         state.reload_rubrics().await?;
@@ -284,6 +278,22 @@ async fn push_entries(
             .push(&device, req.entries, &rubrics, Utc::now())
             .await?,
     ))
+}
+
+/// The rubric version an entry's evaluation names, if it is one (a cheap partial parse).
+fn rubric_version(payload: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Entry {
+        evaluation: Option<Version>,
+    }
+    #[derive(Deserialize)]
+    struct Version {
+        rubric_version: String,
+    }
+    serde_json::from_str::<Entry>(payload)
+        .ok()?
+        .evaluation
+        .map(|v| v.rubric_version)
 }
 
 #[derive(Deserialize)]

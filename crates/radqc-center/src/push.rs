@@ -123,7 +123,7 @@ pub fn plan(
                 plan.writes.push(Write::Reject {
                     seq: entry.seq,
                     reason: reason.clone(),
-                    payload: entry.payload.to_string(),
+                    payload: entry.payload.get().to_owned(),
                 });
                 plan.results.push(EntryResult {
                     seq: entry.seq,
@@ -140,10 +140,10 @@ pub fn plan(
 /// Whether an entry's content may enter the region's data.
 fn validate(
     device_site: &str,
-    payload: &serde_json::Value,
+    payload: &serde_json::value::RawValue,
     rubrics: &dyn Rubrics,
 ) -> Result<SyncPayload, ErrorBody> {
-    let payload: SyncPayload = serde_json::from_value(payload.clone()).map_err(|e| {
+    let payload: SyncPayload = serde_json::from_str(payload.get()).map_err(|e| {
         ErrorBody::new(
             "INVALID_PAYLOAD",
             format!("the entry is not a valid sync payload: {e}"),

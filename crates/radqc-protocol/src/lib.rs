@@ -174,7 +174,7 @@ pub struct EnrollResponse {
 }
 
 /// One outbox entry in a push.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushEntry {
     /// The device's sequence number: consecutive, from 1.
@@ -182,11 +182,11 @@ pub struct PushEntry {
     /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry is rejected on
     /// its own, without failing the batch.
     #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
+    pub payload: Box<serde_json::value::RawValue>,
 }
 
 /// `POST /api/v1/push`: a batch of consecutive outbox entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     /// Must be [`SCHEMA_VERSION`].

@@ -95,12 +95,7 @@ impl Store {
     /// Outbox entries from `seq` on, whatever their state: what a center that lost data (restored
     /// from a backup) asks for again.
     pub fn outbox_from(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
-        Ok(self
-            .outbox()?
-            .into_iter()
-            .filter(|e| e.seq >= seq)
-            .take(limit as usize)
-            .collect())
+        self.query_outbox_from(seq, limit)
     }
 
     /// The last cursor received from a feed (0 when nothing yet).

@@ -74,22 +74,30 @@ CREATE TRIGGER evaluations_no_delete BEFORE DELETE ON evaluations
 BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
 
 -- seq is the per-device sequence: max + 1 inside the saving transaction, so strictly
--- increasing without gaps; entries are never deleted, only marked.
+-- increasing without gaps; entries are never deleted, only marked. The payload lives in its
+-- own table so that marking thousands of entries sent rewrites only these narrow rows.
 CREATE TABLE outbox (
     seq        INTEGER PRIMARY KEY,
     kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event')),
     ref_id     TEXT NOT NULL,
-    payload    TEXT NOT NULL,
     state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
     reason     TEXT,
     created_at TEXT NOT NULL,
     state_at   TEXT
 ) STRICT;
 CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+CREATE TABLE outbox_payload (
+    seq     INTEGER PRIMARY KEY REFERENCES outbox (seq),
+    payload TEXT NOT NULL
+) STRICT;
 CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
 BEGIN SELECT RAISE(ABORT, 'outbox entries are never deleted'); END;
-CREATE TRIGGER outbox_payload_fixed BEFORE UPDATE OF seq, kind, ref_id, payload ON outbox
+CREATE TRIGGER outbox_fixed BEFORE UPDATE OF seq, kind, ref_id ON outbox
 BEGIN SELECT RAISE(ABORT, 'an outbox entry''s content never changes'); END;
+CREATE TRIGGER outbox_payload_no_update BEFORE UPDATE ON outbox_payload
+BEGIN SELECT RAISE(ABORT, 'an outbox entry''s content never changes'); END;
+CREATE TRIGGER outbox_payload_no_delete BEFORE DELETE ON outbox_payload
+BEGIN SELECT RAISE(ABORT, 'outbox entries are never deleted'); END;
 
 CREATE TABLE audit_log (
     id      INTEGER PRIMARY KEY,

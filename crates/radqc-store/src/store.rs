@@ -384,12 +384,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
         let json = serde_json::to_string(payload).map_err(|e| invalid("payload", e.to_string()))?;
-        Ok(tx.query_row(
-            "INSERT INTO outbox (seq, kind, ref_id, payload, created_at)
-             VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?1, ?2, ?3, ?4) RETURNING seq",
-            params![kind, ref_id, json, ts(now)],
-            |r| r.get(0),
-        )?)
+        let seq: i64 = tx
+            .prepare_cached(
+                "INSERT INTO outbox (seq, kind, ref_id, created_at)
+             VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?1, ?2, ?3) RETURNING seq",
+            )?
+            .query_row(params![kind, ref_id, ts(now)], |r| r.get(0))?;
+        tx.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
+            .execute(params![seq, json])?;
+        Ok(seq)
     }
 
     fn log(
@@ -824,12 +827,12 @@ impl Store {
 
     /// Pending outbox entries in sequence order, at most `limit`.
     pub fn pending_outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.query_outbox("state = 'pending'", limit)
+        self.query_outbox("o.state = 'pending'", limit)
     }
 
     /// Entries the center refused, with its reasons.
     pub fn rejected_outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.query_outbox("state = 'rejected'", u32::MAX)
+        self.query_outbox("o.state = 'rejected'", u32::MAX)
     }
 
     /// The whole outbox in sequence order.
@@ -837,9 +840,23 @@ impl Store {
         self.query_outbox("1 = 1", u32::MAX)
     }
 
+    pub(crate) fn query_outbox_from(
+        &self,
+        seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT o.seq, o.kind, o.ref_id, p.payload, o.state, o.reason, o.created_at
+             FROM outbox o JOIN outbox_payload p ON p.seq = o.seq WHERE o.seq >= ?1 ORDER BY o.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![seq, limit], outbox_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn query_outbox(&self, filter: &str, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT seq, kind, ref_id, payload, state, reason, created_at FROM outbox WHERE {filter} ORDER BY seq LIMIT ?1"
+            "SELECT o.seq, o.kind, o.ref_id, p.payload, o.state, o.reason, o.created_at
+             FROM outbox o JOIN outbox_payload p ON p.seq = o.seq WHERE {filter} ORDER BY o.seq LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit], outbox_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -849,22 +866,41 @@ impl Store {
     /// repeated acknowledgement is harmless); an unknown or rejected entry is an error and
     /// nothing is marked.
     pub fn mark_sent(&mut self, seqs: &[i64], now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut sorted = seqs.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        for &seq in seqs {
-            let state: Option<String> = tx
-                .query_row("SELECT state FROM outbox WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            match state.as_deref() {
-                Some("pending") => {
-                    tx.execute(
-                        "UPDATE outbox SET state = 'sent', state_at = ?2 WHERE seq = ?1",
-                        params![seq, ts(now)],
-                    )?;
+        let now = ts(now);
+        {
+            // Acknowledgements come in runs of consecutive numbers: one statement per run.
+            let mut set = tx.prepare_cached(
+                "UPDATE outbox SET state = 'sent', state_at = ?3 WHERE seq BETWEEN ?1 AND ?2 AND state = 'pending'",
+            )?;
+            let mut check = tx.prepare_cached(
+                "SELECT seq FROM outbox WHERE seq BETWEEN ?1 AND ?2 AND state <> 'sent' ORDER BY seq LIMIT 1",
+            )?;
+            let mut count =
+                tx.prepare_cached("SELECT count(*) FROM outbox WHERE seq BETWEEN ?1 AND ?2")?;
+            let mut i = 0;
+            while i < sorted.len() {
+                let mut j = i;
+                while j + 1 < sorted.len() && sorted[j + 1] == sorted[j] + 1 {
+                    j += 1;
                 }
-                Some("sent") => {}
-                _ => return Err(StoreError::NotPending(seq)),
+                let (from, to) = (sorted[i], sorted[j]);
+                set.execute(params![from, to, now])?;
+                if let Some(bad) = check
+                    .query_row(params![from, to], |r| r.get::<_, i64>(0))
+                    .optional()?
+                {
+                    return Err(StoreError::NotPending(bad));
+                }
+                let n: i64 = count.query_row(params![from, to], |r| r.get(0))?;
+                if n != to - from + 1 {
+                    let missing = (from..=to).find(|s| *s > from + n - 1).unwrap_or(to);
+                    return Err(StoreError::NotPending(missing));
+                }
+                i = j + 1;
             }
         }
         tx.commit()?;

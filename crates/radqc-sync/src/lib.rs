@@ -18,7 +18,7 @@ use radqc_store::{CenterLink, OutboxEntry, Store, StoreError};
 use serde::Serialize;
 
 /// How many outbox entries go in one push.
-pub const BATCH: u32 = 500;
+pub const BATCH: u32 = 1000;
 
 /// How a sync pass ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -187,10 +187,13 @@ fn push_request(entries: &[OutboxEntry]) -> Result<Vec<u8>, StoreError> {
     let entries = entries
         .iter()
         .map(|e| {
-            let payload = serde_json::from_str(&e.payload).map_err(|err| StoreError::Invalid {
-                field: format!("outbox[{}].payload", e.seq),
-                message: err.to_string(),
-            })?;
+            let payload =
+                serde_json::value::RawValue::from_string(e.payload.clone()).map_err(|err| {
+                    StoreError::Invalid {
+                        field: format!("outbox[{}].payload", e.seq),
+                        message: err.to_string(),
+                    }
+                })?;
             Ok(PushEntry {
                 seq: e.seq,
                 payload,

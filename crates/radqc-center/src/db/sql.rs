@@ -142,7 +142,8 @@ pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exa
          reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
          auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
          ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
-         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body";
+         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body \
+     WHERE exams.body <> excluded.body";
 pub const INSERT_EVALUATION: &str = "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
          score, grade, pass, rubric_version, at, supersedes, body, received_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";

@@ -292,20 +292,21 @@ impl SqliteDb {
         let rubrics = rubrics.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (site, last_seq): (String, i64) =
-                tx.query_row(sql::FIND_DEVICE, [&device.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
+            let (site, last_seq): (String, i64) = tx
+                .prepare_cached(sql::FIND_DEVICE)?
+                .query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut reason = |seq: i64| -> Option<ErrorBody> {
-                tx.query_row(sql::REJECTED_REASON, params![device.id, seq], |r| {
-                    Ok(ErrorBody::new(
-                        &r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                    ))
-                })
-                .optional()
-                .ok()
-                .flatten()
+                tx.prepare_cached(sql::REJECTED_REASON)
+                    .ok()?
+                    .query_row(params![device.id, seq], |r| {
+                        Ok(ErrorBody::new(
+                            &r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                        ))
+                    })
+                    .optional()
+                    .ok()
+                    .flatten()
             };
             let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut reason)?;
             let received = ts(now);
@@ -314,62 +315,53 @@ impl SqliteDb {
                     Write::Apply { seq, payload } => {
                         let rows = crate::rows::rows(payload, &device.id, *seq);
                         let e = &rows.exam;
-                        tx.execute(
-                            sql::UPSERT_EXAM,
-                            params![
-                                e.site,
-                                e.accession,
-                                e.modality,
-                                e.exam_item,
-                                e.department,
-                                e.technologist,
-                                e.reporting_doctor,
-                                e.auditing_doctor,
-                                e.ordering_clinician,
-                                e.performed_at,
-                                e.body
-                            ],
-                        )?;
+                        tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
+                            e.site,
+                            e.accession,
+                            e.modality,
+                            e.exam_item,
+                            e.department,
+                            e.technologist,
+                            e.reporting_doctor,
+                            e.auditing_doctor,
+                            e.ordering_clinician,
+                            e.performed_at,
+                            e.body
+                        ])?;
                         if let Some(v) = &rows.evaluation {
-                            tx.execute(
-                                sql::INSERT_EVALUATION,
-                                params![
-                                    v.id,
-                                    v.site,
-                                    v.device,
-                                    v.seq,
-                                    v.accession,
-                                    v.item,
-                                    v.reviewer,
-                                    v.scored_person,
-                                    v.mode,
-                                    v.score,
-                                    v.grade,
-                                    v.pass,
-                                    v.rubric_version,
-                                    v.at,
-                                    v.supersedes,
-                                    v.body,
-                                    received
-                                ],
-                            )?;
+                            tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![
+                                v.id,
+                                v.site,
+                                v.device,
+                                v.seq,
+                                v.accession,
+                                v.item,
+                                v.reviewer,
+                                v.scored_person,
+                                v.mode,
+                                v.score,
+                                v.grade,
+                                v.pass,
+                                v.rubric_version,
+                                v.at,
+                                v.supersedes,
+                                v.body,
+                                received
+                            ])?;
                         }
                         if let Some(v) = &rows.event {
-                            tx.execute(
-                                sql::INSERT_EVENT,
-                                params![
-                                    v.id,
-                                    v.site,
-                                    v.device,
-                                    v.seq,
-                                    v.accession,
-                                    v.kind,
-                                    v.staff,
-                                    v.at,
-                                    v.body,
-                                    received
-                                ],
-                            )?;
+                            tx.prepare_cached(sql::INSERT_EVENT)?.execute(params![
+                                v.id,
+                                v.site,
+                                v.device,
+                                v.seq,
+                                v.accession,
+                                v.kind,
+                                v.staff,
+                                v.at,
+                                v.body,
+                                received
+                            ])?;
                         }
                     }
                     Write::Reject {
@@ -377,24 +369,22 @@ impl SqliteDb {
                         reason,
                         payload,
                     } => {
-                        tx.execute(
-                            sql::INSERT_REJECTED,
-                            params![
-                                device.id,
-                                seq,
-                                reason.code,
-                                reason.message,
-                                payload,
-                                received
-                            ],
-                        )?;
+                        tx.prepare_cached(sql::INSERT_REJECTED)?.execute(params![
+                            device.id,
+                            seq,
+                            reason.code,
+                            reason.message,
+                            payload,
+                            received
+                        ])?;
                     }
                 }
             }
-            tx.execute(
-                sql::SET_LAST_SEQ,
-                params![plan.last_seq, received, device.id],
-            )?;
+            tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![
+                plan.last_seq,
+                received,
+                device.id
+            ])?;
             tx.commit()?;
             Ok(PushResponse {
                 last_seq: plan.last_seq,

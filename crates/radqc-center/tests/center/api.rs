@@ -169,8 +169,8 @@ async fn a_rejected_entry_consumes_its_sequence_and_keeps_its_reason() {
         clinic.save("CT2", "RQ", &[]);
         clinic.save("CT3", "AR", &[]);
         let mut entries = clinic.entries(1, 3);
-        entries[0].payload["evaluation"]["score"] = json!(5); // a tampered score
-        entries[1].payload = json!({"kind": "something else"});
+        edit(&mut entries[0], |p| p["evaluation"]["score"] = json!(5)); // a tampered score
+        edit(&mut entries[1], |p| *p = json!({"kind": "something else"}));
         let (status, body) = c.push(&token, &entries).await;
         assert_eq!(status, 200, "{backend}: {body}");
         assert_eq!(
@@ -362,7 +362,7 @@ async fn a_published_rubric_version_is_accepted_and_an_unknown_one_rejected() {
         clinic.save("CT2", "IQ", &["IQ-C1"]);
         let mut entries = clinic.entries(1, 2);
         for e in &mut entries {
-            e.payload["evaluation"]["rubric_version"] = json!("2026.2");
+            edit(e, |p| p["evaluation"]["rubric_version"] = json!("2026.2"));
         }
         let (_, body) = c.push(&token, &entries[..1]).await;
         assert_eq!(

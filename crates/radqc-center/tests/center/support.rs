@@ -196,8 +196,15 @@ impl Clinic {
             .filter(|e| e.seq >= from && e.seq <= to)
             .map(|e| PushEntry {
                 seq: e.seq,
-                payload: serde_json::from_str(&e.payload).unwrap(),
+                payload: serde_json::value::RawValue::from_string(e.payload).unwrap(),
             })
             .collect()
     }
+}
+
+/// Changes an entry's payload as JSON (to tamper with it).
+pub fn edit(entry: &mut PushEntry, f: impl FnOnce(&mut Value)) {
+    let mut v: Value = serde_json::from_str(entry.payload.get()).unwrap();
+    f(&mut v);
+    entry.payload = serde_json::value::RawValue::from_string(v.to_string()).unwrap();
 }

@@ -1,5 +1,6 @@
 //! The `radqc` binary as a user runs it.
 
+mod center;
 mod crash;
 mod local;
 mod score;
