@@ -2,13 +2,14 @@
 # Starts a throwaway PostgreSQL cluster on a loopback port for the center's tests and prints
 # the admin URL to use as RADQC_TEST_DATABASE_URL. Usage:
 #   scripts/postgres.sh start [PORT]   # prints postgres://postgres@127.0.0.1:PORT/postgres
+#                                      # (without PORT: a free one, so checkouts do not collide)
 #   scripts/postgres.sh stop
 # The cluster lives in target/pg (trust authentication, loopback only); stop removes it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PORT=${2:-55432}
 DIR=$PWD/target/pg
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$BIN" ] || { echo "PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }
 
@@ -19,10 +20,11 @@ as_owner() {
 
 case "${1:-}" in
   start)
-    if [ -f "$DIR/data/postmaster.pid" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
-      echo "postgres://postgres@127.0.0.1:$PORT/postgres"
+    if [ -f "$DIR/port" ] && as_owner "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1; then
+      echo "postgres://postgres@127.0.0.1:$(cat "$DIR/port")/postgres"
       exit 0
     fi
+    PORT=${2:-$(free_port)}
     rm -rf "$DIR"
     mkdir -p "$DIR"
     [ "$(id -u)" -eq 0 ] && chown postgres "$DIR"
@@ -31,6 +33,7 @@ case "${1:-}" in
     as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
       -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
       || { cat "$DIR/server.log" >&2; exit 1; }
+    echo "$PORT" >"$DIR/port"
     echo "postgres://postgres@127.0.0.1:$PORT/postgres"
     ;;
   stop)

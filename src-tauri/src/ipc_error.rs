@@ -1,0 +1,38 @@
+//! The one error envelope that every IPC command rejects with.
+//!
+//! The UI branches on `code` (stable, SCREAMING_SNAKE_CASE) and shows the message in the
+//! user's language; it never parses the text.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// `{ "code": "STABLE_CODE", "message_zh": "...", "message_en": "..." }` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpcError {
+    pub code: &'static str,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+impl IpcError {
+    pub fn new(
+        code: &'static str,
+        message_zh: impl Into<String>,
+        message_en: impl Into<String>,
+    ) -> Self {
+        Self {
+            code,
+            message_zh: message_zh.into(),
+            message_en: message_en.into(),
+        }
+    }
+}
+
+impl fmt::Display for IpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message_en)
+    }
+}
+
+impl std::error::Error for IpcError {}
