@@ -6,6 +6,7 @@
 mod codes;
 mod exam;
 mod rubric;
+mod sampling;
 mod scoring;
 
 pub use codes::{
@@ -15,4 +16,7 @@ pub use exam::{
     ExamEventKind, ExamStaff, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode,
 };
 pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
+pub use sampling::{
+    decide, draw, Decision, SamplingRule, SamplingRules, Signing, StaffMonth, Why, PPM,
+};
 pub use scoring::{Findings, ScoringError, Verdict};
