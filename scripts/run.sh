@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds and starts the RadQC desktop app.
-#   scripts/run.sh          debug build with the front-end embedded, as shipped
+#   scripts/run.sh          debug build with the front-end embedded, as shipped, in demo mode:
+#                           a demo department (staff, a week of DR/CT/MR exams) in target/demo
 #   scripts/run.sh --dev    Vite dev server with hot reload + `tauri dev` (rebuilds on change)
+# Other arguments go to the app (then no demo defaults): --demo, --data-dir DIR,
+# --gate-port PORT (the workstation gate API, default 47801), --allow-on-close.
 # Without a display it starts under Xvfb, so that it still runs (and can be driven) headless.
 set -euo pipefail
 
@@ -23,8 +26,10 @@ fi
 
 if [ "$mode" = dev ]; then
   cd ui
+  [ $# -gt 0 ] || set -- -- --demo --data-dir "$PWD/../target/demo"
   exec "${headless[@]}" npm run tauri -- dev "$@"
 fi
+[ $# -gt 0 ] || set -- --demo --data-dir "$PWD/target/demo"
 
 echo "[run] building the front-end (ui/dist)"
 (cd ui && npm run build)

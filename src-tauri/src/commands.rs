@@ -1,16 +1,132 @@
-//! The IPC commands the front-end calls with `invoke`; each one is a few lines.
+//! The IPC commands the front-end calls with `invoke`; each one is a few lines from a wire
+//! type to the application layer (`radqc-app`) and back.
 
-use radqc_domain::Rubric;
+use chrono::Utc;
+use radqc_app::{
+    ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView,
+};
+use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
+use radqc_protocol::{EvaluationRecord, StaffMember};
+use tauri::State;
 
-use crate::IpcError;
+use crate::{IpcError, Shared};
 
-/// The rubric bundled with this build (`assets/rubric.toml`), for display and scoring forms.
-///
-/// It cannot fail today: the bundled file is validated by the domain crate's tests before any
-/// build ships. It still answers `Result` so that every command has one wire contract (data,
-/// or an [`IpcError`]) and so that loading a region's published rubric can fail here later
-/// without the front-end changing.
+type Answer<T> = Result<T, IpcError>;
+
+/// The rubric the app scores with (the bundled one until the center publishes another).
 #[tauri::command]
-pub fn rubric() -> Result<&'static Rubric, IpcError> {
-    Ok(Rubric::bundled())
+pub fn rubric(app: State<'_, Shared>) -> Answer<Rubric> {
+    Ok(app.lock()?.store().rubric().clone())
+}
+
+#[tauri::command]
+pub fn session(app: State<'_, Shared>) -> Answer<Session> {
+    Ok(app.lock()?.session())
+}
+
+#[tauri::command]
+pub fn roster(app: State<'_, Shared>) -> Answer<Vec<StaffMember>> {
+    Ok(app.lock()?.roster()?)
+}
+
+#[tauri::command]
+pub fn sign_in(app: State<'_, Shared>, code: String) -> Answer<StaffMember> {
+    Ok(app.lock()?.sign_in(&code, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn sign_out(app: State<'_, Shared>) -> Answer<()> {
+    app.lock()?.sign_out();
+    Ok(())
+}
+
+#[tauri::command]
+pub fn scorable_items(
+    app: State<'_, Shared>,
+    accession: String,
+    site: Option<SiteCode>,
+) -> Answer<Vec<ItemCode>> {
+    Ok(app.lock()?.scorable_items(site.as_ref(), &accession)?)
+}
+
+#[tauri::command]
+pub fn preview_score(app: State<'_, Shared>, findings: Findings) -> Answer<Verdict> {
+    Ok(app.lock()?.preview(&findings)?)
+}
+
+#[tauri::command]
+pub fn save_evaluations(
+    app: State<'_, Shared>,
+    request: PanelSave,
+) -> Answer<Vec<EvaluationRecord>> {
+    Ok(app.lock()?.save_panel(&request, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn find_exams(app: State<'_, Shared>, filter: FindExams) -> Answer<Vec<ExamView>> {
+    Ok(app.lock()?.find_exams(&filter)?)
+}
+
+#[tauri::command]
+pub fn exam_detail(
+    app: State<'_, Shared>,
+    accession: String,
+    blind: Option<bool>,
+) -> Answer<ExamDetail> {
+    Ok(app
+        .lock()?
+        .exam_detail(&accession, blind.unwrap_or(false))?)
+}
+
+#[tauri::command]
+pub fn pending_gates(app: State<'_, Shared>) -> Answer<Vec<GateView>> {
+    Ok(app.lock()?.pending_gates())
+}
+
+#[tauri::command]
+pub fn close_gate(app: State<'_, Shared>, id: String) -> Answer<GateAnswer> {
+    Ok(app.lock()?.close_gate(&id, Utc::now())?)
+}
+
+#[tauri::command]
+pub fn my_scores(app: State<'_, Shared>) -> Answer<Vec<EvaluationRecord>> {
+    Ok(app.lock()?.my_scores()?)
+}
+
+#[tauri::command]
+pub fn my_notices(app: State<'_, Shared>) -> Answer<Vec<Notice>> {
+    Ok(app.lock()?.my_notices()?)
+}
+
+#[tauri::command]
+pub fn sync_status(app: State<'_, Shared>) -> Answer<SyncView> {
+    Ok(app.lock()?.sync_view()?)
+}
+
+/// One sync pass now, on a connection of its own so the panel never waits for the network.
+#[tauri::command]
+pub async fn sync_now(app: State<'_, Shared>) -> Answer<radqc_sync::Outcome> {
+    let mut store = app.open_second_store()?;
+    Ok(radqc_sync::try_sync_once(&mut store, &radqc_sync::http_client(), Utc::now()).await)
+}
+
+#[tauri::command]
+pub async fn enroll(
+    app: State<'_, Shared>,
+    center: String,
+    code: String,
+) -> Answer<serde_json::Value> {
+    let mut store = app.open_second_store()?;
+    let resp = radqc_sync::enroll(
+        &mut store,
+        &radqc_sync::http_client(),
+        &center,
+        &code,
+        None,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| IpcError::new("ENROLL_FAILED", format!("登记失败：{e}"), e.to_string()))?;
+    app.reopen()?;
+    Ok(serde_json::json!({ "device_id": resp.device_id, "site": resp.site }))
 }

@@ -36,3 +36,19 @@ impl fmt::Display for IpcError {
 }
 
 impl std::error::Error for IpcError {}
+
+impl From<radqc_app::AppError> for IpcError {
+    fn from(e: radqc_app::AppError) -> Self {
+        Self {
+            code: e.code,
+            message_zh: e.message_zh,
+            message_en: e.message_en,
+        }
+    }
+}
+
+impl From<radqc_store::StoreError> for IpcError {
+    fn from(e: radqc_store::StoreError) -> Self {
+        radqc_app::AppError::from(e).into()
+    }
+}

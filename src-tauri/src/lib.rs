@@ -1,18 +1,165 @@
-//! The desktop shell: builds the Tauri app and registers its IPC commands.
+//! The desktop shell: builds the Tauri app, opens the application layer, starts the gate API
+//! and the background sync, and registers the IPC commands.
 //!
 //! Architecture Invariant: no QC logic lives here. A command turns a wire type into a call of
-//! `radqc-domain` (later the application layer) and the answer back into a wire type, or its
-//! error into an [`IpcError`].
+//! `radqc-app` and the answer back into a wire type, or its error into an [`IpcError`].
 
 pub mod commands;
+mod gate_http;
 mod ipc_error;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use radqc_app::{App, AppConfig, PanelClosedPolicy};
+use tauri::Manager;
 
 pub use ipc_error::IpcError;
 
+/// Command-line options: `--demo`, `--data-dir DIR`, `--gate-port PORT`, `--allow-on-close`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub demo: bool,
+    pub data_dir: Option<PathBuf>,
+    pub gate_port: u16,
+    pub when_panel_closed: PanelClosedPolicy,
+}
+
+/// The port the reading workstation's hook talks to unless told otherwise.
+pub const DEFAULT_GATE_PORT: u16 = 47801;
+
+impl Options {
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+        let mut o = Options {
+            demo: false,
+            data_dir: None,
+            gate_port: DEFAULT_GATE_PORT,
+            when_panel_closed: PanelClosedPolicy::Block,
+        };
+        let mut args = args.into_iter();
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--demo" => o.demo = true,
+                "--allow-on-close" => o.when_panel_closed = PanelClosedPolicy::Allow,
+                "--data-dir" => o.data_dir = Some(args.next().ok_or("--data-dir needs a folder")?.into()),
+                "--gate-port" => {
+                    let v = args.next().ok_or("--gate-port needs a port")?;
+                    o.gate_port = v.parse().map_err(|_| format!("--gate-port: `{v}` is not a port"))?;
+                }
+                other => return Err(format!("unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close)")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// The application layer, shared by the commands, the gate API and the sync loop.
+#[derive(Clone)]
+pub struct Shared(Arc<Mutex<App>>);
+
+impl Shared {
+    pub fn lock(&self) -> Result<MutexGuard<'_, App>, IpcError> {
+        // A panic while holding the lock leaves the store consistent (transactions roll back).
+        Ok(self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// A second connection to the same store, for work that waits on the network.
+    pub fn open_second_store(&self) -> Result<radqc_store::Store, IpcError> {
+        let dir = self.lock()?.data_dir().to_owned();
+        let key = radqc_store::Key::from_file(&dir.join("radqc.db.key"))?;
+        Ok(radqc_store::Store::open(&dir.join("radqc.db"), &key)?)
+    }
+
+    /// Reopens the main connection (after enrollment changed the site).
+    pub fn reopen(&self) -> Result<(), IpcError> {
+        let fresh = self.open_second_store()?;
+        *self.lock()?.store_mut() = fresh;
+        Ok(())
+    }
+}
+
+/// Background sync: a pass every minute when enrolled, backing off after failures.
+fn spawn_sync_loop(app: Shared) {
+    tauri::async_runtime::spawn(async move {
+        let http = radqc_sync::http_client();
+        let backoff = radqc_sync::Backoff::default();
+        let mut failures = 0u32;
+        loop {
+            let wait = match app.open_second_store() {
+                Ok(mut store) => {
+                    match radqc_sync::try_sync_once(&mut store, &http, chrono::Utc::now()).await {
+                        radqc_sync::Outcome::Retry { .. } => {
+                            failures += 1;
+                            let jitter =
+                                f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000)
+                                    / 1000.0;
+                            backoff.delay(failures, jitter).max(Duration::from_secs(5))
+                        }
+                        _ => {
+                            failures = 0;
+                            Duration::from_secs(60)
+                        }
+                    }
+                }
+                Err(_) => Duration::from_secs(60),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    });
+}
+
 /// Starts the desktop app and blocks until its last window closes.
-pub fn run() {
+pub fn run(options: Options) {
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![commands::rubric])
+        .setup(move |tauri_app| {
+            let data_dir = match &options.data_dir {
+                Some(d) => d.clone(),
+                None => tauri_app.path().app_data_dir()?,
+            };
+            let config = AppConfig {
+                data_dir,
+                demo: options.demo,
+                when_panel_closed: options.when_panel_closed,
+            };
+            let app = App::open(config, chrono::Utc::now()).map_err(|e| e.to_string())?;
+            let shared = Shared(Arc::new(Mutex::new(app)));
+            // Without its port (another instance holds it) the app still scores; the session then
+            // shows no gate URL and the workstation's hook falls back to its own setting.
+            match gate_http::start(
+                options.gate_port,
+                shared.clone(),
+                tauri_app.handle().clone(),
+            ) {
+                Ok(url) => shared.lock().map_err(|e| e.to_string())?.set_gate_url(url),
+                Err(e) => eprintln!(
+                    "radqc-desktop: gate API not started on port {}: {e}",
+                    options.gate_port
+                ),
+            }
+            spawn_sync_loop(shared.clone());
+            tauri_app.manage(shared);
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::rubric,
+            commands::session,
+            commands::roster,
+            commands::sign_in,
+            commands::sign_out,
+            commands::scorable_items,
+            commands::preview_score,
+            commands::save_evaluations,
+            commands::find_exams,
+            commands::exam_detail,
+            commands::pending_gates,
+            commands::close_gate,
+            commands::my_scores,
+            commands::my_notices,
+            commands::sync_status,
+            commands::sync_now,
+            commands::enroll,
+        ])
         .run(tauri::generate_context!())
         // Nothing to recover at this point: no window could be shown, so say why and stop.
         .unwrap_or_else(|e| panic!("RadQC desktop failed to start: {e}"));

@@ -4,5 +4,11 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 fn main() {
-    radqc_desktop::run();
+    match radqc_desktop::Options::from_args(std::env::args().skip(1)) {
+        Ok(options) => radqc_desktop::run(options),
+        Err(e) => {
+            eprintln!("radqc-desktop: {e}");
+            std::process::exit(2);
+        }
+    }
 }

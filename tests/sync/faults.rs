@@ -168,3 +168,125 @@ fn every_kind_of_fault_is_exercised_and_survived() {
     });
     rt.shutdown_background();
 }
+
+/// Several stateless center processes on one PostgreSQL (a region behind a load balancer):
+/// clinics alternate between two centers while both run, and each entry lands once.
+#[test]
+fn two_centers_on_one_postgres_apply_each_entry_once() {
+    let Ok(admin) = std::env::var("RADQC_TEST_DATABASE_URL") else {
+        assert!(
+            std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "PostgreSQL required"
+        );
+        eprintln!("note: RADQC_TEST_DATABASE_URL not set: two-center test not run here");
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = radqc_e2e::fresh_postgres_url(&admin).await;
+        let a = Center::start(radqc_e2e::CenterStorage::Postgres(url.clone())).await;
+        let b = Center::start(radqc_e2e::CenterStorage::Postgres(url)).await;
+        let (url_a, url_b) = (a.url(), b.url());
+        let mut tasks = Vec::new();
+        for c in 0..3 {
+            let mut clinic = Clinic::new(&format!("CLINIC-{c}"));
+            clinic.enroll(&a, &url_a).await;
+            let (ua, ub) = (url_a.clone(), url_b.clone());
+            tasks.push(tokio::spawn(async move {
+                let http = radqc_sync::http_client();
+                let mut ids = HashSet::new();
+                for n in 0..30u64 {
+                    ids.insert(clinic.save_evaluation(n));
+                    // Every pass goes to the other center, as a load balancer may send it.
+                    let via = if n % 2 == 0 { &ua } else { &ub };
+                    let token = clinic.store.center_link().unwrap().unwrap().token;
+                    let link = radqc_store::CenterLink {
+                        url: via.clone(),
+                        token,
+                    };
+                    clinic
+                        .store
+                        .set_center_link(&link, &clinic.name.parse().unwrap(), Utc::now())
+                        .unwrap();
+                    let outcome =
+                        radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2)
+                            .await;
+                    assert!(matches!(outcome, Outcome::Synced { .. }), "{outcome:?}");
+                }
+                ids
+            }));
+        }
+        let mut expected = HashSet::new();
+        for t in tasks {
+            expected.extend(t.await.unwrap());
+        }
+        // The same batch of one device reaching both centers at the same moment.
+        let mut clinic = Clinic::new("CLINIC-RACE");
+        clinic.enroll(&a, &url_a).await;
+        for n in 0..20 {
+            expected.insert(clinic.save_evaluation(n));
+        }
+        let token = clinic.store.center_link().unwrap().unwrap().token;
+        let entries: Vec<radqc_protocol::PushEntry> = clinic
+            .store
+            .pending_outbox(100)
+            .unwrap()
+            .into_iter()
+            .map(|e| radqc_protocol::PushEntry {
+                seq: e.seq,
+                payload: serde_json::value::RawValue::from_string(e.payload).unwrap(),
+            })
+            .collect();
+        let body = serde_json::to_string(&radqc_protocol::PushRequest {
+            schema: radqc_protocol::SCHEMA_VERSION,
+            entries,
+        })
+        .unwrap();
+        let http = radqc_sync::http_client();
+        let send = |url: String| {
+            let req = http
+                .post(format!("{url}/api/v1/push"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            async move {
+                req.send()
+                    .await
+                    .unwrap()
+                    .json::<radqc_protocol::PushResponse>()
+                    .await
+                    .unwrap()
+            }
+        };
+        let (ra, rb) = tokio::join!(send(url_a.clone()), send(url_b.clone()));
+        let applied = |r: &radqc_protocol::PushResponse| {
+            r.results
+                .iter()
+                .filter(|x| x.status == radqc_protocol::EntryStatus::Applied)
+                .count()
+        };
+        assert_eq!(
+            applied(&ra) + applied(&rb),
+            20,
+            "each entry applied by exactly one of the two centers"
+        );
+        let held: Vec<String> =
+            b.db.evaluations(None)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect();
+        assert_eq!(held.len(), expected.len(), "no entry twice");
+        assert_eq!(
+            held.into_iter().collect::<HashSet<_>>(),
+            expected,
+            "every entry once, whichever center took it"
+        );
+    });
+    rt.shutdown_background();
+}

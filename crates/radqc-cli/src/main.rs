@@ -1,6 +1,7 @@
 //! `radqc`: the headless command line of RadQC. Each subcommand lives in its own module.
 
 mod center_cmd;
+mod gate_cmd;
 mod local_cmd;
 mod rubric_cmd;
 mod score_cmd;
@@ -44,6 +45,18 @@ enum Command {
         #[command(subcommand)]
         command: center_cmd::CenterCommand,
     },
+    /// Ask the RadQC app before committing a signature (for workstations that can only run a
+    /// command): reads `{"exam": {...}, "signer": "D1"}` on stdin, waits for the answer, exits 0
+    /// for go and 3 for blocked.
+    Gate {
+        /// The app's gate port on this machine.
+        #[arg(long, default_value_t = 47801)]
+        port: u16,
+        /// What to answer when the app is not running: allow (default: reporting must never
+        /// stop because QC is down) or block.
+        #[arg(long, value_enum, default_value_t = gate_cmd::WhenDown::Allow)]
+        when_app_down: gate_cmd::WhenDown,
+    },
     /// Sync a local store with the center it is enrolled with.
     Sync {
         /// Run one pass (with retries on network errors) and exit.
@@ -64,6 +77,10 @@ fn main() -> ExitCode {
         Command::Rubric { command } => rubric_cmd::run(command),
         Command::Local { command } => local_cmd::run(command),
         Command::Center { command } => center_cmd::run(command),
+        Command::Gate {
+            port,
+            when_app_down,
+        } => gate_cmd::run(port, when_app_down),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };
     match result {

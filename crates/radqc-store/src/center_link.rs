@@ -46,6 +46,27 @@ impl Store {
         Ok(())
     }
 
+    /// An app setting kept in the encrypted file (e.g. the sampling key).
+    pub fn meta_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.meta(&format!("app.{key}"))
+    }
+
+    pub fn set_meta_value(
+        &mut self,
+        key: &str,
+        value: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        Self::set_meta(&tx, &format!("app.{key}"), Some(value))?;
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, subject) VALUES (?1, 'app', 'setting', ?2)",
+            params![ts(now), key],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn center_link(&self) -> Result<Option<CenterLink>, StoreError> {
         Ok(
             match (self.meta("center_url")?, self.meta("device_token")?) {

@@ -87,10 +87,15 @@ impl SyncError {
     }
 }
 
-/// An HTTP client for the center: gzip both ways, and timeouts that fit a clinic's link.
-pub fn http_client() -> reqwest::Client {
+/// A client builder with the TLS crypto provider installed (every HTTP client of ours starts here).
+pub fn client_builder() -> reqwest::ClientBuilder {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
+}
+
+/// An HTTP client for the center: gzip both ways, and timeouts that fit a clinic's link.
+pub fn http_client() -> reqwest::Client {
+    client_builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
         .gzip(true)

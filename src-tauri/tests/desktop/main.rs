@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use radqc_desktop::{commands, IpcError};
+use radqc_desktop::{IpcError, Options};
 use serde_json::{json, Value};
 
 /// The UI's unit tests render this fixture in place of the real command's answer.
@@ -71,7 +71,9 @@ fn enum_values(doc: &Value) -> BTreeSet<String> {
 }
 
 fn rubric_on_the_wire() -> Value {
-    let rubric = commands::rubric().expect("the bundled rubric loads");
+    // The `rubric` command sends the store's rubric, which is the bundled one until the center
+    // publishes another: the same type and serialization as here.
+    let rubric = radqc_domain::Rubric::bundled();
     serde_json::to_value(rubric).expect("the rubric serializes")
 }
 
@@ -142,4 +144,23 @@ fn ipc_error_is_the_three_field_envelope() {
             "message_en": "The rubric is not available",
         })
     );
+}
+
+#[test]
+fn command_line_options_are_checked() {
+    let parse = |args: &[&str]| Options::from_args(args.iter().map(|s| s.to_string()));
+    let o = parse(&["--demo", "--data-dir", "/tmp/x", "--gate-port", "0"]).unwrap();
+    assert!(
+        o.demo && o.gate_port == 0 && o.data_dir.as_deref() == Some(std::path::Path::new("/tmp/x"))
+    );
+    assert_eq!(
+        parse(&[]).unwrap().gate_port,
+        radqc_desktop::DEFAULT_GATE_PORT
+    );
+    assert!(parse(&["--gate-port", "http"])
+        .unwrap_err()
+        .contains("not a port"));
+    assert!(parse(&["--colour"])
+        .unwrap_err()
+        .contains("unknown option `--colour`"));
 }

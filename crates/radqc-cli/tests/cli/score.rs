@@ -229,3 +229,19 @@ fn score_uses_a_given_rubric_file() {
         "the given table is used"
     );
 }
+
+#[test]
+fn gate_without_the_app_follows_the_setting() {
+    // Port 9 (discard) has no listener here: the app is "not running".
+    let req = r#"{"exam": {"accession": "X1", "modality": "CT", "exam_item": "CT胸部平扫"}, "signer": "D1"}"#;
+    let out = radqc(&["gate", "--port", "9"], req);
+    assert!(
+        out.status.success(),
+        "default: reporting goes on when QC is down"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"app_down\":true"));
+    let out = radqc(&["gate", "--port", "9", "--when-app-down", "block"], req);
+    assert_eq!(out.status.code(), Some(3), "block: exit 3");
+    let out = radqc(&["gate", "--port", "9"], "not json");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+}

@@ -1,0 +1,107 @@
+//! A demo department for the README's run command: a week of exams across DR, CT and MR, their
+//! signing and audit events, and some evaluations, so a newcomer can sign and score at once.
+
+use chrono::{DateTime, Duration, Utc};
+use radqc_domain::{ExamEventKind, QcMode, StaffCode};
+use radqc_store::{ExamInput, NewEvaluation, Store};
+use serde_json::json;
+
+use crate::AppError;
+
+const EXAMS: &[(&str, &str, bool, bool)] = &[
+    // modality, exam item (检查部位), film printed, reconstruction
+    ("DR", "胸部正位片", true, false),
+    ("DR", "双腕关节正位片", true, false),
+    ("DR", "腰椎正侧位片", true, false),
+    ("DR", "左手正斜位片", false, false),
+    ("CT", "CT胸部平扫", true, false),
+    ("CT", "CT头颅平扫", true, false),
+    ("CT", "CT全腹部平扫+增强", true, true),
+    ("CT", "CT冠状动脉成像", false, true),
+    ("MR", "MR头颅平扫", true, false),
+    ("MR", "MR腰椎平扫", false, false),
+    ("MR", "MR膝关节平扫", false, false),
+];
+
+/// Seeds 140 exams over the 7 days before `now` (deterministic, so screenshots are stable).
+pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> {
+    let mut x: u64 = 20261129;
+    let mut next = move |n: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 33) % n
+    };
+    let mut events = Vec::new();
+    let mut evaluations = Vec::new();
+    for i in 0..140u64 {
+        let (modality, item, film, recon) = EXAMS[next(EXAMS.len() as u64) as usize];
+        let performed = now - Duration::days(7) + Duration::minutes((i * 72) as i64);
+        let source = ["outpatient", "outpatient", "emergency", "inpatient"][next(4) as usize];
+        let tech = format!("A{}", 1 + next(4));
+        let doctor = format!("D{}", 1 + next(3));
+        let sex = ["F", "M"][next(2) as usize];
+        let exam: ExamInput = serde_json::from_value(json!({
+            "accession": format!("{modality}{}{i:04}", performed.format("%Y%m%d")),
+            "modality": modality,
+            "exam_item": item,
+            "department": "放射科",
+            "patient_source": source,
+            "follow_up": next(10) == 0,
+            "film_printed": film,
+            "reconstruction": recon,
+            "staff": {"technologist": tech, "reporting_doctor": doctor, "auditing_doctor": "D9", "ordering_clinician": format!("C{}", 1 + next(3))},
+            "patient": {"id": format!("P{:06}", 100 + next(90)), "sex": sex, "age": 18 + next(70)},
+            "performed_at": performed.to_rfc3339(),
+        }))
+        .expect("demo exams are valid");
+        let doctor: StaffCode = doctor.parse().expect("a staff code");
+        events.push((
+            exam.clone(),
+            ExamEventKind::ReportSigned,
+            doctor.clone(),
+            performed + Duration::hours(1),
+        ));
+        if i % 2 == 0 {
+            events.push((
+                exam.clone(),
+                ExamEventKind::ReportAudited,
+                "D9".parse().expect("a staff code"),
+                performed + Duration::hours(3),
+            ));
+        }
+        // About one in seven exams was already scored, so reports and queues have something.
+        if i % 7 == 3 {
+            let (qc_item, findings): (&str, Vec<&str>) = match next(5) {
+                0 => ("IQ", vec![]),
+                1 => ("IQ", vec!["IQ-C2"]),
+                2 => ("IQ", vec!["IQ-C1", "IQ-C5"]),
+                3 => ("IQ", vec!["IQ-S2"]),
+                _ => ("IQ", vec!["IQ-C4"]),
+            };
+            evaluations.push(NewEvaluation {
+                item: qc_item.parse().expect("an item"),
+                findings: findings
+                    .iter()
+                    .map(|c| c.parse().expect("a code"))
+                    .collect(),
+                not_applicable: vec![],
+                exam: exam.clone(),
+                reviewer: doctor.clone(),
+                mode: QcMode::Random,
+                note: if findings.is_empty() {
+                    String::new()
+                } else {
+                    "演示数据".to_owned()
+                },
+                supersedes: None,
+                at: Some(performed + Duration::hours(1)),
+            });
+        }
+    }
+    store.record_events(&events, now)?;
+    for r in store.save_batch(&evaluations, now)? {
+        r?;
+    }
+    Ok(())
+}

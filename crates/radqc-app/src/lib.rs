@@ -1,0 +1,615 @@
+//! The desktop app's application layer: who is signed in and what their roles let them score
+//! and see, random QC at signing (the held signature and its release), the panels' saves,
+//! centralized queues, and sync. The Tauri shell turns each call into an IPC command; nothing
+//! here knows Tauri.
+//!
+//! Architecture Invariant: time comes in as arguments (`now`); randomness only from the OS for
+//! keys and ids, never for a sampling decision (those are keyed draws from the domain crate).
+
+mod demo;
+mod error;
+mod gate;
+mod grants;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Datelike, Utc};
+use radqc_domain::{
+    CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode,
+    Verdict,
+};
+use radqc_protocol::{EvaluationRecord, ExamRecord, FeedKind, StaffMember};
+use radqc_store::{ExamFilter, ExamInput, Key, NewEvaluation, Store};
+use serde::{Deserialize, Serialize};
+
+pub use demo::seed_demo;
+pub use error::AppError;
+pub use gate::{GateAnswer, GateView, PanelClosedPolicy, SignRequest, SignResponse};
+pub use grants::Grants;
+
+const DEFAULT_SAMPLING: &str = include_str!("../../../assets/sampling.json");
+const DEMO_ROSTER: &str = include_str!("../../../assets/demo/roster.json");
+
+/// Where the app keeps its files and how it behaves.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub data_dir: PathBuf,
+    /// Seed a demo department on a new database.
+    pub demo: bool,
+    /// What a closed panel does to the held signature.
+    pub when_panel_closed: PanelClosedPolicy,
+}
+
+/// What the front-end shows about the session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub site: String,
+    pub device_id: String,
+    pub demo: bool,
+    pub user: Option<StaffMember>,
+    pub gate_url: String,
+}
+
+/// An exam as the UI shows it; blind reviews get no staff.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExamView {
+    #[serde(flatten)]
+    pub exam: ExamRecord,
+}
+
+impl ExamView {
+    fn new(mut exam: ExamRecord, blind: bool) -> ExamView {
+        exam.patient_hash = None;
+        exam.patient_name = None;
+        if blind {
+            exam.staff = Default::default();
+        }
+        ExamView { exam }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindExams {
+    #[serde(flatten)]
+    pub filter: ExamFilter,
+    #[serde(default)]
+    pub blind: bool,
+}
+
+/// One item of a panel save.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelItem {
+    pub item: ItemCode,
+    pub findings: Vec<CriterionCode>,
+    #[serde(default)]
+    pub not_applicable: Vec<CriterionCode>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// A panel's save: every item of one exam, all or nothing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PanelSave {
+    pub accession: String,
+    #[serde(default)]
+    pub site: Option<SiteCode>,
+    pub mode: QcMode,
+    #[serde(default)]
+    pub gate_id: Option<String>,
+    pub items: Vec<PanelItem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExamDetail {
+    pub exam: ExamView,
+    pub evaluations: Vec<EvaluationRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub cursor: i64,
+    pub to: Option<String>,
+    pub text: String,
+    pub published_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectedEntry {
+    pub seq: i64,
+    pub kind: String,
+    pub ref_id: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncView {
+    #[serde(flatten)]
+    pub status: radqc_store::SyncStatus,
+    pub rejected: Vec<RejectedEntry>,
+}
+
+/// The running app's state.
+pub struct App {
+    store: Store,
+    config: AppConfig,
+    user: Option<StaffMember>,
+    grants: Grants,
+    gates: gate::Gates,
+    gate_url: String,
+}
+
+impl App {
+    /// Opens (or creates, seeding demo data when asked) the store in `config.data_dir`.
+    pub fn open(config: AppConfig, now: DateTime<Utc>) -> Result<App, AppError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            AppError::new(
+                "DATA_DIR",
+                format!("数据目录无法创建：{e}"),
+                format!("cannot create {}: {e}", config.data_dir.display()),
+            )
+        })?;
+        let db = config.data_dir.join("radqc.db");
+        let key = Key::load_or_create(&config.data_dir.join("radqc.db.key"))?;
+        let store = if db.exists() {
+            Store::open(&db, &key)?
+        } else {
+            let site: SiteCode = if config.demo { "DEMO-RAD" } else { "LOCAL" }
+                .parse()
+                .expect("a valid site code");
+            let mut store = Store::create(&db, &key, &site, now)?;
+            if config.demo {
+                seed_demo(&mut store, now)?;
+            }
+            store
+        };
+        Ok(App {
+            store,
+            config,
+            user: None,
+            grants: Grants::bundled(),
+            gates: gate::Gates::default(),
+            gate_url: String::new(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// Where the gate API listens, for the session view.
+    pub fn set_gate_url(&mut self, url: String) {
+        self.gate_url = url;
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+
+    pub fn session(&self) -> Session {
+        Session {
+            site: self.store.site().to_string(),
+            device_id: self.store.device_id().to_owned(),
+            demo: self.config.demo,
+            user: self.user.clone(),
+            gate_url: self.gate_url.clone(),
+        }
+    }
+
+    /// The site's staff: the roster the center published last, or the demo roster.
+    pub fn roster(&self) -> Result<Vec<StaffMember>, AppError> {
+        let site = self.store.site().to_string();
+        let published = self.store.feed_items(FeedKind::Roster)?;
+        let list: Vec<StaffMember> = match published
+            .iter()
+            .rev()
+            .find(|i| i.site.as_deref() == Some(&site))
+        {
+            Some(item) => serde_json::from_value(item.body["staff"].clone()).unwrap_or_default(),
+            None if self.config.demo => {
+                serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses")
+            }
+            None => Vec::new(),
+        };
+        Ok(list
+            .into_iter()
+            .filter(|m| m.active && m.site == site)
+            .collect())
+    }
+
+    pub fn sign_in(&mut self, code: &str, now: DateTime<Utc>) -> Result<StaffMember, AppError> {
+        let member = self
+            .roster()?
+            .into_iter()
+            .find(|m| m.code == code)
+            .ok_or_else(|| {
+                AppError::new(
+                    "UNKNOWN_STAFF",
+                    format!("名册中没有工号 {code}"),
+                    format!("no staff member {code} in the roster"),
+                )
+            })?;
+        self.store
+            .audit(&member.code, "signed_in", None, None, now)?;
+        self.user = Some(member.clone());
+        Ok(member)
+    }
+
+    pub fn sign_out(&mut self) {
+        self.user = None;
+    }
+
+    fn user(&self) -> Result<&StaffMember, AppError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| AppError::new("NOT_SIGNED_IN", "请先登录", "sign in first"))
+    }
+
+    fn exam(&self, site: Option<&SiteCode>, accession: &str) -> Result<ExamRecord, AppError> {
+        self.store.exam(site, accession)?.ok_or_else(|| {
+            AppError::new(
+                "UNKNOWN_EXAM",
+                format!("找不到检查号 {accession}"),
+                format!("no exam with accession {accession}"),
+            )
+        })
+    }
+
+    /// Items the signed-in user may score for this exam: their roles' grants, among the items
+    /// that apply to the exam, in rubric order.
+    pub fn scorable_items(
+        &self,
+        site: Option<&SiteCode>,
+        accession: &str,
+    ) -> Result<Vec<ItemCode>, AppError> {
+        let user = self.user()?;
+        let exam = self.exam(site, accession)?;
+        Ok(self.items_for(&user.roles, &exam))
+    }
+
+    fn items_for(&self, roles: &[String], exam: &ExamRecord) -> Vec<ItemCode> {
+        let rubric = self.store.rubric();
+        radqc_store::applicable_items(rubric, exam)
+            .into_iter()
+            .filter(|item| self.grants.may_score(rubric, roles, *item))
+            .collect()
+    }
+
+    /// The live score of a panel item, from the engine.
+    pub fn preview(&self, findings: &Findings) -> Result<Verdict, AppError> {
+        Ok(self.store.rubric().score(findings)?)
+    }
+
+    /// Saves a panel: every item or none, each only if the user's roles let them score it.
+    /// With a gate id, the held signature is released.
+    pub fn save_panel(
+        &mut self,
+        save: &PanelSave,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<EvaluationRecord>, AppError> {
+        let user = self.user()?.clone();
+        let exam = self.exam(save.site.as_ref(), &save.accession)?;
+        if save.items.is_empty() {
+            return Err(AppError::new(
+                "EMPTY_PANEL",
+                "没有要保存的质控项目",
+                "nothing to save",
+            ));
+        }
+        let allowed = self.items_for(&user.roles, &exam);
+        let reviewer: StaffCode = user
+            .code
+            .parse()
+            .map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
+        let mut batch = Vec::new();
+        for item in &save.items {
+            if !allowed.contains(&item.item) {
+                return Err(AppError::new(
+                    "NOT_PERMITTED",
+                    format!("您的角色不能评 {} 项，或该项不适用于本检查", item.item),
+                    format!(
+                        "your roles may not score {} for this exam, or it does not apply",
+                        item.item
+                    ),
+                ));
+            }
+            let findings = Findings {
+                item: item.item,
+                findings: item.findings.clone(),
+                not_applicable: item.not_applicable.clone(),
+            };
+            self.store.rubric().score(&findings)?;
+            batch.push(NewEvaluation {
+                item: item.item,
+                findings: item.findings.clone(),
+                not_applicable: item.not_applicable.clone(),
+                exam: exam_input(&exam),
+                reviewer: reviewer.clone(),
+                mode: save.mode,
+                note: item.note.clone(),
+                supersedes: None,
+                at: None,
+            });
+        }
+        // Every item was checked above, so the batch is all or nothing.
+        let results = self.store.save_batch(&batch, now)?;
+        let saved = results.into_iter().collect::<Result<Vec<_>, _>>()?;
+        if let Some(id) = &save.gate_id {
+            self.gates.release(
+                id,
+                GateAnswer::Go {
+                    evaluations: saved.iter().map(|e| e.id.clone()).collect(),
+                },
+            );
+        }
+        Ok(saved)
+    }
+
+    pub fn find_exams(&self, query: &FindExams) -> Result<Vec<ExamView>, AppError> {
+        Ok(self
+            .store
+            .find_exams(&query.filter)?
+            .into_iter()
+            .map(|e| ExamView::new(e, query.blind))
+            .collect())
+    }
+
+    pub fn exam_detail(&self, accession: &str, blind: bool) -> Result<ExamDetail, AppError> {
+        let exam = self.exam(None, accession)?;
+        let mut evaluations = self.store.evaluations_of(None, accession)?;
+        if blind {
+            for e in &mut evaluations {
+                e.scored_person = None;
+            }
+        }
+        Ok(ExamDetail {
+            exam: ExamView::new(exam, blind),
+            evaluations,
+        })
+    }
+
+    /// A reading workstation asks before committing a signature: the signing is recorded, the
+    /// sampling rules decide, and the answer is go, or hold until the panel is saved.
+    pub fn sign(
+        &mut self,
+        req: &SignRequest,
+        now: DateTime<Utc>,
+    ) -> Result<SignResponse, AppError> {
+        let event = self.store.record_event(
+            &req.exam,
+            ExamEventKind::ReportSigned,
+            &req.signer,
+            now,
+            now,
+        )?;
+        let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
+        let rules = self.sampling_rules()?;
+        let key = self.sampling_key(now)?;
+        let month_start = now
+            .with_day(1)
+            .unwrap_or(now)
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let sampled_this_month = self
+            .store
+            .audit_log()?
+            .iter()
+            .filter(|e| {
+                e.action == "sampled" && e.actor == req.signer.as_str() && e.at >= month_start
+            })
+            .count() as u32;
+        let month = radqc_domain::StaffMonth {
+            sampled: sampled_this_month,
+            day: now.day(),
+            days_in_month: days_in_month(now),
+        };
+        let signing = radqc_domain::Signing {
+            accession: &exam.accession,
+            modality: &exam.modality,
+            exam_item: &exam.exam_item,
+            department: exam.department.as_deref(),
+            patient_source: exam.patient_source,
+            follow_up: exam.follow_up,
+            signer: &req.signer,
+        };
+        let decision = radqc_domain::decide(&rules, &signing, month, &key);
+        let rule = match decision.why {
+            radqc_domain::Why::Rule { index }
+            | radqc_domain::Why::CatchUp { index: Some(index) } => {
+                Some(rules.rules[index].name.clone())
+            }
+            _ => None,
+        };
+        let detail = serde_json::json!({ "rules_version": rules.version, "decision": decision, "rule": rule, "event": event.id });
+        let action = if decision.sampled {
+            "sampled"
+        } else {
+            "not_sampled"
+        };
+        self.store.audit(
+            req.signer.as_str(),
+            action,
+            Some(&exam.accession),
+            Some(&detail.to_string()),
+            now,
+        )?;
+        if !decision.sampled {
+            return Ok(SignResponse::Go { decision });
+        }
+        // The signer scores what their roles allow (at signing: the technologist's work).
+        let signer_roles = self
+            .roster()?
+            .into_iter()
+            .find(|m| m.code == req.signer.as_str())
+            .map(|m| m.roles)
+            .unwrap_or_else(|| vec!["reporting_doctor".into()]);
+        let items = self.items_for(&signer_roles, &exam);
+        let (view, waiter) = self.gates.hold(
+            ExamView::new(exam, false),
+            req.signer.to_string(),
+            items,
+            rule,
+            now,
+        );
+        Ok(SignResponse::Hold {
+            gate: Box::new(view),
+            waiter,
+            decision,
+        })
+    }
+
+    /// The gate API gave up waiting (its timeout): the held signature is dropped from the panel.
+    pub fn forget_gate(&mut self, id: &str) {
+        self.gates.forget(id);
+    }
+
+    pub fn pending_gates(&self) -> Vec<GateView> {
+        self.gates.pending()
+    }
+
+    /// The panel of a held signature was closed without a score.
+    pub fn close_gate(&mut self, id: &str, now: DateTime<Utc>) -> Result<GateAnswer, AppError> {
+        let answer = match self.config.when_panel_closed {
+            PanelClosedPolicy::Block => GateAnswer::Blocked {
+                reason:
+                    "评分未完成，签名已拦截 / the QC score was not completed: signature held back"
+                        .into(),
+            },
+            PanelClosedPolicy::Allow => GateAnswer::Go {
+                evaluations: vec![],
+            },
+        };
+        if !self.gates.release(id, answer.clone()) {
+            return Err(AppError::new(
+                "UNKNOWN_GATE",
+                "没有这个待评分的签名",
+                "no such held signature",
+            ));
+        }
+        let actor = self
+            .user
+            .as_ref()
+            .map_or("app".to_owned(), |u| u.code.clone());
+        self.store.audit(
+            &actor,
+            "panel_closed",
+            Some(id),
+            Some(&format!("{answer:?}")),
+            now,
+        )?;
+        Ok(answer)
+    }
+
+    /// The rules the center published last for this site (or the region), else the defaults.
+    pub fn sampling_rules(&self) -> Result<SamplingRules, AppError> {
+        let site = self.store.site().to_string();
+        let published = self.store.feed_items(FeedKind::Sampling)?;
+        let latest = published
+            .iter()
+            .rev()
+            .find(|i| i.site.is_none() || i.site.as_deref() == Some(&site));
+        let text = latest.map_or_else(|| DEFAULT_SAMPLING.to_owned(), |i| i.body.to_string());
+        SamplingRules::from_json(&text)
+            .map_err(|e| AppError::invalid("sampling rules", e.to_string()))
+    }
+
+    /// The site's secret for sampling draws, made once per store.
+    fn sampling_key(&mut self, now: DateTime<Utc>) -> Result<Vec<u8>, AppError> {
+        if let Some(hex_key) = self.store.meta_value("sampling_key")? {
+            return hex::decode(hex_key)
+                .map_err(|e| AppError::invalid("sampling_key", e.to_string()));
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| AppError::invalid("sampling_key", e.to_string()))?;
+        self.store
+            .set_meta_value("sampling_key", &hex::encode(key), now)?;
+        Ok(key.to_vec())
+    }
+
+    pub fn my_scores(&self) -> Result<Vec<EvaluationRecord>, AppError> {
+        let user = self.user()?;
+        Ok(self
+            .store
+            .evaluations()?
+            .into_iter()
+            .filter(|e| {
+                e.scored_person
+                    .as_ref()
+                    .is_some_and(|p| p.as_str() == user.code)
+            })
+            .collect())
+    }
+
+    pub fn my_notices(&self) -> Result<Vec<Notice>, AppError> {
+        let user = self.user()?;
+        Ok(self
+            .store
+            .feed_items(FeedKind::Notices)?
+            .into_iter()
+            .filter(|i| i.body["to"].as_str().is_none_or(|to| to == user.code))
+            .map(|i| Notice {
+                cursor: i.cursor,
+                to: i.body["to"].as_str().map(str::to_owned),
+                text: i.body["text"].as_str().unwrap_or_default().to_owned(),
+                published_at: i.published_at,
+            })
+            .collect())
+    }
+
+    pub fn sync_view(&self) -> Result<SyncView, AppError> {
+        Ok(SyncView {
+            status: self.store.sync_status()?,
+            rejected: self
+                .store
+                .rejected_outbox()?
+                .into_iter()
+                .map(|e| RejectedEntry {
+                    seq: e.seq,
+                    kind: e.kind,
+                    ref_id: e.ref_id,
+                    reason: e.reason,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn days_in_month(t: DateTime<Utc>) -> u32 {
+    let (y, m) = (t.year(), t.month());
+    let next = if m == 12 {
+        chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
+    } else {
+        chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1);
+    match (first, next) {
+        (Some(a), Some(b)) => (b - a).num_days() as u32,
+        _ => 30,
+    }
+}
+
+/// The exam as the store takes it back (saving with an evaluation updates nothing it knows).
+fn exam_input(e: &ExamRecord) -> ExamInput {
+    ExamInput {
+        site: Some(e.site.clone()),
+        accession: e.accession.clone(),
+        modality: e.modality.clone(),
+        exam_item: e.exam_item.clone(),
+        department: e.department.clone(),
+        patient_source: e.patient_source,
+        follow_up: e.follow_up,
+        film_printed: e.film_printed,
+        reconstruction: e.reconstruction,
+        staff: e.staff.clone(),
+        patient: None,
+        performed_at: e.performed_at,
+    }
+}
