@@ -23,7 +23,7 @@ APT_PACKAGES=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
-  xvfb xauth webkit2gtk-driver fonts-noto-cjk
+  xvfb xauth webkit2gtk-driver fonts-noto-cjk xdg-utils desktop-file-utils
   python3 python3-venv
   postgresql
 )

@@ -130,3 +130,35 @@ pub async fn enroll(
     app.reopen()?;
     Ok(serde_json::json!({ "device_id": resp.device_id, "site": resp.site }))
 }
+
+/// Whether the app starts with the workstation's session.
+#[tauri::command]
+pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    handle.autolaunch().is_enabled().map_err(|e| {
+        IpcError::new(
+            "AUTOSTART",
+            format!("无法读取开机启动设置：{e}"),
+            e.to_string(),
+        )
+    })
+}
+
+#[tauri::command]
+pub fn set_autostart(handle: tauri::AppHandle, enabled: bool) -> Answer<bool> {
+    use tauri_plugin_autostart::ManagerExt;
+    let launcher = handle.autolaunch();
+    let done = if enabled {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    };
+    done.map_err(|e| {
+        IpcError::new(
+            "AUTOSTART",
+            format!("无法更改开机启动设置：{e}"),
+            e.to_string(),
+        )
+    })?;
+    Ok(enabled)
+}

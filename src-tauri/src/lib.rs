@@ -5,6 +5,7 @@
 //! `radqc-app` and the answer back into a wire type, or its error into an [`IpcError`].
 
 pub mod commands;
+mod desktop;
 mod gate_http;
 mod ipc_error;
 
@@ -112,7 +113,35 @@ fn spawn_sync_loop(app: Shared) {
 /// Starts the desktop app and blocks until its last window closes.
 pub fn run(options: Options) {
     tauri::Builder::default()
+        // A second start (or a radqc:// link) goes to the running instance, which comes forward.
+        .plugin(tauri_plugin_single_instance::init(
+            |app, argv, _cwd| match argv.iter().find(|a| a.starts_with("radqc://")) {
+                Some(url) => desktop::open_url(app, url),
+                None => desktop::show_main(app),
+            },
+        ))
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_autostart::init(
+            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .on_window_event(desktop::hide_on_close)
         .setup(move |tauri_app| {
+            desktop::tray(tauri_app)?;
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let handle = tauri_app.handle().clone();
+                tauri_app.deep_link().on_open_url(move |event| {
+                    for url in event.urls() {
+                        desktop::open_url(&handle, url.as_str());
+                    }
+                });
+                // Linux and Windows learn the scheme at run time; a failure only disables links.
+                #[cfg(any(target_os = "linux", windows))]
+                if let Err(e) = tauri_app.deep_link().register_all() {
+                    eprintln!("radqc-desktop: radqc:// links not registered: {e}");
+                }
+            }
             let data_dir = match &options.data_dir {
                 Some(d) => d.clone(),
                 None => tauri_app.path().app_data_dir()?,
@@ -159,6 +188,8 @@ pub fn run(options: Options) {
             commands::sync_status,
             commands::sync_now,
             commands::enroll,
+            commands::autostart,
+            commands::set_autostart,
         ])
         .run(tauri::generate_context!())
         // Nothing to recover at this point: no window could be shown, so say why and stop.
