@@ -5,6 +5,7 @@
 
 mod codes;
 mod exam;
+pub mod report;
 mod rubric;
 mod sampling;
 mod scoring;

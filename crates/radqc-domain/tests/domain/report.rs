@@ -1,0 +1,275 @@
+//! Golden tests: data sets built so that the reports must reproduce the standard's figures 2, 5
+//! and 7 cell by cell, totals and rates included; and the rounding and ordering rules.
+
+use radqc_domain::report::{self, EvaluationFact, Rate, WorkFact};
+use radqc_domain::Score;
+
+fn fact(person: &str, modality: &str, score: u8) -> EvaluationFact {
+    let s = Score::new(score).unwrap();
+    EvaluationFact {
+        site: "S".into(),
+        department: None,
+        accession: format!("{person}-{modality}-{score}"),
+        modality: modality.parse().unwrap(),
+        exam_item: "x".into(),
+        item: "IQ".parse().unwrap(),
+        scored_person: Some(person.parse().unwrap()),
+        reviewer: "Q1".parse().unwrap(),
+        score: Some(s),
+        grade: s.grade(),
+        severe: vec![],
+        unmet: vec![],
+        note: String::new(),
+    }
+}
+
+/// Figure 2 of the standard: person → (modality, counts of 5, 4, 3, 2, 1).
+const FIGURE_2: &[(&str, &[(&str, [u64; 5])])] = &[
+    ("A1", &[("CT", [3, 1, 0, 0, 0]), ("DR", [1, 0, 0, 0, 0])]),
+    ("A2", &[("CT", [4, 0, 1, 0, 0]), ("DR", [5, 1, 0, 0, 0])]),
+    ("A3", &[("CT", [4, 1, 0, 0, 0]), ("DR", [5, 0, 0, 0, 0])]),
+    ("A4", &[("CT", [7, 3, 0, 0, 0])]),
+    ("A5", &[("CT", [6, 0, 0, 0, 0]), ("DR", [6, 1, 0, 0, 0])]),
+    ("A6", &[("CT", [9, 0, 0, 0, 0]), ("DR", [4, 0, 0, 0, 0])]),
+    ("A7", &[("CT", [6, 4, 0, 0, 0]), ("DR", [8, 1, 0, 0, 0])]),
+    ("A8", &[("CT", [10, 1, 0, 0, 0]), ("DR", [0, 1, 0, 0, 0])]),
+    (
+        "A9",
+        &[
+            ("CT", [7, 2, 0, 0, 0]),
+            ("DR", [4, 0, 1, 0, 0]),
+            ("MR", [3, 0, 0, 0, 0]),
+        ],
+    ),
+    ("A10", &[("CT", [11, 4, 0, 0, 0]), ("DR", [1, 0, 0, 0, 0])]),
+];
+
+#[test]
+fn figure_2_is_reproduced_cell_by_cell() {
+    // Built in reverse order, so the natural order of the rows comes from the report.
+    let mut facts = Vec::new();
+    for (person, cells) in FIGURE_2.iter().rev() {
+        for (modality, counts) in *cells {
+            for (i, n) in counts.iter().enumerate() {
+                for _ in 0..*n {
+                    facts.push(fact(person, modality, 5 - i as u8));
+                }
+            }
+        }
+    }
+    let fig = report::score_counts(&facts);
+    let persons: Vec<&str> = fig.rows.iter().map(|r| r.person.as_str()).collect();
+    assert_eq!(
+        persons,
+        ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "A10"],
+        "A2 before A10"
+    );
+    for (row, (person, cells)) in fig.rows.iter().zip(FIGURE_2) {
+        assert_eq!(row.person, *person);
+        assert_eq!(
+            row.cells.len(),
+            cells.len(),
+            "{person}: blank cells stay blank"
+        );
+        for (modality, counts) in *cells {
+            assert_eq!(row.cells[*modality], *counts, "{person} {modality}");
+        }
+        assert!(row.flagged.is_empty(), "no failing score in figure 2");
+    }
+    assert_eq!(fig.totals["CT"], [67, 16, 1, 0, 0]);
+    assert_eq!(fig.totals["DR"], [34, 4, 1, 0, 0]);
+    assert_eq!(fig.totals["MR"], [3, 0, 0, 0, 0]);
+    let low = report::score_counts(&[fact("B1", "CT", 2), fact("B1", "DR", 5)]);
+    assert_eq!(
+        low.rows[0].flagged,
+        ["CT"],
+        "a failing score flags its cell"
+    );
+}
+
+/// Figure 5: person, total, (modality, exams).
+const FIGURE_5: &[(&str, u64, &[(&str, u64)])] = &[
+    ("A1", 2313, &[("DR", 2313)]),
+    ("A2", 1083, &[("CT", 564), ("DR", 519)]),
+    ("A3", 793, &[("CT", 364), ("DR", 429)]),
+    ("A5", 751, &[("CT", 732), ("DR", 19)]),
+    ("A6", 751, &[("DR", 751)]),
+    ("A7", 748, &[("MR", 177), ("CT", 367), ("DR", 204)]),
+    ("A8", 734, &[("CT", 591), ("DR", 143)]),
+    ("A9", 725, &[("CT", 725)]),
+    ("A10", 697, &[("CT", 314), ("DR", 383)]),
+    ("A11", 682, &[("MR", 337), ("CT", 337), ("DR", 8)]),
+];
+
+#[test]
+fn figure_5_is_reproduced_cell_by_cell() {
+    let mut facts = Vec::new();
+    for (person, _, cells) in FIGURE_5.iter().rev() {
+        for (modality, n) in *cells {
+            for _ in 0..*n {
+                facts.push(WorkFact {
+                    person: person.parse().unwrap(),
+                    modality: modality.parse().unwrap(),
+                });
+            }
+        }
+    }
+    let fig = report::workload(&facts);
+    assert_eq!(fig.rows.len(), FIGURE_5.len());
+    for (row, (person, total, cells)) in fig.rows.iter().zip(FIGURE_5) {
+        assert_eq!(
+            (row.person.as_str(), row.total),
+            (*person, *total),
+            "order: most work first, ties in natural order"
+        );
+        assert_eq!(row.by_modality.len(), cells.len());
+        for (modality, n) in *cells {
+            assert_eq!(row.by_modality[*modality], *n, "{person} {modality}");
+        }
+    }
+    assert_eq!(
+        (
+            fig.total,
+            fig.totals["MR"],
+            fig.totals["CT"],
+            fig.totals["DR"]
+        ),
+        (9277, 514, 3994, 4769)
+    );
+}
+
+/// Figure 7: person, evaluations, (excellent, good, pass, fail) as printed.
+const FIGURE_7: &[(&str, u64, [&str; 4])] = &[
+    ("A1", 4, ["100", "0", "0", "0"]),
+    ("A2", 3, ["100", "0", "0", "0"]),
+    ("A3", 19, ["94.7", "5.3", "0", "0"]),
+    ("A4", 13, ["92.3", "7.7", "0", "0"]),
+    ("A5", 10, ["90", "10", "0", "0"]),
+    ("A6", 17, ["88.2", "5.9", "5.9", "0"]),
+    ("A7", 8, ["87.5", "12.5", "0", "0"]),
+    ("A8", 16, ["87.5", "6.2", "6.2", "0"]),
+    ("A9", 13, ["84.6", "15.4", "0", "0"]),
+    ("A10", 48, ["83.3", "8.3", "6.2", "2.1"]),
+];
+
+/// The counts behind figure 7 (excellent, good, pass, fail).
+const FIGURE_7_COUNTS: &[[u64; 4]] = &[
+    [4, 0, 0, 0],
+    [3, 0, 0, 0],
+    [18, 1, 0, 0],
+    [12, 1, 0, 0],
+    [9, 1, 0, 0],
+    [15, 1, 1, 0],
+    [7, 1, 0, 0],
+    [14, 1, 1, 0],
+    [11, 2, 0, 0],
+    [40, 4, 3, 1],
+];
+
+#[test]
+fn figure_7_is_reproduced_with_its_rounding_and_order() {
+    let mut facts = Vec::new();
+    for ((person, _, _), counts) in FIGURE_7.iter().zip(FIGURE_7_COUNTS).rev() {
+        for (k, n) in counts.iter().enumerate() {
+            for _ in 0..*n {
+                facts.push(fact(person, "DR", [5, 4, 3, 2][k]));
+            }
+        }
+    }
+    let rows = report::quality(&facts);
+    let got: Vec<(String, u64, [String; 4])> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.person.clone(),
+                r.evaluations,
+                [
+                    r.excellent.to_string(),
+                    r.good.to_string(),
+                    r.pass.to_string(),
+                    r.fail.to_string(),
+                ],
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, [String; 4])> = FIGURE_7
+        .iter()
+        .map(|(p, n, rates)| (p.to_string(), *n, rates.map(str::to_owned)))
+        .collect();
+    assert_eq!(got, want, "figure 7, row by row");
+    assert_eq!(rows[9].counts.iter().sum::<u64>(), 48);
+}
+
+#[test]
+fn rates_round_half_to_even_and_an_empty_period_has_none() {
+    let check = |part, whole, shown: Option<&str>| {
+        assert_eq!(
+            Rate::of(part, whole).map(|r| r.to_string()).as_deref(),
+            shown,
+            "{part}/{whole}"
+        )
+    };
+    check(1, 16, Some("6.2"));
+    check(3, 16, Some("18.8"));
+    check(2, 13, Some("15.4"));
+    check(1, 8, Some("12.5"));
+    check(1, 3, Some("33.3"));
+    check(2, 3, Some("66.7"));
+    check(0, 5, Some("0"));
+    check(5, 5, Some("100"));
+    check(0, 0, None);
+}
+
+#[test]
+fn qualification_counts_cases_with_a_report_evaluation() {
+    let rq = |acc: &str, item: &str, grade: u8| {
+        let mut f = fact("D1", "CT", grade);
+        f.accession = acc.into();
+        f.item = item.parse().unwrap();
+        f
+    };
+    let facts = vec![
+        rq("C1", "RQ", 5),
+        rq("C1", "AR", 4),
+        rq("C2", "RQ", 2),
+        rq("C3", "RQ", 4),
+        rq("C3", "AR", 1),
+        rq("C4", "IQ", 1),
+        rq("C5", "AR", 5),
+    ];
+    let ind = report::indicators(&facts);
+    assert_eq!(
+        (ind.sampled, ind.qualified),
+        (3, 1),
+        "C1 qualifies; C2 fails RQ; C3 fails AR; C4 and C5 have no RQ"
+    );
+    assert_eq!(ind.rate.map(|r| r.to_string()).as_deref(), Some("33.3"));
+    assert_eq!(
+        report::indicators(&[]).rate,
+        None,
+        "no sampled case: no rate"
+    );
+}
+
+#[test]
+fn deductions_are_counted_severe_first_then_most_frequent() {
+    let mut f1 = fact("A1", "DR", 3);
+    f1.unmet = vec!["IQ-C1".parse().unwrap(), "IQ-C5".parse().unwrap()];
+    let mut f2 = fact("A2", "DR", 4);
+    f2.unmet = vec!["IQ-C5".parse().unwrap()];
+    let mut f3 = fact("A3", "DR", 1);
+    f3.severe = vec!["IQ-S2".parse().unwrap()];
+    let list = report::deduction_counts(&[f1, f2, f3]);
+    let got: Vec<(&str, &str, u64)> = list
+        .iter()
+        .map(|d| (d.kind, d.criterion.as_str(), d.count))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("severe", "IQ-S2", 1),
+            ("compliance", "IQ-C5", 2),
+            ("compliance", "IQ-C1", 1)
+        ]
+    );
+}
