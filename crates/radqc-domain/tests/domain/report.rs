@@ -23,8 +23,13 @@ fn fact(person: &str, modality: &str, score: u8) -> EvaluationFact {
     }
 }
 
-/// Figure 2 of the standard: person → (modality, counts of 5, 4, 3, 2, 1).
-const FIGURE_2: &[(&str, &[(&str, [u64; 5])])] = &[
+/// A row of figure 2: person → (modality, counts of 5, 4, 3, 2, 1).
+type ScoreRow = (&'static str, &'static [(&'static str, [u64; 5])]);
+/// A row of figure 5: person, total, (modality, exams).
+type WorkRow = (&'static str, u64, &'static [(&'static str, u64)]);
+
+/// Figure 2 of the standard.
+const FIGURE_2: &[ScoreRow] = &[
     ("A1", &[("CT", [3, 1, 0, 0, 0]), ("DR", [1, 0, 0, 0, 0])]),
     ("A2", &[("CT", [4, 0, 1, 0, 0]), ("DR", [5, 1, 0, 0, 0])]),
     ("A3", &[("CT", [4, 1, 0, 0, 0]), ("DR", [5, 0, 0, 0, 0])]),
@@ -87,8 +92,8 @@ fn figure_2_is_reproduced_cell_by_cell() {
     );
 }
 
-/// Figure 5: person, total, (modality, exams).
-const FIGURE_5: &[(&str, u64, &[(&str, u64)])] = &[
+/// Figure 5 of the standard.
+const FIGURE_5: &[WorkRow] = &[
     ("A1", 2313, &[("DR", 2313)]),
     ("A2", 1083, &[("CT", 564), ("DR", 519)]),
     ("A3", 793, &[("CT", 364), ("DR", 429)]),
