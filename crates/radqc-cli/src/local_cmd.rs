@@ -26,7 +26,7 @@ impl DbArgs {
             .clone()
             .unwrap_or_else(|| default_key_path(&self.db))
     }
-    fn open(&self) -> Result<Store> {
+    pub fn open(&self) -> Result<Store> {
         let key = Key::from_file(&self.key_path())?;
         Ok(Store::open(&self.db, &key)?)
     }

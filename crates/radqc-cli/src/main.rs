@@ -3,6 +3,7 @@
 mod center_cmd;
 mod gate_cmd;
 mod local_cmd;
+mod report_cmd;
 mod rubric_cmd;
 mod score_cmd;
 
@@ -57,6 +58,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = gate_cmd::WhenDown::Allow)]
         when_app_down: gate_cmd::WhenDown,
     },
+    /// The standard's indicators and figures (5.1, figures 2-7, 6.5) for a period.
+    Report(report_cmd::ReportArgs),
     /// Sync a local store with the center it is enrolled with.
     Sync {
         /// Run one pass (with retries on network errors) and exit.
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
             port,
             when_app_down,
         } => gate_cmd::run(port, when_app_down),
+        Command::Report(args) => report_cmd::run(args),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };
     match result {

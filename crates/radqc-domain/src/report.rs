@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::{CriterionCode, CriterionKind, Grade, ItemCode, Score};
 use crate::exam::{Modality, StaffCode};
+use crate::CodeError;
 
 /// A percentage with one decimal, held exactly as tenths of a percent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -328,5 +329,113 @@ pub fn indicators(facts: &[EvaluationFact]) -> Indicators {
         sampled,
         qualified,
         rate: Rate::of(qualified, sampled),
+    }
+}
+
+/// A calendar month, `YYYY-MM`, the default period of every indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl std::str::FromStr for Month {
+    type Err = CodeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            CodeError::new(format!(
+                "invalid month `{s}`: expected YYYY-MM, e.g. 2026-11"
+            ))
+        };
+        let (y, m) = s.split_once('-').ok_or_else(bad)?;
+        let (year, month): (i32, u32) =
+            (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
+            return Err(bad());
+        }
+        Ok(Month { year, month })
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+impl Month {
+    /// The first instant of the month and of the next, UTC, as RFC 3339 text (a half-open range).
+    pub fn range(self) -> (String, String) {
+        let next = if self.month == 12 {
+            Month {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            Month {
+                year: self.year,
+                month: self.month + 1,
+            }
+        };
+        (
+            format!("{self}-01T00:00:00.000Z"),
+            format!("{next}-01T00:00:00.000Z"),
+        )
+    }
+}
+
+/// All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub period: String,
+    pub indicators: Indicators,
+    /// Figure 2 for the technologists' items (IQ, FL, TR) and for the doctors' (RQ, AR).
+    pub scores_technologists: ScoreCounts,
+    pub scores_doctors: ScoreCounts,
+    /// Figure 3: every evaluation with a deduction.
+    pub deduction_details: Vec<EvaluationFact>,
+    /// Figure 4.
+    pub deductions: Vec<DeductionCount>,
+    /// Figures 5 and 6.
+    pub workload: Workload,
+    /// Figures 7 and 8, and 6.5 for doctors.
+    pub quality_technologists: Vec<QualityRow>,
+    pub quality_doctors: Vec<QualityRow>,
+}
+
+impl Report {
+    /// Builds every view from the facts of one period. Who counts as a technologist's or a
+    /// doctor's evaluation follows the rubric's `scored_role` of the item, not a list in code.
+    pub fn build(
+        rubric: &crate::Rubric,
+        period: String,
+        evaluations: &[EvaluationFact],
+        work: &[WorkFact],
+    ) -> Report {
+        use crate::codes::Role;
+        let of_role = |roles: &[Role]| -> Vec<EvaluationFact> {
+            evaluations
+                .iter()
+                .filter(|f| roles.contains(&rubric.item(f.item).scored_role))
+                .cloned()
+                .collect()
+        };
+        let technologists = of_role(&[Role::Technologist]);
+        let doctors = of_role(&[Role::ReportingDoctor, Role::AuditingDoctor]);
+        Report {
+            period,
+            indicators: indicators(evaluations),
+            scores_technologists: score_counts(&technologists),
+            scores_doctors: score_counts(&doctors),
+            deduction_details: evaluations
+                .iter()
+                .filter(|f| !f.severe.is_empty() || !f.unmet.is_empty())
+                .cloned()
+                .collect(),
+            deductions: deduction_counts(evaluations),
+            workload: workload(work),
+            quality_technologists: quality(&technologists),
+            quality_doctors: quality(&doctors),
+        }
     }
 }

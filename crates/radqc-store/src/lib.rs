@@ -10,6 +10,7 @@ mod center_link;
 mod error;
 mod model;
 mod open;
+mod report_facts;
 mod schema;
 mod store;
 

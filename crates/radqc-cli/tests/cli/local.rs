@@ -136,3 +136,57 @@ fn local_commands_explain_missing_stores_and_keys() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn report_gives_the_month_s_figures_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qc.db");
+    let db = db.to_str().unwrap();
+    assert!(radqc(&["local", "init", "--db", db], "").status.success());
+    let at = |l: String, at: &str| {
+        let mut v: Value = serde_json::from_str(&l).unwrap();
+        v["at"] = json!(at);
+        v.to_string()
+    };
+    let lines = [
+        at(line("DR1", "IQ", &[]), "2026-11-03T08:00:00Z"),
+        at(line("DR2", "IQ", &["IQ-C2"]), "2026-11-04T08:00:00Z"),
+        at(line("DR3", "RQ", &["RQ-S1"]), "2026-11-05T08:00:00Z"),
+        at(line("DR4", "IQ", &["IQ-S2"]), "2026-10-31T23:59:59Z"),
+    ];
+    assert!(radqc(&["local", "save", "--db", db], &lines.join("\n"))
+        .status
+        .success());
+    let report = stdout_json(&radqc(&["report", "--db", db, "--month", "2026-11"], ""));
+    assert_eq!(
+        report["indicators"],
+        json!({"sampled": 1, "qualified": 0, "rate": 0.0}),
+        "one report-quality case, failed"
+    );
+    assert_eq!(report["quality_technologists"][0]["person"], json!("A3"));
+    assert_eq!(
+        report["quality_technologists"][0]["evaluations"],
+        json!(2),
+        "October's evaluation is not in November"
+    );
+    assert_eq!(report["quality_technologists"][0]["excellent"], json!(50.0));
+    let csv = String::from_utf8(
+        radqc(
+            &[
+                "report", "--db", db, "--month", "2026-11", "--format", "csv",
+            ],
+            "",
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(csv.contains("图7 技师质量统计\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)\nA3,2,50,50,0,0"), "{csv}");
+    assert!(
+        csv.contains("严重扣分项,1,RQ-S1 主要阳性病变漏诊或误诊"),
+        "criteria by their text: {csv}"
+    );
+    let out = radqc(&["report", "--db", db, "--month", "11/2026"], "");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM")
+    );
+}

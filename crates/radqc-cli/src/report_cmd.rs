@@ -1,0 +1,209 @@
+//! `radqc report`: the standard's indicators and figures for a period, from a local store, as
+//! JSON or CSV (one section per figure, titled as the standard titles it).
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use radqc_domain::report::{Month, QualityRow, Report, ScoreCounts};
+
+use crate::local_cmd::DbArgs;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// The month, YYYY-MM.
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    month: Option<String>,
+    /// First day, YYYY-MM-DD (with --to).
+    #[arg(long, requires = "to")]
+    from: Option<String>,
+    /// Day after the last, YYYY-MM-DD.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+}
+
+fn day(s: &str, flag: &str) -> Result<String> {
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("{flag}: `{s}` is not a date YYYY-MM-DD"))?;
+    Ok(format!("{}T00:00:00.000Z", d.format("%Y-%m-%d")))
+}
+
+pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let (label, from, to) = match (&args.month, &args.from, &args.to) {
+        (Some(m), _, _) => {
+            let month: Month = m.parse()?;
+            let (from, to) = month.range();
+            (month.to_string(), from, to)
+        }
+        (None, Some(f), Some(t)) => (format!("{f}..{t}"), day(f, "--from")?, day(t, "--to")?),
+        _ => anyhow::bail!("give --month YYYY-MM, or --from and --to"),
+    };
+    anyhow::ensure!(from < to, "the period is empty: --from must be before --to");
+    let store = args.db.open()?;
+    let report = Report::build(
+        store.rubric(),
+        label,
+        &store.evaluation_facts(&from, &to)?,
+        &store.work_facts(&from, &to)?,
+    );
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        Format::Csv => print!("{}", csv(&report, store.rubric())),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A CSV field, quoted when it must be.
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn score_table(out: &mut String, title: &str, fig: &ScoreCounts) {
+    let _ = writeln!(out, "{title}");
+    let mut head = vec!["人员".to_owned()];
+    for m in &fig.modalities {
+        head.extend((1..=5).rev().map(|s| format!("{m} {s}分")));
+    }
+    let _ = writeln!(out, "{}", head.join(","));
+    for row in &fig.rows {
+        let mut cells = vec![field(&row.person)];
+        for m in &fig.modalities {
+            match row.cells.get(m) {
+                Some(c) => cells.extend(c.iter().map(u64::to_string)),
+                None => cells.extend(std::iter::repeat_n(String::new(), 5)),
+            }
+        }
+        let _ = writeln!(out, "{}", cells.join(","));
+    }
+    let mut total = vec!["合计".to_owned()];
+    for m in &fig.modalities {
+        total.extend(fig.totals[m].iter().map(u64::to_string));
+    }
+    let _ = writeln!(out, "{}\n", total.join(","));
+}
+
+fn quality_table(out: &mut String, title: &str, rows: &[QualityRow]) {
+    let _ = writeln!(
+        out,
+        "{title}\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)"
+    );
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            field(&r.person),
+            r.evaluations,
+            r.excellent,
+            r.good,
+            r.pass,
+            r.fail
+        );
+    }
+    out.push('\n');
+}
+
+fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
+    // The standard's figures 3 and 4 name criteria by their text.
+    let named = |code: &str| -> String {
+        let text = code
+            .parse()
+            .ok()
+            .and_then(|c| rubric.criterion(&c))
+            .map_or("", |c| c.text.zh.as_str());
+        field(&format!("{code} {text}"))
+    };
+    let mut out = String::new();
+    let rate = r.indicators.rate.map_or("—".to_owned(), |x| x.to_string());
+    let _ = writeln!(
+        out,
+        "5.1 评估指标 {}\n抽查例数,合格例数,合格率(%)\n{},{},{}\n",
+        r.period, r.indicators.sampled, r.indicators.qualified, rate
+    );
+    score_table(
+        &mut out,
+        "图2 质控评分统计（技师）",
+        &r.scores_technologists,
+    );
+    score_table(&mut out, "图2 质控评分统计（医生）", &r.scores_doctors);
+    let _ = writeln!(
+        out,
+        "图3 质控扣分明细\n设备类型,检查部位,医生/技师,质控人,分数,不符合项,严重扣分项,问题说明"
+    );
+    for f in &r.deduction_details {
+        let codes = |v: &[radqc_domain::CriterionCode]| {
+            field(
+                &v.iter()
+                    .map(|c| named(c.as_str()))
+                    .collect::<Vec<_>>()
+                    .join("；"),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{}",
+            f.modality,
+            field(&f.exam_item),
+            f.scored_person.as_ref().map_or("", |p| p.as_str()),
+            f.reviewer,
+            f.score
+                .map_or(f.grade.label_zh().to_owned(), |s| format!("{s}分")),
+            codes(&f.unmet),
+            codes(&f.severe),
+            field(&f.note)
+        );
+    }
+    let _ = writeln!(out, "\n图4 质控扣分项目\n扣分类型,扣分数,扣分项目");
+    for d in &r.deductions {
+        let kind = if d.kind == "severe" {
+            "严重扣分项"
+        } else {
+            "不符合项"
+        };
+        let _ = writeln!(out, "{kind},{},{}", d.count, named(&d.criterion));
+    }
+    let _ = writeln!(
+        out,
+        "\n图5 技师工作量统计\n技师,合计,{}",
+        r.workload.modalities.join(",")
+    );
+    for row in &r.workload.rows {
+        let cells: Vec<String> = r
+            .workload
+            .modalities
+            .iter()
+            .map(|m| row.by_modality.get(m).map_or(String::new(), u64::to_string))
+            .collect();
+        let _ = writeln!(
+            out,
+            "{},{},{}",
+            field(&row.person),
+            row.total,
+            cells.join(",")
+        );
+    }
+    let totals: Vec<String> = r
+        .workload
+        .modalities
+        .iter()
+        .map(|m| r.workload.totals[m].to_string())
+        .collect();
+    let _ = writeln!(out, "合计,{},{}\n", r.workload.total, totals.join(","));
+    quality_table(&mut out, "图7 技师质量统计", &r.quality_technologists);
+    quality_table(&mut out, "6.5 医生质量统计", &r.quality_doctors);
+    out
+}

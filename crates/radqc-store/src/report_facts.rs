@@ -1,0 +1,71 @@
+//! The facts the reports are computed from, read from the local store: current evaluations
+//! (a corrected one counts only in its latest revision) and exams performed.
+
+use radqc_domain::report::{EvaluationFact, WorkFact};
+use rusqlite::params;
+
+use crate::error::StoreError;
+use crate::store::Store;
+
+fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+impl Store {
+    /// Current evaluations scored in `[from, to)` (RFC 3339 UTC text).
+    pub fn evaluation_facts(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<EvaluationFact>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT x.site, x.department, x.accession, x.modality, x.exam_item, e.item, e.scored_person, e.reviewer,
+                    e.score, e.grade, e.severe, e.unmet, e.note
+             FROM evaluations e JOIN exams x ON x.id = e.exam_id
+             WHERE e.at >= ?1 AND e.at < ?2 AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = e.id)
+             ORDER BY e.at, e.id",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| {
+            let text = |i: usize| r.get::<_, String>(i);
+            Ok(EvaluationFact {
+                site: text(0)?,
+                department: r.get(1)?,
+                accession: text(2)?,
+                modality: text(3)?.parse().map_err(conversion)?,
+                exam_item: text(4)?,
+                item: text(5)?.parse().map_err(conversion)?,
+                scored_person: r
+                    .get::<_, Option<String>>(6)?
+                    .map(|s| s.parse())
+                    .transpose()
+                    .map_err(conversion)?,
+                reviewer: text(7)?.parse().map_err(conversion)?,
+                score: r
+                    .get::<_, Option<u8>>(8)?
+                    .map(radqc_domain::Score::new)
+                    .transpose()
+                    .map_err(conversion)?,
+                grade: text(9)?.parse().map_err(conversion)?,
+                severe: serde_json::from_str(&text(10)?).map_err(conversion)?,
+                unmet: serde_json::from_str(&text(11)?).map_err(conversion)?,
+                note: text(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Exams performed in `[from, to)` with their technologist: the workload of figure 5.
+    pub fn work_facts(&self, from: &str, to: &str) -> Result<Vec<WorkFact>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT technologist, modality FROM exams
+             WHERE technologist IS NOT NULL AND coalesce(performed_at, created_at) >= ?1 AND coalesce(performed_at, created_at) < ?2",
+        )?;
+        let rows = stmt.query_map(params![from, to], |r| {
+            Ok(WorkFact {
+                person: r.get::<_, String>(0)?.parse().map_err(conversion)?,
+                modality: r.get::<_, String>(1)?.parse().map_err(conversion)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
