@@ -157,7 +157,7 @@ impl FromRequestParts<AppState> for Caller {
         title = "RadQC regional center",
         description = "Sync and reads for RadQC sites. Every failure answers an ErrorBody."
     ),
-    paths(health, enroll, push_entries, feed, evaluations),
+    paths(health, enroll, push_entries, feed, evaluations, report),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -202,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/push", post(push_entries))
         .route("/api/v1/feed/{kind}", get(feed))
         .route("/api/v1/evaluations", get(evaluations))
+        .route("/api/v1/report", get(report))
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
@@ -392,4 +393,60 @@ pub async fn new_enrollment_code(db: &Db, site: &str, hours: i64) -> Result<Stri
     )
     .await?;
     Ok(code)
+}
+
+#[derive(Deserialize)]
+struct ReportQuery {
+    month: String,
+    site: Option<String>,
+}
+
+/// The indicators and figures of a month for one site, or for the region (no `site`; regional
+/// roles only). People need a role that sees the site's scores: the figures name people.
+#[utoipa::path(get, path = "/api/v1/report", params(("month" = String, Query, description = "YYYY-MM"), ("site" = Option<String>, Query)),
+    responses((status = 200, description = "the report (see radqc_domain::report::Report)", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("person_token" = [])))]
+async fn report(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<radqc_domain::report::Report>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let month: radqc_domain::report::Month =
+        q.month.parse().map_err(|e: radqc_domain::CodeError| {
+            ApiError::bad_request("INVALID_QUERY", e.to_string())
+        })?;
+    let allowed = match (&caller, q.site.as_deref()) {
+        (Caller::Device(d), Some(site)) => d.site == site,
+        (Caller::Device(_), None) => false,
+        (Caller::Person(p), Some(site)) => p.may_read_site(site) && p.sees_all_of_site(),
+        (Caller::Person(p), None) => p.roles.iter().any(|r| r == "center_admin"),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(match &q.site {
+            Some(site) => format!("you may not read site {site}'s report"),
+            None => "the region's report needs a regional role".to_owned(),
+        }));
+    }
+    Ok(axum::Json(
+        build_report(&state.db, month, q.site.as_deref()).await?,
+    ))
+}
+
+/// The report of a month, at one site or the whole region, with the bundled rubric's roles.
+pub async fn build_report(
+    db: &Db,
+    month: radqc_domain::report::Month,
+    site: Option<&str>,
+) -> Result<radqc_domain::report::Report, ApiError> {
+    let (from, to) = month.range();
+    let facts = db.evaluation_facts(&from, &to, site).await?;
+    let work = db.work_facts(&from, &to, site).await?;
+    Ok(radqc_domain::report::Report::build(
+        Rubric::bundled(),
+        month.to_string(),
+        &facts,
+        &work,
+    ))
 }

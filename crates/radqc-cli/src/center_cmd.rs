@@ -99,6 +99,18 @@ pub enum CenterCommand {
         #[command(flatten)]
         db: CenterDb,
     },
+    /// The month's indicators and figures for a site, or (without --site) the whole region.
+    Report {
+        #[command(flatten)]
+        db: CenterDb,
+        /// YYYY-MM
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long, value_enum, default_value_t = crate::report_cmd::Format::Json)]
+        format: crate::report_cmd::Format,
+    },
     /// Counts per site and device.
     Stats {
         #[command(flatten)]
@@ -301,6 +313,25 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
                 out.write_all(b"\n")?;
             }
             out.flush()?;
+        }
+        CenterCommand::Report {
+            db,
+            month,
+            site,
+            format,
+        } => {
+            let month: radqc_domain::report::Month = month.parse()?;
+            let report =
+                radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
+            match format {
+                crate::report_cmd::Format::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report)?)
+                }
+                crate::report_cmd::Format::Csv => print!(
+                    "{}",
+                    crate::report_cmd::csv(&report, radqc_domain::Rubric::bundled())
+                ),
+            }
         }
         CenterCommand::Stats { db } => {
             for s in db.open().await?.stats().await? {

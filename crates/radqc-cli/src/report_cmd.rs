@@ -117,7 +117,7 @@ fn quality_table(out: &mut String, title: &str, rows: &[QualityRow]) {
     out.push('\n');
 }
 
-fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
+pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
     // The standard's figures 3 and 4 name criteria by their text.
     let named = |code: &str| -> String {
         let text = code

@@ -54,11 +54,13 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Exams performed in `[from, to)` with their technologist: the workload of figure 5.
+    /// Exams performed in `[from, to)` with their technologist: the workload of figure 5. (An
+    /// exam without a performing time is not counted: the center, which has no other time for
+    /// it, must count the same.)
     pub fn work_facts(&self, from: &str, to: &str) -> Result<Vec<WorkFact>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT technologist, modality FROM exams
-             WHERE technologist IS NOT NULL AND coalesce(performed_at, created_at) >= ?1 AND coalesce(performed_at, created_at) < ?2",
+             WHERE technologist IS NOT NULL AND performed_at >= ?1 AND performed_at < ?2",
         )?;
         let rows = stmt.query_map(params![from, to], |r| {
             Ok(WorkFact {

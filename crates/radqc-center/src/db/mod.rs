@@ -15,6 +15,8 @@ use radqc_protocol::{
 };
 use serde::Serialize;
 
+use radqc_domain::report::{EvaluationFact, WorkFact};
+
 use crate::error::ApiError;
 use crate::push::Rubrics;
 
@@ -222,4 +224,84 @@ impl Db {
     pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
         dispatch!(self, db => db.stats().await)
     }
+    /// Current evaluations scored in `[from, to)` at one site or (None) the whole region.
+    pub async fn evaluation_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<EvaluationFact>, ApiError> {
+        dispatch!(self, db => db.evaluation_facts(from, to, site).await)
+    }
+    /// Exams performed in `[from, to)` with their technologist.
+    pub async fn work_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<WorkFact>, ApiError> {
+        dispatch!(self, db => db.work_facts(from, to, site).await)
+    }
+}
+
+/// The columns of `sql::EVALUATION_FACTS`, typed; the deductions and note come from the body.
+pub(crate) struct FactRow {
+    pub site: String,
+    pub department: Option<String>,
+    pub accession: String,
+    pub modality: String,
+    pub exam_item: String,
+    pub item: String,
+    pub scored_person: Option<String>,
+    pub reviewer: String,
+    pub score: Option<i32>,
+    pub grade: String,
+    pub body: String,
+}
+
+impl FactRow {
+    pub fn into_fact(self) -> Result<EvaluationFact, ApiError> {
+        let bad = |e: &dyn std::fmt::Display| {
+            ApiError::storage(format!("a stored evaluation does not parse: {e}"))
+        };
+        #[derive(serde::Deserialize)]
+        struct Body {
+            severe: Vec<radqc_domain::CriterionCode>,
+            unmet: Vec<radqc_domain::CriterionCode>,
+            note: String,
+        }
+        let body: Body = serde_json::from_str(&self.body).map_err(|e| bad(&e))?;
+        Ok(EvaluationFact {
+            site: self.site,
+            department: self.department,
+            accession: self.accession,
+            modality: self.modality.parse().map_err(|e| bad(&e))?,
+            exam_item: self.exam_item,
+            item: self.item.parse().map_err(|e| bad(&e))?,
+            scored_person: self
+                .scored_person
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(|e| bad(&e))?,
+            reviewer: self.reviewer.parse().map_err(|e| bad(&e))?,
+            score: self
+                .score
+                .map(|s| radqc_domain::Score::new(s as u8))
+                .transpose()
+                .map_err(|e| bad(&e))?,
+            grade: self.grade.parse().map_err(|e| bad(&e))?,
+            severe: body.severe,
+            unmet: body.unmet,
+            note: body.note,
+        })
+    }
+}
+
+pub(crate) fn work_fact(person: String, modality: String) -> Result<WorkFact, ApiError> {
+    let bad =
+        |e: &dyn std::fmt::Display| ApiError::storage(format!("a stored exam does not parse: {e}"));
+    Ok(WorkFact {
+        person: person.parse().map_err(|e| bad(&e))?,
+        modality: modality.parse().map_err(|e| bad(&e))?,
+    })
 }

@@ -10,6 +10,8 @@ use radqc_protocol::{
 };
 use tokio_postgres::NoTls;
 
+use radqc_domain::report::{EvaluationFact, WorkFact};
+
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
@@ -507,5 +509,52 @@ impl PgDb {
                 rejected: r.get(6),
             })
             .collect())
+    }
+}
+
+impl PgDb {
+    pub async fn evaluation_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<EvaluationFact>, ApiError> {
+        let client = self.pool.get().await?;
+        client
+            .query(sql::EVALUATION_FACTS, &[&from, &to, &site])
+            .await?
+            .into_iter()
+            .map(|r| {
+                super::FactRow {
+                    site: r.get(0),
+                    department: r.get(1),
+                    accession: r.get(2),
+                    modality: r.get(3),
+                    exam_item: r.get(4),
+                    item: r.get(5),
+                    scored_person: r.get(6),
+                    reviewer: r.get(7),
+                    score: r.get(8),
+                    grade: r.get(9),
+                    body: r.get(10),
+                }
+                .into_fact()
+            })
+            .collect()
+    }
+
+    pub async fn work_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<WorkFact>, ApiError> {
+        let client = self.pool.get().await?;
+        client
+            .query(sql::WORK_FACTS, &[&from, &to, &site])
+            .await?
+            .into_iter()
+            .map(|r| super::work_fact(r.get(0), r.get(1)))
+            .collect()
     }
 }

@@ -3,7 +3,8 @@
 //! UTC (they sort as text), booleans are BOOLEAN, sequence numbers BIGINT.
 
 /// Forward-only migrations; `{serial}` is the auto-increment key type of the backend.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE sites (
     code       TEXT PRIMARY KEY,
     name       TEXT NOT NULL,
@@ -108,7 +109,12 @@ CREATE TABLE feed (
     published_at TEXT NOT NULL
 );
 CREATE INDEX feed_kind ON feed (kind, cursor);
-"#];
+"#,
+    r#"
+CREATE INDEX evaluations_supersedes ON evaluations (supersedes);
+CREATE INDEX exams_performed ON exams (site, performed_at);
+"#,
+];
 
 pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at) VALUES ($1, $2, $3)";
 pub const SITE_EXISTS: &str = "SELECT count(*) FROM sites WHERE code = $1";
@@ -171,3 +177,13 @@ pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
          (SELECT count(*) FROM exam_events v WHERE v.device = d.id), \
          (SELECT count(*) FROM rejected_entries r WHERE r.device = d.id) \
      FROM devices d ORDER BY d.site, d.id";
+
+pub const EVALUATION_FACTS: &str =
+    "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
+         e.reviewer, e.score, e.grade, e.body \
+     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
+     WHERE e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
+       AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = e.id) \
+     ORDER BY e.at, e.id";
+pub const WORK_FACTS: &str = "SELECT technologist, modality FROM exams \
+     WHERE technologist IS NOT NULL AND performed_at >= $1 AND performed_at < $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3)";

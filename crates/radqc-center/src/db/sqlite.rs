@@ -10,6 +10,8 @@ use radqc_protocol::{
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+use radqc_domain::report::{EvaluationFact, WorkFact};
+
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
@@ -516,4 +518,60 @@ fn bodies<T: serde::de::DeserializeOwned>(
         );
     }
     Ok(out)
+}
+
+impl SqliteDb {
+    pub async fn evaluation_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<EvaluationFact>, ApiError> {
+        let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::EVALUATION_FACTS)?;
+            let rows = stmt.query_map(params![from, to, site], |r| {
+                Ok(super::FactRow {
+                    site: r.get(0)?,
+                    department: r.get(1)?,
+                    accession: r.get(2)?,
+                    modality: r.get(3)?,
+                    exam_item: r.get(4)?,
+                    item: r.get(5)?,
+                    scored_person: r.get(6)?,
+                    reviewer: r.get(7)?,
+                    score: r.get(8)?,
+                    grade: r.get(9)?,
+                    body: r.get(10)?,
+                })
+            })?;
+            rows.map(|row| {
+                row.map_err(ApiError::from)
+                    .and_then(super::FactRow::into_fact)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub async fn work_facts(
+        &self,
+        from: &str,
+        to: &str,
+        site: Option<&str>,
+    ) -> Result<Vec<WorkFact>, ApiError> {
+        let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::WORK_FACTS)?;
+            let rows = stmt.query_map(params![from, to, site], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.map(|row| {
+                row.map_err(ApiError::from)
+                    .and_then(|(p, m)| super::work_fact(p, m))
+            })
+            .collect()
+        })
+        .await
+    }
 }

@@ -558,3 +558,80 @@ async fn the_center_serves_https_with_the_given_certificate() {
         "plain HTTP is not served on the TLS port"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_are_read_by_roles_that_see_the_site() {
+    each_backend(|backend, c| async move {
+        let a = c.site("SITE-A").await;
+        let (_, device) = c.enroll(&a).await;
+        let mut clinic = Clinic::new("SITE-A");
+        clinic.save("A1", "IQ", &["IQ-C1"]);
+        c.push(&device, &clinic.entries(1, 1)).await;
+        let month = Utc::now().format("%Y-%m").to_string();
+        let token_for = |code: &str, role: &str| {
+            let db = c.db.clone();
+            let m = StaffMember {
+                site: "SITE-A".into(),
+                code: code.into(),
+                name: code.into(),
+                roles: vec![role.into()],
+                active: true,
+            };
+            async move {
+                radqc_center::put_staff(&db, &m).await.unwrap();
+                let t = radqc_center::secret::new_token();
+                db.issue_person_token(
+                    &m.site,
+                    &m.code,
+                    &radqc_center::secret::hash(&t),
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+                t
+            }
+        };
+        let head = token_for("H1", "department_head").await;
+        let tech = token_for("A1", "technologist").await;
+        let admin = token_for("ADM", "center_admin").await;
+        let (status, body) = c
+            .get(
+                &format!("/api/v1/report?month={month}&site=SITE-A"),
+                Some(&head),
+            )
+            .await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert_eq!(body["quality_technologists"][0]["person"], json!("A1"));
+        assert_eq!(
+            c.get(
+                &format!("/api/v1/report?month={month}&site=SITE-A"),
+                Some(&tech)
+            )
+            .await
+            .0,
+            403,
+            "{backend}: a technologist does not read everyone's figures"
+        );
+        assert_eq!(
+            c.get(&format!("/api/v1/report?month={month}"), Some(&head))
+                .await
+                .0,
+            403,
+            "{backend}: the region needs a regional role"
+        );
+        assert_eq!(
+            c.get(&format!("/api/v1/report?month={month}"), Some(&admin))
+                .await
+                .0,
+            200
+        );
+        let (status, body) = c
+            .get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head))
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("INVALID_QUERY"))
+        );
+    })
+    .await;
+}
