@@ -2,9 +2,7 @@
 //! type to the application layer (`radqc-app`) and back.
 
 use chrono::Utc;
-use radqc_app::{
-    ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView,
-};
+use radqc_app::{ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView};
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{EvaluationRecord, StaffMember};
 use tauri::State;
@@ -41,11 +39,7 @@ pub fn sign_out(app: State<'_, Shared>) -> Answer<()> {
 }
 
 #[tauri::command]
-pub fn scorable_items(
-    app: State<'_, Shared>,
-    accession: String,
-    site: Option<SiteCode>,
-) -> Answer<Vec<ItemCode>> {
+pub fn scorable_items(app: State<'_, Shared>, accession: String, site: Option<SiteCode>) -> Answer<Vec<ItemCode>> {
     Ok(app.lock()?.scorable_items(site.as_ref(), &accession)?)
 }
 
@@ -55,10 +49,7 @@ pub fn preview_score(app: State<'_, Shared>, findings: Findings) -> Answer<Verdi
 }
 
 #[tauri::command]
-pub fn save_evaluations(
-    app: State<'_, Shared>,
-    request: PanelSave,
-) -> Answer<Vec<EvaluationRecord>> {
+pub fn save_evaluations(app: State<'_, Shared>, request: PanelSave) -> Answer<Vec<EvaluationRecord>> {
     Ok(app.lock()?.save_panel(&request, Utc::now())?)
 }
 
@@ -68,14 +59,8 @@ pub fn find_exams(app: State<'_, Shared>, filter: FindExams) -> Answer<Vec<ExamV
 }
 
 #[tauri::command]
-pub fn exam_detail(
-    app: State<'_, Shared>,
-    accession: String,
-    blind: Option<bool>,
-) -> Answer<ExamDetail> {
-    Ok(app
-        .lock()?
-        .exam_detail(&accession, blind.unwrap_or(false))?)
+pub fn exam_detail(app: State<'_, Shared>, accession: String, blind: Option<bool>) -> Answer<ExamDetail> {
+    Ok(app.lock()?.exam_detail(&accession, blind.unwrap_or(false))?)
 }
 
 #[tauri::command]
@@ -111,22 +96,11 @@ pub async fn sync_now(app: State<'_, Shared>) -> Answer<radqc_sync::Outcome> {
 }
 
 #[tauri::command]
-pub async fn enroll(
-    app: State<'_, Shared>,
-    center: String,
-    code: String,
-) -> Answer<serde_json::Value> {
+pub async fn enroll(app: State<'_, Shared>, center: String, code: String) -> Answer<serde_json::Value> {
     let mut store = app.open_second_store()?;
-    let resp = radqc_sync::enroll(
-        &mut store,
-        &radqc_sync::http_client(),
-        &center,
-        &code,
-        None,
-        Utc::now(),
-    )
-    .await
-    .map_err(|e| IpcError::new("ENROLL_FAILED", format!("登记失败：{e}"), e.to_string()))?;
+    let resp = radqc_sync::enroll(&mut store, &radqc_sync::http_client(), &center, &code, None, Utc::now())
+        .await
+        .map_err(|e| IpcError::new("ENROLL_FAILED", format!("登记失败：{e}"), e.to_string()))?;
     app.reopen()?;
     Ok(serde_json::json!({ "device_id": resp.device_id, "site": resp.site }))
 }
@@ -135,30 +109,17 @@ pub async fn enroll(
 #[tauri::command]
 pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
-    handle.autolaunch().is_enabled().map_err(|e| {
-        IpcError::new(
-            "AUTOSTART",
-            format!("无法读取开机启动设置：{e}"),
-            e.to_string(),
-        )
-    })
+    handle
+        .autolaunch()
+        .is_enabled()
+        .map_err(|e| IpcError::new("AUTOSTART", format!("无法读取开机启动设置：{e}"), e.to_string()))
 }
 
 #[tauri::command]
 pub fn set_autostart(handle: tauri::AppHandle, enabled: bool) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     let launcher = handle.autolaunch();
-    let done = if enabled {
-        launcher.enable()
-    } else {
-        launcher.disable()
-    };
-    done.map_err(|e| {
-        IpcError::new(
-            "AUTOSTART",
-            format!("无法更改开机启动设置：{e}"),
-            e.to_string(),
-        )
-    })?;
+    let done = if enabled { launcher.enable() } else { launcher.disable() };
+    done.map_err(|e| IpcError::new("AUTOSTART", format!("无法更改开机启动设置：{e}"), e.to_string()))?;
     Ok(enabled)
 }

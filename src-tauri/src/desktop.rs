@@ -22,10 +22,7 @@ pub fn open_url(app: &AppHandle, url: &str) {
         return;
     };
     let (action, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let accession = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("accession="))
-        .map(percent_decode);
+    let accession = query.split('&').find_map(|kv| kv.strip_prefix("accession=")).map(percent_decode);
     show_main(app);
     match (action.trim_end_matches('/'), accession) {
         ("score", Some(accession)) => {
@@ -44,10 +41,7 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                    16,
-                ) {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
                     Ok(b) => {
                         out.push(b);
                         i += 3;
@@ -71,9 +65,7 @@ pub fn tray(app: &App) -> tauri::Result<()> {
     let sync = MenuItem::with_id(app, "sync", "同步状态 / Sync", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", "退出 / Quit", true, None::<&str>)?;
     let menu = Menu::with_items(app, &[&open, &active, &sync, &quit])?;
-    let mut builder = TrayIconBuilder::with_id("radqc")
-        .tooltip("RadQC 影像质控")
-        .menu(&menu);
+    let mut builder = TrayIconBuilder::with_id("radqc").tooltip("RadQC 影像质控").menu(&menu);
     if let Some(icon) = app.default_window_icon() {
         builder = builder.icon(icon.clone());
     }

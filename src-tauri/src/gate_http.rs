@@ -18,28 +18,18 @@ use crate::Shared;
 pub const HOLD_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 fn json(status: u16, body: serde_json::Value) -> Response<std::io::Cursor<Vec<u8>>> {
-    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8")
-        .expect("a valid header");
-    Response::from_string(body.to_string())
-        .with_status_code(status)
-        .with_header(header)
+    let header = Header::from_bytes("Content-Type", "application/json; charset=utf-8").expect("a valid header");
+    Response::from_string(body.to_string()).with_status_code(status).with_header(header)
 }
 
 fn error(status: u16, code: &str, message: &str) -> Response<std::io::Cursor<Vec<u8>>> {
-    json(
-        status,
-        serde_json::json!({ "code": code, "message": message }),
-    )
+    json(status, serde_json::json!({ "code": code, "message": message }))
 }
 
 /// Binds 127.0.0.1:`port` (0: any free port) and serves requests on their own threads.
 pub fn start(port: u16, app: Shared, handle: AppHandle) -> std::io::Result<String> {
     let server = Server::http(("127.0.0.1", port)).map_err(std::io::Error::other)?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let addr = server.server_addr().to_ip().map(|a| a.to_string()).unwrap_or_default();
     std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let (app, handle) = (app.clone(), handle.clone());
@@ -76,15 +66,10 @@ fn sign(body: &str, app: &Shared, handle: &AppHandle) -> Response<std::io::Curso
     };
     match asked {
         Err(e) => error(400, e.code, &e.message_en),
-        Ok(SignResponse::Go { decision }) => json(
-            200,
-            serde_json::json!({ "decision": "go", "sampled": false, "draw": decision }),
-        ),
-        Ok(SignResponse::Hold {
-            gate,
-            waiter,
-            decision,
-        }) => {
+        Ok(SignResponse::Go { decision }) => {
+            json(200, serde_json::json!({ "decision": "go", "sampled": false, "draw": decision }))
+        }
+        Ok(SignResponse::Hold { gate, waiter, decision }) => {
             let _ = handle.emit("gate-requested", &gate);
             if let Some(window) = handle.get_webview_window("main") {
                 let _ = window.unminimize();
@@ -95,9 +80,7 @@ fn sign(body: &str, app: &Shared, handle: &AppHandle) -> Response<std::io::Curso
                 if let Ok(mut a) = app.lock() {
                     a.forget_gate(&gate.id);
                 }
-                GateAnswer::Go {
-                    evaluations: vec![],
-                }
+                GateAnswer::Go { evaluations: vec![] }
             });
             let mut body = serde_json::to_value(&answer).expect("the answer serializes");
             body["sampled"] = serde_json::Value::Bool(true);

@@ -16,16 +16,8 @@ pub struct IpcError {
 }
 
 impl IpcError {
-    pub fn new(
-        code: &'static str,
-        message_zh: impl Into<String>,
-        message_en: impl Into<String>,
-    ) -> Self {
-        Self {
-            code,
-            message_zh: message_zh.into(),
-            message_en: message_en.into(),
-        }
+    pub fn new(code: &'static str, message_zh: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self { code, message_zh: message_zh.into(), message_en: message_en.into() }
     }
 }
 
@@ -39,11 +31,7 @@ impl std::error::Error for IpcError {}
 
 impl From<radqc_app::AppError> for IpcError {
     fn from(e: radqc_app::AppError) -> Self {
-        Self {
-            code: e.code,
-            message_zh: e.message_zh,
-            message_en: e.message_en,
-        }
+        Self { code: e.code, message_zh: e.message_zh, message_en: e.message_en }
     }
 }
 

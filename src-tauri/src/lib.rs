@@ -48,7 +48,11 @@ impl Options {
                     let v = args.next().ok_or("--gate-port needs a port")?;
                     o.gate_port = v.parse().map_err(|_| format!("--gate-port: `{v}` is not a port"))?;
                 }
-                other => return Err(format!("unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close)")),
+                other => {
+                    return Err(format!(
+                        "unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close)"
+                    ))
+                }
             }
         }
         Ok(o)
@@ -88,21 +92,17 @@ fn spawn_sync_loop(app: Shared) {
         let mut failures = 0u32;
         loop {
             let wait = match app.open_second_store() {
-                Ok(mut store) => {
-                    match radqc_sync::try_sync_once(&mut store, &http, chrono::Utc::now()).await {
-                        radqc_sync::Outcome::Retry { .. } => {
-                            failures += 1;
-                            let jitter =
-                                f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000)
-                                    / 1000.0;
-                            backoff.delay(failures, jitter).max(Duration::from_secs(5))
-                        }
-                        _ => {
-                            failures = 0;
-                            Duration::from_secs(60)
-                        }
+                Ok(mut store) => match radqc_sync::try_sync_once(&mut store, &http, chrono::Utc::now()).await {
+                    radqc_sync::Outcome::Retry { .. } => {
+                        failures += 1;
+                        let jitter = f64::from(chrono::Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
+                        backoff.delay(failures, jitter).max(Duration::from_secs(5))
                     }
-                }
+                    _ => {
+                        failures = 0;
+                        Duration::from_secs(60)
+                    }
+                },
                 Err(_) => Duration::from_secs(60),
             };
             tokio::time::sleep(wait).await;
@@ -114,17 +114,14 @@ fn spawn_sync_loop(app: Shared) {
 pub fn run(options: Options) {
     tauri::Builder::default()
         // A second start (or a radqc:// link) goes to the running instance, which comes forward.
-        .plugin(tauri_plugin_single_instance::init(
-            |app, argv, _cwd| match argv.iter().find(|a| a.starts_with("radqc://")) {
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            match argv.iter().find(|a| a.starts_with("radqc://")) {
                 Some(url) => desktop::open_url(app, url),
                 None => desktop::show_main(app),
-            },
-        ))
+            }
+        }))
         .plugin(tauri_plugin_deep_link::init())
-        .plugin(tauri_plugin_autostart::init(
-            tauri_plugin_autostart::MacosLauncher::LaunchAgent,
-            None,
-        ))
+        .plugin(tauri_plugin_autostart::init(tauri_plugin_autostart::MacosLauncher::LaunchAgent, None))
         .on_window_event(desktop::hide_on_close)
         .setup(move |tauri_app| {
             desktop::tray(tauri_app)?;
@@ -146,25 +143,14 @@ pub fn run(options: Options) {
                 Some(d) => d.clone(),
                 None => tauri_app.path().app_data_dir()?,
             };
-            let config = AppConfig {
-                data_dir,
-                demo: options.demo,
-                when_panel_closed: options.when_panel_closed,
-            };
+            let config = AppConfig { data_dir, demo: options.demo, when_panel_closed: options.when_panel_closed };
             let app = App::open(config, chrono::Utc::now()).map_err(|e| e.to_string())?;
             let shared = Shared(Arc::new(Mutex::new(app)));
             // Without its port (another instance holds it) the app still scores; the session then
             // shows no gate URL and the workstation's hook falls back to its own setting.
-            match gate_http::start(
-                options.gate_port,
-                shared.clone(),
-                tauri_app.handle().clone(),
-            ) {
+            match gate_http::start(options.gate_port, shared.clone(), tauri_app.handle().clone()) {
                 Ok(url) => shared.lock().map_err(|e| e.to_string())?.set_gate_url(url),
-                Err(e) => eprintln!(
-                    "radqc-desktop: gate API not started on port {}: {e}",
-                    options.gate_port
-                ),
+                Err(e) => eprintln!("radqc-desktop: gate API not started on port {}: {e}", options.gate_port),
             }
             spawn_sync_loop(shared.clone());
             tauri_app.manage(shared);

@@ -13,52 +13,28 @@ use chrono::Utc;
 use radqc_e2e::{fill_month, storages, Center, Clinic, Fault, FaultProxy};
 use radqc_sync::Outcome;
 
-async fn one_run(
-    storage: radqc_e2e::CenterStorage,
-    count_bytes: bool,
-) -> (Duration, Option<(u64, u64)>) {
+async fn one_run(storage: radqc_e2e::CenterStorage, count_bytes: bool) -> (Duration, Option<(u64, u64)>) {
     let center = Arc::new(tokio::sync::Mutex::new(Center::start(storage).await));
     let proxy = FaultProxy::start(center.clone(), Box::new(|| Fault::Pass)).await;
     let mut clinic = Clinic::new("CLINIC-RURAL");
-    let via = if count_bytes {
-        proxy.url()
-    } else {
-        center.lock().await.url()
-    };
+    let via = if count_bytes { proxy.url() } else { center.lock().await.url() };
     clinic.enroll(&*center.lock().await, &via).await;
     fill_month(&mut clinic, 5_000, 50_000);
     let http = radqc_sync::http_client();
     let start = Instant::now();
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
     let elapsed = start.elapsed();
-    assert!(
-        matches!(outcome, Outcome::Synced { pushed: 55_000, .. }),
-        "{outcome:?}"
-    );
+    assert!(matches!(outcome, Outcome::Synced { pushed: 55_000, .. }), "{outcome:?}");
     let log = proxy.log();
-    (
-        elapsed,
-        count_bytes.then_some((log.bytes_up, log.bytes_down)),
-    )
+    (elapsed, count_bytes.then_some((log.bytes_up, log.bytes_down)))
 }
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` runs this once quickly.
-    let quick =
-        std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
-    let runs: usize = if quick {
-        1
-    } else {
-        std::env::var("RADQC_BENCH_RUNS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(5)
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let quick = std::env::args().any(|a| a == "--test") || !std::env::args().any(|a| a == "--bench");
+    let runs: usize =
+        if quick { 1 } else { std::env::var("RADQC_BENCH_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(5) };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
         for (backend, _) in storages(dir.path()).await {

@@ -27,26 +27,19 @@ impl CenterStorage {
     pub async fn open(&self) -> Db {
         match self {
             CenterStorage::Sqlite(path) => Db::open_sqlite(path).expect("center SQLite opens"),
-            CenterStorage::Postgres(url) => Db::connect_postgres(url)
-                .await
-                .expect("center PostgreSQL opens"),
+            CenterStorage::Postgres(url) => Db::connect_postgres(url).await.expect("center PostgreSQL opens"),
         }
     }
 }
 
 /// A fresh database on the PostgreSQL server behind `admin_url`; returns its URL.
 pub async fn fresh_postgres_url(admin_url: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL reachable");
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.expect("PostgreSQL reachable");
     tokio::spawn(conn);
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     let name = format!("radqc_e2e_{}", hex::encode(bytes));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
     let (base, _) = admin_url.rsplit_once('/').expect("URL ends with /dbname");
     format!("{base}/{name}")
 }
@@ -55,10 +48,7 @@ pub async fn fresh_postgres_url(admin_url: &str) -> String {
 pub async fn storages(dir: &Path) -> Vec<(&'static str, CenterStorage)> {
     let mut list = vec![("sqlite", CenterStorage::Sqlite(dir.join("center.db")))];
     match std::env::var("RADQC_TEST_DATABASE_URL") {
-        Ok(url) => list.push((
-            "postgres",
-            CenterStorage::Postgres(fresh_postgres_url(&url).await),
-        )),
+        Ok(url) => list.push(("postgres", CenterStorage::Postgres(fresh_postgres_url(&url).await))),
         Err(_) if std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
             panic!("RADQC_REQUIRE_POSTGRES=1 but RADQC_TEST_DATABASE_URL is not set")
         }
@@ -80,11 +70,7 @@ pub struct Center {
 
 impl Center {
     pub async fn start(storage: CenterStorage) -> Center {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let s = storage.clone();
         let (db, addr) = runtime
             .spawn(async move {
@@ -92,22 +78,12 @@ impl Center {
                 let state = AppState::new(db.clone()).await.unwrap();
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 let addr = listener.local_addr().unwrap();
-                tokio::spawn(radqc_center::serve(
-                    listener,
-                    state,
-                    None,
-                    std::future::pending(),
-                ));
+                tokio::spawn(radqc_center::serve(listener, state, None, std::future::pending()));
                 (db, addr)
             })
             .await
             .unwrap();
-        Center {
-            storage,
-            runtime: Some(runtime),
-            addr,
-            db,
-        }
+        Center { storage, runtime: Some(runtime), addr, db }
     }
 
     pub fn url(&self) -> String {
@@ -143,50 +119,23 @@ pub struct Clinic {
 impl Clinic {
     pub fn new(site: &str) -> Clinic {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(
-            &dir.path().join("qc.db"),
-            &Key::from_bytes([3; 32]),
-            &site.parse().unwrap(),
-            Utc::now(),
-        )
-        .unwrap();
-        Clinic {
-            _dir: dir,
-            store,
-            name: site.to_owned(),
-            saved: 0,
-        }
+        let store =
+            Store::create(&dir.path().join("qc.db"), &Key::from_bytes([3; 32]), &site.parse().unwrap(), Utc::now())
+                .unwrap();
+        Clinic { _dir: dir, store, name: site.to_owned(), saved: 0 }
     }
 
     /// Adds the site at the center, enrolls this store there, and points its sync at `via`
     /// (the proxy, or the center itself).
     pub async fn enroll(&mut self, center: &Center, via: &str) {
-        center
-            .db
-            .add_site(&self.name, &self.name, Utc::now())
-            .await
-            .unwrap();
-        let code = radqc_center::http::new_enrollment_code(&center.db, &self.name, 1)
-            .await
-            .unwrap();
+        center.db.add_site(&self.name, &self.name, Utc::now()).await.unwrap();
+        let code = radqc_center::http::new_enrollment_code(&center.db, &self.name, 1).await.unwrap();
         let http = radqc_sync::http_client();
-        let resp = radqc_sync::enroll(
-            &mut self.store,
-            &http,
-            &center.url(),
-            &code,
-            Some(&self.name),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-        let link = CenterLink {
-            url: via.to_owned(),
-            token: resp.token,
-        };
-        self.store
-            .set_center_link(&link, &self.name.parse().unwrap(), Utc::now())
+        let resp = radqc_sync::enroll(&mut self.store, &http, &center.url(), &code, Some(&self.name), Utc::now())
+            .await
             .unwrap();
+        let link = CenterLink { url: via.to_owned(), token: resp.token };
+        self.store.set_center_link(&link, &self.name.parse().unwrap(), Utc::now()).unwrap();
     }
 
     fn exam(&self, n: u64) -> ExamInput {
@@ -233,16 +182,7 @@ impl Clinic {
     pub fn record_event(&mut self, n: u64) -> String {
         let exam = self.exam(n);
         let at = Utc::now();
-        self.store
-            .record_event(
-                &exam,
-                ExamEventKind::ReportSigned,
-                &"D1".parse().unwrap(),
-                at,
-                at,
-            )
-            .unwrap()
-            .id
+        self.store.record_event(&exam, ExamEventKind::ReportSigned, &"D1".parse().unwrap(), at, at).unwrap().id
     }
 }
 
@@ -390,11 +330,8 @@ async fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<Vec<u8>>> 
         buf.extend_from_slice(&chunk[..n]);
     }
     // One request per upstream connection: ask the center to close after answering.
-    let mut lines: Vec<&str> = head
-        .trim_end()
-        .split("\r\n")
-        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
+    let mut lines: Vec<&str> =
+        head.trim_end().split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).collect();
     lines.push("connection: close");
     let mut request = (lines.join("\r\n") + "\r\n\r\n").into_bytes();
     request.extend_from_slice(&buf[head_end..head_end + length]);
@@ -408,10 +345,7 @@ async fn forward(addr: SocketAddr, request: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut response = Vec::new();
     up.read_to_end(&mut response).await?;
     if response.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::UnexpectedEof,
-            "the center closed without answering",
-        ));
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the center closed without answering"));
     }
     Ok(response)
 }
@@ -515,12 +449,7 @@ pub fn fill_month(clinic: &mut Clinic, evaluations: u64, events: u64) {
     let staff: radqc_domain::StaffCode = "D1".parse().unwrap();
     let mut events_batch = Vec::new();
     for n in 0..events {
-        events_batch.push((
-            clinic.exam(n % (evaluations.max(1) * 2)),
-            ExamEventKind::ReportSigned,
-            staff.clone(),
-            now,
-        ));
+        events_batch.push((clinic.exam(n % (evaluations.max(1) * 2)), ExamEventKind::ReportSigned, staff.clone(), now));
         if events_batch.len() == 5000 {
             clinic.store.record_events(&events_batch, now).unwrap();
             events_batch.clear();

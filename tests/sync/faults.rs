@@ -44,23 +44,15 @@ async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
                         saved.insert(clinic.record_event(n));
                     }
                     if n % 4 == 3 {
-                        let _ = radqc_sync::try_sync_once_batched(
-                            &mut clinic.store,
-                            &http,
-                            Utc::now(),
-                            3,
-                        )
-                        .await;
+                        let _ = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3).await;
                     }
                 }
                 // Then keep trying until everything is through (bounded: faults are random).
                 let mut last = None;
                 for _ in 0..300 {
-                    let outcome =
-                        radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3)
-                            .await;
-                    let done = matches!(outcome, Outcome::Synced { .. })
-                        && clinic.store.outbox_counts().unwrap().pending == 0;
+                    let outcome = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3).await;
+                    let done =
+                        matches!(outcome, Outcome::Synced { .. }) && clinic.store.outbox_counts().unwrap().pending == 0;
                     last = Some(outcome);
                     if done {
                         break;
@@ -90,12 +82,12 @@ async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
         for line in &export {
             let id = line.record["id"].as_str().unwrap().to_owned();
-            assert!(
-                seen.insert(id.clone(), line.site.clone()).is_none(),
-                "{backend} seed {seed}: {id} stored twice"
-            );
+            assert!(seen.insert(id.clone(), line.site.clone()).is_none(), "{backend} seed {seed}: {id} stored twice");
         }
-        assert_eq!(seen, expected, "{backend} seed {seed}: the center holds exactly what the clinics saved (faults: {log:?})");
+        assert_eq!(
+            seen, expected,
+            "{backend} seed {seed}: the center holds exactly what the clinics saved (faults: {log:?})"
+        );
     }
 }
 
@@ -117,11 +109,7 @@ proptest! {
 /// random schedules might skip one).
 #[test]
 fn every_kind_of_fault_is_exercised_and_survived() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let storage = radqc_e2e::CenterStorage::Sqlite(dir.path().join("center.db"));
@@ -137,33 +125,19 @@ fn every_kind_of_fault_is_exercised_and_survived() {
         let http = radqc_sync::http_client();
         let ids: HashSet<String> = (0..40).map(|n| clinic.save_evaluation(n)).collect();
         for _ in 0..200 {
-            let o =
-                radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2).await;
-            if matches!(o, Outcome::Synced { .. })
-                && clinic.store.outbox_counts().unwrap().pending == 0
-            {
+            let o = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2).await;
+            if matches!(o, Outcome::Synced { .. }) && clinic.store.outbox_counts().unwrap().pending == 0 {
                 break;
             }
         }
         proxy.flush_stale().await;
         let log = proxy.log();
         for f in Fault::ALL {
-            assert!(
-                log.faults.get(&format!("{f:?}")).copied().unwrap_or(0) > 0,
-                "{f:?} happened: {log:?}"
-            );
+            assert!(log.faults.get(&format!("{f:?}")).copied().unwrap_or(0) > 0, "{f:?} happened: {log:?}");
         }
         assert!(log.restarts > 0, "the center restarted mid-request");
-        let held: HashSet<String> = center
-            .lock()
-            .await
-            .db
-            .evaluations(None)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
+        let held: HashSet<String> =
+            center.lock().await.db.evaluations(None).await.unwrap().into_iter().map(|e| e.id).collect();
         assert_eq!(held, ids, "every evaluation once, none lost");
     });
     rt.shutdown_background();
@@ -174,18 +148,11 @@ fn every_kind_of_fault_is_exercised_and_survived() {
 #[test]
 fn two_centers_on_one_postgres_apply_each_entry_once() {
     let Ok(admin) = std::env::var("RADQC_TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "PostgreSQL required"
-        );
+        assert!(std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() != Ok("1"), "PostgreSQL required");
         eprintln!("note: RADQC_TEST_DATABASE_URL not set: two-center test not run here");
         return;
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     rt.block_on(async {
         let url = radqc_e2e::fresh_postgres_url(&admin).await;
         let a = Center::start(radqc_e2e::CenterStorage::Postgres(url.clone())).await;
@@ -204,17 +171,9 @@ fn two_centers_on_one_postgres_apply_each_entry_once() {
                     // Every pass goes to the other center, as a load balancer may send it.
                     let via = if n % 2 == 0 { &ua } else { &ub };
                     let token = clinic.store.center_link().unwrap().unwrap().token;
-                    let link = radqc_store::CenterLink {
-                        url: via.clone(),
-                        token,
-                    };
-                    clinic
-                        .store
-                        .set_center_link(&link, &clinic.name.parse().unwrap(), Utc::now())
-                        .unwrap();
-                    let outcome =
-                        radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2)
-                            .await;
+                    let link = radqc_store::CenterLink { url: via.clone(), token };
+                    clinic.store.set_center_link(&link, &clinic.name.parse().unwrap(), Utc::now()).unwrap();
+                    let outcome = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2).await;
                     assert!(matches!(outcome, Outcome::Synced { .. }), "{outcome:?}");
                 }
                 ids
@@ -241,11 +200,9 @@ fn two_centers_on_one_postgres_apply_each_entry_once() {
                 payload: serde_json::value::RawValue::from_string(e.payload).unwrap(),
             })
             .collect();
-        let body = serde_json::to_string(&radqc_protocol::PushRequest {
-            schema: radqc_protocol::SCHEMA_VERSION,
-            entries,
-        })
-        .unwrap();
+        let body =
+            serde_json::to_string(&radqc_protocol::PushRequest { schema: radqc_protocol::SCHEMA_VERSION, entries })
+                .unwrap();
         let http = radqc_sync::http_client();
         let send = |url: String| {
             let req = http
@@ -253,40 +210,16 @@ fn two_centers_on_one_postgres_apply_each_entry_once() {
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
                 .body(body.clone());
-            async move {
-                req.send()
-                    .await
-                    .unwrap()
-                    .json::<radqc_protocol::PushResponse>()
-                    .await
-                    .unwrap()
-            }
+            async move { req.send().await.unwrap().json::<radqc_protocol::PushResponse>().await.unwrap() }
         };
         let (ra, rb) = tokio::join!(send(url_a.clone()), send(url_b.clone()));
         let applied = |r: &radqc_protocol::PushResponse| {
-            r.results
-                .iter()
-                .filter(|x| x.status == radqc_protocol::EntryStatus::Applied)
-                .count()
+            r.results.iter().filter(|x| x.status == radqc_protocol::EntryStatus::Applied).count()
         };
-        assert_eq!(
-            applied(&ra) + applied(&rb),
-            20,
-            "each entry applied by exactly one of the two centers"
-        );
-        let held: Vec<String> =
-            b.db.evaluations(None)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.id)
-                .collect();
+        assert_eq!(applied(&ra) + applied(&rb), 20, "each entry applied by exactly one of the two centers");
+        let held: Vec<String> = b.db.evaluations(None).await.unwrap().into_iter().map(|e| e.id).collect();
         assert_eq!(held.len(), expected.len(), "no entry twice");
-        assert_eq!(
-            held.into_iter().collect::<HashSet<_>>(),
-            expected,
-            "every entry once, whichever center took it"
-        );
+        assert_eq!(held.into_iter().collect::<HashSet<_>>(), expected, "every entry once, whichever center took it");
     });
     rt.shutdown_background();
 }

@@ -18,13 +18,7 @@ async fn site_and_center_reports_agree() {
             }
         }
         // A correction: only the latest revision may count, at both ends.
-        let first = clinic
-            .store
-            .evaluations()
-            .unwrap()
-            .into_iter()
-            .find(|e| e.item.as_str() == "AR")
-            .unwrap();
+        let first = clinic.store.evaluations().unwrap().into_iter().find(|e| e.item.as_str() == "AR").unwrap();
         let exam = clinic.store.exam(None, &first.accession).unwrap().unwrap();
         let fix = radqc_store::NewEvaluation {
             item: first.item,
@@ -38,26 +32,12 @@ async fn site_and_center_reports_agree() {
             at: None,
         };
         clinic.store.save_evaluation(&fix, Utc::now()).unwrap();
-        let outcome =
-            radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now())
-                .await;
-        assert!(
-            matches!(outcome, radqc_sync::Outcome::Synced { .. }),
-            "{outcome:?}"
-        );
+        let outcome = radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now()).await;
+        assert!(matches!(outcome, radqc_sync::Outcome::Synced { .. }), "{outcome:?}");
 
         let now = Utc::now();
-        let this_month = Month {
-            year: now.year(),
-            month: now.month(),
-        };
-        for month in [
-            this_month,
-            Month {
-                year: 2026,
-                month: 10,
-            },
-        ] {
+        let this_month = Month { year: now.year(), month: now.month() };
+        for month in [this_month, Month { year: 2026, month: 10 }] {
             let (from, to) = month.range();
             let at_site = Report::build(
                 clinic.store.rubric(),
@@ -65,9 +45,7 @@ async fn site_and_center_reports_agree() {
                 &clinic.store.evaluation_facts(&from, &to).unwrap(),
                 &clinic.store.work_facts(&from, &to).unwrap(),
             );
-            let at_center = radqc_center::http::build_report(&center.db, month, Some("CLINIC-R"))
-                .await
-                .unwrap();
+            let at_center = radqc_center::http::build_report(&center.db, month, Some("CLINIC-R")).await.unwrap();
             assert_eq!(
                 serde_json::to_value(&at_site).unwrap(),
                 serde_json::to_value(&at_center).unwrap(),
@@ -76,11 +54,7 @@ async fn site_and_center_reports_agree() {
         }
         let (from, to) = this_month.range();
         let facts = clinic.store.evaluation_facts(&from, &to).unwrap();
-        assert_eq!(
-            facts.len(),
-            60,
-            "60 current evaluations (the corrected one counts once)"
-        );
+        assert_eq!(facts.len(), 60, "60 current evaluations (the corrected one counts once)");
         assert!(facts.iter().any(|f| f.note == "复核后更正"));
     }
 }

@@ -27,9 +27,7 @@ const EXAMS: &[(&str, &str, bool, bool)] = &[
 pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> {
     let mut x: u64 = 20261129;
     let mut next = move |n: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (x >> 33) % n
     };
     let mut events = Vec::new();
@@ -56,12 +54,7 @@ pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> 
         }))
         .expect("demo exams are valid");
         let doctor: StaffCode = doctor.parse().expect("a staff code");
-        events.push((
-            exam.clone(),
-            ExamEventKind::ReportSigned,
-            doctor.clone(),
-            performed + Duration::hours(1),
-        ));
+        events.push((exam.clone(), ExamEventKind::ReportSigned, doctor.clone(), performed + Duration::hours(1)));
         if i % 2 == 0 {
             events.push((
                 exam.clone(),
@@ -81,19 +74,12 @@ pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> 
             };
             evaluations.push(NewEvaluation {
                 item: qc_item.parse().expect("an item"),
-                findings: findings
-                    .iter()
-                    .map(|c| c.parse().expect("a code"))
-                    .collect(),
+                findings: findings.iter().map(|c| c.parse().expect("a code")).collect(),
                 not_applicable: vec![],
                 exam: exam.clone(),
                 reviewer: doctor.clone(),
                 mode: QcMode::Random,
-                note: if findings.is_empty() {
-                    String::new()
-                } else {
-                    "演示数据".to_owned()
-                },
+                note: if findings.is_empty() { String::new() } else { "演示数据".to_owned() },
                 supersedes: None,
                 at: Some(performed + Duration::hours(1)),
             });

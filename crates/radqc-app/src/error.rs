@@ -14,37 +14,21 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self {
-            code,
-            message_zh: zh.into(),
-            message_en: en.into(),
-        }
+        Self { code, message_zh: zh.into(), message_en: en.into() }
     }
     pub fn invalid(field: &str, message: String) -> Self {
-        Self::new(
-            "INVALID_INPUT",
-            format!("输入有误（{field}）：{message}"),
-            format!("`{field}`: {message}"),
-        )
+        Self::new("INVALID_INPUT", format!("输入有误（{field}）：{message}"), format!("`{field}`: {message}"))
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self {
-            code: e.code(),
-            message_zh: e.message_zh(),
-            message_en: e.to_string(),
-        }
+        Self { code: e.code(), message_zh: e.message_zh(), message_en: e.to_string() }
     }
 }
 
 impl From<ScoringError> for AppError {
     fn from(e: ScoringError) -> Self {
-        Self {
-            code: e.code(),
-            message_zh: format!("评分项填写有误：{e}"),
-            message_en: e.to_string(),
-        }
+        Self { code: e.code(), message_zh: format!("评分项填写有误：{e}"), message_en: e.to_string() }
     }
 }

@@ -17,21 +17,13 @@ pub struct Grants {
 impl Grants {
     pub fn bundled() -> Grants {
         // Checked by a test: the bundled file always parses.
-        serde_json::from_str::<GrantsFile>(BUNDLED)
-            .expect("assets/grants.json parses")
-            .into()
+        serde_json::from_str::<GrantsFile>(BUNDLED).expect("assets/grants.json parses").into()
     }
 
     pub fn may_score(&self, rubric: &Rubric, roles: &[String], item: ItemCode) -> bool {
-        let by_rubric = rubric
-            .item(item)
-            .scorer_roles
-            .iter()
-            .any(|r: &Role| roles.iter().any(|mine| mine == r.as_str()));
-        by_rubric
-            || roles
-                .iter()
-                .any(|r| self.extra.get(r).is_some_and(|items| items.contains(&item)))
+        let by_rubric =
+            rubric.item(item).scorer_roles.iter().any(|r: &Role| roles.iter().any(|mine| mine == r.as_str()));
+        by_rubric || roles.iter().any(|r| self.extra.get(r).is_some_and(|items| items.contains(&item)))
     }
 }
 
@@ -45,9 +37,6 @@ struct GrantsFile {
 
 impl From<GrantsFile> for Grants {
     fn from(f: GrantsFile) -> Self {
-        Grants {
-            extra: f.extra,
-            sees_site_scores: f.sees_site_scores,
-        }
+        Grants { extra: f.extra, sees_site_scores: f.sees_site_scores }
     }
 }

@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Utc};
 use radqc_domain::{
-    CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode,
-    Verdict,
+    CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode, Verdict,
 };
 use radqc_protocol::{EvaluationRecord, ExamRecord, FeedKind, StaffMember};
 use radqc_store::{ExamFilter, ExamInput, Key, NewEvaluation, Store};
@@ -156,9 +155,7 @@ impl App {
         let store = if db.exists() {
             Store::open(&db, &key)?
         } else {
-            let site: SiteCode = if config.demo { "DEMO-RAD" } else { "LOCAL" }
-                .parse()
-                .expect("a valid site code");
+            let site: SiteCode = if config.demo { "DEMO-RAD" } else { "LOCAL" }.parse().expect("a valid site code");
             let mut store = Store::create(&db, &key, &site, now)?;
             if config.demo {
                 seed_demo(&mut store, now)?;
@@ -206,37 +203,23 @@ impl App {
     pub fn roster(&self) -> Result<Vec<StaffMember>, AppError> {
         let site = self.store.site().to_string();
         let published = self.store.feed_items(FeedKind::Roster)?;
-        let list: Vec<StaffMember> = match published
-            .iter()
-            .rev()
-            .find(|i| i.site.as_deref() == Some(&site))
-        {
+        let list: Vec<StaffMember> = match published.iter().rev().find(|i| i.site.as_deref() == Some(&site)) {
             Some(item) => serde_json::from_value(item.body["staff"].clone()).unwrap_or_default(),
-            None if self.config.demo => {
-                serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses")
-            }
+            None if self.config.demo => serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses"),
             None => Vec::new(),
         };
-        Ok(list
-            .into_iter()
-            .filter(|m| m.active && m.site == site)
-            .collect())
+        Ok(list.into_iter().filter(|m| m.active && m.site == site).collect())
     }
 
     pub fn sign_in(&mut self, code: &str, now: DateTime<Utc>) -> Result<StaffMember, AppError> {
-        let member = self
-            .roster()?
-            .into_iter()
-            .find(|m| m.code == code)
-            .ok_or_else(|| {
-                AppError::new(
-                    "UNKNOWN_STAFF",
-                    format!("名册中没有工号 {code}"),
-                    format!("no staff member {code} in the roster"),
-                )
-            })?;
-        self.store
-            .audit(&member.code, "signed_in", None, None, now)?;
+        let member = self.roster()?.into_iter().find(|m| m.code == code).ok_or_else(|| {
+            AppError::new(
+                "UNKNOWN_STAFF",
+                format!("名册中没有工号 {code}"),
+                format!("no staff member {code} in the roster"),
+            )
+        })?;
+        self.store.audit(&member.code, "signed_in", None, None, now)?;
         self.user = Some(member.clone());
         Ok(member)
     }
@@ -246,9 +229,7 @@ impl App {
     }
 
     fn user(&self) -> Result<&StaffMember, AppError> {
-        self.user
-            .as_ref()
-            .ok_or_else(|| AppError::new("NOT_SIGNED_IN", "请先登录", "sign in first"))
+        self.user.as_ref().ok_or_else(|| AppError::new("NOT_SIGNED_IN", "请先登录", "sign in first"))
     }
 
     fn exam(&self, site: Option<&SiteCode>, accession: &str) -> Result<ExamRecord, AppError> {
@@ -263,11 +244,7 @@ impl App {
 
     /// Items the signed-in user may score for this exam: their roles' grants, among the items
     /// that apply to the exam, in rubric order.
-    pub fn scorable_items(
-        &self,
-        site: Option<&SiteCode>,
-        accession: &str,
-    ) -> Result<Vec<ItemCode>, AppError> {
+    pub fn scorable_items(&self, site: Option<&SiteCode>, accession: &str) -> Result<Vec<ItemCode>, AppError> {
         let user = self.user()?;
         let exam = self.exam(site, accession)?;
         Ok(self.items_for(&user.roles, &exam))
@@ -288,35 +265,22 @@ impl App {
 
     /// Saves a panel: every item or none, each only if the user's roles let them score it.
     /// With a gate id, the held signature is released.
-    pub fn save_panel(
-        &mut self,
-        save: &PanelSave,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<EvaluationRecord>, AppError> {
+    pub fn save_panel(&mut self, save: &PanelSave, now: DateTime<Utc>) -> Result<Vec<EvaluationRecord>, AppError> {
         let user = self.user()?.clone();
         let exam = self.exam(save.site.as_ref(), &save.accession)?;
         if save.items.is_empty() {
-            return Err(AppError::new(
-                "EMPTY_PANEL",
-                "没有要保存的质控项目",
-                "nothing to save",
-            ));
+            return Err(AppError::new("EMPTY_PANEL", "没有要保存的质控项目", "nothing to save"));
         }
         let allowed = self.items_for(&user.roles, &exam);
-        let reviewer: StaffCode = user
-            .code
-            .parse()
-            .map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
+        let reviewer: StaffCode =
+            user.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
         let mut batch = Vec::new();
         for item in &save.items {
             if !allowed.contains(&item.item) {
                 return Err(AppError::new(
                     "NOT_PERMITTED",
                     format!("您的角色不能评 {} 项，或该项不适用于本检查", item.item),
-                    format!(
-                        "your roles may not score {} for this exam, or it does not apply",
-                        item.item
-                    ),
+                    format!("your roles may not score {} for this exam, or it does not apply", item.item),
                 ));
             }
             let findings = Findings {
@@ -341,23 +305,13 @@ impl App {
         let results = self.store.save_batch(&batch, now)?;
         let saved = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(id) = &save.gate_id {
-            self.gates.release(
-                id,
-                GateAnswer::Go {
-                    evaluations: saved.iter().map(|e| e.id.clone()).collect(),
-                },
-            );
+            self.gates.release(id, GateAnswer::Go { evaluations: saved.iter().map(|e| e.id.clone()).collect() });
         }
         Ok(saved)
     }
 
     pub fn find_exams(&self, query: &FindExams) -> Result<Vec<ExamView>, AppError> {
-        Ok(self
-            .store
-            .find_exams(&query.filter)?
-            .into_iter()
-            .map(|e| ExamView::new(e, query.blind))
-            .collect())
+        Ok(self.store.find_exams(&query.filter)?.into_iter().map(|e| ExamView::new(e, query.blind)).collect())
     }
 
     pub fn exam_detail(&self, accession: &str, blind: bool) -> Result<ExamDetail, AppError> {
@@ -368,49 +322,25 @@ impl App {
                 e.scored_person = None;
             }
         }
-        Ok(ExamDetail {
-            exam: ExamView::new(exam, blind),
-            evaluations,
-        })
+        Ok(ExamDetail { exam: ExamView::new(exam, blind), evaluations })
     }
 
     /// A reading workstation asks before committing a signature: the signing is recorded, the
     /// sampling rules decide, and the answer is go, or hold until the panel is saved.
-    pub fn sign(
-        &mut self,
-        req: &SignRequest,
-        now: DateTime<Utc>,
-    ) -> Result<SignResponse, AppError> {
-        let event = self.store.record_event(
-            &req.exam,
-            ExamEventKind::ReportSigned,
-            &req.signer,
-            now,
-            now,
-        )?;
+    pub fn sign(&mut self, req: &SignRequest, now: DateTime<Utc>) -> Result<SignResponse, AppError> {
+        let event = self.store.record_event(&req.exam, ExamEventKind::ReportSigned, &req.signer, now, now)?;
         let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
         let rules = self.sampling_rules()?;
         let key = self.sampling_key(now)?;
-        let month_start = now
-            .with_day(1)
-            .unwrap_or(now)
-            .date_naive()
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
+        let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         let sampled_this_month = self
             .store
             .audit_log()?
             .iter()
-            .filter(|e| {
-                e.action == "sampled" && e.actor == req.signer.as_str() && e.at >= month_start
-            })
+            .filter(|e| e.action == "sampled" && e.actor == req.signer.as_str() && e.at >= month_start)
             .count() as u32;
-        let month = radqc_domain::StaffMonth {
-            sampled: sampled_this_month,
-            day: now.day(),
-            days_in_month: days_in_month(now),
-        };
+        let month =
+            radqc_domain::StaffMonth { sampled: sampled_this_month, day: now.day(), days_in_month: days_in_month(now) };
         let signing = radqc_domain::Signing {
             accession: &exam.accession,
             modality: &exam.modality,
@@ -422,25 +352,14 @@ impl App {
         };
         let decision = radqc_domain::decide(&rules, &signing, month, &key);
         let rule = match decision.why {
-            radqc_domain::Why::Rule { index }
-            | radqc_domain::Why::CatchUp { index: Some(index) } => {
+            radqc_domain::Why::Rule { index } | radqc_domain::Why::CatchUp { index: Some(index) } => {
                 Some(rules.rules[index].name.clone())
             }
             _ => None,
         };
         let detail = serde_json::json!({ "rules_version": rules.version, "decision": decision, "rule": rule, "event": event.id });
-        let action = if decision.sampled {
-            "sampled"
-        } else {
-            "not_sampled"
-        };
-        self.store.audit(
-            req.signer.as_str(),
-            action,
-            Some(&exam.accession),
-            Some(&detail.to_string()),
-            now,
-        )?;
+        let action = if decision.sampled { "sampled" } else { "not_sampled" };
+        self.store.audit(req.signer.as_str(), action, Some(&exam.accession), Some(&detail.to_string()), now)?;
         if !decision.sampled {
             return Ok(SignResponse::Go { decision });
         }
@@ -452,18 +371,8 @@ impl App {
             .map(|m| m.roles)
             .unwrap_or_else(|| vec!["reporting_doctor".into()]);
         let items = self.items_for(&signer_roles, &exam);
-        let (view, waiter) = self.gates.hold(
-            ExamView::new(exam, false),
-            req.signer.to_string(),
-            items,
-            rule,
-            now,
-        );
-        Ok(SignResponse::Hold {
-            gate: Box::new(view),
-            waiter,
-            decision,
-        })
+        let (view, waiter) = self.gates.hold(ExamView::new(exam, false), req.signer.to_string(), items, rule, now);
+        Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision })
     }
 
     /// The gate API gave up waiting (its timeout): the held signature is dropped from the panel.
@@ -479,32 +388,15 @@ impl App {
     pub fn close_gate(&mut self, id: &str, now: DateTime<Utc>) -> Result<GateAnswer, AppError> {
         let answer = match self.config.when_panel_closed {
             PanelClosedPolicy::Block => GateAnswer::Blocked {
-                reason:
-                    "评分未完成，签名已拦截 / the QC score was not completed: signature held back"
-                        .into(),
+                reason: "评分未完成，签名已拦截 / the QC score was not completed: signature held back".into(),
             },
-            PanelClosedPolicy::Allow => GateAnswer::Go {
-                evaluations: vec![],
-            },
+            PanelClosedPolicy::Allow => GateAnswer::Go { evaluations: vec![] },
         };
         if !self.gates.release(id, answer.clone()) {
-            return Err(AppError::new(
-                "UNKNOWN_GATE",
-                "没有这个待评分的签名",
-                "no such held signature",
-            ));
+            return Err(AppError::new("UNKNOWN_GATE", "没有这个待评分的签名", "no such held signature"));
         }
-        let actor = self
-            .user
-            .as_ref()
-            .map_or("app".to_owned(), |u| u.code.clone());
-        self.store.audit(
-            &actor,
-            "panel_closed",
-            Some(id),
-            Some(&format!("{answer:?}")),
-            now,
-        )?;
+        let actor = self.user.as_ref().map_or("app".to_owned(), |u| u.code.clone());
+        self.store.audit(&actor, "panel_closed", Some(id), Some(&format!("{answer:?}")), now)?;
         Ok(answer)
     }
 
@@ -512,25 +404,19 @@ impl App {
     pub fn sampling_rules(&self) -> Result<SamplingRules, AppError> {
         let site = self.store.site().to_string();
         let published = self.store.feed_items(FeedKind::Sampling)?;
-        let latest = published
-            .iter()
-            .rev()
-            .find(|i| i.site.is_none() || i.site.as_deref() == Some(&site));
+        let latest = published.iter().rev().find(|i| i.site.is_none() || i.site.as_deref() == Some(&site));
         let text = latest.map_or_else(|| DEFAULT_SAMPLING.to_owned(), |i| i.body.to_string());
-        SamplingRules::from_json(&text)
-            .map_err(|e| AppError::invalid("sampling rules", e.to_string()))
+        SamplingRules::from_json(&text).map_err(|e| AppError::invalid("sampling rules", e.to_string()))
     }
 
     /// The site's secret for sampling draws, made once per store.
     fn sampling_key(&mut self, now: DateTime<Utc>) -> Result<Vec<u8>, AppError> {
         if let Some(hex_key) = self.store.meta_value("sampling_key")? {
-            return hex::decode(hex_key)
-                .map_err(|e| AppError::invalid("sampling_key", e.to_string()));
+            return hex::decode(hex_key).map_err(|e| AppError::invalid("sampling_key", e.to_string()));
         }
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| AppError::invalid("sampling_key", e.to_string()))?;
-        self.store
-            .set_meta_value("sampling_key", &hex::encode(key), now)?;
+        self.store.set_meta_value("sampling_key", &hex::encode(key), now)?;
         Ok(key.to_vec())
     }
 
@@ -540,11 +426,7 @@ impl App {
             .store
             .evaluations()?
             .into_iter()
-            .filter(|e| {
-                e.scored_person
-                    .as_ref()
-                    .is_some_and(|p| p.as_str() == user.code)
-            })
+            .filter(|e| e.scored_person.as_ref().is_some_and(|p| p.as_str() == user.code))
             .collect())
     }
 
@@ -571,12 +453,7 @@ impl App {
                 .store
                 .rejected_outbox()?
                 .into_iter()
-                .map(|e| RejectedEntry {
-                    seq: e.seq,
-                    kind: e.kind,
-                    ref_id: e.ref_id,
-                    reason: e.reason,
-                })
+                .map(|e| RejectedEntry { seq: e.seq, kind: e.kind, ref_id: e.ref_id, reason: e.reason })
                 .collect(),
         })
     }

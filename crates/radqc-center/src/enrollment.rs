@@ -6,23 +6,16 @@ use chrono::{DateTime, Utc};
 use crate::error::ApiError;
 
 /// Checks a looked-up code (site, expiry, used by); returns its site.
-pub fn check_code(
-    code: Option<(String, String, Option<String>)>,
-    now: DateTime<Utc>,
-) -> Result<String, ApiError> {
+pub fn check_code(code: Option<(String, String, Option<String>)>, now: DateTime<Utc>) -> Result<String, ApiError> {
     let Some((site, expires_at, used_by)) = code else {
-        return Err(ApiError::unauthenticated(
-            "unknown enrollment code; ask the center for a new one",
-        ));
+        return Err(ApiError::unauthenticated("unknown enrollment code; ask the center for a new one"));
     };
     if let Some(device) = used_by {
         return Err(ApiError::unauthenticated(format!(
             "this enrollment code was already used (by device {device}); codes work once"
         )));
     }
-    let expires = DateTime::parse_from_rfc3339(&expires_at)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default();
+    let expires = DateTime::parse_from_rfc3339(&expires_at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
     if expires <= now {
         return Err(ApiError::unauthenticated(format!(
             "this enrollment code expired at {expires_at}; ask the center for a new one"

@@ -12,10 +12,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            body: ErrorBody::new(code, message),
-        }
+        Self { status, body: ErrorBody::new(code, message) }
     }
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
         Self::new(400, code, message)
@@ -24,11 +21,7 @@ impl ApiError {
         Self::new(401, "UNAUTHENTICATED", message)
     }
     pub fn revoked() -> Self {
-        Self::new(
-            401,
-            "TOKEN_REVOKED",
-            "this device's token was revoked; enroll the device again with a new code",
-        )
+        Self::new(401, "TOKEN_REVOKED", "this device's token was revoked; enroll the device again with a new code")
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(403, "FORBIDDEN", message)
@@ -49,11 +42,7 @@ impl ApiError {
         e
     }
     pub fn storage(e: impl std::fmt::Display) -> Self {
-        Self::new(
-            503,
-            "STORAGE_UNAVAILABLE",
-            format!("the center's database failed: {e}"),
-        )
+        Self::new(503, "STORAGE_UNAVAILABLE", format!("the center's database failed: {e}"))
     }
 }
 

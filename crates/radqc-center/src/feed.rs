@@ -10,9 +10,5 @@ pub fn page(mut items: Vec<FeedItem>, after: i64, limit: i64) -> FeedPage {
     let more = items.len() as i64 > limit;
     items.truncate(limit as usize);
     let cursor = items.last().map_or(after, |i| i.cursor);
-    FeedPage {
-        items,
-        cursor,
-        more,
-    }
+    FeedPage { items, cursor, more }
 }

@@ -13,8 +13,7 @@ use axum::Router;
 use chrono::{Duration, Utc};
 use radqc_domain::Rubric;
 use radqc_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage, PushRequest,
-    PushResponse,
+    EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage, PushRequest, PushResponse,
 };
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -33,10 +32,7 @@ pub struct AppState {
 impl AppState {
     /// Loads the rubric versions the region published, besides the bundled one.
     pub async fn new(db: Db) -> Result<AppState, ApiError> {
-        let state = AppState {
-            db,
-            rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())),
-        };
+        let state = AppState { db, rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())) };
         state.reload_rubrics().await?;
         Ok(state)
     }
@@ -53,10 +49,7 @@ impl AppState {
     }
 
     fn rubric_snapshot(&self) -> RubricSet {
-        self.rubrics
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.rubrics.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -82,11 +75,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(ApiError::new(
-                e.status().as_u16(),
-                "INVALID_BODY",
-                e.body_text(),
-            )),
+            Err(e) => Err(ApiError::new(e.status().as_u16(), "INVALID_BODY", e.body_text())),
         }
     }
 }
@@ -100,9 +89,7 @@ fn bearer(parts: &Parts) -> Result<String, ApiError> {
     header
         .strip_prefix("Bearer ")
         .map(|t| t.trim().to_owned())
-        .ok_or_else(|| {
-            ApiError::unauthenticated("the Authorization header must be `Bearer <token>`")
-        })
+        .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"))
 }
 
 /// An authenticated, not revoked device.
@@ -110,10 +97,7 @@ pub struct AuthDevice(pub Device);
 
 impl FromRequestParts<AppState> for AuthDevice {
     type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         match state.db.device_by_token(&secret::hash(&token)).await? {
             Some(d) if d.revoked => Err(ApiError::revoked()),
@@ -131,18 +115,11 @@ pub enum Caller {
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         let hash = secret::hash(&token);
         if let Some(d) = state.db.device_by_token(&hash).await? {
-            return if d.revoked {
-                Err(ApiError::revoked())
-            } else {
-                Ok(Caller::Device(d))
-            };
+            return if d.revoked { Err(ApiError::revoked()) } else { Ok(Caller::Device(d)) };
         }
         match state.db.person_by_token(&hash).await? {
             Some(p) => Ok(Caller::Person(p)),
@@ -181,9 +158,7 @@ pub struct ApiDoc;
 
 /// The OpenAPI document of this API, as committed in `openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes")
+    ApiDoc::openapi().to_pretty_json().expect("the OpenAPI document serializes")
 }
 
 pub fn router(state: AppState) -> Router {
@@ -191,12 +166,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/health", get(health))
         .route(
             "/api/v1/openapi.json",
-            get(|| async {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    openapi_json(),
-                )
-            }),
+            get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
         )
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/push", post(push_entries))
@@ -223,28 +193,14 @@ async fn enroll(
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
     if uuid_like(&req.device_id).is_none() {
-        return Err(ApiError::bad_request(
-            "INVALID_BODY",
-            "`device_id` must be the store's device UUID",
-        ));
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be the store's device UUID"));
     }
     let token = secret::new_token();
     let (site, next_seq) = state
         .db
-        .enroll(
-            &secret::hash(&req.code),
-            &req.device_id,
-            req.device_name.as_deref(),
-            &secret::hash(&token),
-            Utc::now(),
-        )
+        .enroll(&secret::hash(&req.code), &req.device_id, req.device_name.as_deref(), &secret::hash(&token), Utc::now())
         .await?;
-    Ok(axum::Json(EnrollResponse {
-        device_id: req.device_id,
-        site,
-        token,
-        next_seq,
-    }))
+    Ok(axum::Json(EnrollResponse { device_id: req.device_id, site, token, next_seq }))
 }
 
 fn uuid_like(s: &str) -> Option<()> {
@@ -264,21 +220,14 @@ async fn push_entries(
     push::check_batch(req.schema, &req.entries)?;
     let unknown_version = {
         let known = state.rubrics.read().unwrap_or_else(|p| p.into_inner());
-        req.entries
-            .iter()
-            .any(|e| rubric_version(e.payload.get()).is_some_and(|v| !known.contains(&v)))
+        req.entries.iter().any(|e| rubric_version(e.payload.get()).is_some_and(|v| !known.contains(&v)))
     };
     if unknown_version {
         // Another center process may have published it since this one started.
         state.reload_rubrics().await?;
     }
     let rubrics = state.rubric_snapshot();
-    Ok(axum::Json(
-        state
-            .db
-            .push(&device, req.entries, &rubrics, Utc::now())
-            .await?,
-    ))
+    Ok(axum::Json(state.db.push(&device, req.entries, &rubrics, Utc::now()).await?))
 }
 
 /// The rubric version an entry's evaluation names, if it is one (a cheap partial parse).
@@ -291,10 +240,7 @@ fn rubric_version(payload: &str) -> Option<String> {
     struct Version {
         rubric_version: String,
     }
-    serde_json::from_str::<Entry>(payload)
-        .ok()?
-        .evaluation
-        .map(|v| v.rubric_version)
+    serde_json::from_str::<Entry>(payload).ok()?.evaluation.map(|v| v.rubric_version)
 }
 
 #[derive(Deserialize)]
@@ -320,9 +266,7 @@ async fn feed(
     Path(kind): Path<String>,
     query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<FeedPage>, ApiError> {
-    let kind: FeedKind = kind
-        .parse()
-        .map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
+    let kind: FeedKind = kind.parse().map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
         return Err(ApiError::bad_request(
@@ -334,9 +278,7 @@ async fn feed(
         Caller::Device(d) => d.site.clone(),
         Caller::Person(p) => p.site.clone(),
     };
-    Ok(axum::Json(
-        state.db.feed(kind, &site, q.after, q.limit).await?,
-    ))
+    Ok(axum::Json(state.db.feed(kind, &site, q.after, q.limit).await?))
 }
 
 #[derive(Deserialize)]
@@ -365,17 +307,12 @@ async fn evaluations(
         Some(p) => p.may_read_site(&site),
     };
     if !allowed {
-        return Err(ApiError::forbidden(format!(
-            "you may not read site {site}'s data"
-        )));
+        return Err(ApiError::forbidden(format!("you may not read site {site}'s data")));
     }
     let mut list = state.db.evaluations(Some(&site)).await?;
     if let Some(p) = person.filter(|p| !p.sees_all_of_site()) {
         list.retain(|e| {
-            e.reviewer.as_str() == p.staff
-                || e.scored_person
-                    .as_ref()
-                    .is_some_and(|s| s.as_str() == p.staff)
+            e.reviewer.as_str() == p.staff || e.scored_person.as_ref().is_some_and(|s| s.as_str() == p.staff)
         });
     }
     Ok(axum::Json(list))
@@ -385,13 +322,7 @@ async fn evaluations(
 pub async fn new_enrollment_code(db: &Db, site: &str, hours: i64) -> Result<String, ApiError> {
     let code = secret::new_enrollment_code();
     let now = Utc::now();
-    db.create_enrollment_code(
-        site,
-        &secret::hash(&code),
-        now + Duration::hours(hours),
-        now,
-    )
-    .await?;
+    db.create_enrollment_code(site, &secret::hash(&code), now + Duration::hours(hours), now).await?;
     Ok(code)
 }
 
@@ -414,9 +345,7 @@ async fn report(
 ) -> Result<axum::Json<radqc_domain::report::Report>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let month: radqc_domain::report::Month =
-        q.month.parse().map_err(|e: radqc_domain::CodeError| {
-            ApiError::bad_request("INVALID_QUERY", e.to_string())
-        })?;
+        q.month.parse().map_err(|e: radqc_domain::CodeError| ApiError::bad_request("INVALID_QUERY", e.to_string()))?;
     let allowed = match (&caller, q.site.as_deref()) {
         (Caller::Device(d), Some(site)) => d.site == site,
         (Caller::Device(_), None) => false,
@@ -429,9 +358,7 @@ async fn report(
             None => "the region's report needs a regional role".to_owned(),
         }));
     }
-    Ok(axum::Json(
-        build_report(&state.db, month, q.site.as_deref()).await?,
-    ))
+    Ok(axum::Json(build_report(&state.db, month, q.site.as_deref()).await?))
 }
 
 /// The report of a month, at one site or the whole region, with the bundled rubric's roles.
@@ -443,10 +370,5 @@ pub async fn build_report(
     let (from, to) = month.range();
     let facts = db.evaluation_facts(&from, &to, site).await?;
     let work = db.work_facts(&from, &to, site).await?;
-    Ok(radqc_domain::report::Report::build(
-        Rubric::bundled(),
-        month.to_string(),
-        &facts,
-        &work,
-    ))
+    Ok(radqc_domain::report::Report::build(Rubric::bundled(), month.to_string(), &facts, &work))
 }

@@ -44,15 +44,11 @@ pub async fn serve(
         None => {
             listener.set_nonblocking(true)?;
             let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
         }
         Some(tls) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
-            let config =
-                axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_pem, &tls.key_pem)
-                    .await?;
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert_pem, &tls.key_pem).await?;
             let handle = axum_server::Handle::new();
             let h = handle.clone();
             tokio::spawn(async move {
@@ -71,8 +67,7 @@ pub async fn serve(
 /// Adds or updates a staff member and publishes the site's roster.
 pub async fn put_staff(db: &Db, member: &StaffMember) -> Result<i64, ApiError> {
     for role in &member.roles {
-        role.parse::<radqc_domain::Role>()
-            .map_err(|e| ApiError::bad_request("INVALID_ROLE", e.to_string()))?;
+        role.parse::<radqc_domain::Role>().map_err(|e| ApiError::bad_request("INVALID_ROLE", e.to_string()))?;
     }
     member
         .code
@@ -80,26 +75,14 @@ pub async fn put_staff(db: &Db, member: &StaffMember) -> Result<i64, ApiError> {
         .map_err(|e| ApiError::bad_request("INVALID_STAFF", e.to_string()))?;
     db.upsert_staff(member).await?;
     let roster = db.staff(&member.site).await?;
-    db.publish(
-        FeedKind::Roster,
-        Some(&member.site),
-        &serde_json::json!({ "staff": roster }),
-        Utc::now(),
-    )
-    .await
+    db.publish(FeedKind::Roster, Some(&member.site), &serde_json::json!({ "staff": roster }), Utc::now()).await
 }
 
 /// Publishes a rubric version (validated first) to every site.
-pub async fn publish_rubric(
-    db: &Db,
-    toml_text: &str,
-    source: &str,
-) -> Result<(String, i64), ApiError> {
+pub async fn publish_rubric(db: &Db, toml_text: &str, source: &str) -> Result<(String, i64), ApiError> {
     let rubric = radqc_domain::Rubric::from_toml_str(toml_text, source)
         .map_err(|e| ApiError::bad_request("INVALID_RUBRIC", e.to_string()))?;
     let body = serde_json::json!({ "version": rubric.version, "toml": toml_text });
-    let cursor = db
-        .publish(FeedKind::Rubric, None, &body, Utc::now())
-        .await?;
+    let cursor = db.publish(FeedKind::Rubric, None, &body, Utc::now()).await?;
     Ok((rubric.version, cursor))
 }

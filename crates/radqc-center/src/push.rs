@@ -6,24 +6,15 @@
 //! makes a push exactly-once under retries, drops, duplicates and restarts.
 
 use radqc_domain::{Findings, Rubric};
-use radqc_protocol::{
-    EntryResult, EntryStatus, ErrorBody, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION,
-};
+use radqc_protocol::{EntryResult, EntryStatus, ErrorBody, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION};
 
 use crate::error::ApiError;
 
 /// One write the backend performs for an entry.
 #[derive(Debug)]
 pub enum Write {
-    Apply {
-        seq: i64,
-        payload: Box<SyncPayload>,
-    },
-    Reject {
-        seq: i64,
-        reason: ErrorBody,
-        payload: String,
-    },
+    Apply { seq: i64, payload: Box<SyncPayload> },
+    Reject { seq: i64, reason: ErrorBody, payload: String },
 }
 
 #[derive(Debug, Default)]
@@ -38,36 +29,25 @@ pub fn check_batch(schema: u32, entries: &[PushEntry]) -> Result<(), ApiError> {
     if schema != SCHEMA_VERSION {
         return Err(ApiError::bad_request(
             "UNSUPPORTED_SCHEMA",
-            format!(
-                "push schema {schema} is not supported; this center reads schema {SCHEMA_VERSION}"
-            ),
+            format!("push schema {schema} is not supported; this center reads schema {SCHEMA_VERSION}"),
         ));
     }
     if entries.len() > MAX_PUSH_ENTRIES {
         return Err(ApiError::bad_request(
             "BATCH_TOO_LARGE",
-            format!(
-                "{} entries in one push; at most {MAX_PUSH_ENTRIES}",
-                entries.len()
-            ),
+            format!("{} entries in one push; at most {MAX_PUSH_ENTRIES}", entries.len()),
         ));
     }
     if let Some(first) = entries.first() {
         if first.seq < 1 {
-            return Err(ApiError::bad_request(
-                "BAD_BATCH",
-                format!("sequence numbers start at 1, got {}", first.seq),
-            ));
+            return Err(ApiError::bad_request("BAD_BATCH", format!("sequence numbers start at 1, got {}", first.seq)));
         }
     }
     for pair in entries.windows(2) {
         if pair[1].seq != pair[0].seq + 1 {
             return Err(ApiError::bad_request(
                 "BAD_BATCH",
-                format!(
-                    "entries must be consecutive: {} is followed by {}",
-                    pair[0].seq, pair[1].seq
-                ),
+                format!("entries must be consecutive: {} is followed by {}", pair[0].seq, pair[1].seq),
             ));
         }
     }
@@ -88,10 +68,7 @@ pub fn plan(
     rubrics: &dyn Rubrics,
     rejected_reason: &mut dyn FnMut(i64) -> Option<ErrorBody>,
 ) -> Result<Plan, ApiError> {
-    let mut plan = Plan {
-        last_seq,
-        ..Plan::default()
-    };
+    let mut plan = Plan { last_seq, ..Plan::default() };
     if let Some(first) = entries.first() {
         if first.seq > last_seq + 1 {
             return Err(ApiError::sequence_gap(last_seq + 1, first.seq));
@@ -100,24 +77,13 @@ pub fn plan(
     for entry in entries {
         if entry.seq <= plan.last_seq {
             let reason = rejected_reason(entry.seq);
-            plan.results.push(EntryResult {
-                seq: entry.seq,
-                status: EntryStatus::Duplicate,
-                reason,
-            });
+            plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Duplicate, reason });
             continue;
         }
         match validate(device_site, &entry.payload, rubrics) {
             Ok(payload) => {
-                plan.writes.push(Write::Apply {
-                    seq: entry.seq,
-                    payload: Box::new(payload),
-                });
-                plan.results.push(EntryResult {
-                    seq: entry.seq,
-                    status: EntryStatus::Applied,
-                    reason: None,
-                });
+                plan.writes.push(Write::Apply { seq: entry.seq, payload: Box::new(payload) });
+                plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Applied, reason: None });
             }
             Err(reason) => {
                 plan.writes.push(Write::Reject {
@@ -125,11 +91,7 @@ pub fn plan(
                     reason: reason.clone(),
                     payload: entry.payload.get().to_owned(),
                 });
-                plan.results.push(EntryResult {
-                    seq: entry.seq,
-                    status: EntryStatus::Rejected,
-                    reason: Some(reason),
-                });
+                plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Rejected, reason: Some(reason) });
             }
         }
         plan.last_seq = entry.seq;
@@ -143,12 +105,8 @@ fn validate(
     payload: &serde_json::value::RawValue,
     rubrics: &dyn Rubrics,
 ) -> Result<SyncPayload, ErrorBody> {
-    let payload: SyncPayload = serde_json::from_str(payload.get()).map_err(|e| {
-        ErrorBody::new(
-            "INVALID_PAYLOAD",
-            format!("the entry is not a valid sync payload: {e}"),
-        )
-    })?;
+    let payload: SyncPayload = serde_json::from_str(payload.get())
+        .map_err(|e| ErrorBody::new("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")))?;
     let exam = payload.exam();
     let record_site = match &payload {
         SyncPayload::Evaluation { evaluation, .. } => evaluation.site.as_str(),
@@ -157,30 +115,21 @@ fn validate(
     if exam.site.as_str() != device_site || record_site != device_site {
         return Err(ErrorBody::new(
             "SITE_MISMATCH",
-            format!(
-                "this device acts for site {device_site}, the entry is for site {}",
-                exam.site
-            ),
+            format!("this device acts for site {device_site}, the entry is for site {}", exam.site),
         ));
     }
     if let SyncPayload::Evaluation { evaluation: e, .. } = &payload {
         let Some(rubric) = rubrics.get(&e.rubric_version) else {
             return Err(ErrorBody::new(
                 "UNKNOWN_RUBRIC_VERSION",
-                format!(
-                    "rubric version {} is not known to this center",
-                    e.rubric_version
-                ),
+                format!("rubric version {} is not known to this center", e.rubric_version),
             ));
         };
-        let findings = Findings {
-            item: e.item,
-            findings: e.findings.clone(),
-            not_applicable: e.not_applicable.clone(),
-        };
-        let verdict = rubric.score(&findings).map_err(|err| {
-            ErrorBody::new("INVALID_FINDINGS", format!("evaluation {}: {err}", e.id))
-        })?;
+        let findings =
+            Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
+        let verdict = rubric
+            .score(&findings)
+            .map_err(|err| ErrorBody::new("INVALID_FINDINGS", format!("evaluation {}: {err}", e.id)))?;
         if verdict.score != e.score
             || verdict.grade != e.grade
             || verdict.pass != e.pass
@@ -203,10 +152,7 @@ fn validate(
         if e.accession != exam.accession {
             return Err(ErrorBody::new(
                 "INVALID_PAYLOAD",
-                format!(
-                    "evaluation {} names exam {}, the entry carries {}",
-                    e.id, e.accession, exam.accession
-                ),
+                format!("evaluation {} names exam {}, the entry carries {}", e.id, e.accession, exam.accession),
             ));
         }
     }
@@ -214,10 +160,7 @@ fn validate(
         if event.accession != exam.accession {
             return Err(ErrorBody::new(
                 "INVALID_PAYLOAD",
-                format!(
-                    "event {} names exam {}, the entry carries {}",
-                    event.id, event.accession, exam.accession
-                ),
+                format!("event {} names exam {}, the entry carries {}", event.id, event.accession, exam.accession),
             ));
         }
     }

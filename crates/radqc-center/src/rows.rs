@@ -75,11 +75,7 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Rows {
         performed_at: x.performed_at.map(ts),
         body: serde_json::to_string(x).expect("exam serializes"),
     };
-    let mut rows = Rows {
-        exam,
-        evaluation: None,
-        event: None,
-    };
+    let mut rows = Rows { exam, evaluation: None, event: None };
     match payload {
         SyncPayload::Evaluation { evaluation: e, .. } => {
             rows.evaluation = Some(EvaluationRow {

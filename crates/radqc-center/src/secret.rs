@@ -15,27 +15,13 @@ pub fn new_enrollment_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).expect("the OS has randomness");
-    let chars: Vec<char> = bytes
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect();
-    chars
-        .chunks(4)
-        .map(|c| c.iter().collect::<String>())
-        .collect::<Vec<_>>()
-        .join("-")
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 /// The stored form of a secret. Codes are compared without dashes, spaces or case.
 pub fn hash(secret: &str) -> String {
-    let normal: String = secret
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect::<String>();
-    let normal = if normal.starts_with("rq_") {
-        normal
-    } else {
-        normal.to_ascii_uppercase()
-    };
+    let normal: String = secret.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>();
+    let normal = if normal.starts_with("rq_") { normal } else { normal.to_ascii_uppercase() };
     hex::encode(Sha256::digest(normal.as_bytes()))
 }

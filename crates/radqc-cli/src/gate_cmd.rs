@@ -20,23 +20,13 @@ const BLOCKED: u8 = 3;
 
 pub fn run(port: u16, when_down: WhenDown) -> Result<ExitCode> {
     let mut body = String::new();
-    std::io::stdin()
-        .read_to_string(&mut body)
-        .context("cannot read stdin")?;
-    let request: Value = serde_json::from_str(&body)
-        .context("stdin is not JSON: expected {\"exam\": {...}, \"signer\": \"D1\"}")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let client = radqc_sync::client_builder()
-        .connect_timeout(Duration::from_secs(2))
-        .build()?;
+    std::io::stdin().read_to_string(&mut body).context("cannot read stdin")?;
+    let request: Value =
+        serde_json::from_str(&body).context("stdin is not JSON: expected {\"exam\": {...}, \"signer\": \"D1\"}")?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let client = radqc_sync::client_builder().connect_timeout(Duration::from_secs(2)).build()?;
     let sent = runtime.block_on(async {
-        let resp = client
-            .post(format!("http://127.0.0.1:{port}/v1/sign"))
-            .json(&request)
-            .send()
-            .await?;
+        let resp = client.post(format!("http://127.0.0.1:{port}/v1/sign")).json(&request).send().await?;
         let status = resp.status();
         let answer: Value = resp.json().await?;
         Ok::<_, reqwest::Error>((status, answer))
@@ -44,27 +34,14 @@ pub fn run(port: u16, when_down: WhenDown) -> Result<ExitCode> {
     let (answer, code) = match sent {
         Ok((status, answer)) if status.is_success() => {
             let blocked = answer["decision"] == "blocked";
-            (
-                answer,
-                if blocked {
-                    ExitCode::from(BLOCKED)
-                } else {
-                    ExitCode::SUCCESS
-                },
-            )
+            (answer, if blocked { ExitCode::from(BLOCKED) } else { ExitCode::SUCCESS })
         }
         Ok((_, answer)) => {
-            eprintln!(
-                "radqc gate: the app refused the request: {}",
-                answer["message"].as_str().unwrap_or("?")
-            );
+            eprintln!("radqc gate: the app refused the request: {}", answer["message"].as_str().unwrap_or("?"));
             (answer, ExitCode::from(2))
         }
         Err(e) if e.is_connect() => match when_down {
-            WhenDown::Allow => (
-                json!({"decision": "go", "app_down": true}),
-                ExitCode::SUCCESS,
-            ),
+            WhenDown::Allow => (json!({"decision": "go", "app_down": true}), ExitCode::SUCCESS),
             WhenDown::Block => (
                 json!({"decision": "blocked", "app_down": true, "reason": "RadQC is not running"}),
                 ExitCode::from(BLOCKED),

@@ -22,9 +22,7 @@ pub struct DbArgs {
 
 impl DbArgs {
     fn key_path(&self) -> PathBuf {
-        self.key_file
-            .clone()
-            .unwrap_or_else(|| default_key_path(&self.db))
+        self.key_file.clone().unwrap_or_else(|| default_key_path(&self.db))
     }
     pub fn open(&self) -> Result<Store> {
         let key = Key::from_file(&self.key_path())?;
@@ -82,12 +80,7 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
-        LocalCommand::Enroll {
-            db,
-            center,
-            code,
-            name,
-        } => enroll(&db, &center, &code, name.as_deref()),
+        LocalCommand::Enroll { db, center, code, name } => enroll(&db, &center, &code, name.as_deref()),
     }
 }
 
@@ -118,18 +111,12 @@ fn save(db: &DbArgs) -> Result<ExitCode> {
         }
         let saved = serde_json::from_str::<NewEvaluation>(&line)
             .map_err(|e| e.to_string())
-            .and_then(|e| {
-                store
-                    .save_evaluation(&e, Utc::now())
-                    .map_err(|e| format!("{} ({})", e, e.code()))
-            });
+            .and_then(|e| store.save_evaluation(&e, Utc::now()).map_err(|e| format!("{} ({})", e, e.code())));
         match saved {
             Ok(record) => {
                 // Printed only after the commit returned: a caller may trust every id it reads.
                 let mut out = stdout.lock();
-                writeln!(out, "{}", record.id)
-                    .and_then(|_| out.flush())
-                    .context("cannot write to stdout")?;
+                writeln!(out, "{}", record.id).and_then(|_| out.flush()).context("cannot write to stdout")?;
             }
             Err(e) => {
                 failed += 1;
@@ -137,11 +124,7 @@ fn save(db: &DbArgs) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn export(db: &DbArgs) -> Result<ExitCode> {
@@ -153,13 +136,7 @@ fn export(db: &DbArgs) -> Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    store.audit(
-        &actor(),
-        "exported",
-        None,
-        Some(&format!("{} evaluations", evaluations.len())),
-        Utc::now(),
-    )?;
+    store.audit(&actor(), "exported", None, Some(&format!("{} evaluations", evaluations.len())), Utc::now())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -168,10 +145,7 @@ fn outbox(db: &DbArgs, rejected: bool) -> Result<ExitCode> {
     println!("{}", serde_json::to_string(&store.outbox_counts()?)?);
     if rejected {
         for e in store.rejected_outbox()? {
-            println!(
-                "{}",
-                serde_json::json!({"seq": e.seq, "kind": e.kind, "id": e.ref_id, "reason": e.reason})
-            );
+            println!("{}", serde_json::json!({"seq": e.seq, "kind": e.kind, "id": e.ref_id, "reason": e.reason}));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -184,42 +158,24 @@ fn actor() -> String {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 fn enroll(db: &DbArgs, center: &str, code: &str, name: Option<&str>) -> Result<ExitCode> {
     let mut store = db.open()?;
     let http = radqc_sync::http_client();
-    let resp = runtime()?.block_on(radqc_sync::enroll(
-        &mut store,
-        &http,
-        center,
-        code,
-        name,
-        Utc::now(),
-    ))?;
-    println!(
-        "enrolled device {} at site {} with {center}",
-        resp.device_id, resp.site
-    );
+    let resp = runtime()?.block_on(radqc_sync::enroll(&mut store, &http, center, code, name, Utc::now()))?;
+    println!("enrolled device {} at site {} with {center}", resp.device_id, resp.site);
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn sync(once: bool, db: &DbArgs, attempts: u32) -> Result<ExitCode> {
-    anyhow::ensure!(
-        once,
-        "only `radqc sync --once` exists: the desktop app runs the continuous loop"
-    );
+    anyhow::ensure!(once, "only `radqc sync --once` exists: the desktop app runs the continuous loop");
     let mut store = db.open()?;
     let http = radqc_sync::http_client();
     let mut seed = std::process::id() as u64 ^ Utc::now().timestamp_subsec_nanos() as u64;
     let mut jitter = move || {
-        seed = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (seed >> 11) as f64 / (1u64 << 53) as f64
     };
     let outcome = runtime()?.block_on(radqc_sync::sync_with_retries(

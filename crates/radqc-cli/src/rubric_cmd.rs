@@ -34,8 +34,8 @@ pub fn load(file: Option<&Path>) -> Result<Rubric> {
     match file {
         None => Ok(Rubric::bundled().clone()),
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read rubric file {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("cannot read rubric file {}", path.display()))?;
             Ok(Rubric::from_toml_str(&text, &path.display().to_string())?)
         }
     }
@@ -66,11 +66,7 @@ pub fn run(command: RubricCommand) -> Result<ExitCode> {
 
 fn render_text(rubric: &Rubric) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{} / {}  (version {})",
-        rubric.title.zh, rubric.title.en, rubric.version
-    );
+    let _ = writeln!(out, "{} / {}  (version {})", rubric.title.zh, rubric.title.en, rubric.version);
     for item in &rubric.items {
         render_item(&mut out, item);
     }
@@ -78,11 +74,7 @@ fn render_text(rubric: &Rubric) -> String {
 }
 
 fn render_item(out: &mut String, item: &Item) {
-    let scorers: Vec<String> = item
-        .scorer_roles
-        .iter()
-        .map(|r| format!("{} {}", r.label_zh(), r.as_str()))
-        .collect();
+    let scorers: Vec<String> = item.scorer_roles.iter().map(|r| format!("{} {}", r.label_zh(), r.as_str())).collect();
     let _ = writeln!(out, "\n{}  {} / {}", item.code, item.name.zh, item.name.en);
     let kind = match item.kind {
         ItemKind::Normative => "规范类 normative: 合格 pass / 不合格 fail",
@@ -97,16 +89,8 @@ fn render_item(out: &mut String, item: &Item) {
         scorers.join(", ")
     );
     if let Some(table) = &item.score_table {
-        let cells: Vec<String> = table
-            .iter()
-            .enumerate()
-            .map(|(u, s)| format!("u={u}→{s}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "    不符合项数 → 分数 unmet → score: {}",
-            cells.join("  ")
-        );
+        let cells: Vec<String> = table.iter().enumerate().map(|(u, s)| format!("u={u}→{s}")).collect();
+        let _ = writeln!(out, "    不符合项数 → 分数 unmet → score: {}", cells.join("  "));
     }
     for c in &item.criteria {
         let kind = match c.kind {

@@ -13,9 +13,7 @@ use serde_json::Value;
 pub fn run(rubric_file: Option<&Path>) -> Result<ExitCode> {
     let rubric = crate::rubric_cmd::load(rubric_file)?;
     let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .context("cannot read stdin")?;
+    std::io::stdin().read_to_string(&mut input).context("cannot read stdin")?;
     match score_text(&rubric, &input) {
         Ok(output) => {
             println!("{output}");
@@ -33,16 +31,12 @@ pub fn run(rubric_file: Option<&Path>) -> Result<ExitCode> {
 /// Scores the JSON text: one evaluation object gives one result object, an array gives an array
 /// of results in the same order. Errors name the evaluation's zero-based index.
 pub fn score_text(rubric: &Rubric, input: &str) -> Result<String, Vec<String>> {
-    let value: Value =
-        serde_json::from_str(input).map_err(|e| vec![format!("stdin is not valid JSON: {e}")])?;
+    let value: Value = serde_json::from_str(input).map_err(|e| vec![format!("stdin is not valid JSON: {e}")])?;
     let (single, list) = match value {
         Value::Array(list) => (false, list),
         obj @ Value::Object(_) => (true, vec![obj]),
         other => {
-            return Err(vec![format!(
-                "expected an evaluation object or an array of them, found {}",
-                kind_of(&other)
-            )])
+            return Err(vec![format!("expected an evaluation object or an array of them, found {}", kind_of(&other))])
         }
     };
     let mut verdicts: Vec<Verdict> = Vec::with_capacity(list.len());
@@ -59,11 +53,7 @@ pub fn score_text(rubric: &Rubric, input: &str) -> Result<String, Vec<String>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    let out = if single {
-        serde_json::to_string_pretty(&verdicts[0])
-    } else {
-        serde_json::to_string_pretty(&verdicts)
-    };
+    let out = if single { serde_json::to_string_pretty(&verdicts[0]) } else { serde_json::to_string_pretty(&verdicts) };
     Ok(out.expect("verdicts serialize"))
 }
 

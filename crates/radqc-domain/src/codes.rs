@@ -67,11 +67,7 @@ impl FromStr for ItemCode {
         Self::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                CodeError(format!(
-                    "unknown item `{s}` (known: AF, IQ, FL, TR, RQ, AR)"
-                ))
-            })
+            .ok_or_else(|| CodeError(format!("unknown item `{s}` (known: AF, IQ, FL, TR, RQ, AR)")))
     }
 }
 
@@ -120,9 +116,7 @@ impl FromStr for CriterionCode {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |why: &str| CodeError(format!("invalid criterion code `{s}`: {why}"));
-        let (item, rest) = s
-            .split_once('-')
-            .ok_or_else(|| bad("expected ITEM-S<n>, ITEM-C<n> or AF-<n>"))?;
+        let (item, rest) = s.split_once('-').ok_or_else(|| bad("expected ITEM-S<n>, ITEM-C<n> or AF-<n>"))?;
         let item: ItemCode = item.parse().map_err(|e: CodeError| bad(&e.0))?;
         let (kind, digits) = match (item.kind(), rest.as_bytes().first()) {
             (ItemKind::Normative, _) => (CriterionKind::Severe, rest),
@@ -137,19 +131,12 @@ impl FromStr for CriterionCode {
                 )))
             }
         };
-        let number_ok = !digits.is_empty()
-            && digits.bytes().all(|b| b.is_ascii_digit())
-            && !digits.starts_with('0');
+        let number_ok = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         let number: u16 = match digits.parse() {
             Ok(n) if number_ok => n,
             _ => return Err(bad("the number must be 1, 2, 3 … without leading zeros")),
         };
-        Ok(Self {
-            text: s.to_owned(),
-            item,
-            kind,
-            number,
-        })
+        Ok(Self { text: s.to_owned(), item, kind, number })
     }
 }
 
@@ -209,13 +196,10 @@ impl Role {
 impl FromStr for Role {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
-                CodeError(format!("unknown role `{s}` (known: {})", known.join(", ")))
-            })
+        Self::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Self::ALL.iter().map(|r| r.as_str()).collect();
+            CodeError(format!("unknown role `{s}` (known: {})", known.join(", ")))
+        })
     }
 }
 
@@ -244,14 +228,9 @@ impl Applicability {
 impl FromStr for Applicability {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| {
-                CodeError(format!(
-                    "unknown applicability `{s}` (known: always, film_printed, reconstruction)"
-                ))
-            })
+        Self::ALL.into_iter().find(|a| a.as_str() == s).ok_or_else(|| {
+            CodeError(format!("unknown applicability `{s}` (known: always, film_printed, reconstruction)"))
+        })
     }
 }
 
@@ -322,11 +301,7 @@ impl FromStr for Grade {
         Self::ALL
             .into_iter()
             .find(|g| g.as_str() == s)
-            .ok_or_else(|| {
-                CodeError(format!(
-                    "unknown grade `{s}` (known: excellent, good, pass, fail)"
-                ))
-            })
+            .ok_or_else(|| CodeError(format!("unknown grade `{s}` (known: excellent, good, pass, fail)")))
     }
 }
 
@@ -336,9 +311,7 @@ impl FromStr for ItemKind {
         match s {
             "normative" => Ok(Self::Normative),
             "scored" => Ok(Self::Scored),
-            _ => Err(CodeError(format!(
-                "unknown item kind `{s}` (known: normative, scored)"
-            ))),
+            _ => Err(CodeError(format!("unknown item kind `{s}` (known: normative, scored)"))),
         }
     }
 }
@@ -358,9 +331,7 @@ impl FromStr for CriterionKind {
         match s {
             "severe" => Ok(Self::Severe),
             "compliance" => Ok(Self::Compliance),
-            _ => Err(CodeError(format!(
-                "unknown criterion kind `{s}` (known: severe, compliance)"
-            ))),
+            _ => Err(CodeError(format!("unknown criterion kind `{s}` (known: severe, compliance)"))),
         }
     }
 }
@@ -395,15 +366,7 @@ macro_rules! text_serde {
         }
     )*};
 }
-text_serde!(
-    ItemCode,
-    CriterionCode,
-    Role,
-    Applicability,
-    Grade,
-    ItemKind,
-    CriterionKind
-);
+text_serde!(ItemCode, CriterionCode, Role, Applicability, Grade, ItemKind, CriterionKind);
 
 impl fmt::Display for Score {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -22,9 +22,7 @@ impl Modality {
 impl FromStr for Modality {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let ok = (1..=8).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let ok = (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -67,14 +65,11 @@ impl FromStr for SiteCode {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let ok = (1..=32).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(CodeError::new(format!(
-                "invalid site code `{s}`: 1-32 letters, digits, '-', '_' or '.'"
-            )))
+            Err(CodeError::new(format!("invalid site code `{s}`: 1-32 letters, digits, '-', '_' or '.'")))
         }
     }
 }
@@ -85,9 +80,7 @@ pub(crate) fn check_label(s: &str, max_chars: usize, what: &str) -> Result<(), C
         return Err(CodeError::new(format!("{what} is empty")));
     }
     if s.chars().count() > max_chars {
-        return Err(CodeError::new(format!(
-            "{what} `{s}` is longer than {max_chars} characters"
-        )));
+        return Err(CodeError::new(format!("{what} `{s}` is longer than {max_chars} characters")));
     }
     if s.chars().any(char::is_control) || s != s.trim() {
         return Err(CodeError::new(format!(

@@ -79,21 +79,12 @@ pub struct EvaluationFact {
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     let split = |s: &str| {
         let digits = s.trim_end_matches(|c: char| !c.is_ascii_digit());
-        let start = digits
-            .rfind(|c: char| !c.is_ascii_digit())
-            .map_or(0, |i| i + 1);
-        (
-            s[..start].to_owned(),
-            s[start..digits.len()].parse::<u64>().ok(),
-            s[digits.len()..].to_owned(),
-        )
+        let start = digits.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
+        (s[..start].to_owned(), s[start..digits.len()].parse::<u64>().ok(), s[digits.len()..].to_owned())
     };
     let (pa, na, ra) = split(a);
     let (pb, nb, rb) = split(b);
-    pa.cmp(&pb)
-        .then(na.cmp(&nb))
-        .then(ra.cmp(&rb))
-        .then(a.cmp(b))
+    pa.cmp(&pb).then(na.cmp(&nb)).then(ra.cmp(&rb)).then(a.cmp(b))
 }
 
 /// Figure 2 (质控评分统计): per person and modality, how many evaluations at each score.
@@ -124,33 +115,18 @@ pub fn score_counts(facts: &[EvaluationFact]) -> ScoreCounts {
         };
         let slot = 5 - score.get() as usize;
         let m = f.modality.to_string();
-        rows.entry(person.to_string())
-            .or_default()
-            .entry(m.clone())
-            .or_default()[slot] += 1;
+        rows.entry(person.to_string()).or_default().entry(m.clone()).or_default()[slot] += 1;
         totals.entry(m).or_default()[slot] += 1;
     }
     let mut rows: Vec<ScoreCountRow> = rows
         .into_iter()
         .map(|(person, cells)| {
-            let flagged = cells
-                .iter()
-                .filter(|(_, c)| c[3] + c[4] > 0)
-                .map(|(m, _)| m.clone())
-                .collect();
-            ScoreCountRow {
-                person,
-                cells,
-                flagged,
-            }
+            let flagged = cells.iter().filter(|(_, c)| c[3] + c[4] > 0).map(|(m, _)| m.clone()).collect();
+            ScoreCountRow { person, cells, flagged }
         })
         .collect();
     rows.sort_by(|a, b| natural_cmp(&a.person, &b.person));
-    ScoreCounts {
-        modalities: totals.keys().cloned().collect(),
-        rows,
-        totals,
-    }
+    ScoreCounts { modalities: totals.keys().cloned().collect(), rows, totals }
 }
 
 /// Figure 4 (质控扣分项目): how often each criterion was deducted, severe and compliance apart.
@@ -177,11 +153,7 @@ pub fn deduction_counts(facts: &[EvaluationFact]) -> Vec<DeductionCount> {
             .then(a.cmp(b))
     });
     list.into_iter()
-        .map(|(c, count)| DeductionCount {
-            kind: c.kind().as_str(),
-            criterion: c.to_string(),
-            count,
-        })
+        .map(|(c, count)| DeductionCount { kind: c.kind().as_str(), criterion: c.to_string(), count })
         .collect()
 }
 
@@ -212,33 +184,16 @@ pub fn workload(facts: &[WorkFact]) -> Workload {
     let mut rows: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
     for f in facts {
-        *rows
-            .entry(f.person.to_string())
-            .or_default()
-            .entry(f.modality.to_string())
-            .or_default() += 1;
+        *rows.entry(f.person.to_string()).or_default().entry(f.modality.to_string()).or_default() += 1;
         *totals.entry(f.modality.to_string()).or_default() += 1;
     }
     let mut rows: Vec<WorkloadRow> = rows
         .into_iter()
-        .map(|(person, by_modality)| WorkloadRow {
-            person,
-            total: by_modality.values().sum(),
-            by_modality,
-        })
+        .map(|(person, by_modality)| WorkloadRow { person, total: by_modality.values().sum(), by_modality })
         .collect();
-    rows.sort_by(|a, b| {
-        b.total
-            .cmp(&a.total)
-            .then_with(|| natural_cmp(&a.person, &b.person))
-    });
+    rows.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| natural_cmp(&a.person, &b.person)));
     let total = totals.values().sum();
-    Workload {
-        modalities: totals.keys().cloned().collect(),
-        rows,
-        totals,
-        total,
-    }
+    Workload { modalities: totals.keys().cloned().collect(), rows, totals, total }
 }
 
 /// Figure 7 (技师质量统计) and 6.5 for doctors: per person, evaluations received and the shares
@@ -261,10 +216,7 @@ pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
         let (Some(_), Some(person)) = (f.score, &f.scored_person) else {
             continue;
         };
-        let slot = Grade::ALL
-            .iter()
-            .position(|g| *g == f.grade)
-            .expect("a grade");
+        let slot = Grade::ALL.iter().position(|g| *g == f.grade).expect("a grade");
         counts.entry(person.to_string()).or_default()[slot] += 1;
     }
     let mut rows: Vec<QualityRow> = counts
@@ -286,9 +238,8 @@ pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
     // Highest excellent share first on exact values (7/8 before 14/16 at 87.5 %), then good,
     // then pass, then the most evaluations.
     let share = |r: &QualityRow, k: usize| (r.counts[k], r.evaluations);
-    let cmp_share = |a: (u64, u64), b: (u64, u64)| {
-        (u128::from(b.0) * u128::from(a.1)).cmp(&(u128::from(a.0) * u128::from(b.1)))
-    };
+    let cmp_share =
+        |a: (u64, u64), b: (u64, u64)| (u128::from(b.0) * u128::from(a.1)).cmp(&(u128::from(a.0) * u128::from(b.1)));
     rows.sort_by(|a, b| {
         cmp_share(share(a, 0), share(b, 0))
             .then(cmp_share(share(a, 1), share(b, 1)))
@@ -315,9 +266,7 @@ pub fn indicators(facts: &[EvaluationFact]) -> Indicators {
         if !matches!(f.item, ItemCode::RQ | ItemCode::AR) {
             continue;
         }
-        let entry = cases
-            .entry((f.site.as_str(), f.accession.as_str()))
-            .or_insert((false, true));
+        let entry = cases.entry((f.site.as_str(), f.accession.as_str())).or_insert((false, true));
         if f.item == ItemCode::RQ {
             entry.0 = true;
         }
@@ -325,11 +274,7 @@ pub fn indicators(facts: &[EvaluationFact]) -> Indicators {
     }
     let sampled = cases.values().filter(|(has_rq, _)| *has_rq).count() as u64;
     let qualified = cases.values().filter(|(has_rq, ok)| *has_rq && *ok).count() as u64;
-    Indicators {
-        sampled,
-        qualified,
-        rate: Rate::of(qualified, sampled),
-    }
+    Indicators { sampled, qualified, rate: Rate::of(qualified, sampled) }
 }
 
 /// A calendar month, `YYYY-MM`, the default period of every indicator.
@@ -342,14 +287,9 @@ pub struct Month {
 impl std::str::FromStr for Month {
     type Err = CodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            CodeError::new(format!(
-                "invalid month `{s}`: expected YYYY-MM, e.g. 2026-11"
-            ))
-        };
+        let bad = || CodeError::new(format!("invalid month `{s}`: expected YYYY-MM, e.g. 2026-11"));
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
-        let (year, month): (i32, u32) =
-            (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        let (year, month): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
             return Err(bad());
         }
@@ -367,20 +307,11 @@ impl Month {
     /// The first instant of the month and of the next, UTC, as RFC 3339 text (a half-open range).
     pub fn range(self) -> (String, String) {
         let next = if self.month == 12 {
-            Month {
-                year: self.year + 1,
-                month: 1,
-            }
+            Month { year: self.year + 1, month: 1 }
         } else {
-            Month {
-                year: self.year,
-                month: self.month + 1,
-            }
+            Month { year: self.year, month: self.month + 1 }
         };
-        (
-            format!("{self}-01T00:00:00.000Z"),
-            format!("{next}-01T00:00:00.000Z"),
-        )
+        (format!("{self}-01T00:00:00.000Z"), format!("{next}-01T00:00:00.000Z"))
     }
 }
 
@@ -406,19 +337,10 @@ pub struct Report {
 impl Report {
     /// Builds every view from the facts of one period. Who counts as a technologist's or a
     /// doctor's evaluation follows the rubric's `scored_role` of the item, not a list in code.
-    pub fn build(
-        rubric: &crate::Rubric,
-        period: String,
-        evaluations: &[EvaluationFact],
-        work: &[WorkFact],
-    ) -> Report {
+    pub fn build(rubric: &crate::Rubric, period: String, evaluations: &[EvaluationFact], work: &[WorkFact]) -> Report {
         use crate::codes::Role;
         let of_role = |roles: &[Role]| -> Vec<EvaluationFact> {
-            evaluations
-                .iter()
-                .filter(|f| roles.contains(&rubric.item(f.item).scored_role))
-                .cloned()
-                .collect()
+            evaluations.iter().filter(|f| roles.contains(&rubric.item(f.item).scored_role)).cloned().collect()
         };
         let technologists = of_role(&[Role::Technologist]);
         let doctors = of_role(&[Role::ReportingDoctor, Role::AuditingDoctor]);

@@ -9,9 +9,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{
-    Applicability, CodeError, CriterionCode, CriterionKind, ItemCode, ItemKind, Role, Score,
-};
+use crate::codes::{Applicability, CodeError, CriterionCode, CriterionKind, ItemCode, ItemKind, Role, Score};
 
 /// The rubric file format this code reads.
 pub const RUBRIC_SCHEMA: u32 = 1;
@@ -55,14 +53,10 @@ impl Item {
         self.criteria.iter().find(|c| &c.code == code)
     }
     pub fn severe(&self) -> impl Iterator<Item = &Criterion> {
-        self.criteria
-            .iter()
-            .filter(|c| c.kind == CriterionKind::Severe)
+        self.criteria.iter().filter(|c| c.kind == CriterionKind::Severe)
     }
     pub fn compliance(&self) -> impl Iterator<Item = &Criterion> {
-        self.criteria
-            .iter()
-            .filter(|c| c.kind == CriterionKind::Compliance)
+        self.criteria.iter().filter(|c| c.kind == CriterionKind::Compliance)
     }
 }
 
@@ -175,13 +169,7 @@ impl Checker {
         });
     }
 
-    fn text(
-        &mut self,
-        raw: Option<RawText>,
-        item: Option<&str>,
-        crit: Option<&str>,
-        what: &str,
-    ) -> Text {
+    fn text(&mut self, raw: Option<RawText>, item: Option<&str>, crit: Option<&str>, what: &str) -> Text {
         let raw = raw.unwrap_or_default();
         let mut take = |value: Option<String>, lang: &str, field: &str| match value {
             Some(v) if !v.trim().is_empty() => v,
@@ -236,10 +224,7 @@ impl Rubric {
 
     /// Parses and validates a rubric. `source_name` (usually the file path) is named in errors.
     pub fn from_toml_str(text: &str, source_name: &str) -> Result<Rubric, RubricError> {
-        let refuse = |problems| RubricError {
-            source_name: source_name.to_owned(),
-            problems,
-        };
+        let refuse = |problems| RubricError { source_name: source_name.to_owned(), problems };
         let raw: RawRubric = toml::from_str(text).map_err(|e| {
             refuse(vec![Problem {
                 item: None,
@@ -247,29 +232,21 @@ impl Rubric {
                 message: format!("not a valid rubric file: {}", e.to_string().trim_end()),
             }])
         })?;
-        let mut check = Checker {
-            problems: Vec::new(),
-        };
+        let mut check = Checker { problems: Vec::new() };
 
         match raw.schema {
             Some(RUBRIC_SCHEMA) => {}
             Some(other) => check.report(
                 None,
                 None,
-                format!(
-                    "schema {other} is not supported (this RadQC reads schema {RUBRIC_SCHEMA})"
-                ),
+                format!("schema {other} is not supported (this RadQC reads schema {RUBRIC_SCHEMA})"),
             ),
             None => check.report(None, None, "missing `schema`"),
         }
         let version = match raw.version {
             Some(v) if is_version(&v) => v,
             Some(v) => {
-                check.report(
-                    None,
-                    None,
-                    format!("`version` `{v}` must be 1-32 letters, digits, '.', '-' or '_'"),
-                );
+                check.report(None, None, format!("`version` `{v}` must be 1-32 letters, digits, '.', '-' or '_'"));
                 v
             }
             None => {
@@ -283,10 +260,7 @@ impl Rubric {
         // Items present in the file, valid or not: an invalid item is reported once, not also as missing.
         let mut present: HashSet<ItemCode> = HashSet::new();
         for raw_item in raw.items {
-            let code = raw_item
-                .code
-                .as_deref()
-                .and_then(|c| c.parse::<ItemCode>().ok());
+            let code = raw_item.code.as_deref().and_then(|c| c.parse::<ItemCode>().ok());
             if let Some(code) = code {
                 if !present.insert(code) {
                     check.report(Some(code.as_str()), None, "item listed twice");
@@ -299,35 +273,20 @@ impl Rubric {
         }
         for code in ItemCode::ALL {
             if !present.contains(&code) {
-                check.report(
-                    Some(code.as_str()),
-                    None,
-                    "item missing (every rubric has all six items of Appendix A)",
-                );
+                check.report(Some(code.as_str()), None, "item missing (every rubric has all six items of Appendix A)");
             }
         }
 
         if !check.problems.is_empty() {
             return Err(refuse(check.problems));
         }
-        let items = ItemCode::ALL
-            .iter()
-            .filter_map(|c| items.remove(c))
-            .collect();
-        Ok(Rubric {
-            schema: RUBRIC_SCHEMA,
-            version,
-            title,
-            items,
-        })
+        let items = ItemCode::ALL.iter().filter_map(|c| items.remove(c)).collect();
+        Ok(Rubric { schema: RUBRIC_SCHEMA, version, title, items })
     }
 
     pub fn item(&self, code: ItemCode) -> &Item {
         // Validation guarantees all six items, so the lookup cannot fail.
-        self.items
-            .iter()
-            .find(|i| i.code == code)
-            .expect("a validated rubric holds every item")
+        self.items.iter().find(|i| i.code == code).expect("a validated rubric holds every item")
     }
 
     /// Finds a criterion anywhere in the rubric.
@@ -337,9 +296,7 @@ impl Rubric {
 }
 
 fn is_version(v: &str) -> bool {
-    (1..=32).contains(&v.len())
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+    (1..=32).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
 fn check_item(check: &mut Checker, raw: RawItem) -> Option<Item> {
@@ -360,27 +317,17 @@ fn check_item(check: &mut Checker, raw: RawItem) -> Option<Item> {
     let kind: Option<ItemKind> = check.parse(raw.kind.as_deref(), at, None, "kind");
     if let Some(kind) = kind {
         if kind != code.kind() {
-            check.report(
-                at,
-                None,
-                format!(
-                    "`kind` must be `{}` (section 4.1 of the standard)",
-                    code.kind().as_str()
-                ),
-            );
+            check.report(at, None, format!("`kind` must be `{}` (section 4.1 of the standard)", code.kind().as_str()));
         }
     }
     let name = check.text(raw.name, at, None, "name");
-    let scored_role: Option<Role> =
-        check.parse(raw.scored_role.as_deref(), at, None, "scored_role");
+    let scored_role: Option<Role> = check.parse(raw.scored_role.as_deref(), at, None, "scored_role");
     let mut scorer_roles = Vec::new();
     match raw.scorer_roles {
         None => check.report(at, None, "missing `scorer_roles`"),
-        Some(list) if list.is_empty() => check.report(
-            at,
-            None,
-            "`scorer_roles` is empty: somebody must be able to score the item",
-        ),
+        Some(list) if list.is_empty() => {
+            check.report(at, None, "`scorer_roles` is empty: somebody must be able to score the item")
+        }
         Some(list) => {
             for r in list {
                 if let Some(role) = check.parse::<Role>(Some(&r), at, None, "scorer_roles") {
@@ -409,11 +356,7 @@ fn check_item(check: &mut Checker, raw: RawItem) -> Option<Item> {
                 check.report(
                     at,
                     Some(&ctext),
-                    format!(
-                        "misnamed: the code belongs to item {}, not {}",
-                        c.item(),
-                        code
-                    ),
+                    format!("misnamed: the code belongs to item {}, not {}", c.item(), code),
                 );
                 None
             }
@@ -426,60 +369,36 @@ fn check_item(check: &mut Checker, raw: RawItem) -> Option<Item> {
         if !seen.insert(ctext.clone()) {
             check.report(at, Some(&ctext), "duplicate code");
         }
-        let ckind: Option<CriterionKind> =
-            check.parse(rc.kind.as_deref(), at, Some(&ctext), "kind");
+        let ckind: Option<CriterionKind> = check.parse(rc.kind.as_deref(), at, Some(&ctext), "kind");
         let text = check.text(rc.text, at, Some(&ctext), "text");
         if let (Some(ccode), Some(ckind)) = (ccode, ckind) {
             if ccode.kind() != ckind {
                 check.report(
                     at,
                     Some(&ctext),
-                    format!(
-                        "misnamed: the code says {} but `kind` is {}",
-                        ccode.kind().as_str(),
-                        ckind.as_str()
-                    ),
+                    format!("misnamed: the code says {} but `kind` is {}", ccode.kind().as_str(), ckind.as_str()),
                 );
             } else {
-                criteria.push(Criterion {
-                    code: ccode,
-                    kind: ckind,
-                    text,
-                });
+                criteria.push(Criterion { code: ccode, kind: ckind, text });
             }
         }
     }
 
-    let n = criteria
-        .iter()
-        .filter(|c| c.kind == CriterionKind::Compliance)
-        .count();
+    let n = criteria.iter().filter(|c| c.kind == CriterionKind::Compliance).count();
     let score_table = match (code.kind(), raw.score_table) {
         (ItemKind::Normative, None) => None,
         (ItemKind::Normative, Some(_)) => {
-            check.report(
-                at,
-                None,
-                "a normative item has no `score_table` (it is 合格 / 不合格)",
-            );
+            check.report(at, None, "a normative item has no `score_table` (it is 合格 / 不合格)");
             None
         }
         (ItemKind::Scored, None) => {
-            check.report(
-                at,
-                None,
-                format!("missing `score_table` (scores for u = 0 … {n})"),
-            );
+            check.report(at, None, format!("missing `score_table` (scores for u = 0 … {n})"));
             None
         }
         (ItemKind::Scored, Some(table)) => check_table(check, at, &table, n),
     };
     if code.kind() == ItemKind::Scored && n == 0 {
-        check.report(
-            at,
-            None,
-            "a scored item needs at least one compliance criterion",
-        );
+        check.report(at, None, "a scored item needs at least one compliance criterion");
     }
 
     if check.problems.len() > before {
@@ -497,12 +416,7 @@ fn check_item(check: &mut Checker, raw: RawItem) -> Option<Item> {
     })
 }
 
-fn check_table(
-    check: &mut Checker,
-    at: Option<&str>,
-    table: &[i64],
-    n: usize,
-) -> Option<Vec<Score>> {
+fn check_table(check: &mut Checker, at: Option<&str>, table: &[i64], n: usize) -> Option<Vec<Score>> {
     let before = check.problems.len();
     if table.len() != n + 1 {
         check.report(
@@ -519,19 +433,11 @@ fn check_table(
     for (u, &value) in table.iter().enumerate() {
         match u8::try_from(value).ok().and_then(|v| Score::new(v).ok()) {
             Some(s) => scores.push(s),
-            None => check.report(
-                at,
-                None,
-                format!("`score_table` u = {u}: {value} is not a score from 1 to 5"),
-            ),
+            None => check.report(at, None, format!("`score_table` u = {u}: {value} is not a score from 1 to 5")),
         }
     }
     if table.first().is_some_and(|&s| s != 5) {
-        check.report(
-            at,
-            None,
-            "`score_table` u = 0 must be 5 (all criteria met scores 5)",
-        );
+        check.report(at, None, "`score_table` u = 0 must be 5 (all criteria met scores 5)");
     }
     for (u, pair) in table.windows(2).enumerate() {
         if pair[1] > pair[0] {

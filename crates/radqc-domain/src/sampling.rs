@@ -56,8 +56,8 @@ pub struct SamplingRules {
 impl SamplingRules {
     /// Parses and checks rules from JSON (the center's feed) with errors naming the rule.
     pub fn from_json(text: &str) -> Result<SamplingRules, CodeError> {
-        let rules: SamplingRules = serde_json::from_str(text)
-            .map_err(|e| CodeError::new(format!("sampling rules: {e}")))?;
+        let rules: SamplingRules =
+            serde_json::from_str(text).map_err(|e| CodeError::new(format!("sampling rules: {e}")))?;
         rules.check()?;
         Ok(rules)
     }
@@ -139,12 +139,8 @@ pub struct Decision {
 fn matches(rule: &SamplingRule, s: &Signing) -> bool {
     (rule.modality.is_empty() || rule.modality.contains(s.modality))
         && (rule.exam_item.is_empty() || rule.exam_item.iter().any(|i| i == s.exam_item))
-        && (rule.department.is_empty()
-            || s.department
-                .is_some_and(|d| rule.department.iter().any(|x| x == d)))
-        && (rule.patient_source.is_empty()
-            || s.patient_source
-                .is_some_and(|p| rule.patient_source.contains(&p)))
+        && (rule.department.is_empty() || s.department.is_some_and(|d| rule.department.iter().any(|x| x == d)))
+        && (rule.patient_source.is_empty() || s.patient_source.is_some_and(|p| rule.patient_source.contains(&p)))
         && rule.follow_up.is_none_or(|f| f == s.follow_up)
         && (rule.staff.is_empty() || rule.staff.contains(s.signer))
 }
@@ -165,47 +161,23 @@ pub fn draw(site_key: &[u8], rules_version: &str, accession: &str) -> u32 {
 const LAST_DAYS: u32 = 3;
 
 /// Decides whether a signing is sampled.
-pub fn decide(
-    rules: &SamplingRules,
-    signing: &Signing,
-    month: StaffMonth,
-    site_key: &[u8],
-) -> Decision {
+pub fn decide(rules: &SamplingRules, signing: &Signing, month: StaffMonth, site_key: &[u8]) -> Decision {
     let draw = draw(site_key, &rules.version, signing.accession);
-    if rules
-        .monthly_max_per_staff
-        .is_some_and(|max| month.sampled >= max)
-    {
-        return Decision {
-            sampled: false,
-            draw,
-            threshold: 0,
-            why: Why::MonthlyMaximum,
-        };
+    if rules.monthly_max_per_staff.is_some_and(|max| month.sampled >= max) {
+        return Decision { sampled: false, draw, threshold: 0, why: Why::MonthlyMaximum };
     }
     let rule = rules.rules.iter().position(|r| matches(r, signing));
-    let base = rule.map_or(0, |i| {
-        (rules.rules[i].probability * f64::from(PPM)).round() as u32
-    });
+    let base = rule.map_or(0, |i| (rules.rules[i].probability * f64::from(PPM)).round() as u32);
     let min = rules.monthly_min_per_staff;
     // Behind schedule: the share of the minimum due by today is not reached yet.
-    let due =
-        (u64::from(min) * u64::from(month.day)).div_ceil(u64::from(month.days_in_month.max(1)));
+    let due = (u64::from(min) * u64::from(month.day)).div_ceil(u64::from(month.days_in_month.max(1)));
     let behind = min > 0 && u64::from(month.sampled) < due;
     let (threshold, why) = if behind && month.day + LAST_DAYS > month.days_in_month {
         (PPM, Why::CatchUp { index: rule })
     } else if behind && base < PPM / 2 {
         (PPM / 2, Why::CatchUp { index: rule })
     } else {
-        (
-            base,
-            rule.map_or(Why::NoRuleMatched, |index| Why::Rule { index }),
-        )
+        (base, rule.map_or(Why::NoRuleMatched, |index| Why::Rule { index }))
     };
-    Decision {
-        sampled: draw < threshold,
-        draw,
-        threshold,
-        why,
-    }
+    Decision { sampled: draw < threshold, draw, threshold, why }
 }

@@ -47,17 +47,12 @@ pub enum ScoringError {
     #[error("{code} belongs to item {}, not to item {item}", code.item())]
     OtherItem { code: CriterionCode, item: ItemCode },
     #[error("{code} is not a criterion of item {item} in rubric {version}")]
-    UnknownCriterion {
-        code: CriterionCode,
-        item: ItemCode,
-        version: String,
-    },
+    UnknownCriterion { code: CriterionCode, item: ItemCode, version: String },
     #[error("{code} is listed twice in `{list}`")]
-    Duplicate {
-        code: CriterionCode,
-        list: &'static str,
-    },
-    #[error("{code} is listed both in `findings` and in `not_applicable`: a criterion is either found or not applicable")]
+    Duplicate { code: CriterionCode, list: &'static str },
+    #[error(
+        "{code} is listed both in `findings` and in `not_applicable`: a criterion is either found or not applicable"
+    )]
     FoundAndNotApplicable { code: CriterionCode },
 }
 
@@ -78,16 +73,11 @@ impl Rubric {
     /// item's table gives the score for the number of unmet applicable compliance criteria.
     pub fn score(&self, findings: &Findings) -> Result<Verdict, ScoringError> {
         let item = self.item(findings.item);
-        let check = |list: &[CriterionCode],
-                     name: &'static str|
-         -> Result<HashSet<CriterionCode>, ScoringError> {
+        let check = |list: &[CriterionCode], name: &'static str| -> Result<HashSet<CriterionCode>, ScoringError> {
             let mut set = HashSet::new();
             for code in list {
                 if code.item() != item.code {
-                    return Err(ScoringError::OtherItem {
-                        code: code.clone(),
-                        item: item.code,
-                    });
+                    return Err(ScoringError::OtherItem { code: code.clone(), item: item.code });
                 }
                 if item.criterion(code).is_none() {
                     return Err(ScoringError::UnknownCriterion {
@@ -97,62 +87,35 @@ impl Rubric {
                     });
                 }
                 if !set.insert(code.clone()) {
-                    return Err(ScoringError::Duplicate {
-                        code: code.clone(),
-                        list: name,
-                    });
+                    return Err(ScoringError::Duplicate { code: code.clone(), list: name });
                 }
             }
             Ok(set)
         };
         let found = check(&findings.findings, "findings")?;
         let not_applicable = check(&findings.not_applicable, "not_applicable")?;
-        if let Some(code) = findings
-            .findings
-            .iter()
-            .find(|c| not_applicable.contains(*c))
-        {
+        if let Some(code) = findings.findings.iter().find(|c| not_applicable.contains(*c)) {
             return Err(ScoringError::FoundAndNotApplicable { code: code.clone() });
         }
 
-        let in_order =
-            |kind: Option<CriterionKind>, set: &HashSet<CriterionCode>| -> Vec<CriterionCode> {
-                item.criteria
-                    .iter()
-                    .filter(|c| kind.is_none_or(|k| c.kind == k) && set.contains(&c.code))
-                    .map(|c| c.code.clone())
-                    .collect()
-            };
+        let in_order = |kind: Option<CriterionKind>, set: &HashSet<CriterionCode>| -> Vec<CriterionCode> {
+            item.criteria
+                .iter()
+                .filter(|c| kind.is_none_or(|k| c.kind == k) && set.contains(&c.code))
+                .map(|c| c.code.clone())
+                .collect()
+        };
         let severe = in_order(Some(CriterionKind::Severe), &found);
         let unmet = in_order(Some(CriterionKind::Compliance), &found);
         let not_applicable = in_order(None, &not_applicable);
 
         let (score, grade) = match (&item.score_table, item.kind) {
             (Some(table), ItemKind::Scored) => {
-                let score = if severe.is_empty() {
-                    table[unmet.len()]
-                } else {
-                    Score::MIN
-                };
+                let score = if severe.is_empty() { table[unmet.len()] } else { Score::MIN };
                 (Some(score), score.grade())
             }
-            _ => (
-                None,
-                if severe.is_empty() {
-                    Grade::Pass
-                } else {
-                    Grade::Fail
-                },
-            ),
+            _ => (None, if severe.is_empty() { Grade::Pass } else { Grade::Fail }),
         };
-        Ok(Verdict {
-            item: item.code,
-            score,
-            grade,
-            pass: grade.passes(),
-            severe,
-            unmet,
-            not_applicable,
-        })
+        Ok(Verdict { item: item.code, score, grade, pass: grade.passes(), severe, unmet, not_applicable })
     }
 }

@@ -7,8 +7,8 @@
 
 use chrono::{DateTime, Utc};
 use radqc_domain::{
-    CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode,
-    Score, Sex, SiteCode, StaffCode,
+    CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode, Score, Sex, SiteCode,
+    StaffCode,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -104,14 +104,8 @@ pub struct ExamEventRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncPayload {
-    Evaluation {
-        exam: ExamRecord,
-        evaluation: Box<EvaluationRecord>,
-    },
-    ExamEvent {
-        exam: ExamRecord,
-        event: ExamEventRecord,
-    },
+    Evaluation { exam: ExamRecord, evaluation: Box<EvaluationRecord> },
+    ExamEvent { exam: ExamRecord, event: ExamEventRecord },
 }
 
 impl SyncPayload {
@@ -143,11 +137,7 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: code.to_owned(),
-            message: message.into(),
-            expected_seq: None,
-        }
+        Self { code: code.to_owned(), message: message.into(), expected_seq: None }
     }
 }
 

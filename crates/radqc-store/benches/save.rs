@@ -36,13 +36,7 @@ fn evaluation(i: u64) -> NewEvaluation {
 fn fresh_store(dir: &std::path::Path) -> Store {
     // On the real disk (the target dir), not a tmpfs, so fsync costs what it costs.
     let key = Key::from_bytes([42; 32]);
-    Store::create(
-        &dir.join("bench.db"),
-        &key,
-        &"BENCH".parse().unwrap(),
-        Utc::now(),
-    )
-    .unwrap()
+    Store::create(&dir.join("bench.db"), &key, &"BENCH".parse().unwrap(), Utc::now()).unwrap()
 }
 
 fn bench_dir() -> tempfile::TempDir {

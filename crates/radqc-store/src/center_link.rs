@@ -29,10 +29,7 @@ pub struct SyncStatus {
 
 impl Store {
     fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
     fn set_meta(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(), StoreError> {
@@ -51,12 +48,7 @@ impl Store {
         self.meta(&format!("app.{key}"))
     }
 
-    pub fn set_meta_value(
-        &mut self,
-        key: &str,
-        value: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn set_meta_value(&mut self, key: &str, value: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         Self::set_meta(&tx, &format!("app.{key}"), Some(value))?;
         tx.execute(
@@ -68,12 +60,10 @@ impl Store {
     }
 
     pub fn center_link(&self) -> Result<Option<CenterLink>, StoreError> {
-        Ok(
-            match (self.meta("center_url")?, self.meta("device_token")?) {
-                (Some(url), Some(token)) => Some(CenterLink { url, token }),
-                _ => None,
-            },
-        )
+        Ok(match (self.meta("center_url")?, self.meta("device_token")?) {
+            (Some(url), Some(token)) => Some(CenterLink { url, token }),
+            _ => None,
+        })
     }
 
     /// Records a successful enrollment: the center, the token, and the site the center says this
@@ -129,11 +119,7 @@ impl Store {
     }
 
     /// Keeps what the center published; an item received twice is kept once.
-    pub fn save_feed_items(
-        &mut self,
-        items: &[FeedItem],
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn save_feed_items(&mut self, items: &[FeedItem], now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         for item in items {
             tx.execute(
@@ -165,11 +151,7 @@ impl Store {
     }
 
     /// Notes how a sync pass ended, for the status the app shows.
-    pub fn record_sync(
-        &mut self,
-        now: DateTime<Utc>,
-        error: Option<&str>,
-    ) -> Result<(), StoreError> {
+    pub fn record_sync(&mut self, now: DateTime<Utc>, error: Option<&str>) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         if error.is_none() {
             Self::set_meta(&tx, "last_sync_at", Some(&ts(now)))?;
@@ -182,10 +164,7 @@ impl Store {
     pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
         Ok(SyncStatus {
             center: self.meta("center_url")?,
-            last_sync_at: self
-                .meta("last_sync_at")?
-                .map(|s| parse_ts(&s))
-                .transpose()?,
+            last_sync_at: self.meta("last_sync_at")?.map(|s| parse_ts(&s)).transpose()?,
             last_error: self.meta("last_sync_error")?,
             outbox: self.outbox_counts()?,
         })

@@ -19,11 +19,7 @@ pub enum StoreError {
     #[error("cannot open {0}: wrong key, or the file is not a RadQC store")]
     WrongKey(PathBuf),
     #[error("{path} was written by a newer RadQC (schema {found}; this version reads up to {supported}); update RadQC, the file was not changed")]
-    NewerSchema {
-        path: PathBuf,
-        found: i64,
-        supported: i64,
-    },
+    NewerSchema { path: PathBuf, found: i64, supported: i64 },
     #[error("key file {path}: {message}")]
     KeyFile { path: PathBuf, message: String },
     #[error("the disk is full: the evaluation was NOT saved; free some space and save again (everything saved before is intact)")]
@@ -33,11 +29,7 @@ pub enum StoreError {
     #[error(transparent)]
     Scoring(#[from] ScoringError),
     #[error("item {item} does not apply to exam {accession}: {why}")]
-    NotApplicable {
-        item: String,
-        accession: String,
-        why: String,
-    },
+    NotApplicable { item: String, accession: String, why: String },
     #[error("no evaluation with id {0}")]
     UnknownEvaluation(String),
     #[error("evaluation {id} was already corrected by {by}; correct the latest revision instead")]
@@ -85,28 +77,20 @@ impl StoreError {
             Self::NoDatabase(p) => format!("未找到质控数据库：{}", p.display()),
             Self::AlreadyExists(p) => format!("{} 已有数据，不能重新初始化", p.display()),
             Self::NotADatabase(p) => format!("{} 不是数据库文件", p.display()),
-            Self::ForeignDatabase(p) => format!(
-                "{} 是其他程序的数据库（或未加密的副本），不是 RadQC 质控库",
-                p.display()
-            ),
+            Self::ForeignDatabase(p) => {
+                format!("{} 是其他程序的数据库（或未加密的副本），不是 RadQC 质控库", p.display())
+            }
             Self::WrongKey(p) => format!("无法打开 {}：密钥错误，或不是 RadQC 质控库", p.display()),
-            Self::NewerSchema {
-                found, supported, ..
-            } => {
-                format!("数据库由更新版本的 RadQC 写入（版本 {found}，本程序最高支持 {supported}），请升级；文件未被改动")
+            Self::NewerSchema { found, supported, .. } => {
+                format!(
+                    "数据库由更新版本的 RadQC 写入（版本 {found}，本程序最高支持 {supported}），请升级；文件未被改动"
+                )
             }
             Self::KeyFile { path, message } => format!("密钥文件 {}：{message}", path.display()),
-            Self::DiskFull => {
-                "磁盘已满：本次评分未保存。请释放磁盘空间后重新保存（之前保存的评分完好无损）"
-                    .to_owned()
-            }
+            Self::DiskFull => "磁盘已满：本次评分未保存。请释放磁盘空间后重新保存（之前保存的评分完好无损）".to_owned(),
             Self::Invalid { field, message } => format!("输入有误（{field}）：{message}"),
             Self::Scoring(e) => format!("评分项填写有误：{e}"),
-            Self::NotApplicable {
-                item,
-                accession,
-                why,
-            } => format!("质控项目 {item} 不适用于检查 {accession}：{why}"),
+            Self::NotApplicable { item, accession, why } => format!("质控项目 {item} 不适用于检查 {accession}：{why}"),
             Self::UnknownEvaluation(id) => format!("找不到评分记录 {id}"),
             Self::AlreadyCorrected { id, by } => {
                 format!("评分 {id} 已被 {by} 更正，请更正最新的版本")
@@ -118,8 +102,5 @@ impl StoreError {
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> StoreError {
-    StoreError::Invalid {
-        field: field.to_owned(),
-        message: message.into(),
-    }
+    StoreError::Invalid { field: field.to_owned(), message: message.into() }
 }

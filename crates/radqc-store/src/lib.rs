@@ -17,8 +17,8 @@ mod store;
 pub use center_link::{CenterLink, SyncStatus};
 pub use error::StoreError;
 pub use model::{
-    AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord,
-    NewEvaluation, OutboxCounts, OutboxEntry, OutboxState, PatientInput, SyncPayload,
+    AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord, NewEvaluation, OutboxCounts,
+    OutboxEntry, OutboxState, PatientInput, SyncPayload,
 };
 pub use open::{default_key_path, latest_schema, Key};
 pub use schema::APPLICATION_ID;

@@ -2,9 +2,7 @@
 //! outbox entries (JSON at the CLI, IPC and sync boundaries).
 
 use chrono::{DateTime, Utc};
-use radqc_domain::{
-    CriterionCode, ExamStaff, ItemCode, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode,
-};
+use radqc_domain::{CriterionCode, ExamStaff, ItemCode, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode};
 pub use radqc_protocol::{EvaluationRecord, ExamEventRecord, ExamRecord, SyncPayload};
 use serde::{Deserialize, Serialize};
 

@@ -25,26 +25,18 @@ impl std::fmt::Debug for Key {
 impl Key {
     /// Reads a key file: 64 hexadecimal characters (a trailing newline is allowed).
     pub fn from_file(path: &Path) -> Result<Key, StoreError> {
-        let err = |message: String| StoreError::KeyFile {
-            path: path.to_owned(),
-            message,
-        };
+        let err = |message: String| StoreError::KeyFile { path: path.to_owned(), message };
         let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let bytes = hex::decode(text.trim())
-            .map_err(|_| err("must hold 64 hexadecimal characters".into()))?;
-        let key: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| err("must hold 64 hexadecimal characters (32 bytes)".into()))?;
+        let bytes = hex::decode(text.trim()).map_err(|_| err("must hold 64 hexadecimal characters".into()))?;
+        let key: [u8; 32] =
+            bytes.try_into().map_err(|_| err("must hold 64 hexadecimal characters (32 bytes)".into()))?;
         Ok(Key(key))
     }
 
     /// Makes a new random key and writes it to `path`, readable by the owner only. Refuses to
     /// overwrite an existing key file: losing a key loses the data it encrypts.
     pub fn create_file(path: &Path) -> Result<Key, StoreError> {
-        let err = |message: String| StoreError::KeyFile {
-            path: path.to_owned(),
-            message,
-        };
+        let err = |message: String| StoreError::KeyFile { path: path.to_owned(), message };
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| err(format!("no randomness for a key: {e}")))?;
         let mut options = std::fs::OpenOptions::new();
@@ -54,9 +46,7 @@ impl Key {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut file = options
-            .open(path)
-            .map_err(|e| err(format!("cannot create: {e}")))?;
+        let mut file = options.open(path).map_err(|e| err(format!("cannot create: {e}")))?;
         use std::io::Write;
         writeln!(file, "{}", hex::encode(key))
             .and_then(|_| file.sync_all())
@@ -99,15 +89,8 @@ fn apply_key(conn: &Connection, key: &Key) -> Result<(), StoreError> {
 fn header(path: &Path) -> Result<Option<(u64, [u8; 16])>, StoreError> {
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(StoreError::NoDatabase(path.to_owned()))
-        }
-        Err(e) => {
-            return Err(crate::error::invalid(
-                "db",
-                format!("cannot read {}: {e}", path.display()),
-            ))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(StoreError::NoDatabase(path.to_owned())),
+        Err(e) => return Err(crate::error::invalid("db", format!("cannot read {}: {e}", path.display()))),
     };
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     if len == 0 {
@@ -134,10 +117,7 @@ pub(crate) fn open_existing(path: &Path, key: &Key) -> Result<Connection, StoreE
         return Err(StoreError::NotADatabase(path.to_owned()));
     }
     {
-        let ro = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let ro = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         apply_key(&ro, key)?;
         let app_id: i64 = match ro.query_row("PRAGMA application_id", [], |r| r.get(0)) {
             Ok(v) => v,
@@ -151,17 +131,10 @@ pub(crate) fn open_existing(path: &Path, key: &Key) -> Result<Connection, StoreE
         }
         let version: i64 = ro.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > latest_schema() {
-            return Err(StoreError::NewerSchema {
-                path: path.to_owned(),
-                found: version,
-                supported: latest_schema(),
-            });
+            return Err(StoreError::NewerSchema { path: path.to_owned(), found: version, supported: latest_schema() });
         }
     }
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     apply_key(&conn, key)?;
     configure(&conn)?;
     migrate(&conn)?;
@@ -177,9 +150,7 @@ pub(crate) fn create(path: &Path, key: &Key) -> Result<Connection, StoreError> {
     }
     let conn = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     apply_key(&conn, key)?;
     conn.pragma_update(None, "application_id", APPLICATION_ID)?;
@@ -192,10 +163,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     // WAL: readers never block the save; FULL: a commit is on disk before save() returns.
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(crate::error::invalid(
-            "db",
-            format!("cannot switch to WAL journal (got {mode})"),
-        ));
+        return Err(crate::error::invalid("db", format!("cannot switch to WAL journal (got {mode})")));
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;

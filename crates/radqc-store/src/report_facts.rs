@@ -13,11 +13,7 @@ fn conversion(e: impl std::error::Error + Send + Sync + 'static) -> rusqlite::Er
 
 impl Store {
     /// Current evaluations scored in `[from, to)` (RFC 3339 UTC text).
-    pub fn evaluation_facts(
-        &self,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<EvaluationFact>, StoreError> {
+    pub fn evaluation_facts(&self, from: &str, to: &str) -> Result<Vec<EvaluationFact>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT x.site, x.department, x.accession, x.modality, x.exam_item, e.item, e.scored_person, e.reviewer,
                     e.score, e.grade, e.severe, e.unmet, e.note
@@ -34,17 +30,9 @@ impl Store {
                 modality: text(3)?.parse().map_err(conversion)?,
                 exam_item: text(4)?,
                 item: text(5)?.parse().map_err(conversion)?,
-                scored_person: r
-                    .get::<_, Option<String>>(6)?
-                    .map(|s| s.parse())
-                    .transpose()
-                    .map_err(conversion)?,
+                scored_person: r.get::<_, Option<String>>(6)?.map(|s| s.parse()).transpose().map_err(conversion)?,
                 reviewer: text(7)?.parse().map_err(conversion)?,
-                score: r
-                    .get::<_, Option<u8>>(8)?
-                    .map(radqc_domain::Score::new)
-                    .transpose()
-                    .map_err(conversion)?,
+                score: r.get::<_, Option<u8>>(8)?.map(radqc_domain::Score::new).transpose().map_err(conversion)?,
                 grade: text(9)?.parse().map_err(conversion)?,
                 severe: serde_json::from_str(&text(10)?).map_err(conversion)?,
                 unmet: serde_json::from_str(&text(11)?).map_err(conversion)?,

@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use radqc_domain::{
-    Applicability, ExamEventKind, ExamStaff, Findings, ItemCode, Rubric, SiteCode, StaffCode,
-};
+use radqc_domain::{Applicability, ExamEventKind, ExamStaff, Findings, ItemCode, Rubric, SiteCode, StaffCode};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
@@ -33,24 +31,19 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 pub(crate) fn parse_ts(s: &str) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 fn parse_col<T: FromStr>(s: &str) -> rusqlite::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    s.parse().map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+    s.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(s).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-    })
+    serde_json::from_str(s)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 fn opt_parse<T: FromStr>(s: Option<String>) -> rusqlite::Result<Option<T>>
@@ -69,16 +62,10 @@ fn check_text(field: &str, value: &str) -> Result<(), StoreError> {
         return Err(invalid(field, "is empty"));
     }
     if value.chars().count() > MAX_TEXT_CHARS {
-        return Err(invalid(
-            field,
-            format!("is longer than {MAX_TEXT_CHARS} characters"),
-        ));
+        return Err(invalid(field, format!("is longer than {MAX_TEXT_CHARS} characters")));
     }
     if value.chars().any(char::is_control) || value != value.trim() {
-        return Err(invalid(
-            field,
-            "has control characters or surrounding spaces",
-        ));
+        return Err(invalid(field, "has control characters or surrounding spaces"));
     }
     Ok(())
 }
@@ -131,10 +118,7 @@ fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
         patient_sex: opt_parse(r.get(14)?)?,
         patient_age: r.get(15)?,
         patient_name: r.get(16)?,
-        performed_at: r
-            .get::<_, Option<String>>(17)?
-            .map(|s| parse_ts(&s))
-            .transpose()?,
+        performed_at: r.get::<_, Option<String>>(17)?.map(|s| parse_ts(&s)).transpose()?,
         evaluations: r.get(18)?,
     })
 }
@@ -158,11 +142,7 @@ fn evaluation_from_row(r: &Row) -> rusqlite::Result<EvaluationRecord> {
             .get::<_, Option<u8>>(9)?
             .map(|s| {
                 radqc_domain::Score::new(s).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        9,
-                        rusqlite::types::Type::Integer,
-                        Box::new(e),
-                    )
+                    rusqlite::Error::FromSqlConversionFailure(9, rusqlite::types::Type::Integer, Box::new(e))
                 })
             })
             .transpose()?,
@@ -197,12 +177,7 @@ fn outbox_from_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
 
 impl Store {
     /// Creates a new store for `site` at `path`, encrypted with `key`.
-    pub fn create(
-        path: &Path,
-        key: &Key,
-        site: &SiteCode,
-        now: DateTime<Utc>,
-    ) -> Result<Store, StoreError> {
+    pub fn create(path: &Path, key: &Key, site: &SiteCode, now: DateTime<Utc>) -> Result<Store, StoreError> {
         let conn = open::create(path, key)?;
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(|e| invalid("salt", e.to_string()))?;
@@ -215,10 +190,7 @@ impl Store {
             ("created_at", ts(now)),
         ];
         for (k, v) in meta {
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-                params![k, v],
-            )?;
+            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
         }
         conn.execute_batch("COMMIT")?;
         Self::from_conn(conn, path)
@@ -237,9 +209,7 @@ impl Store {
                 .optional()?
                 .ok_or_else(|| invalid("meta", format!("the store has no `{k}`")))
         };
-        let site = meta("site")?
-            .parse()
-            .map_err(|e: radqc_domain::CodeError| invalid("meta.site", e.to_string()))?;
+        let site = meta("site")?.parse().map_err(|e: radqc_domain::CodeError| invalid("meta.site", e.to_string()))?;
         let device_id = meta("device_id")?;
         let patient_salt = meta("patient_salt")?;
         let store_patient_names = meta("store_patient_names")? == "1";
@@ -274,26 +244,21 @@ impl Store {
     /// Caps the file at `pages` pages (4 KiB each): a quota for small disks, and how the tests
     /// make a disk full.
     pub fn set_max_pages(&self, pages: u32) -> Result<(), StoreError> {
-        self.conn
-            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        self.conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         Ok(())
     }
 
     /// Turns storing patient names on or off for this site (off by default: QC needs no names).
     pub fn set_store_patient_names(&mut self, on: bool) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE meta SET value = ?1 WHERE key = 'store_patient_names'",
-            [if on { "1" } else { "0" }],
-        )?;
+        self.conn
+            .execute("UPDATE meta SET value = ?1 WHERE key = 'store_patient_names'", [if on { "1" } else { "0" }])?;
         self.store_patient_names = on;
         Ok(())
     }
 
     /// `PRAGMA integrity_check`: "ok" when the file is sound.
     pub fn integrity_check(&self) -> Result<String, StoreError> {
-        Ok(self
-            .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
     fn patient_hash(&self, id: &str) -> String {
@@ -313,14 +278,8 @@ impl Store {
     ) -> Result<(i64, ExamRecord), StoreError> {
         let site = exam.site.clone().unwrap_or_else(|| self.site.clone());
         let patient = exam.patient.as_ref();
-        let hash = patient
-            .and_then(|p| p.id.as_deref())
-            .map(|id| self.patient_hash(id));
-        let name = if self.store_patient_names {
-            patient.and_then(|p| p.name.clone())
-        } else {
-            None
-        };
+        let hash = patient.and_then(|p| p.id.as_deref()).map(|id| self.patient_hash(id));
+        let name = if self.store_patient_names { patient.and_then(|p| p.name.clone()) } else { None };
         let s = &exam.staff;
         let id: i64 = tx.query_row(
             "INSERT INTO exams (site, accession, modality, exam_item, department, patient_source, follow_up,
@@ -368,11 +327,8 @@ impl Store {
             ],
             |r| r.get(0),
         )?;
-        let record = tx.query_row(
-            &format!("SELECT {EXAM_COLUMNS} FROM exams x WHERE x.id = ?1"),
-            [id],
-            exam_from_row,
-        )?;
+        let record =
+            tx.query_row(&format!("SELECT {EXAM_COLUMNS} FROM exams x WHERE x.id = ?1"), [id], exam_from_row)?;
         Ok((id, record))
     }
 
@@ -390,8 +346,7 @@ impl Store {
              VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?1, ?2, ?3) RETURNING seq",
             )?
             .query_row(params![kind, ref_id, ts(now)], |r| r.get(0))?;
-        tx.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?
-            .execute(params![seq, json])?;
+        tx.prepare_cached("INSERT INTO outbox_payload (seq, payload) VALUES (?1, ?2)")?.execute(params![seq, json])?;
         Ok(seq)
     }
 
@@ -458,10 +413,7 @@ impl Store {
     ) -> Result<EvaluationRecord, StoreError> {
         check_exam(&input.exam)?;
         if input.note.chars().count() > MAX_NOTE_CHARS {
-            return Err(invalid(
-                "note",
-                format!("is longer than {MAX_NOTE_CHARS} characters"),
-            ));
+            return Err(invalid("note", format!("is longer than {MAX_NOTE_CHARS} characters")));
         }
         let findings = Findings {
             item: input.item,
@@ -471,9 +423,7 @@ impl Store {
         let verdict = self.rubric.score(&findings)?;
         let item = self.rubric.item(input.item);
         let not_applicable_because = match item.applies {
-            Applicability::FilmPrinted if input.exam.film_printed == Some(false) => {
-                Some("no film was printed")
-            }
+            Applicability::FilmPrinted if input.exam.film_printed == Some(false) => Some("no film was printed"),
             Applicability::Reconstruction if input.exam.reconstruction == Some(false) => {
                 Some("no 3D reconstruction was requested or made")
             }
@@ -507,15 +457,9 @@ impl Store {
                 return Err(StoreError::UnknownEvaluation(prev.clone()));
             };
             if let Some(by) = by {
-                return Err(StoreError::AlreadyCorrected {
-                    id: prev.clone(),
-                    by,
-                });
+                return Err(StoreError::AlreadyCorrected { id: prev.clone(), by });
             }
-            if psite != site.as_str()
-                || pacc != input.exam.accession
-                || pitem != input.item.as_str()
-            {
+            if psite != site.as_str() || pacc != input.exam.accession || pitem != input.item.as_str() {
                 return Err(invalid(
                     "supersedes",
                     format!("evaluation {prev} is of item {pitem} of exam {psite}/{pacc}: a correction keeps the exam and the item"),
@@ -523,8 +467,7 @@ impl Store {
             }
         }
         let (exam_id, exam) = self.upsert_exam(tx, &input.exam, now)?;
-        let codes =
-            |v: &[radqc_domain::CriterionCode]| serde_json::to_string(v).expect("codes serialize");
+        let codes = |v: &[radqc_domain::CriterionCode]| serde_json::to_string(v).expect("codes serialize");
         tx.execute(
             "INSERT INTO evaluations (id, exam_id, item, reviewer, scored_person, mode, findings, not_applicable,
                  score, grade, pass, severe, unmet, rubric_version, note, at, supersedes)
@@ -570,30 +513,12 @@ impl Store {
             supersedes: input.supersedes.clone(),
             superseded_by: None,
         };
-        let payload = SyncPayload::Evaluation {
-            exam,
-            evaluation: Box::new(record.clone()),
-        };
+        let payload = SyncPayload::Evaluation { exam, evaluation: Box::new(record.clone()) };
         Self::enqueue(tx, "evaluation", &id, &payload, now)?;
-        let action = if input.supersedes.is_some() {
-            "corrected"
-        } else {
-            "scored"
-        };
-        let detail = format!(
-            "{} {} {}",
-            input.item,
-            verdict.grade,
-            verdict.score.map(|s| s.to_string()).unwrap_or_default()
-        );
-        Self::log(
-            tx,
-            input.reviewer.as_str(),
-            action,
-            Some(&id),
-            Some(detail.trim_end()),
-            now,
-        )?;
+        let action = if input.supersedes.is_some() { "corrected" } else { "scored" };
+        let detail =
+            format!("{} {} {}", input.item, verdict.grade, verdict.score.map(|s| s.to_string()).unwrap_or_default());
+        Self::log(tx, input.reviewer.as_str(), action, Some(&id), Some(detail.trim_end()), now)?;
         Ok(record)
     }
 
@@ -651,16 +576,7 @@ impl Store {
             staff: staff.clone(),
             at: parse_ts(&ts(at))?,
         };
-        Self::enqueue(
-            tx,
-            "exam_event",
-            &id,
-            &SyncPayload::ExamEvent {
-                exam: exam_record,
-                event: event.clone(),
-            },
-            now,
-        )?;
+        Self::enqueue(tx, "exam_event", &id, &SyncPayload::ExamEvent { exam: exam_record, event: event.clone() }, now)?;
         Ok(event)
     }
 
@@ -680,9 +596,7 @@ impl Store {
     }
 
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id")?;
+        let mut stmt = self.conn.prepare("SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
             Ok(AuditEntry {
                 at: parse_ts(&r.get::<_, String>(0)?)?,
@@ -696,18 +610,12 @@ impl Store {
     }
 
     /// The exam with this accession at `site` (the store's own site when `None`).
-    pub fn exam(
-        &self,
-        site: Option<&SiteCode>,
-        accession: &str,
-    ) -> Result<Option<ExamRecord>, StoreError> {
+    pub fn exam(&self, site: Option<&SiteCode>, accession: &str) -> Result<Option<ExamRecord>, StoreError> {
         let site = site.unwrap_or(&self.site);
         Ok(self
             .conn
             .query_row(
-                &format!(
-                    "SELECT {EXAM_COLUMNS} FROM exams x WHERE x.site = ?1 AND x.accession = ?2"
-                ),
+                &format!("SELECT {EXAM_COLUMNS} FROM exams x WHERE x.site = ?1 AND x.accession = ?2"),
                 params![site.as_str(), accession],
                 exam_from_row,
             )
@@ -723,16 +631,10 @@ impl Store {
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
         if let Some(from) = f.from {
-            add(
-                " AND coalesce(x.performed_at, x.created_at) >= ?",
-                Box::new(ts(from)),
-            );
+            add(" AND coalesce(x.performed_at, x.created_at) >= ?", Box::new(ts(from)));
         }
         if let Some(to) = f.to {
-            add(
-                " AND coalesce(x.performed_at, x.created_at) < ?",
-                Box::new(ts(to)),
-            );
+            add(" AND coalesce(x.performed_at, x.created_at) < ?", Box::new(ts(to)));
         }
         if let Some(site) = &f.site {
             add(" AND x.site = ?", Box::new(site.to_string()));
@@ -753,12 +655,8 @@ impl Store {
             );
         }
         match f.evaluated {
-            Some(true) => {
-                sql.push_str(" AND EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)")
-            }
-            Some(false) => {
-                sql.push_str(" AND NOT EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)")
-            }
+            Some(true) => sql.push_str(" AND EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)"),
+            Some(false) => sql.push_str(" AND NOT EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)"),
             None => {}
         }
         sql.push_str(" ORDER BY coalesce(x.performed_at, x.created_at) DESC, x.id DESC");
@@ -766,10 +664,7 @@ impl Store {
             sql.push_str(&format!(" LIMIT {limit}"));
         }
         let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(
-            rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())),
-            exam_from_row,
-        )?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())), exam_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -785,10 +680,7 @@ impl Store {
         accession: &str,
     ) -> Result<Vec<EvaluationRecord>, StoreError> {
         let site = site.unwrap_or(&self.site);
-        self.query_evaluations(
-            "x.site = ?1 AND x.accession = ?2",
-            params![site.as_str(), accession],
-        )
+        self.query_evaluations("x.site = ?1 AND x.accession = ?2", params![site.as_str(), accession])
     }
 
     pub fn evaluation(&self, id: &str) -> Result<Option<EvaluationRecord>, StoreError> {
@@ -840,11 +732,7 @@ impl Store {
         self.query_outbox("1 = 1", u32::MAX)
     }
 
-    pub(crate) fn query_outbox_from(
-        &self,
-        seq: i64,
-        limit: u32,
-    ) -> Result<Vec<OutboxEntry>, StoreError> {
+    pub(crate) fn query_outbox_from(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT o.seq, o.kind, o.ref_id, p.payload, o.state, o.reason, o.created_at
              FROM outbox o JOIN outbox_payload p ON p.seq = o.seq WHERE o.seq >= ?1 ORDER BY o.seq LIMIT ?2",
@@ -879,8 +767,7 @@ impl Store {
             let mut check = tx.prepare_cached(
                 "SELECT seq FROM outbox WHERE seq BETWEEN ?1 AND ?2 AND state <> 'sent' ORDER BY seq LIMIT 1",
             )?;
-            let mut count =
-                tx.prepare_cached("SELECT count(*) FROM outbox WHERE seq BETWEEN ?1 AND ?2")?;
+            let mut count = tx.prepare_cached("SELECT count(*) FROM outbox WHERE seq BETWEEN ?1 AND ?2")?;
             let mut i = 0;
             while i < sorted.len() {
                 let mut j = i;
@@ -889,10 +776,7 @@ impl Store {
                 }
                 let (from, to) = (sorted[i], sorted[j]);
                 set.execute(params![from, to, now])?;
-                if let Some(bad) = check
-                    .query_row(params![from, to], |r| r.get::<_, i64>(0))
-                    .optional()?
-                {
+                if let Some(bad) = check.query_row(params![from, to], |r| r.get::<_, i64>(0)).optional()? {
                     return Err(StoreError::NotPending(bad));
                 }
                 let n: i64 = count.query_row(params![from, to], |r| r.get(0))?;
@@ -908,12 +792,7 @@ impl Store {
     }
 
     /// Moves an entry to the dead letter with the center's reason; the entries behind it go on.
-    pub fn mark_rejected(
-        &mut self,
-        seq: i64,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    pub fn mark_rejected(&mut self, seq: i64, reason: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
         let n = self.conn.execute(
             "UPDATE outbox SET state = 'rejected', reason = ?2, state_at = ?3 WHERE seq = ?1 AND state = 'pending'",
             params![seq, reason, ts(now)],
@@ -926,9 +805,7 @@ impl Store {
 
     pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let mut counts = OutboxCounts::default();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
+        let mut stmt = self.conn.prepare("SELECT state, count(*) FROM outbox GROUP BY state")?;
         let mut rows = stmt.query([])?;
         while let Some(r) = rows.next()? {
             let n: u64 = r.get(1)?;

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use radqc_protocol::{
-    EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage, PushEntry,
-    PushRequest, PushResponse, SCHEMA_VERSION,
+    EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage, PushEntry, PushRequest, PushResponse,
+    SCHEMA_VERSION,
 };
 use radqc_store::{CenterLink, OutboxEntry, Store, StoreError};
 use serde::Serialize;
@@ -25,12 +25,7 @@ pub const BATCH: u32 = 1000;
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// Everything pending went out and every feed is current.
-    Synced {
-        pushed: u64,
-        duplicates: u64,
-        rejected: u64,
-        pulled: u64,
-    },
+    Synced { pushed: u64, duplicates: u64, rejected: u64, pulled: u64 },
     /// The store is not enrolled with a center.
     NotEnrolled,
     /// The network or the center failed; nothing is lost. Try again after a backoff.
@@ -50,19 +45,13 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff {
-            base: Duration::from_secs(2),
-            max: Duration::from_secs(15 * 60),
-        }
+        Backoff { base: Duration::from_secs(2), max: Duration::from_secs(15 * 60) }
     }
 }
 
 impl Backoff {
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
-        let cap = self
-            .base
-            .saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX))
-            .min(self.max);
+        let cap = self.base.saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX)).min(self.max);
         cap.mul_f64(jitter.clamp(0.0, 1.0))
     }
 }
@@ -122,26 +111,16 @@ enum Failure {
 }
 
 async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, Failure> {
-    let resp = req
-        .send()
-        .await
-        .map_err(|e| Failure::Network(e.to_string()))?;
+    let resp = req.send().await.map_err(|e| Failure::Network(e.to_string()))?;
     let status = resp.status();
-    let bytes = resp
-        .bytes()
-        .await
-        .map_err(|e| Failure::Network(e.to_string()))?;
+    let bytes = resp.bytes().await.map_err(|e| Failure::Network(e.to_string()))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::Network(format!("unreadable answer: {e}")));
+        return serde_json::from_slice(&bytes).map_err(|e| Failure::Network(format!("unreadable answer: {e}")));
     }
     let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
         ErrorBody::new(
             &format!("HTTP_{}", status.as_u16()),
-            String::from_utf8_lossy(&bytes)
-                .chars()
-                .take(200)
-                .collect::<String>(),
+            String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>(),
         )
     });
     if status.is_server_error() {
@@ -165,23 +144,17 @@ pub async fn enroll(
         device_id: store.device_id().to_owned(),
         device_name: device_name.map(str::to_owned),
     };
-    let resp: EnrollResponse = call(http.post(url(center, "/api/v1/enroll")).json(&req))
-        .await
-        .map_err(|f| match f {
-            Failure::Network(message) => SyncError::Network {
-                url: center.to_owned(),
-                message,
-            },
+    let resp: EnrollResponse =
+        call(http.post(url(center, "/api/v1/enroll")).json(&req)).await.map_err(|f| match f {
+            Failure::Network(message) => SyncError::Network { url: center.to_owned(), message },
             Failure::Server(body) | Failure::Refused(body) => SyncError::Refused(body),
         })?;
-    let site = resp.site.parse().map_err(|e: radqc_domain::CodeError| {
-        SyncError::Refused(ErrorBody::new("INVALID_SITE", e.to_string()))
-    })?;
+    let site = resp
+        .site
+        .parse()
+        .map_err(|e: radqc_domain::CodeError| SyncError::Refused(ErrorBody::new("INVALID_SITE", e.to_string())))?;
     store.set_center_link(
-        &CenterLink {
-            url: center.trim_end_matches('/').to_owned(),
-            token: resp.token.clone(),
-        },
+        &CenterLink { url: center.trim_end_matches('/').to_owned(), token: resp.token.clone() },
         &site,
         now,
     )?;
@@ -192,32 +165,17 @@ fn push_request(entries: &[OutboxEntry]) -> Result<Vec<u8>, StoreError> {
     let entries = entries
         .iter()
         .map(|e| {
-            let payload =
-                serde_json::value::RawValue::from_string(e.payload.clone()).map_err(|err| {
-                    StoreError::Invalid {
-                        field: format!("outbox[{}].payload", e.seq),
-                        message: err.to_string(),
-                    }
-                })?;
-            Ok(PushEntry {
-                seq: e.seq,
-                payload,
-            })
+            let payload = serde_json::value::RawValue::from_string(e.payload.clone()).map_err(|err| {
+                StoreError::Invalid { field: format!("outbox[{}].payload", e.seq), message: err.to_string() }
+            })?;
+            Ok(PushEntry { seq: e.seq, payload })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(serde_json::to_vec(&PushRequest {
-        schema: SCHEMA_VERSION,
-        entries,
-    })
-    .expect("push serializes"))
+    Ok(serde_json::to_vec(&PushRequest { schema: SCHEMA_VERSION, entries }).expect("push serializes"))
 }
 
 /// One sync pass. Never loses or doubles an entry, whatever fails in the middle.
-pub async fn try_sync_once(
-    store: &mut Store,
-    http: &reqwest::Client,
-    now: DateTime<Utc>,
-) -> Outcome {
+pub async fn try_sync_once(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>) -> Outcome {
     try_sync_once_batched(store, http, now, BATCH).await
 }
 
@@ -238,45 +196,25 @@ pub async fn try_sync_once_batched(
     };
     if !matches!(outcome, Outcome::NotEnrolled) {
         if let Err(e) = store.record_sync(now, error.as_deref()) {
-            return Outcome::Retry {
-                error: format!("cannot record the sync status: {e}"),
-                pushed: 0,
-            };
+            return Outcome::Retry { error: format!("cannot record the sync status: {e}"), pushed: 0 };
         }
     }
     outcome
 }
 
-async fn pass(
-    store: &mut Store,
-    http: &reqwest::Client,
-    now: DateTime<Utc>,
-    batch_size: u32,
-) -> Outcome {
+async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, batch_size: u32) -> Outcome {
     let link = match store.center_link() {
         Ok(Some(link)) => link,
         Ok(None) => return Outcome::NotEnrolled,
-        Err(e) => {
-            return Outcome::Retry {
-                error: e.to_string(),
-                pushed: 0,
-            }
-        }
+        Err(e) => return Outcome::Retry { error: e.to_string(), pushed: 0 },
     };
     let (mut pushed, mut duplicates, mut rejected, mut pulled) = (0u64, 0u64, 0u64, 0u64);
     let fail = |f: Failure, pushed: u64| match f {
-        Failure::Network(e) => Outcome::Retry {
-            error: format!("cannot reach {}: {e}", link.url),
-            pushed,
-        },
-        Failure::Server(b) => Outcome::Retry {
-            error: format!("the center failed: {} ({})", b.message, b.code),
-            pushed,
-        },
-        Failure::Refused(b) => Outcome::Stopped {
-            code: b.code,
-            message: b.message,
-        },
+        Failure::Network(e) => Outcome::Retry { error: format!("cannot reach {}: {e}", link.url), pushed },
+        Failure::Server(b) => {
+            Outcome::Retry { error: format!("the center failed: {} ({})", b.message, b.code), pushed }
+        }
+        Failure::Refused(b) => Outcome::Stopped { code: b.code, message: b.message },
     };
     // After a SEQUENCE_GAP the center asks for entries again from this number (it lost them).
     let mut resend_from: Option<i64> = None;
@@ -288,21 +226,11 @@ async fn pass(
         let batch = match batch {
             Ok(b) if b.is_empty() => break,
             Ok(b) => b,
-            Err(e) => {
-                return Outcome::Retry {
-                    error: e.to_string(),
-                    pushed,
-                }
-            }
+            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
         };
         let body = match push_request(&batch) {
             Ok(b) => b,
-            Err(e) => {
-                return Outcome::Stopped {
-                    code: e.code().to_owned(),
-                    message: e.to_string(),
-                }
-            }
+            Err(e) => return Outcome::Stopped { code: e.code().to_owned(), message: e.to_string() },
         };
         let req = http
             .post(url(&link.url, "/api/v1/push"))
@@ -317,20 +245,13 @@ async fn pass(
                     resend_from = Some(expected);
                     continue;
                 }
-                _ => {
-                    return Outcome::Stopped {
-                        code: b.code,
-                        message: b.message,
-                    }
-                }
+                _ => return Outcome::Stopped { code: b.code, message: b.message },
             },
             Err(f) => return fail(f, pushed),
         };
         let mut sent = Vec::new();
         for r in &resp.results {
-            let pending = batch
-                .iter()
-                .any(|e| e.seq == r.seq && e.state == radqc_store::OutboxState::Pending);
+            let pending = batch.iter().any(|e| e.seq == r.seq && e.state == radqc_store::OutboxState::Pending);
             match (r.status, &r.reason) {
                 (EntryStatus::Applied, _) => {
                     pushed += 1;
@@ -343,15 +264,11 @@ async fn pass(
                 (EntryStatus::Rejected, reason) | (EntryStatus::Duplicate, reason @ Some(_)) => {
                     rejected += 1;
                     if pending {
-                        let reason = reason.as_ref().map_or_else(
-                            || "rejected".to_owned(),
-                            |b| format!("{} ({})", b.message, b.code),
-                        );
+                        let reason = reason
+                            .as_ref()
+                            .map_or_else(|| "rejected".to_owned(), |b| format!("{} ({})", b.message, b.code));
                         if let Err(e) = store.mark_rejected(r.seq, &reason, now) {
-                            return Outcome::Retry {
-                                error: e.to_string(),
-                                pushed,
-                            };
+                            return Outcome::Retry { error: e.to_string(), pushed };
                         }
                     }
                 }
@@ -359,35 +276,20 @@ async fn pass(
         }
         let sent: Vec<i64> = sent
             .into_iter()
-            .filter(|s| {
-                batch
-                    .iter()
-                    .any(|e| e.seq == *s && e.state == radqc_store::OutboxState::Pending)
-            })
+            .filter(|s| batch.iter().any(|e| e.seq == *s && e.state == radqc_store::OutboxState::Pending))
             .collect();
         if let Err(e) = store.mark_sent(&sent, now) {
-            return Outcome::Retry {
-                error: e.to_string(),
-                pushed,
-            };
+            return Outcome::Retry { error: e.to_string(), pushed };
         }
     }
     for kind in FeedKind::ALL {
         loop {
             let after = match store.feed_cursor(kind) {
                 Ok(c) => c,
-                Err(e) => {
-                    return Outcome::Retry {
-                        error: e.to_string(),
-                        pushed,
-                    }
-                }
+                Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
             };
             let req = http
-                .get(url(
-                    &link.url,
-                    &format!("/api/v1/feed/{}?after={after}&limit=200", kind.as_str()),
-                ))
+                .get(url(&link.url, &format!("/api/v1/feed/{}?after={after}&limit=200", kind.as_str())))
                 .bearer_auth(&link.token);
             let page: FeedPage = match call(req).await {
                 Ok(p) => p,
@@ -395,22 +297,14 @@ async fn pass(
             };
             pulled += page.items.len() as u64;
             if let Err(e) = store.save_feed_items(&page.items, now) {
-                return Outcome::Retry {
-                    error: e.to_string(),
-                    pushed,
-                };
+                return Outcome::Retry { error: e.to_string(), pushed };
             }
             if !page.more || page.items.is_empty() {
                 break;
             }
         }
     }
-    Outcome::Synced {
-        pushed,
-        duplicates,
-        rejected,
-        pulled,
-    }
+    Outcome::Synced { pushed, duplicates, rejected, pulled }
 }
 
 /// Runs passes until one ends in `Synced`, `NotEnrolled` or `Stopped`, or `attempts` are used,

@@ -19,15 +19,11 @@ fn shape(value: &Value, path: &str, out: &mut BTreeSet<String>) {
         Value::Number(_) => "number",
         Value::String(_) => "string",
         Value::Array(items) => {
-            items
-                .iter()
-                .for_each(|v| shape(v, &format!("{path}[]"), out));
+            items.iter().for_each(|v| shape(v, &format!("{path}[]"), out));
             "array"
         }
         Value::Object(fields) => {
-            fields
-                .iter()
-                .for_each(|(k, v)| shape(v, &format!("{path}.{k}"), out));
+            fields.iter().for_each(|(k, v)| shape(v, &format!("{path}.{k}"), out));
             "object"
         }
     };
@@ -56,12 +52,8 @@ fn enum_values(doc: &Value) -> BTreeSet<String> {
             Value::String(s) if ENUM_PATHS.contains(&path) => {
                 out.insert(format!("{path}={s}"));
             }
-            Value::Array(items) => items
-                .iter()
-                .for_each(|v| walk(v, &format!("{path}[]"), out)),
-            Value::Object(fields) => fields
-                .iter()
-                .for_each(|(k, v)| walk(v, &format!("{path}.{k}"), out)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, &format!("{path}[]"), out)),
+            Value::Object(fields) => fields.iter().for_each(|(k, v)| walk(v, &format!("{path}.{k}"), out)),
             _ => {}
         }
     }
@@ -80,29 +72,12 @@ fn rubric_on_the_wire() -> Value {
 #[test]
 fn rubric_command_sends_the_standards_text_verbatim() {
     let wire = rubric_on_the_wire();
-    let iq = wire["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["code"] == "IQ")
-        .unwrap();
-    let s1 = iq["criteria"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "IQ-S1")
-        .unwrap();
+    let iq = wire["items"].as_array().unwrap().iter().find(|i| i["code"] == "IQ").unwrap();
+    let s1 = iq["criteria"].as_array().unwrap().iter().find(|c| c["code"] == "IQ-S1").unwrap();
     // The UI shows this string as is; any re-encoding on the way would show here first.
-    assert_eq!(
-        s1["text"]["zh"],
-        "检查技术选择、摆放位置不当或操作过失，无诊断价值"
-    );
+    assert_eq!(s1["text"]["zh"], "检查技术选择、摆放位置不当或操作过失，无诊断价值");
     assert_eq!(s1["kind"], "severe");
-    assert_eq!(
-        iq["score_table"],
-        json!([5, 4, 3, 3, 2, 1]),
-        "IQ's u → score table as numbers"
-    );
+    assert_eq!(iq["score_table"], json!([5, 4, 3, 3, 2, 1]), "IQ's u → score table as numbers");
 }
 
 #[test]
@@ -122,19 +97,12 @@ fn ui_fixture_enums_are_values_the_shell_sends() {
     // The UI's catalogs translate these values; a fixture value the shell never sends would
     // test a translation that no user can see.
     let unknown: Vec<_> = used.difference(&sent).collect();
-    assert!(
-        unknown.is_empty(),
-        "fixture values the shell never sends: {unknown:?}"
-    );
+    assert!(unknown.is_empty(), "fixture values the shell never sends: {unknown:?}");
 }
 
 #[test]
 fn ipc_error_is_the_three_field_envelope() {
-    let error = IpcError::new(
-        "RUBRIC_UNAVAILABLE",
-        "质控标准不可用",
-        "The rubric is not available",
-    );
+    let error = IpcError::new("RUBRIC_UNAVAILABLE", "质控标准不可用", "The rubric is not available");
     // The UI's `IpcError` type and `toIpcError` accept exactly these three fields.
     assert_eq!(
         serde_json::to_value(&error).unwrap(),
@@ -150,17 +118,8 @@ fn ipc_error_is_the_three_field_envelope() {
 fn command_line_options_are_checked() {
     let parse = |args: &[&str]| Options::from_args(args.iter().map(|s| s.to_string()));
     let o = parse(&["--demo", "--data-dir", "/tmp/x", "--gate-port", "0"]).unwrap();
-    assert!(
-        o.demo && o.gate_port == 0 && o.data_dir.as_deref() == Some(std::path::Path::new("/tmp/x"))
-    );
-    assert_eq!(
-        parse(&[]).unwrap().gate_port,
-        radqc_desktop::DEFAULT_GATE_PORT
-    );
-    assert!(parse(&["--gate-port", "http"])
-        .unwrap_err()
-        .contains("not a port"));
-    assert!(parse(&["--colour"])
-        .unwrap_err()
-        .contains("unknown option `--colour`"));
+    assert!(o.demo && o.gate_port == 0 && o.data_dir.as_deref() == Some(std::path::Path::new("/tmp/x")));
+    assert_eq!(parse(&[]).unwrap().gate_port, radqc_desktop::DEFAULT_GATE_PORT);
+    assert!(parse(&["--gate-port", "http"]).unwrap_err().contains("not a port"));
+    assert!(parse(&["--colour"]).unwrap_err().contains("unknown option `--colour`"));
 }

@@ -2,18 +2,12 @@
 //! signature, panel saves, blind review.
 
 use chrono::{TimeZone, Utc};
-use radqc_app::{
-    App, AppConfig, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, SignRequest, SignResponse,
-};
+use radqc_app::{App, AppConfig, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, SignRequest, SignResponse};
 use serde_json::json;
 
 fn app(policy: PanelClosedPolicy) -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let config = AppConfig {
-        data_dir: dir.path().join("data"),
-        demo: true,
-        when_panel_closed: policy,
-    };
+    let config = AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: policy };
     let app = App::open(config, Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()).unwrap();
     (dir, app)
 }
@@ -35,33 +29,19 @@ fn sign_request(accession: &str, follow_up: bool) -> SignRequest {
 #[test]
 fn the_demo_department_is_seeded_once() {
     let (dir, app) = app(PanelClosedPolicy::Block);
-    let exams = app
-        .find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap())
-        .unwrap();
+    let exams = app.find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap()).unwrap();
     assert_eq!(exams.len(), 140, "a week of exams");
     for m in ["DR", "CT", "MR"] {
-        assert!(
-            exams.iter().any(|e| e.exam.modality.as_str() == m),
-            "{m} exams in the demo"
-        );
+        assert!(exams.iter().any(|e| e.exam.modality.as_str() == m), "{m} exams in the demo");
     }
-    assert!(
-        app.store().evaluations().unwrap().len() >= 15,
-        "some already scored"
-    );
+    assert!(app.store().evaluations().unwrap().len() >= 15, "some already scored");
     assert_eq!(app.roster().unwrap().len(), 10);
     drop(app);
-    let config = AppConfig {
-        data_dir: dir.path().join("data"),
-        demo: true,
-        when_panel_closed: PanelClosedPolicy::Block,
-    };
+    let config =
+        AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: PanelClosedPolicy::Block };
     let again = App::open(config, now()).unwrap();
     assert_eq!(
-        again
-            .find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap())
-            .unwrap()
-            .len(),
+        again.find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap()).unwrap().len(),
         140,
         "reopening seeds nothing more"
     );
@@ -71,51 +51,24 @@ fn the_demo_department_is_seeded_once() {
 fn roles_decide_which_items_a_person_may_score() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
     let exam = app
-        .find_exams(
-            &serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap(),
-        )
+        .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap())
         .unwrap()
         .remove(0);
     let acc = exam.exam.accession.clone();
-    assert_eq!(
-        app.scorable_items(None, &acc).unwrap_err().code,
-        "NOT_SIGNED_IN"
-    );
+    assert_eq!(app.scorable_items(None, &acc).unwrap_err().code, "NOT_SIGNED_IN");
     app.sign_in("A1", now()).unwrap();
-    let tech: Vec<String> = app
-        .scorable_items(None, &acc)
-        .unwrap()
-        .iter()
-        .map(|i| i.to_string())
-        .collect();
-    assert_eq!(
-        tech,
-        ["AF"],
-        "a technologist scores the application form only"
-    );
-    let denied = app
-        .save_panel(&panel(&acc, "IQ", &[], None), now())
-        .unwrap_err();
-    assert_eq!(
-        denied.code, "NOT_PERMITTED",
-        "and cannot save an item they may not score"
-    );
+    let tech: Vec<String> = app.scorable_items(None, &acc).unwrap().iter().map(|i| i.to_string()).collect();
+    assert_eq!(tech, ["AF"], "a technologist scores the application form only");
+    let denied = app.save_panel(&panel(&acc, "IQ", &[], None), now()).unwrap_err();
+    assert_eq!(denied.code, "NOT_PERMITTED", "and cannot save an item they may not score");
     app.sign_in("D1", now()).unwrap();
-    let doctor: Vec<String> = app
-        .scorable_items(None, &acc)
-        .unwrap()
-        .iter()
-        .map(|i| i.to_string())
-        .collect();
+    let doctor: Vec<String> = app.scorable_items(None, &acc).unwrap().iter().map(|i| i.to_string()).collect();
     assert!(
         doctor.contains(&"IQ".to_owned()) && !doctor.contains(&"RQ".to_owned()),
         "a reporting doctor scores images, not reports: {doctor:?}"
     );
     app.sign_in("Q1", now()).unwrap();
-    assert!(
-        app.scorable_items(None, &acc).unwrap().len() >= 4,
-        "a QC officer scores everything that applies"
-    );
+    assert!(app.scorable_items(None, &acc).unwrap().len() >= 4, "a QC officer scores everything that applies");
     assert_eq!(app.sign_in("ZZ", now()).unwrap_err().code, "UNKNOWN_STAFF");
 }
 
@@ -132,35 +85,20 @@ fn a_sampled_signing_is_held_until_the_panel_is_saved() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
     app.sign_in("D1", now()).unwrap();
     // Follow-up cases are always sampled by the default rules (5.2).
-    let SignResponse::Hold {
-        gate,
-        waiter,
-        decision,
-    } = app.sign(&sign_request("CT-FU-1", true), now()).unwrap()
-    else {
+    let SignResponse::Hold { gate, waiter, decision } = app.sign(&sign_request("CT-FU-1", true), now()).unwrap() else {
         panic!("a follow-up case is sampled")
     };
     assert!(decision.sampled);
     assert_eq!(gate.rule.as_deref(), Some("随访病例全部抽取 (5.2)"));
-    assert!(
-        gate.items.iter().any(|i| i.as_str() == "IQ"),
-        "the signer scores the images"
-    );
+    assert!(gate.items.iter().any(|i| i.as_str() == "IQ"), "the signer scores the images");
     assert_eq!(app.pending_gates().len(), 1);
     assert!(waiter.try_recv().is_err(), "the signature waits");
 
-    let saved = app
-        .save_panel(
-            &panel("CT-FU-1", "IQ", &["IQ-C2"], Some(gate.id.clone())),
-            now(),
-        )
-        .unwrap();
+    let saved = app.save_panel(&panel("CT-FU-1", "IQ", &["IQ-C2"], Some(gate.id.clone())), now()).unwrap();
     assert_eq!(saved[0].score.map(|s| s.get()), Some(4));
     assert_eq!(
         waiter.try_recv().unwrap(),
-        GateAnswer::Go {
-            evaluations: vec![saved[0].id.clone()]
-        },
+        GateAnswer::Go { evaluations: vec![saved[0].id.clone()] },
         "released with the score"
     );
     assert!(app.pending_gates().is_empty());
@@ -170,35 +108,22 @@ fn a_sampled_signing_is_held_until_the_panel_is_saved() {
     );
     let log = app.store().audit_log().unwrap();
     assert!(
-        log.iter()
-            .any(|e| e.action == "sampled" && e.subject.as_deref() == Some("CT-FU-1")),
+        log.iter().any(|e| e.action == "sampled" && e.subject.as_deref() == Some("CT-FU-1")),
         "the decision is audited"
     );
 }
 
 #[test]
 fn closing_the_panel_blocks_or_allows_as_configured() {
-    for (policy, expect_blocked) in [
-        (PanelClosedPolicy::Block, true),
-        (PanelClosedPolicy::Allow, false),
-    ] {
+    for (policy, expect_blocked) in [(PanelClosedPolicy::Block, true), (PanelClosedPolicy::Allow, false)] {
         let (_dir, mut app) = app(policy);
-        let SignResponse::Hold { gate, waiter, .. } =
-            app.sign(&sign_request("CT-FU-2", true), now()).unwrap()
-        else {
+        let SignResponse::Hold { gate, waiter, .. } = app.sign(&sign_request("CT-FU-2", true), now()).unwrap() else {
             panic!()
         };
         let answer = app.close_gate(&gate.id, now()).unwrap();
-        assert_eq!(
-            matches!(answer, GateAnswer::Blocked { .. }),
-            expect_blocked,
-            "{policy:?}"
-        );
+        assert_eq!(matches!(answer, GateAnswer::Blocked { .. }), expect_blocked, "{policy:?}");
         assert_eq!(waiter.try_recv().unwrap(), answer);
-        assert_eq!(
-            app.close_gate(&gate.id, now()).unwrap_err().code,
-            "UNKNOWN_GATE"
-        );
+        assert_eq!(app.close_gate(&gate.id, now()).unwrap_err().code, "UNKNOWN_GATE");
     }
 }
 
@@ -214,52 +139,25 @@ fn a_decision_is_reproducible_and_audited() {
     };
     let first = decide(&mut app);
     let second = decide(&mut app);
-    assert_eq!(
-        first.draw, second.draw,
-        "the same exam, rules and key give the same draw"
-    );
+    assert_eq!(first.draw, second.draw, "the same exam, rules and key give the same draw");
     // D1 has no sampled report yet on the 20th: behind the monthly minimum of 4, so the 10 %
     // outpatient rule is raised to 50 % (catch-up).
-    assert_eq!(
-        (first.threshold, first.why),
-        (500_000, radqc_domain::Why::CatchUp { index: Some(1) })
-    );
-    let logged = app
-        .store()
-        .audit_log()
-        .unwrap()
-        .into_iter()
-        .rfind(|e| e.subject.as_deref() == Some("OP-7"))
-        .unwrap();
-    let detail: serde_json::Value =
-        serde_json::from_str(logged.detail.as_deref().unwrap()).unwrap();
-    assert_eq!(
-        detail["decision"]["draw"],
-        json!(first.draw),
-        "the audit log keeps what an auditor needs"
-    );
+    assert_eq!((first.threshold, first.why), (500_000, radqc_domain::Why::CatchUp { index: Some(1) }));
+    let logged = app.store().audit_log().unwrap().into_iter().rfind(|e| e.subject.as_deref() == Some("OP-7")).unwrap();
+    let detail: serde_json::Value = serde_json::from_str(logged.detail.as_deref().unwrap()).unwrap();
+    assert_eq!(detail["decision"]["draw"], json!(first.draw), "the audit log keeps what an auditor needs");
     assert_eq!(detail["rules_version"], json!("default-2026.1"));
 }
 
 #[test]
 fn blind_review_hides_the_people() {
     let (_dir, app) = app(PanelClosedPolicy::Block);
-    let blind = app
-        .find_exams(
-            &serde_json::from_value::<FindExams>(json!({"limit": 5, "blind": true})).unwrap(),
-        )
-        .unwrap();
-    assert!(blind
-        .iter()
-        .all(|e| e.exam.staff.technologist.is_none() && e.exam.staff.reporting_doctor.is_none()));
-    let seen = app
-        .find_exams(&serde_json::from_value::<FindExams>(json!({"limit": 5})).unwrap())
-        .unwrap();
+    let blind =
+        app.find_exams(&serde_json::from_value::<FindExams>(json!({"limit": 5, "blind": true})).unwrap()).unwrap();
+    assert!(blind.iter().all(|e| e.exam.staff.technologist.is_none() && e.exam.staff.reporting_doctor.is_none()));
+    let seen = app.find_exams(&serde_json::from_value::<FindExams>(json!({"limit": 5})).unwrap()).unwrap();
     assert!(seen.iter().all(|e| e.exam.staff.technologist.is_some()));
     let scored = app.store().evaluations().unwrap().remove(0);
     let detail = app.exam_detail(&scored.accession, true).unwrap();
-    assert!(
-        detail.evaluations.iter().all(|e| e.scored_person.is_none()),
-        "blind detail hides who was scored"
-    );
+    assert!(detail.evaluations.iter().all(|e| e.scored_person.is_none()), "blind detail hides who was scored");
 }

@@ -10,9 +10,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
-use radqc_protocol::{
-    EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
-};
+use radqc_protocol::{EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use serde::Serialize;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
@@ -46,12 +44,7 @@ impl Person {
     }
     /// Roles that see a whole site's scores (7.2.2); others see only their own.
     pub fn sees_all_of_site(&self) -> bool {
-        self.roles.iter().any(|r| {
-            matches!(
-                r.as_str(),
-                "center_admin" | "qc_officer" | "department_head"
-            )
-        })
+        self.roles.iter().any(|r| matches!(r.as_str(), "center_admin" | "qc_officer" | "department_head"))
     }
 }
 
@@ -127,12 +120,7 @@ impl Db {
         Ok(Db::Postgres(PgDb::connect(url).await?))
     }
 
-    pub async fn add_site(
-        &self,
-        code: &str,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         dispatch!(self, db => db.add_site(code, name, now).await)
     }
     pub async fn create_enrollment_code(
@@ -199,13 +187,7 @@ impl Db {
     ) -> Result<i64, ApiError> {
         dispatch!(self, db => db.publish(kind, site, body, now).await)
     }
-    pub async fn feed(
-        &self,
-        kind: FeedKind,
-        site: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<FeedPage, ApiError> {
+    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
         dispatch!(self, db => db.feed(kind, site, after, limit).await)
     }
     /// Every rubric text ever published, oldest first.
@@ -234,12 +216,7 @@ impl Db {
         dispatch!(self, db => db.evaluation_facts(from, to, site).await)
     }
     /// Exams performed in `[from, to)` with their technologist.
-    pub async fn work_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<WorkFact>, ApiError> {
+    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
         dispatch!(self, db => db.work_facts(from, to, site).await)
     }
 }
@@ -261,9 +238,7 @@ pub(crate) struct FactRow {
 
 impl FactRow {
     pub fn into_fact(self) -> Result<EvaluationFact, ApiError> {
-        let bad = |e: &dyn std::fmt::Display| {
-            ApiError::storage(format!("a stored evaluation does not parse: {e}"))
-        };
+        let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a stored evaluation does not parse: {e}"));
         #[derive(serde::Deserialize)]
         struct Body {
             severe: Vec<radqc_domain::CriterionCode>,
@@ -278,17 +253,9 @@ impl FactRow {
             modality: self.modality.parse().map_err(|e| bad(&e))?,
             exam_item: self.exam_item,
             item: self.item.parse().map_err(|e| bad(&e))?,
-            scored_person: self
-                .scored_person
-                .map(|p| p.parse())
-                .transpose()
-                .map_err(|e| bad(&e))?,
+            scored_person: self.scored_person.map(|p| p.parse()).transpose().map_err(|e| bad(&e))?,
             reviewer: self.reviewer.parse().map_err(|e| bad(&e))?,
-            score: self
-                .score
-                .map(|s| radqc_domain::Score::new(s as u8))
-                .transpose()
-                .map_err(|e| bad(&e))?,
+            score: self.score.map(|s| radqc_domain::Score::new(s as u8)).transpose().map_err(|e| bad(&e))?,
             grade: self.grade.parse().map_err(|e| bad(&e))?,
             severe: body.severe,
             unmet: body.unmet,
@@ -298,10 +265,6 @@ impl FactRow {
 }
 
 pub(crate) fn work_fact(person: String, modality: String) -> Result<WorkFact, ApiError> {
-    let bad =
-        |e: &dyn std::fmt::Display| ApiError::storage(format!("a stored exam does not parse: {e}"));
-    Ok(WorkFact {
-        person: person.parse().map_err(|e| bad(&e))?,
-        modality: modality.parse().map_err(|e| bad(&e))?,
-    })
+    let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a stored exam does not parse: {e}"));
+    Ok(WorkFact { person: person.parse().map_err(|e| bad(&e))?, modality: modality.parse().map_err(|e| bad(&e))? })
 }

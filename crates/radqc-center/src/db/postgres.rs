@@ -5,8 +5,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Config, Pool, Runtime};
 use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry,
-    PushResponse, StaffMember,
+    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
 };
 use tokio_postgres::NoTls;
 
@@ -26,17 +25,12 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 impl PgDb {
     pub async fn connect(url: &str) -> Result<PgDb, ApiError> {
-        let config = Config {
-            url: Some(url.to_owned()),
-            ..Config::default()
-        };
+        let config = Config { url: Some(url.to_owned()), ..Config::default() };
         let pool = config
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(|e| ApiError::storage(format!("invalid PostgreSQL URL: {e}")))?;
@@ -49,18 +43,12 @@ impl PgDb {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         // One migrating process at a time when several centers start together.
-        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[])
-            .await?;
-        tx.batch_execute("CREATE TABLE IF NOT EXISTS center_schema (version BIGINT NOT NULL)")
-            .await?;
-        let version: i64 = match tx
-            .query_opt("SELECT version FROM center_schema", &[])
-            .await?
-        {
+        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS center_schema (version BIGINT NOT NULL)").await?;
+        let version: i64 = match tx.query_opt("SELECT version FROM center_schema", &[]).await? {
             Some(row) => row.get(0),
             None => {
-                tx.execute("INSERT INTO center_schema (version) VALUES (0)", &[])
-                    .await?;
+                tx.execute("INSERT INTO center_schema (version) VALUES (0)", &[]).await?;
                 0
             }
         };
@@ -70,32 +58,20 @@ impl PgDb {
             )));
         }
         for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            tx.batch_execute(&m.replace("{serial}", "BIGSERIAL"))
-                .await?;
-            tx.execute("UPDATE center_schema SET version = $1", &[&(i as i64 + 1)])
-                .await?;
+            tx.batch_execute(&m.replace("{serial}", "BIGSERIAL")).await?;
+            tx.execute("UPDATE center_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn add_site(
-        &self,
-        code: &str,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
         let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.get(0);
         if n > 0 {
-            return Err(ApiError::conflict(
-                "SITE_EXISTS",
-                format!("site {code} already exists"),
-            ));
+            return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
         }
-        client
-            .execute(sql::ADD_SITE, &[&code, &name, &ts(now)])
-            .await?;
+        client.execute(sql::ADD_SITE, &[&code, &name, &ts(now)]).await?;
         Ok(())
     }
 
@@ -109,17 +85,9 @@ impl PgDb {
         let client = self.pool.get().await?;
         let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.get(0);
         if n == 0 {
-            return Err(ApiError::not_found(
-                "UNKNOWN_SITE",
-                format!("no site {site}; add it first"),
-            ));
+            return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
         }
-        client
-            .execute(
-                sql::ADD_CODE,
-                &[&code_hash, &site, &ts(now), &ts(expires_at)],
-            )
-            .await?;
+        client.execute(sql::ADD_CODE, &[&code_hash, &site, &ts(now), &ts(expires_at)]).await?;
         Ok(())
     }
 
@@ -136,13 +104,7 @@ impl PgDb {
         let code = tx
             .query_opt(&format!("{} FOR UPDATE", sql::FIND_CODE), &[&code_hash])
             .await?
-            .map(|r| {
-                (
-                    r.get::<_, String>(0),
-                    r.get::<_, String>(1),
-                    r.get::<_, Option<String>>(2),
-                )
-            });
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2)));
         let site = crate::enrollment::check_code(code, now)?;
         let existing = tx
             .query_opt(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device_id])
@@ -151,24 +113,15 @@ impl PgDb {
         let next_seq = match existing {
             Some((old_site, last_seq)) => {
                 crate::enrollment::check_same_site(device_id, &old_site, &site)?;
-                tx.execute(
-                    sql::REENROLL_DEVICE,
-                    &[&token_hash, &name, &ts(now), &device_id],
-                )
-                .await?;
+                tx.execute(sql::REENROLL_DEVICE, &[&token_hash, &name, &ts(now), &device_id]).await?;
                 last_seq + 1
             }
             None => {
-                tx.execute(
-                    sql::ADD_DEVICE,
-                    &[&device_id, &site, &name, &token_hash, &ts(now)],
-                )
-                .await?;
+                tx.execute(sql::ADD_DEVICE, &[&device_id, &site, &name, &token_hash, &ts(now)]).await?;
                 1
             }
         };
-        tx.execute(sql::USE_CODE, &[&device_id, &ts(now), &code_hash])
-            .await?;
+        tx.execute(sql::USE_CODE, &[&device_id, &ts(now), &code_hash]).await?;
         tx.commit().await?;
         Ok((site, next_seq))
     }
@@ -176,36 +129,27 @@ impl PgDb {
     pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
         if client.execute(sql::REVOKE_DEVICE, &[&device_id]).await? == 0 {
-            return Err(ApiError::not_found(
-                "UNKNOWN_DEVICE",
-                format!("no device {device_id}"),
-            ));
+            return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
         }
         Ok(())
     }
 
     pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
-            .query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash])
-            .await?
-            .map(|r| Device {
-                id: r.get(0),
-                site: r.get(1),
-                revoked: r.get(2),
-            }))
+        Ok(client.query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash]).await?.map(|r| Device {
+            id: r.get(0),
+            site: r.get(1),
+            revoked: r.get(2),
+        }))
     }
 
     pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
-            .query_opt(sql::PERSON_BY_TOKEN, &[&token_hash])
-            .await?
-            .map(|r| Person {
-                site: r.get(0),
-                staff: r.get(1),
-                roles: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or_default(),
-            }))
+        Ok(client.query_opt(sql::PERSON_BY_TOKEN, &[&token_hash]).await?.map(|r| Person {
+            site: r.get(0),
+            staff: r.get(1),
+            roles: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or_default(),
+        }))
     }
 
     pub async fn issue_person_token(
@@ -216,22 +160,11 @@ impl PgDb {
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
-        let n: i64 = client
-            .query_one(sql::STAFF_EXISTS, &[&site, &staff])
-            .await?
-            .get(0);
+        let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.get(0);
         if n == 0 {
-            return Err(ApiError::not_found(
-                "UNKNOWN_STAFF",
-                format!("no staff member {staff} at site {site}"),
-            ));
+            return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
         }
-        client
-            .execute(
-                sql::ADD_PERSON_TOKEN,
-                &[&token_hash, &site, &staff, &ts(now)],
-            )
-            .await?;
+        client.execute(sql::ADD_PERSON_TOKEN, &[&token_hash, &site, &staff, &ts(now)]).await?;
         Ok(())
     }
 
@@ -239,18 +172,10 @@ impl PgDb {
         let client = self.pool.get().await?;
         let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.get(0);
         if n == 0 {
-            return Err(ApiError::not_found(
-                "UNKNOWN_SITE",
-                format!("no site {}", m.site),
-            ));
+            return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
         }
         let roles = serde_json::to_string(&m.roles).expect("roles serialize");
-        client
-            .execute(
-                sql::UPSERT_STAFF,
-                &[&m.site, &m.code, &m.name, &roles, &m.active],
-            )
-            .await?;
+        client.execute(sql::UPSERT_STAFF, &[&m.site, &m.code, &m.name, &roles, &m.active]).await?;
         Ok(())
     }
 
@@ -279,16 +204,11 @@ impl PgDb {
     ) -> Result<PushResponse, ApiError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let row = tx
-            .query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id])
-            .await?;
+        let row = tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id]).await?;
         let (site, last_seq): (String, i64) = (row.get(0), row.get(1));
         // Reasons of earlier rejections within reach of this batch, for answering duplicates.
         let mut reasons = std::collections::HashMap::new();
-        if let (Some(first), true) = (
-            entries.first(),
-            entries.first().is_some_and(|e| e.seq <= last_seq),
-        ) {
+        if let (Some(first), true) = (entries.first(), entries.first().is_some_and(|e| e.seq <= last_seq)) {
             for r in tx
                 .query(
                     "SELECT seq, code, message FROM rejected_entries WHERE device = $1 AND seq >= $2 AND seq <= $3",
@@ -368,33 +288,18 @@ impl PgDb {
                         .await?;
                     }
                 }
-                Write::Reject {
-                    seq,
-                    reason,
-                    payload,
-                } => {
+                Write::Reject { seq, reason, payload } => {
                     tx.execute(
                         sql::INSERT_REJECTED,
-                        &[
-                            &device.id,
-                            seq,
-                            &reason.code,
-                            &reason.message,
-                            payload,
-                            &received,
-                        ],
+                        &[&device.id, seq, &reason.code, &reason.message, payload, &received],
                     )
                     .await?;
                 }
             }
         }
-        tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id])
-            .await?;
+        tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
         tx.commit().await?;
-        Ok(PushResponse {
-            last_seq: plan.last_seq,
-            results: plan.results,
-        })
+        Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
     }
 
     pub async fn publish(
@@ -405,22 +310,10 @@ impl PgDb {
         now: DateTime<Utc>,
     ) -> Result<i64, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
-            .query_one(
-                sql::PUBLISH,
-                &[&kind.as_str(), &site, &body.to_string(), &ts(now)],
-            )
-            .await?
-            .get(0))
+        Ok(client.query_one(sql::PUBLISH, &[&kind.as_str(), &site, &body.to_string(), &ts(now)]).await?.get(0))
     }
 
-    pub async fn feed(
-        &self,
-        kind: FeedKind,
-        site: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<FeedPage, ApiError> {
+    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
         let client = self.pool.get().await?;
         let items = client
             .query(sql::FEED, &[&kind.as_str(), &after, &site, &(limit + 1)])
@@ -439,12 +332,7 @@ impl PgDb {
 
     pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
-            .query(sql::RUBRIC_TEXTS, &[])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect())
+        Ok(client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| r.get(0)).collect())
     }
 
     pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
@@ -479,16 +367,11 @@ impl PgDb {
             .await?
             .iter()
             .map(|r| ExportLine {
-                kind: if r.get::<_, &str>(0) == "evaluation" {
-                    "evaluation"
-                } else {
-                    "exam_event"
-                },
+                kind: if r.get::<_, &str>(0) == "evaluation" { "evaluation" } else { "exam_event" },
                 site: r.get(1),
                 device: r.get(2),
                 seq: r.get(3),
-                record: serde_json::from_str(r.get::<_, &str>(4))
-                    .unwrap_or(serde_json::Value::Null),
+                record: serde_json::from_str(r.get::<_, &str>(4)).unwrap_or(serde_json::Value::Null),
             })
             .collect())
     }
@@ -543,12 +426,7 @@ impl PgDb {
             .collect()
     }
 
-    pub async fn work_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<WorkFact>, ApiError> {
+    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
         let client = self.pool.get().await?;
         client
             .query(sql::WORK_FACTS, &[&from, &to, &site])

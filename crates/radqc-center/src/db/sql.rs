@@ -118,28 +118,29 @@ CREATE INDEX exams_performed ON exams (site, performed_at);
 
 pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at) VALUES ($1, $2, $3)";
 pub const SITE_EXISTS: &str = "SELECT count(*) FROM sites WHERE code = $1";
-pub const ADD_CODE: &str = "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)";
-pub const FIND_CODE: &str =
-    "SELECT site, expires_at, used_by FROM enrollment_codes WHERE code_hash = $1";
-pub const USE_CODE: &str = "UPDATE enrollment_codes SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL";
+pub const ADD_CODE: &str =
+    "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+pub const FIND_CODE: &str = "SELECT site, expires_at, used_by FROM enrollment_codes WHERE code_hash = $1";
+pub const USE_CODE: &str =
+    "UPDATE enrollment_codes SET used_by = $1, used_at = $2 WHERE code_hash = $3 AND used_by IS NULL";
 pub const FIND_DEVICE: &str = "SELECT site, last_seq FROM devices WHERE id = $1";
 pub const ADD_DEVICE: &str =
     "INSERT INTO devices (id, site, name, token_hash, revoked, last_seq, enrolled_at) VALUES ($1, $2, $3, $4, FALSE, 0, $5)";
-pub const REENROLL_DEVICE: &str = "UPDATE devices SET token_hash = $1, revoked = FALSE, name = coalesce($2, name), enrolled_at = $3 WHERE id = $4";
+pub const REENROLL_DEVICE: &str =
+    "UPDATE devices SET token_hash = $1, revoked = FALSE, name = coalesce($2, name), enrolled_at = $3 WHERE id = $4";
 pub const REVOKE_DEVICE: &str = "UPDATE devices SET revoked = TRUE WHERE id = $1";
 pub const DEVICE_BY_TOKEN: &str = "SELECT id, site, revoked FROM devices WHERE token_hash = $1";
-pub const PERSON_BY_TOKEN: &str = "SELECT t.site, t.staff, s.roles FROM person_tokens t JOIN staff s ON s.site = t.site AND s.code = t.staff \
+pub const PERSON_BY_TOKEN: &str =
+    "SELECT t.site, t.staff, s.roles FROM person_tokens t JOIN staff s ON s.site = t.site AND s.code = t.staff \
      WHERE t.token_hash = $1 AND NOT t.revoked AND s.active";
 pub const ADD_PERSON_TOKEN: &str =
     "INSERT INTO person_tokens (token_hash, site, staff, created_at) VALUES ($1, $2, $3, $4)";
 pub const STAFF_EXISTS: &str = "SELECT count(*) FROM staff WHERE site = $1 AND code = $2";
 pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, active) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (site, code) DO UPDATE SET name = excluded.name, roles = excluded.roles, active = excluded.active";
-pub const STAFF_OF_SITE: &str =
-    "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
+pub const STAFF_OF_SITE: &str = "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
 
-pub const REJECTED_REASON: &str =
-    "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
+pub const REJECTED_REASON: &str = "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
 pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
          auditing_doctor, ordering_clinician, performed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
      ON CONFLICT (site, accession) DO UPDATE SET modality = excluded.modality, exam_item = excluded.exam_item, \
@@ -150,26 +151,25 @@ pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exa
          ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
          performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body \
      WHERE exams.body <> excluded.body";
-pub const INSERT_EVALUATION: &str = "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
+pub const INSERT_EVALUATION: &str =
+    "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
          score, grade, pass, rubric_version, at, supersedes, body, received_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";
-pub const INSERT_EVENT: &str = "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
+pub const INSERT_EVENT: &str =
+    "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
 pub const INSERT_REJECTED: &str =
     "INSERT INTO rejected_entries (device, seq, code, message, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const SET_LAST_SEQ: &str = "UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE id = $3";
 
-pub const PUBLISH: &str =
-    "INSERT INTO feed (kind, site, body, published_at) VALUES ($1, $2, $3, $4) RETURNING cursor";
-pub const FEED: &str =
-    "SELECT cursor, site, body, published_at FROM feed WHERE kind = $1 AND cursor > $2 \
+pub const PUBLISH: &str = "INSERT INTO feed (kind, site, body, published_at) VALUES ($1, $2, $3, $4) RETURNING cursor";
+pub const FEED: &str = "SELECT cursor, site, body, published_at FROM feed WHERE kind = $1 AND cursor > $2 \
      AND (site IS NULL OR site = $3) ORDER BY cursor LIMIT $4";
 pub const RUBRIC_TEXTS: &str = "SELECT body FROM feed WHERE kind = 'rubric' ORDER BY cursor";
 
 pub const EVALUATIONS: &str =
     "SELECT body FROM evaluations WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
-pub const EVENTS: &str =
-    "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
+pub const EVENTS: &str = "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
 pub const EXPORT: &str = "SELECT 'evaluation', site, device, seq, body FROM evaluations \
      UNION ALL SELECT 'exam_event', site, device, seq, body FROM exam_events ORDER BY 2, 3, 4";
 pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \

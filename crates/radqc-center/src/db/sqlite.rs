@@ -5,8 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry,
-    PushResponse, StaffMember,
+    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
@@ -26,9 +25,7 @@ fn ts(t: DateTime<Utc>) -> String {
 }
 
 fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_default()
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 impl SqliteDb {
@@ -36,10 +33,7 @@ impl SqliteDb {
         let conn = Connection::open(path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(ApiError::storage(format!(
-                "{}: cannot use WAL (got {mode})",
-                path.display()
-            )));
+            return Err(ApiError::storage(format!("{}: cannot use WAL (got {mode})", path.display())));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -57,9 +51,7 @@ impl SqliteDb {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(SqliteDb {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the connection in a blocking thread.
@@ -76,20 +68,12 @@ impl SqliteDb {
         .map_err(|e| ApiError::storage(format!("database task failed: {e}")))?
     }
 
-    pub async fn add_site(
-        &self,
-        code: &str,
-        name: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         let (code, name) = (code.to_owned(), name.to_owned());
         self.with(move |c| {
             let n: i64 = c.query_row(sql::SITE_EXISTS, [&code], |r| r.get(0))?;
             if n > 0 {
-                return Err(ApiError::conflict(
-                    "SITE_EXISTS",
-                    format!("site {code} already exists"),
-                ));
+                return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
             }
             c.execute(sql::ADD_SITE, params![code, name, ts(now)])?;
             Ok(())
@@ -108,15 +92,9 @@ impl SqliteDb {
         self.with(move |c| {
             let n: i64 = c.query_row(sql::SITE_EXISTS, [&site], |r| r.get(0))?;
             if n == 0 {
-                return Err(ApiError::not_found(
-                    "UNKNOWN_SITE",
-                    format!("no site {site}; add it first"),
-                ));
+                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
             }
-            c.execute(
-                sql::ADD_CODE,
-                params![code_hash, site, ts(now), ts(expires_at)],
-            )?;
+            c.execute(sql::ADD_CODE, params![code_hash, site, ts(now), ts(expires_at)])?;
             Ok(())
         })
         .await
@@ -130,39 +108,23 @@ impl SqliteDb {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<(String, i64), ApiError> {
-        let (code_hash, device_id, name, token_hash) = (
-            code_hash.to_owned(),
-            device_id.to_owned(),
-            name.map(str::to_owned),
-            token_hash.to_owned(),
-        );
+        let (code_hash, device_id, name, token_hash) =
+            (code_hash.to_owned(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let code: Option<(String, String, Option<String>)> = tx
-                .query_row(sql::FIND_CODE, [&code_hash], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()?;
+            let code: Option<(String, String, Option<String>)> =
+                tx.query_row(sql::FIND_CODE, [&code_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
             let site = crate::enrollment::check_code(code, now)?;
-            let existing: Option<(String, i64)> = tx
-                .query_row(sql::FIND_DEVICE, [&device_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
+            let existing: Option<(String, i64)> =
+                tx.query_row(sql::FIND_DEVICE, [&device_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
             let next_seq = match existing {
                 Some((old_site, last_seq)) => {
                     crate::enrollment::check_same_site(&device_id, &old_site, &site)?;
-                    tx.execute(
-                        sql::REENROLL_DEVICE,
-                        params![token_hash, name, ts(now), device_id],
-                    )?;
+                    tx.execute(sql::REENROLL_DEVICE, params![token_hash, name, ts(now), device_id])?;
                     last_seq + 1
                 }
                 None => {
-                    tx.execute(
-                        sql::ADD_DEVICE,
-                        params![device_id, site, name, token_hash, ts(now)],
-                    )?;
+                    tx.execute(sql::ADD_DEVICE, params![device_id, site, name, token_hash, ts(now)])?;
                     1
                 }
             };
@@ -177,10 +139,7 @@ impl SqliteDb {
         let device_id = device_id.to_owned();
         self.with(move |c| {
             if c.execute(sql::REVOKE_DEVICE, [&device_id])? == 0 {
-                return Err(ApiError::not_found(
-                    "UNKNOWN_DEVICE",
-                    format!("no device {device_id}"),
-                ));
+                return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
             }
             Ok(())
         })
@@ -191,11 +150,7 @@ impl SqliteDb {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
             Ok(c.query_row(sql::DEVICE_BY_TOKEN, [&token_hash], |r| {
-                Ok(Device {
-                    id: r.get(0)?,
-                    site: r.get(1)?,
-                    revoked: r.get(2)?,
-                })
+                Ok(Device { id: r.get(0)?, site: r.get(1)?, revoked: r.get(2)? })
             })
             .optional()?)
         })
@@ -206,9 +161,7 @@ impl SqliteDb {
         let token_hash = token_hash.to_owned();
         self.with(move |c| {
             let row: Option<(String, String, String)> = c
-                .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
             Ok(row.map(|(site, staff, roles)| Person {
                 site,
@@ -230,15 +183,9 @@ impl SqliteDb {
         self.with(move |c| {
             let n: i64 = c.query_row(sql::STAFF_EXISTS, params![site, staff], |r| r.get(0))?;
             if n == 0 {
-                return Err(ApiError::not_found(
-                    "UNKNOWN_STAFF",
-                    format!("no staff member {staff} at site {site}"),
-                ));
+                return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
             }
-            c.execute(
-                sql::ADD_PERSON_TOKEN,
-                params![token_hash, site, staff, ts(now)],
-            )?;
+            c.execute(sql::ADD_PERSON_TOKEN, params![token_hash, site, staff, ts(now)])?;
             Ok(())
         })
         .await
@@ -249,16 +196,10 @@ impl SqliteDb {
         self.with(move |c| {
             let n: i64 = c.query_row(sql::SITE_EXISTS, [&m.site], |r| r.get(0))?;
             if n == 0 {
-                return Err(ApiError::not_found(
-                    "UNKNOWN_SITE",
-                    format!("no site {}", m.site),
-                ));
+                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
             }
             let roles = serde_json::to_string(&m.roles).expect("roles serialize");
-            c.execute(
-                sql::UPSERT_STAFF,
-                params![m.site, m.code, m.name, roles, m.active],
-            )?;
+            c.execute(sql::UPSERT_STAFF, params![m.site, m.code, m.name, roles, m.active])?;
             Ok(())
         })
         .await
@@ -294,17 +235,13 @@ impl SqliteDb {
         let rubrics = rubrics.clone();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (site, last_seq): (String, i64) = tx
-                .prepare_cached(sql::FIND_DEVICE)?
-                .query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let (site, last_seq): (String, i64) =
+                tx.prepare_cached(sql::FIND_DEVICE)?.query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let mut reason = |seq: i64| -> Option<ErrorBody> {
                 tx.prepare_cached(sql::REJECTED_REASON)
                     .ok()?
                     .query_row(params![device.id, seq], |r| {
-                        Ok(ErrorBody::new(
-                            &r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                        ))
+                        Ok(ErrorBody::new(&r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                     })
                     .optional()
                     .ok()
@@ -366,11 +303,7 @@ impl SqliteDb {
                             ])?;
                         }
                     }
-                    Write::Reject {
-                        seq,
-                        reason,
-                        payload,
-                    } => {
+                    Write::Reject { seq, reason, payload } => {
                         tx.prepare_cached(sql::INSERT_REJECTED)?.execute(params![
                             device.id,
                             seq,
@@ -382,16 +315,9 @@ impl SqliteDb {
                     }
                 }
             }
-            tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![
-                plan.last_seq,
-                received,
-                device.id
-            ])?;
+            tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
             tx.commit()?;
-            Ok(PushResponse {
-                last_seq: plan.last_seq,
-                results: plan.results,
-            })
+            Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
         })
         .await
     }
@@ -404,23 +330,11 @@ impl SqliteDb {
         now: DateTime<Utc>,
     ) -> Result<i64, ApiError> {
         let (site, body) = (site.map(str::to_owned), body.to_string());
-        self.with(move |c| {
-            Ok(c.query_row(
-                sql::PUBLISH,
-                params![kind.as_str(), site, body, ts(now)],
-                |r| r.get(0),
-            )?)
-        })
-        .await
+        self.with(move |c| Ok(c.query_row(sql::PUBLISH, params![kind.as_str(), site, body, ts(now)], |r| r.get(0))?))
+            .await
     }
 
-    pub async fn feed(
-        &self,
-        kind: FeedKind,
-        site: &str,
-        after: i64,
-        limit: i64,
-    ) -> Result<FeedPage, ApiError> {
+    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
         let site = site.to_owned();
         self.with(move |c| {
             let mut stmt = c.prepare(sql::FEED)?;
@@ -466,11 +380,7 @@ impl SqliteDb {
                 let kind: String = r.get(0)?;
                 let body: String = r.get(4)?;
                 Ok(ExportLine {
-                    kind: if kind == "evaluation" {
-                        "evaluation"
-                    } else {
-                        "exam_event"
-                    },
+                    kind: if kind == "evaluation" { "evaluation" } else { "exam_event" },
                     site: r.get(1)?,
                     device: r.get(2)?,
                     seq: r.get(3)?,
@@ -545,32 +455,18 @@ impl SqliteDb {
                     body: r.get(10)?,
                 })
             })?;
-            rows.map(|row| {
-                row.map_err(ApiError::from)
-                    .and_then(super::FactRow::into_fact)
-            })
-            .collect()
+            rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
         })
         .await
     }
 
-    pub async fn work_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<WorkFact>, ApiError> {
+    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
         let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
         self.with(move |c| {
             let mut stmt = c.prepare(sql::WORK_FACTS)?;
-            let rows = stmt.query_map(params![from, to, site], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            rows.map(|row| {
-                row.map_err(ApiError::from)
-                    .and_then(|(p, m)| super::work_fact(p, m))
-            })
-            .collect()
+            let rows =
+                stmt.query_map(params![from, to, site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|row| row.map_err(ApiError::from).and_then(|(p, m)| super::work_fact(p, m))).collect()
         })
         .await
     }

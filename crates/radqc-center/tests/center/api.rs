@@ -12,12 +12,7 @@ fn statuses(body: &Value) -> Vec<(i64, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| {
-            (
-                r["seq"].as_i64().unwrap(),
-                r["status"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|r| (r["seq"].as_i64().unwrap(), r["status"].as_str().unwrap().to_owned()))
         .collect()
 }
 
@@ -31,65 +26,23 @@ async fn enrollment_codes_work_once_and_only_before_they_expire() {
         let code = c.site("NJGL").await;
         let (device, token) = c.enroll(&code).await;
         assert!(token.starts_with("rq_"), "{backend}: a token");
-        let (status, body) = c
-            .post(
-                "/api/v1/enroll",
-                None,
-                &json!({"code": code, "device_id": uuid_v4()}),
-            )
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (401, Some("UNAUTHENTICATED")),
-            "{backend}: a used code: {body}"
-        );
-        assert!(
-            body["message"].as_str().unwrap().contains("already used"),
-            "{backend}: says why"
-        );
-        let (status, _) = c
-            .post(
-                "/api/v1/enroll",
-                None,
-                &json!({"code": "AAAA-BBBB-CCCC", "device_id": uuid_v4()}),
-            )
-            .await;
+        let (status, body) = c.post("/api/v1/enroll", None, &json!({"code": code, "device_id": uuid_v4()})).await;
+        assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{backend}: a used code: {body}");
+        assert!(body["message"].as_str().unwrap().contains("already used"), "{backend}: says why");
+        let (status, _) =
+            c.post("/api/v1/enroll", None, &json!({"code": "AAAA-BBBB-CCCC", "device_id": uuid_v4()})).await;
         assert_eq!(status, 401, "{backend}: an unknown code");
-        let (status, body) = c
-            .post(
-                "/api/v1/enroll",
-                None,
-                &json!({"code": code, "device_id": "not-a-uuid"}),
-            )
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("INVALID_BODY")),
-            "{backend}"
-        );
+        let (status, body) = c.post("/api/v1/enroll", None, &json!({"code": code, "device_id": "not-a-uuid"})).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")), "{backend}");
 
         // Typed codes are forgiving about case and dashes.
-        let code2 = radqc_center::http::new_enrollment_code(&c.db, "NJGL", 1)
-            .await
-            .unwrap();
+        let code2 = radqc_center::http::new_enrollment_code(&c.db, "NJGL", 1).await.unwrap();
         let typed = code2.replace('-', "").to_lowercase();
-        let (status, body) = c
-            .post(
-                "/api/v1/enroll",
-                None,
-                &json!({"code": typed, "device_id": device}),
-            )
-            .await;
-        assert_eq!(
-            status, 200,
-            "{backend}: re-enrolling the same device: {body}"
-        );
+        let (status, body) = c.post("/api/v1/enroll", None, &json!({"code": typed, "device_id": device})).await;
+        assert_eq!(status, 200, "{backend}: re-enrolling the same device: {body}");
         assert_eq!(body["next_seq"], json!(1));
         let (status, _) = c.push(&token, &[]).await;
-        assert_eq!(
-            status, 401,
-            "{backend}: the old token stops working after re-enrollment"
-        );
+        assert_eq!(status, 401, "{backend}: the old token stops working after re-enrollment");
     })
     .await;
 }
@@ -100,16 +53,11 @@ async fn pushes_apply_exactly_once_and_gaps_are_refused() {
         let code = c.site("NJGL").await;
         let (_, token) = c.enroll(&code).await;
         let mut clinic = Clinic::new("NJGL");
-        let ids: Vec<String> = (1..=5)
-            .map(|i| clinic.save(&format!("CT{i}"), "IQ", &["IQ-C1"]))
-            .collect();
+        let ids: Vec<String> = (1..=5).map(|i| clinic.save(&format!("CT{i}"), "IQ", &["IQ-C1"])).collect();
 
         let (status, body) = c.push(&token, &clinic.entries(1, 3)).await;
         assert_eq!(status, 200, "{backend}: {body}");
-        assert_eq!(
-            statuses(&body),
-            s(&[(1, "applied"), (2, "applied"), (3, "applied")])
-        );
+        assert_eq!(statuses(&body), s(&[(1, "applied"), (2, "applied"), (3, "applied")]));
         let (_, body) = c.push(&token, &clinic.entries(1, 3)).await;
         assert_eq!(
             statuses(&body),
@@ -117,11 +65,7 @@ async fn pushes_apply_exactly_once_and_gaps_are_refused() {
             "{backend}: a retry applies nothing"
         );
         let (_, body) = c.push(&token, &clinic.entries(3, 4)).await;
-        assert_eq!(
-            statuses(&body),
-            s(&[(3, "duplicate"), (4, "applied")]),
-            "{backend}: overlap"
-        );
+        assert_eq!(statuses(&body), s(&[(3, "duplicate"), (4, "applied")]), "{backend}: overlap");
         assert_eq!(body["last_seq"], json!(4));
 
         let (status, body) = c.push(&token, &clinic.entries(5, 5)[..0]).await;
@@ -137,24 +81,10 @@ async fn pushes_apply_exactly_once_and_gaps_are_refused() {
         let mut holes = clinic.entries(4, 5);
         holes[1].seq = 7;
         let (status, body) = c.push(&token, &holes).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("BAD_BATCH")),
-            "{backend}: not consecutive"
-        );
+        assert_eq!((status, body["code"].as_str()), (400, Some("BAD_BATCH")), "{backend}: not consecutive");
 
-        let held: Vec<String> =
-            c.db.evaluations(Some("NJGL"))
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|e| e.id)
-                .collect();
-        assert_eq!(
-            held,
-            ids[..4],
-            "{backend}: each applied entry once, in order"
-        );
+        let held: Vec<String> = c.db.evaluations(Some("NJGL")).await.unwrap().into_iter().map(|e| e.id).collect();
+        assert_eq!(held, ids[..4], "{backend}: each applied entry once, in order");
     })
     .await;
 }
@@ -178,14 +108,8 @@ async fn a_rejected_entry_consumes_its_sequence_and_keeps_its_reason() {
             s(&[(1, "rejected"), (2, "rejected"), (3, "applied")]),
             "{backend}: the entries behind go on"
         );
-        assert_eq!(
-            body["results"][0]["reason"]["code"],
-            json!("SCORE_MISMATCH")
-        );
-        assert_eq!(
-            body["results"][1]["reason"]["code"],
-            json!("INVALID_PAYLOAD")
-        );
+        assert_eq!(body["results"][0]["reason"]["code"], json!("SCORE_MISMATCH"));
+        assert_eq!(body["results"][1]["reason"]["code"], json!("INVALID_PAYLOAD"));
         let (_, again) = c.push(&token, &entries[..1]).await;
         assert_eq!(again["results"][0]["status"], json!("duplicate"));
         assert_eq!(
@@ -200,19 +124,11 @@ async fn a_rejected_entry_consumes_its_sequence_and_keeps_its_reason() {
         let mut e = other.entries(1, 1);
         e[0].seq = 4;
         let (_, body) = c.push(&token, &e).await;
-        assert_eq!(
-            body["results"][0]["reason"]["code"],
-            json!("SITE_MISMATCH"),
-            "{backend}"
-        );
+        assert_eq!(body["results"][0]["reason"]["code"], json!("SITE_MISMATCH"), "{backend}");
 
         let stats = c.db.stats().await.unwrap();
         let mine = stats.iter().find(|s| s.device == device).unwrap();
-        assert_eq!(
-            (mine.last_seq, mine.evaluations, mine.rejected),
-            (4, 1, 3),
-            "{backend}"
-        );
+        assert_eq!((mine.last_seq, mine.evaluations, mine.rejected), (4, 1, 3), "{backend}");
     })
     .await;
 }
@@ -224,24 +140,10 @@ async fn a_revoked_device_is_told_so() {
         let (device, token) = c.enroll(&code).await;
         c.db.revoke_device(&device).await.unwrap();
         let (status, body) = c.push(&token, &[]).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (401, Some("TOKEN_REVOKED")),
-            "{backend}: {body}"
-        );
+        assert_eq!((status, body["code"].as_str()), (401, Some("TOKEN_REVOKED")), "{backend}: {body}");
         let (status, body) = c.push("rq_nonsense", &[]).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (401, Some("UNAUTHENTICATED")),
-            "{backend}"
-        );
-        let resp = c
-            .http
-            .post(format!("{}/api/v1/push", c.url))
-            .json(&json!({}))
-            .send()
-            .await
-            .unwrap();
+        assert_eq!((status, body["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{backend}");
+        let resp = c.http.post(format!("{}/api/v1/push", c.url)).json(&json!({})).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 401, "{backend}: no token");
     })
     .await;
@@ -255,29 +157,11 @@ async fn feeds_give_each_site_exactly_what_it_missed() {
         let (_, token) = c.enroll(&a).await;
         let now = Utc::now();
         for text in ["A: 1", "A: 2", "A: 3"] {
-            c.db.publish(
-                FeedKind::Notices,
-                Some("SITE-A"),
-                &json!({"text": text}),
-                now,
-            )
-            .await
-            .unwrap();
+            c.db.publish(FeedKind::Notices, Some("SITE-A"), &json!({"text": text}), now).await.unwrap();
         }
-        c.db.publish(
-            FeedKind::Notices,
-            Some("SITE-B"),
-            &json!({"text": "B only"}),
-            now,
-        )
-        .await
-        .unwrap();
-        c.db.publish(FeedKind::Notices, None, &json!({"text": "everyone"}), now)
-            .await
-            .unwrap();
-        let (_, page) = c
-            .get("/api/v1/feed/notices?after=0&limit=2", Some(&token))
-            .await;
+        c.db.publish(FeedKind::Notices, Some("SITE-B"), &json!({"text": "B only"}), now).await.unwrap();
+        c.db.publish(FeedKind::Notices, None, &json!({"text": "everyone"}), now).await.unwrap();
+        let (_, page) = c.get("/api/v1/feed/notices?after=0&limit=2", Some(&token)).await;
         let texts = |p: &Value| {
             p["items"]
                 .as_array()
@@ -288,34 +172,15 @@ async fn feeds_give_each_site_exactly_what_it_missed() {
         };
         assert_eq!(texts(&page), ["A: 1", "A: 2"], "{backend}");
         assert_eq!(page["more"], json!(true));
-        let (_, page) = c
-            .get(
-                &format!("/api/v1/feed/notices?after={}", page["cursor"]),
-                Some(&token),
-            )
-            .await;
-        assert_eq!(
-            texts(&page),
-            ["A: 3", "everyone"],
-            "{backend}: never another site's"
-        );
-        let (_, page) = c
-            .get(
-                &format!("/api/v1/feed/notices?after={}", page["cursor"]),
-                Some(&token),
-            )
-            .await;
+        let (_, page) = c.get(&format!("/api/v1/feed/notices?after={}", page["cursor"]), Some(&token)).await;
+        assert_eq!(texts(&page), ["A: 3", "everyone"], "{backend}: never another site's");
+        let (_, page) = c.get(&format!("/api/v1/feed/notices?after={}", page["cursor"]), Some(&token)).await;
         assert_eq!(texts(&page).len(), 0, "{backend}: nothing new");
 
         let (status, body) = c.get("/api/v1/feed/gossip", Some(&token)).await;
         assert_eq!((status, body["code"].as_str()), (404, Some("UNKNOWN_FEED")));
-        let (status, body) = c
-            .get("/api/v1/feed/notices?limit=100000", Some(&token))
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("INVALID_QUERY"))
-        );
+        let (status, body) = c.get("/api/v1/feed/notices?limit=100000", Some(&token)).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")));
 
         radqc_center::put_staff(
             &c.db,
@@ -330,11 +195,7 @@ async fn feeds_give_each_site_exactly_what_it_missed() {
         .await
         .unwrap();
         let (_, page) = c.get("/api/v1/feed/roster", Some(&token)).await;
-        assert_eq!(
-            page["items"][0]["body"]["staff"][0]["name"],
-            json!("王技师"),
-            "{backend}: the roster is published"
-        );
+        assert_eq!(page["items"][0]["body"]["staff"][0]["name"], json!("王技师"), "{backend}: the roster is published");
         let err = radqc_center::put_staff(
             &c.db,
             &StaffMember {
@@ -365,28 +226,12 @@ async fn a_published_rubric_version_is_accepted_and_an_unknown_one_rejected() {
             edit(e, |p| p["evaluation"]["rubric_version"] = json!("2026.2"));
         }
         let (_, body) = c.push(&token, &entries[..1]).await;
-        assert_eq!(
-            body["results"][0]["reason"]["code"],
-            json!("UNKNOWN_RUBRIC_VERSION"),
-            "{backend}"
-        );
-        let text = radqc_domain::Rubric::bundled_text().replacen(
-            "version = \"2026.1\"",
-            "version = \"2026.2\"",
-            1,
-        );
-        radqc_center::publish_rubric(&c.db, &text, "r.toml")
-            .await
-            .unwrap();
+        assert_eq!(body["results"][0]["reason"]["code"], json!("UNKNOWN_RUBRIC_VERSION"), "{backend}");
+        let text = radqc_domain::Rubric::bundled_text().replacen("version = \"2026.1\"", "version = \"2026.2\"", 1);
+        radqc_center::publish_rubric(&c.db, &text, "r.toml").await.unwrap();
         let (_, body) = c.push(&token, &entries[1..]).await;
-        assert_eq!(
-            body["results"][0]["status"],
-            json!("applied"),
-            "{backend}: known once published: {body}"
-        );
-        let bad = radqc_center::publish_rubric(&c.db, "schema = 1", "bad.toml")
-            .await
-            .unwrap_err();
+        assert_eq!(body["results"][0]["status"], json!("applied"), "{backend}: known once published: {body}");
+        let bad = radqc_center::publish_rubric(&c.db, "schema = 1", "bad.toml").await.unwrap_err();
         assert_eq!(bad.body.code, "INVALID_RUBRIC");
     })
     .await;
@@ -418,14 +263,7 @@ async fn nobody_reads_another_sites_data_without_a_regional_role() {
             async move {
                 radqc_center::put_staff(&db, &m).await.unwrap();
                 let t = radqc_center::secret::new_token();
-                db.issue_person_token(
-                    &m.site,
-                    &m.code,
-                    &radqc_center::secret::hash(&t),
-                    Utc::now(),
-                )
-                .await
-                .unwrap();
+                db.issue_person_token(&m.site, &m.code, &radqc_center::secret::hash(&t), Utc::now()).await.unwrap();
                 t
             }
         };
@@ -434,17 +272,14 @@ async fn nobody_reads_another_sites_data_without_a_regional_role() {
         let other_tech = token_for(person("SITE-A", "A7", "technologist")).await;
         let admin = token_for(person("SITE-A", "ADM", "center_admin")).await;
 
-        let count =
-            |(status, body): (u16, Value)| (status, body.as_array().map(Vec::len).unwrap_or(0));
+        let count = |(status, body): (u16, Value)| (status, body.as_array().map(Vec::len).unwrap_or(0));
         assert_eq!(
             count(c.get("/api/v1/evaluations", Some(&token_a)).await),
             (200, 1),
             "{backend}: a device reads its site"
         );
         assert_eq!(
-            c.get("/api/v1/evaluations?site=SITE-B", Some(&token_a))
-                .await
-                .0,
+            c.get("/api/v1/evaluations?site=SITE-B", Some(&token_a)).await.0,
             403,
             "{backend}: not another site"
         );
@@ -453,13 +288,7 @@ async fn nobody_reads_another_sites_data_without_a_regional_role() {
             (200, 1),
             "{backend}: QC officer sees the site"
         );
-        assert_eq!(
-            c.get("/api/v1/evaluations?site=SITE-B", Some(&officer))
-                .await
-                .0,
-            403,
-            "{backend}"
-        );
+        assert_eq!(c.get("/api/v1/evaluations?site=SITE-B", Some(&officer)).await.0, 403, "{backend}");
         assert_eq!(
             count(c.get("/api/v1/evaluations", Some(&tech)).await),
             (200, 1),
@@ -496,18 +325,8 @@ async fn every_failure_is_the_envelope() {
         assert_eq!(resp.status().as_u16(), 400);
         let body: Value = resp.json().await.unwrap();
         assert_eq!(body["code"], json!("INVALID_BODY"), "{backend}: {body}");
-        let (status, body) = c
-            .post(
-                "/api/v1/push",
-                Some(&token),
-                &json!({"schema": 99, "entries": []}),
-            )
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("UNSUPPORTED_SCHEMA")),
-            "{backend}"
-        );
+        let (status, body) = c.post("/api/v1/push", Some(&token), &json!({"schema": 99, "entries": []})).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("UNSUPPORTED_SCHEMA")), "{backend}");
         let (status, body) = c.get("/api/v1/nothing", None).await;
         assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
         assert!(body["message"].is_string());
@@ -527,23 +346,14 @@ async fn the_center_serves_https_with_the_given_certificate() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let tls = radqc_center::Tls { cert_pem, key_pem };
-    tokio::spawn(radqc_center::serve(
-        listener,
-        state,
-        Some(tls),
-        std::future::pending(),
-    ));
+    tokio::spawn(radqc_center::serve(listener, state, Some(tls), std::future::pending()));
     let client = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap()])
         .build()
         .unwrap();
     let mut last = None;
     for _ in 0..50 {
-        match client
-            .get(format!("https://localhost:{port}/api/v1/health"))
-            .send()
-            .await
-        {
+        match client.get(format!("https://localhost:{port}/api/v1/health")).send().await {
             Ok(r) => {
                 last = Some(r.text().await.unwrap());
                 break;
@@ -553,10 +363,7 @@ async fn the_center_serves_https_with_the_given_certificate() {
     }
     assert_eq!(last.as_deref(), Some("ok"), "health over HTTPS");
     let plain = reqwest::get(format!("http://127.0.0.1:{port}/api/v1/health")).await;
-    assert!(
-        plain.is_err() || !plain.unwrap().status().is_success(),
-        "plain HTTP is not served on the TLS port"
-    );
+    assert!(plain.is_err() || !plain.unwrap().status().is_success(), "plain HTTP is not served on the TLS port");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -580,58 +387,29 @@ async fn reports_are_read_by_roles_that_see_the_site() {
             async move {
                 radqc_center::put_staff(&db, &m).await.unwrap();
                 let t = radqc_center::secret::new_token();
-                db.issue_person_token(
-                    &m.site,
-                    &m.code,
-                    &radqc_center::secret::hash(&t),
-                    Utc::now(),
-                )
-                .await
-                .unwrap();
+                db.issue_person_token(&m.site, &m.code, &radqc_center::secret::hash(&t), Utc::now()).await.unwrap();
                 t
             }
         };
         let head = token_for("H1", "department_head").await;
         let tech = token_for("A1", "technologist").await;
         let admin = token_for("ADM", "center_admin").await;
-        let (status, body) = c
-            .get(
-                &format!("/api/v1/report?month={month}&site=SITE-A"),
-                Some(&head),
-            )
-            .await;
+        let (status, body) = c.get(&format!("/api/v1/report?month={month}&site=SITE-A"), Some(&head)).await;
         assert_eq!(status, 200, "{backend}: {body}");
         assert_eq!(body["quality_technologists"][0]["person"], json!("A1"));
         assert_eq!(
-            c.get(
-                &format!("/api/v1/report?month={month}&site=SITE-A"),
-                Some(&tech)
-            )
-            .await
-            .0,
+            c.get(&format!("/api/v1/report?month={month}&site=SITE-A"), Some(&tech)).await.0,
             403,
             "{backend}: a technologist does not read everyone's figures"
         );
         assert_eq!(
-            c.get(&format!("/api/v1/report?month={month}"), Some(&head))
-                .await
-                .0,
+            c.get(&format!("/api/v1/report?month={month}"), Some(&head)).await.0,
             403,
             "{backend}: the region needs a regional role"
         );
-        assert_eq!(
-            c.get(&format!("/api/v1/report?month={month}"), Some(&admin))
-                .await
-                .0,
-            200
-        );
-        let (status, body) = c
-            .get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head))
-            .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("INVALID_QUERY"))
-        );
+        assert_eq!(c.get(&format!("/api/v1/report?month={month}"), Some(&admin)).await.0, 200);
+        let (status, body) = c.get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head)).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")));
     })
     .await;
 }

@@ -15,12 +15,7 @@ fn openapi_document_is_current() {
         "{} is stale: run `RADQC_UPDATE_OPENAPI=1 cargo test -p radqc-center --test center openapi` and commit it",
         path.display()
     );
-    for path in [
-        "/api/v1/enroll",
-        "/api/v1/push",
-        "/api/v1/feed/{kind}",
-        "/api/v1/evaluations",
-    ] {
+    for path in ["/api/v1/enroll", "/api/v1/push", "/api/v1/feed/{kind}", "/api/v1/evaluations"] {
         assert!(fresh.contains(path), "the document describes {path}");
     }
 }

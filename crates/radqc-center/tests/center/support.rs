@@ -27,21 +27,14 @@ pub async fn backends(dir: &std::path::Path) -> Vec<(&'static str, Db)> {
 
 /// A new, empty database on the server behind `admin_url`.
 pub async fn fresh_postgres(admin_url: &str) -> Db {
-    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("PostgreSQL reachable");
+    let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.expect("PostgreSQL reachable");
     tokio::spawn(conn);
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     let name = format!("radqc_t_{}", hex::encode(bytes));
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
     let (base, _) = admin_url.rsplit_once('/').expect("URL ends with /dbname");
-    Db::connect_postgres(&format!("{base}/{name}"))
-        .await
-        .unwrap()
+    Db::connect_postgres(&format!("{base}/{name}")).await.unwrap()
 }
 
 /// Runs `test` once per backend.
@@ -73,23 +66,13 @@ impl Center {
         tokio::spawn(radqc_center::serve(listener, state, None, async {
             let _ = rx.await;
         }));
-        Center {
-            url,
-            db,
-            http: radqc_sync::http_client(),
-            _stop: tx,
-        }
+        Center { url, db, http: radqc_sync::http_client(), _stop: tx }
     }
 
     /// A site with an enrollment code.
     pub async fn site(&self, code: &str) -> String {
-        self.db
-            .add_site(code, &format!("{code} 放射科"), Utc::now())
-            .await
-            .unwrap();
-        radqc_center::http::new_enrollment_code(&self.db, code, 24)
-            .await
-            .unwrap()
+        self.db.add_site(code, &format!("{code} 放射科"), Utc::now()).await.unwrap();
+        radqc_center::http::new_enrollment_code(&self.db, code, 24).await.unwrap()
     }
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
@@ -98,10 +81,7 @@ impl Center {
             req = req.bearer_auth(t);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
@@ -110,37 +90,20 @@ impl Center {
             req = req.bearer_auth(t);
         }
         let resp = req.send().await.unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
+        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
     /// Enrolls a fresh device id with `code`; returns (device id, token).
     pub async fn enroll(&self, code: &str) -> (String, String) {
         let device = uuid_v4();
-        let (status, body) = self
-            .post(
-                "/api/v1/enroll",
-                None,
-                &json!({"code": code, "device_id": device}),
-            )
-            .await;
+        let (status, body) = self.post("/api/v1/enroll", None, &json!({"code": code, "device_id": device})).await;
         assert_eq!(status, 200, "enrollment works: {body}");
         (device, body["token"].as_str().unwrap().to_owned())
     }
 
     pub async fn push(&self, token: &str, entries: &[PushEntry]) -> (u16, Value) {
-        let req = PushRequest {
-            schema: SCHEMA_VERSION,
-            entries: entries.to_vec(),
-        };
-        self.post(
-            "/api/v1/push",
-            Some(token),
-            &serde_json::to_value(req).unwrap(),
-        )
-        .await
+        let req = PushRequest { schema: SCHEMA_VERSION, entries: entries.to_vec() };
+        self.post("/api/v1/push", Some(token), &serde_json::to_value(req).unwrap()).await
     }
 }
 
@@ -148,14 +111,7 @@ pub fn uuid_v4() -> String {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b).unwrap();
     let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
+    format!("{}-{}-4{}-a{}-{}", &h[0..8], &h[8..12], &h[13..16], &h[17..20], &h[20..32])
 }
 
 /// A local store at `site` whose outbox gives real payloads.
@@ -167,13 +123,9 @@ pub struct Clinic {
 impl Clinic {
     pub fn new(site: &str) -> Clinic {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::create(
-            &dir.path().join("qc.db"),
-            &Key::from_bytes([9; 32]),
-            &site.parse().unwrap(),
-            Utc::now(),
-        )
-        .unwrap();
+        let store =
+            Store::create(&dir.path().join("qc.db"), &Key::from_bytes([9; 32]), &site.parse().unwrap(), Utc::now())
+                .unwrap();
         Clinic { _dir: dir, store }
     }
 
@@ -194,10 +146,7 @@ impl Clinic {
             .unwrap()
             .into_iter()
             .filter(|e| e.seq >= from && e.seq <= to)
-            .map(|e| PushEntry {
-                seq: e.seq,
-                payload: serde_json::value::RawValue::from_string(e.payload).unwrap(),
-            })
+            .map(|e| PushEntry { seq: e.seq, payload: serde_json::value::RawValue::from_string(e.payload).unwrap() })
             .collect()
     }
 }

@@ -20,11 +20,7 @@ impl Drop for Server {
 
 fn ok(args: &[&str], stdin: &str) -> String {
     let out = radqc(args, stdin);
-    assert!(
-        out.status.success(),
-        "radqc {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "radqc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -33,140 +29,53 @@ fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
     let dir = tempfile::tempdir().unwrap();
     let center_db = dir.path().join("center.db");
     let center_db = center_db.to_str().unwrap();
-    ok(
-        &[
-            "center",
-            "site",
-            "add",
-            "CLINIC-07",
-            "--name",
-            "七里乡卫生院",
-            "--db",
-            center_db,
-        ],
-        "",
-    );
-    let code = ok(
-        &[
-            "center",
-            "device",
-            "enroll",
-            "--site",
-            "CLINIC-07",
-            "--db",
-            center_db,
-        ],
-        "",
-    )
-    .trim()
-    .to_owned();
+    ok(&["center", "site", "add", "CLINIC-07", "--name", "七里乡卫生院", "--db", center_db], "");
+    let code = ok(&["center", "device", "enroll", "--site", "CLINIC-07", "--db", center_db], "").trim().to_owned();
     assert_eq!(code.len(), 14, "a readable one-time code: {code}");
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
-        .args([
-            "center",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            center_db,
-        ])
+        .args(["center", "serve", "--listen", "127.0.0.1:0", "--db", center_db])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
     let _server = Server(child);
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("the server says where it listens")
-        .to_owned();
+    let url = first.trim().strip_prefix("listening on ").expect("the server says where it listens").to_owned();
 
     let qc = dir.path().join("qc.db");
     let qc = qc.to_str().unwrap();
     ok(&["local", "init", "--db", qc], "");
-    let out = ok(
-        &[
-            "local", "enroll", "--db", qc, "--center", &url, "--code", &code,
-        ],
-        "",
-    );
+    let out = ok(&["local", "enroll", "--db", qc, "--center", &url, "--code", &code], "");
     assert!(out.contains("at site CLINIC-07"), "{out}");
-    let used = radqc(
-        &[
-            "local", "enroll", "--db", qc, "--center", &url, "--code", &code,
-        ],
-        "",
-    );
+    let used = radqc(&["local", "enroll", "--db", qc, "--center", &url, "--code", &code], "");
     assert!(
         !used.status.success() && String::from_utf8_lossy(&used.stderr).contains("already used"),
         "a code works once"
     );
 
-    let ids = ok(
-        &["local", "save", "--db", qc],
-        &format!(
-            "{}\n{}\n",
-            line("DR1", "IQ", &["IQ-C2"]),
-            line("DR2", "RQ", &[])
-        ),
-    );
-    let outcome: Value =
-        serde_json::from_str(ok(&["sync", "--once", "--db", qc], "").trim()).unwrap();
+    let ids =
+        ok(&["local", "save", "--db", qc], &format!("{}\n{}\n", line("DR1", "IQ", &["IQ-C2"]), line("DR2", "RQ", &[])));
+    let outcome: Value = serde_json::from_str(ok(&["sync", "--once", "--db", qc], "").trim()).unwrap();
     assert_eq!(outcome["outcome"], "synced");
     assert_eq!(outcome["pushed"], 2);
 
     let export = ok(&["center", "export", "--db", center_db], "");
-    let exported: Vec<Value> = export
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let exported_ids: Vec<&str> = exported
-        .iter()
-        .map(|l| l["record"]["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        exported_ids,
-        ids.lines().collect::<Vec<_>>(),
-        "the center holds what the clinic saved"
-    );
-    assert!(exported
-        .iter()
-        .all(|l| l["site"] == "CLINIC-07" && l["kind"] == "evaluation"));
-    let stats: Value = serde_json::from_str(
-        ok(&["center", "stats", "--db", center_db], "")
-            .lines()
-            .next()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(
-        (stats["evaluations"].as_i64(), stats["last_seq"].as_i64()),
-        (Some(2), Some(2))
-    );
+    let exported: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let exported_ids: Vec<&str> = exported.iter().map(|l| l["record"]["id"].as_str().unwrap()).collect();
+    assert_eq!(exported_ids, ids.lines().collect::<Vec<_>>(), "the center holds what the clinic saved");
+    assert!(exported.iter().all(|l| l["site"] == "CLINIC-07" && l["kind"] == "evaluation"));
+    let stats: Value =
+        serde_json::from_str(ok(&["center", "stats", "--db", center_db], "").lines().next().unwrap()).unwrap();
+    assert_eq!((stats["evaluations"].as_i64(), stats["last_seq"].as_i64()), (Some(2), Some(2)));
 
     let device = stats["device"].as_str().unwrap();
-    ok(
-        &["center", "device", "revoke", device, "--db", center_db],
-        "",
-    );
+    ok(&["center", "device", "revoke", device, "--db", center_db], "");
     ok(&["local", "save", "--db", qc], &line("DR3", "IQ", &[]));
     let out = radqc(&["sync", "--once", "--db", qc], "");
-    assert!(
-        !out.status.success(),
-        "sync fails once the token is revoked"
-    );
+    assert!(!out.status.success(), "sync fails once the token is revoked");
     let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        (outcome["outcome"].as_str(), outcome["code"].as_str()),
-        (Some("stopped"), Some("TOKEN_REVOKED"))
-    );
-    assert_eq!(
-        ok(&["local", "outbox", "--db", qc], "").trim(),
-        r#"{"pending":1,"sent":2,"rejected":0}"#
-    );
+    assert_eq!((outcome["outcome"].as_str(), outcome["code"].as_str()), (Some("stopped"), Some("TOKEN_REVOKED")));
+    assert_eq!(ok(&["local", "outbox", "--db", qc], "").trim(), r#"{"pending":1,"sent":2,"rejected":0}"#);
 }

@@ -16,24 +16,15 @@ use crate::local::line;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }
 }
 
 #[test]
 fn every_reported_save_survives_sigkill() {
-    let seed = std::env::var("RADQC_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20261129u64);
-    let kills = std::env::var("RADQC_CRASH_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(200usize);
+    let seed = std::env::var("RADQC_CRASH_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261129u64);
+    let kills = std::env::var("RADQC_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(200usize);
     let mut rng = Lcg(seed);
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("qc.db");
@@ -59,11 +50,7 @@ fn every_reported_save_survives_sigkill() {
         // Feed lines for as long as the child lives; a broken pipe ends the feeder.
         let feeder = std::thread::spawn(move || {
             for i in 0.. {
-                let l = line(
-                    &format!("R{round}-{i}"),
-                    "IQ",
-                    if i % 3 == 0 { &["IQ-C1"] } else { &[] },
-                );
+                let l = line(&format!("R{round}-{i}"), "IQ", if i % 3 == 0 { &["IQ-C1"] } else { &[] });
                 if writeln!(stdin, "{l}").is_err() {
                     break;
                 }
@@ -86,24 +73,12 @@ fn every_reported_save_survives_sigkill() {
         }
         reported.extend(ids);
 
-        let store = Store::open(&db, &key)
-            .unwrap_or_else(|e| panic!("round {round} (seed {seed}): reopen after kill: {e}"));
-        assert_eq!(
-            store.integrity_check().unwrap(),
-            "ok",
-            "round {round}: integrity_check after kill"
-        );
-        let saved: HashSet<String> = store
-            .evaluations()
-            .unwrap()
-            .into_iter()
-            .map(|e| e.id)
-            .collect();
+        let store =
+            Store::open(&db, &key).unwrap_or_else(|e| panic!("round {round} (seed {seed}): reopen after kill: {e}"));
+        assert_eq!(store.integrity_check().unwrap(), "ok", "round {round}: integrity_check after kill");
+        let saved: HashSet<String> = store.evaluations().unwrap().into_iter().map(|e| e.id).collect();
         let lost: Vec<&String> = reported.difference(&saved).collect();
-        assert!(
-            lost.is_empty(),
-            "round {round} (seed {seed}): reported saves lost: {lost:?}"
-        );
+        assert!(lost.is_empty(), "round {round} (seed {seed}): reported saves lost: {lost:?}");
         let outbox = store.outbox().unwrap();
         let seqs: Vec<i64> = outbox.iter().map(|e| e.seq).collect();
         assert_eq!(
@@ -112,23 +87,12 @@ fn every_reported_save_survives_sigkill() {
             "round {round}: outbox sequence without gap or duplicate"
         );
         let refs: HashSet<&str> = outbox.iter().map(|e| e.ref_id.as_str()).collect();
-        assert_eq!(
-            refs.len(),
-            outbox.len(),
-            "round {round}: one outbox entry per evaluation"
-        );
-        assert_eq!(
-            refs.len(),
-            saved.len(),
-            "round {round}: every evaluation has its outbox entry"
-        );
+        assert_eq!(refs.len(), outbox.len(), "round {round}: one outbox entry per evaluation");
+        assert_eq!(refs.len(), saved.len(), "round {round}: every evaluation has its outbox entry");
     }
     assert!(
         killed_mid_stream > kills / 2,
         "most kills landed while saves were flowing ({killed_mid_stream} of {kills})"
     );
-    eprintln!(
-        "crash test: {kills} kills, {} saves reported and found, seed {seed}",
-        reported.len()
-    );
+    eprintln!("crash test: {kills} kills, {} saves reported and found, seed {seed}", reported.len());
 }

@@ -22,15 +22,8 @@ fn save_prints_ids_of_valid_lines_and_names_invalid_ones() {
     let db = dir.path().join("qc.db");
     let db = db.to_str().unwrap();
     let out = radqc(&["local", "init", "--db", db, "--site", "CLINIC-07"], "");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        dir.path().join("qc.db.key").exists(),
-        "the key file is made beside the database by default"
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dir.path().join("qc.db.key").exists(), "the key file is made beside the database by default");
 
     let input = [
         line("DR1", "IQ", &["IQ-C2"]),
@@ -41,50 +34,27 @@ fn save_prints_ids_of_valid_lines_and_names_invalid_ones() {
     ]
     .join("\n");
     let out = radqc(&["local", "save", "--db", db], &input);
-    assert!(
-        !out.status.success(),
-        "an invalid line makes the exit code non-zero"
-    );
-    let ids: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_owned)
-        .collect();
+    assert!(!out.status.success(), "an invalid line makes the exit code non-zero");
+    let ids: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_owned).collect();
     assert_eq!(ids.len(), 2, "the valid lines were saved regardless");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("line 2:") && err.contains("line 3: IQ-S4 is not a criterion"),
-        "{err}"
-    );
+    assert!(err.contains("line 2:") && err.contains("line 3: IQ-S4 is not a criterion"), "{err}");
 
     let out = radqc(&["local", "export", "--db", db], "");
-    let exported: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let exported: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(
-        exported
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect::<Vec<_>>(),
+        exported.iter().map(|e| e["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>(),
         ids,
         "export lists every saved evaluation in order"
     );
     assert_eq!(exported[0]["score"], json!(4));
-    assert_eq!(
-        exported[0]["site"],
-        json!("CLINIC-07"),
-        "the store's site by default"
-    );
+    assert_eq!(exported[0]["site"], json!("CLINIC-07"), "the store's site by default");
     assert_eq!(exported[0]["scored_person"], json!("A3"));
     assert_eq!(exported[1]["grade"], json!("fail"));
 
     let out = radqc(&["local", "outbox", "--db", db], "");
-    assert_eq!(
-        stdout_json(&out),
-        json!({"pending": 2, "sent": 0, "rejected": 0})
-    );
+    assert_eq!(stdout_json(&out), json!({"pending": 2, "sent": 0, "rejected": 0}));
 }
 
 #[test]
@@ -93,10 +63,7 @@ fn local_commands_explain_missing_stores_and_keys() {
     let db = dir.path().join("none.db");
     let out = radqc(&["local", "export", "--db", db.to_str().unwrap()], "");
     assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("key file"),
-        "no key file is named first"
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("key file"), "no key file is named first");
 
     let db = dir.path().join("qc.db");
     let db = db.to_str().unwrap();
@@ -119,22 +86,8 @@ fn local_commands_explain_missing_stores_and_keys() {
     )
     .status
     .success());
-    let out = radqc(
-        &[
-            "local",
-            "outbox",
-            "--db",
-            db,
-            "--key-file",
-            other_key.to_str().unwrap(),
-        ],
-        "",
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("wrong key"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = radqc(&["local", "outbox", "--db", db, "--key-file", other_key.to_str().unwrap()], "");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrong key"), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]
@@ -154,9 +107,7 @@ fn report_gives_the_month_s_figures_from_the_store() {
         at(line("DR3", "RQ", &["RQ-S1"]), "2026-11-05T08:00:00Z"),
         at(line("DR4", "IQ", &["IQ-S2"]), "2026-10-31T23:59:59Z"),
     ];
-    assert!(radqc(&["local", "save", "--db", db], &lines.join("\n"))
-        .status
-        .success());
+    assert!(radqc(&["local", "save", "--db", db], &lines.join("\n")).status.success());
     let report = stdout_json(&radqc(&["report", "--db", db, "--month", "2026-11"], ""));
     assert_eq!(
         report["indicators"],
@@ -164,29 +115,15 @@ fn report_gives_the_month_s_figures_from_the_store() {
         "one report-quality case, failed"
     );
     assert_eq!(report["quality_technologists"][0]["person"], json!("A3"));
-    assert_eq!(
-        report["quality_technologists"][0]["evaluations"],
-        json!(2),
-        "October's evaluation is not in November"
-    );
+    assert_eq!(report["quality_technologists"][0]["evaluations"], json!(2), "October's evaluation is not in November");
     assert_eq!(report["quality_technologists"][0]["excellent"], json!(50.0));
-    let csv = String::from_utf8(
-        radqc(
-            &[
-                "report", "--db", db, "--month", "2026-11", "--format", "csv",
-            ],
-            "",
-        )
-        .stdout,
-    )
-    .unwrap();
-    assert!(csv.contains("图7 技师质量统计\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)\nA3,2,50,50,0,0"), "{csv}");
+    let csv =
+        String::from_utf8(radqc(&["report", "--db", db, "--month", "2026-11", "--format", "csv"], "").stdout).unwrap();
     assert!(
-        csv.contains("严重扣分项,1,RQ-S1 主要阳性病变漏诊或误诊"),
-        "criteria by their text: {csv}"
+        csv.contains("图7 技师质量统计\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)\nA3,2,50,50,0,0"),
+        "{csv}"
     );
+    assert!(csv.contains("严重扣分项,1,RQ-S1 主要阳性病变漏诊或误诊"), "criteria by their text: {csv}");
     let out = radqc(&["report", "--db", db, "--month", "11/2026"], "");
-    assert!(
-        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM")
-    );
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM"));
 }

@@ -38,14 +38,7 @@ const FIGURE_2: &[ScoreRow] = &[
     ("A6", &[("CT", [9, 0, 0, 0, 0]), ("DR", [4, 0, 0, 0, 0])]),
     ("A7", &[("CT", [6, 4, 0, 0, 0]), ("DR", [8, 1, 0, 0, 0])]),
     ("A8", &[("CT", [10, 1, 0, 0, 0]), ("DR", [0, 1, 0, 0, 0])]),
-    (
-        "A9",
-        &[
-            ("CT", [7, 2, 0, 0, 0]),
-            ("DR", [4, 0, 1, 0, 0]),
-            ("MR", [3, 0, 0, 0, 0]),
-        ],
-    ),
+    ("A9", &[("CT", [7, 2, 0, 0, 0]), ("DR", [4, 0, 1, 0, 0]), ("MR", [3, 0, 0, 0, 0])]),
     ("A10", &[("CT", [11, 4, 0, 0, 0]), ("DR", [1, 0, 0, 0, 0])]),
 ];
 
@@ -64,18 +57,10 @@ fn figure_2_is_reproduced_cell_by_cell() {
     }
     let fig = report::score_counts(&facts);
     let persons: Vec<&str> = fig.rows.iter().map(|r| r.person.as_str()).collect();
-    assert_eq!(
-        persons,
-        ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "A10"],
-        "A2 before A10"
-    );
+    assert_eq!(persons, ["A1", "A2", "A3", "A4", "A5", "A6", "A7", "A8", "A9", "A10"], "A2 before A10");
     for (row, (person, cells)) in fig.rows.iter().zip(FIGURE_2) {
         assert_eq!(row.person, *person);
-        assert_eq!(
-            row.cells.len(),
-            cells.len(),
-            "{person}: blank cells stay blank"
-        );
+        assert_eq!(row.cells.len(), cells.len(), "{person}: blank cells stay blank");
         for (modality, counts) in *cells {
             assert_eq!(row.cells[*modality], *counts, "{person} {modality}");
         }
@@ -85,11 +70,7 @@ fn figure_2_is_reproduced_cell_by_cell() {
     assert_eq!(fig.totals["DR"], [34, 4, 1, 0, 0]);
     assert_eq!(fig.totals["MR"], [3, 0, 0, 0, 0]);
     let low = report::score_counts(&[fact("B1", "CT", 2), fact("B1", "DR", 5)]);
-    assert_eq!(
-        low.rows[0].flagged,
-        ["CT"],
-        "a failing score flags its cell"
-    );
+    assert_eq!(low.rows[0].flagged, ["CT"], "a failing score flags its cell");
 }
 
 /// Figure 5 of the standard.
@@ -112,10 +93,7 @@ fn figure_5_is_reproduced_cell_by_cell() {
     for (person, _, cells) in FIGURE_5.iter().rev() {
         for (modality, n) in *cells {
             for _ in 0..*n {
-                facts.push(WorkFact {
-                    person: person.parse().unwrap(),
-                    modality: modality.parse().unwrap(),
-                });
+                facts.push(WorkFact { person: person.parse().unwrap(), modality: modality.parse().unwrap() });
             }
         }
     }
@@ -132,15 +110,7 @@ fn figure_5_is_reproduced_cell_by_cell() {
             assert_eq!(row.by_modality[*modality], *n, "{person} {modality}");
         }
     }
-    assert_eq!(
-        (
-            fig.total,
-            fig.totals["MR"],
-            fig.totals["CT"],
-            fig.totals["DR"]
-        ),
-        (9277, 514, 3994, 4769)
-    );
+    assert_eq!((fig.total, fig.totals["MR"], fig.totals["CT"], fig.totals["DR"]), (9277, 514, 3994, 4769));
 }
 
 /// Figure 7: person, evaluations, (excellent, good, pass, fail) as printed.
@@ -188,19 +158,12 @@ fn figure_7_is_reproduced_with_its_rounding_and_order() {
             (
                 r.person.clone(),
                 r.evaluations,
-                [
-                    r.excellent.to_string(),
-                    r.good.to_string(),
-                    r.pass.to_string(),
-                    r.fail.to_string(),
-                ],
+                [r.excellent.to_string(), r.good.to_string(), r.pass.to_string(), r.fail.to_string()],
             )
         })
         .collect();
-    let want: Vec<(String, u64, [String; 4])> = FIGURE_7
-        .iter()
-        .map(|(p, n, rates)| (p.to_string(), *n, rates.map(str::to_owned)))
-        .collect();
+    let want: Vec<(String, u64, [String; 4])> =
+        FIGURE_7.iter().map(|(p, n, rates)| (p.to_string(), *n, rates.map(str::to_owned))).collect();
     assert_eq!(got, want, "figure 7, row by row");
     assert_eq!(rows[9].counts.iter().sum::<u64>(), 48);
 }
@@ -208,11 +171,7 @@ fn figure_7_is_reproduced_with_its_rounding_and_order() {
 #[test]
 fn rates_round_half_to_even_and_an_empty_period_has_none() {
     let check = |part, whole, shown: Option<&str>| {
-        assert_eq!(
-            Rate::of(part, whole).map(|r| r.to_string()).as_deref(),
-            shown,
-            "{part}/{whole}"
-        )
+        assert_eq!(Rate::of(part, whole).map(|r| r.to_string()).as_deref(), shown, "{part}/{whole}")
     };
     check(1, 16, Some("6.2"));
     check(3, 16, Some("18.8"));
@@ -243,17 +202,9 @@ fn qualification_counts_cases_with_a_report_evaluation() {
         rq("C5", "AR", 5),
     ];
     let ind = report::indicators(&facts);
-    assert_eq!(
-        (ind.sampled, ind.qualified),
-        (3, 1),
-        "C1 qualifies; C2 fails RQ; C3 fails AR; C4 and C5 have no RQ"
-    );
+    assert_eq!((ind.sampled, ind.qualified), (3, 1), "C1 qualifies; C2 fails RQ; C3 fails AR; C4 and C5 have no RQ");
     assert_eq!(ind.rate.map(|r| r.to_string()).as_deref(), Some("33.3"));
-    assert_eq!(
-        report::indicators(&[]).rate,
-        None,
-        "no sampled case: no rate"
-    );
+    assert_eq!(report::indicators(&[]).rate, None, "no sampled case: no rate");
 }
 
 #[test]
@@ -265,16 +216,6 @@ fn deductions_are_counted_severe_first_then_most_frequent() {
     let mut f3 = fact("A3", "DR", 1);
     f3.severe = vec!["IQ-S2".parse().unwrap()];
     let list = report::deduction_counts(&[f1, f2, f3]);
-    let got: Vec<(&str, &str, u64)> = list
-        .iter()
-        .map(|d| (d.kind, d.criterion.as_str(), d.count))
-        .collect();
-    assert_eq!(
-        got,
-        [
-            ("severe", "IQ-S2", 1),
-            ("compliance", "IQ-C5", 2),
-            ("compliance", "IQ-C1", 1)
-        ]
-    );
+    let got: Vec<(&str, &str, u64)> = list.iter().map(|d| (d.kind, d.criterion.as_str(), d.count)).collect();
+    assert_eq!(got, [("severe", "IQ-S2", 1), ("compliance", "IQ-C5", 2), ("compliance", "IQ-C1", 1)]);
 }

@@ -15,26 +15,15 @@ fn item_and_marks() -> impl Strategy<Value = (ItemCode, Vec<u8>)> {
 
 fn findings(item: &Item, marks: &[u8]) -> Findings {
     let pick = |m: u8| -> Vec<_> {
-        item.criteria
-            .iter()
-            .zip(marks)
-            .filter(|(_, &x)| x == m)
-            .map(|(c, _)| c.code.clone())
-            .collect()
+        item.criteria.iter().zip(marks).filter(|(_, &x)| x == m).map(|(c, _)| c.code.clone()).collect()
     };
-    Findings {
-        item: item.code,
-        findings: pick(1),
-        not_applicable: pick(2),
-    }
+    Findings { item: item.code, findings: pick(1), not_applicable: pick(2) }
 }
 
 /// The score as a number where a normative pass is 5 and a fail 1, so both kinds compare.
 fn rank(rubric: &Rubric, f: &Findings) -> u8 {
     let v = rubric.score(f).expect("valid findings score");
-    v.score
-        .map(|s| s.get())
-        .unwrap_or(if v.pass { 5 } else { 1 })
+    v.score.map(|s| s.get()).unwrap_or(if v.pass { 5 } else { 1 })
 }
 
 proptest! {

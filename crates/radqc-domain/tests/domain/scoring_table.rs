@@ -15,12 +15,7 @@ struct SpecItem {
 }
 
 const SPEC: &[SpecItem] = &[
-    SpecItem {
-        item: "AF",
-        severe: &["AF-1", "AF-2", "AF-3", "AF-4", "AF-5"],
-        compliance: &[],
-        table: None,
-    },
+    SpecItem { item: "AF", severe: &["AF-1", "AF-2", "AF-3", "AF-4", "AF-5"], compliance: &[], table: None },
     SpecItem {
         item: "IQ",
         severe: &["IQ-S1", "IQ-S2", "IQ-S3"],
@@ -41,61 +36,35 @@ const SPEC: &[SpecItem] = &[
     },
     SpecItem {
         item: "RQ",
-        severe: &[
-            "RQ-S1", "RQ-S2", "RQ-S3", "RQ-S4", "RQ-S5", "RQ-S6", "RQ-S7",
-        ],
+        severe: &["RQ-S1", "RQ-S2", "RQ-S3", "RQ-S4", "RQ-S5", "RQ-S6", "RQ-S7"],
         compliance: &["RQ-C1", "RQ-C2", "RQ-C3", "RQ-C4"],
         table: Some(&[5, 4, 3, 2, 1]),
     },
     SpecItem {
         item: "AR",
-        severe: &[
-            "AR-S1", "AR-S2", "AR-S3", "AR-S4", "AR-S5", "AR-S6", "AR-S7", "AR-S8",
-        ],
+        severe: &["AR-S1", "AR-S2", "AR-S3", "AR-S4", "AR-S5", "AR-S6", "AR-S7", "AR-S8"],
         compliance: &["AR-C1", "AR-C2", "AR-C3", "AR-C4"],
         table: Some(&[5, 4, 3, 2, 1]),
     },
 ];
 
 fn codes(list: &[&str]) -> Vec<CriterionCode> {
-    list.iter()
-        .map(|c| c.parse().expect("spec codes parse"))
-        .collect()
+    list.iter().map(|c| c.parse().expect("spec codes parse")).collect()
 }
 
 #[test]
 fn bundled_rubric_has_exactly_the_spec_criteria_in_order() {
     let rubric = Rubric::bundled();
     let items: Vec<&str> = rubric.items.iter().map(|i| i.code.as_str()).collect();
-    assert_eq!(
-        items,
-        ["AF", "IQ", "FL", "TR", "RQ", "AR"],
-        "items in the standard's order"
-    );
+    assert_eq!(items, ["AF", "IQ", "FL", "TR", "RQ", "AR"], "items in the standard's order");
     for spec in SPEC {
         let item = rubric.item(spec.item.parse().unwrap());
         let severe: Vec<&str> = item.severe().map(|c| c.code.as_str()).collect();
         let compliance: Vec<&str> = item.compliance().map(|c| c.code.as_str()).collect();
-        assert_eq!(
-            severe, spec.severe,
-            "{}: severe criteria as in rubric.md",
-            spec.item
-        );
-        assert_eq!(
-            compliance, spec.compliance,
-            "{}: compliance criteria as in rubric.md",
-            spec.item
-        );
-        let table: Option<Vec<u8>> = item
-            .score_table
-            .as_ref()
-            .map(|t| t.iter().map(|s| s.get()).collect());
-        assert_eq!(
-            table.as_deref(),
-            spec.table,
-            "{}: u → score table as in rubric.md",
-            spec.item
-        );
+        assert_eq!(severe, spec.severe, "{}: severe criteria as in rubric.md", spec.item);
+        assert_eq!(compliance, spec.compliance, "{}: compliance criteria as in rubric.md", spec.item);
+        let table: Option<Vec<u8>> = item.score_table.as_ref().map(|t| t.iter().map(|s| s.get()).collect());
+        assert_eq!(table.as_deref(), spec.table, "{}: u → score table as in rubric.md", spec.item);
     }
 }
 
@@ -103,13 +72,8 @@ fn bundled_rubric_has_exactly_the_spec_criteria_in_order() {
 fn chinese_text_is_the_standards_verbatim() {
     // Spot checks across items, including punctuation the standard uses (full-width, PACS).
     let check = |code: &str, zh: &str| {
-        let c = Rubric::bundled()
-            .criterion(&code.parse().unwrap())
-            .expect("criterion exists");
-        assert_eq!(
-            c.text.zh, zh,
-            "{code}: Chinese text verbatim from the standard"
-        );
+        let c = Rubric::bundled().criterion(&code.parse().unwrap()).expect("criterion exists");
+        assert_eq!(c.text.zh, zh, "{code}: Chinese text verbatim from the standard");
         assert!(!c.text.en.is_empty(), "{code}: has English text");
     };
     check("AF-1", "空白申请单");
@@ -117,10 +81,7 @@ fn chinese_text_is_the_standards_verbatim() {
     check("IQ-C5", "伪影：无伪影（体外、呼吸运动、设备原因）");
     check("FL-S3", "排版图像张冠李戴，非本次检查图像");
     check("TR-C4", "重建图像无假阳性或假阴性病变");
-    check(
-        "RQ-S7",
-        "报告中患者信息或 PACS 上传图像与申请单明显不符，未发现",
-    );
+    check("RQ-S7", "报告中患者信息或 PACS 上传图像与申请单明显不符，未发现");
     check("AR-S7", "明显误诊");
     check("AR-C4", "诊断全面，可为临床提供鉴别诊断和进一步检查的建议");
 }
@@ -162,71 +123,31 @@ fn every_combination_of_every_item_scores_as_the_spec_says() {
                 }
                 n /= 3;
             }
-            let input = Findings {
-                item: spec.item.parse().unwrap(),
-                findings: codes(&found),
-                not_applicable: codes(&na),
-            };
-            let verdict = rubric
-                .score(&input)
-                .unwrap_or_else(|e| panic!("{found:?} / n.a. {na:?}: {e}"));
+            let input =
+                Findings { item: spec.item.parse().unwrap(), findings: codes(&found), not_applicable: codes(&na) };
+            let verdict = rubric.score(&input).unwrap_or_else(|e| panic!("{found:?} / n.a. {na:?}: {e}"));
             let (score, grade) = expected(spec, &found);
-            assert_eq!(
-                verdict.score.map(|s| s.get()),
-                score,
-                "{}: found {found:?}, n.a. {na:?}",
-                spec.item
-            );
-            assert_eq!(
-                verdict.grade, grade,
-                "{}: found {found:?}, n.a. {na:?}",
-                spec.item
-            );
+            assert_eq!(verdict.score.map(|s| s.get()), score, "{}: found {found:?}, n.a. {na:?}", spec.item);
+            assert_eq!(verdict.grade, grade, "{}: found {found:?}, n.a. {na:?}", spec.item);
             assert_eq!(verdict.pass, grade != Grade::Fail, "pass follows the grade");
             let severe: Vec<&str> = verdict.severe.iter().map(|c| c.as_str()).collect();
             let unmet: Vec<&str> = verdict.unmet.iter().map(|c| c.as_str()).collect();
-            let want_severe: Vec<&str> = found
-                .iter()
-                .copied()
-                .filter(|c| spec.severe.contains(c))
-                .collect();
-            let want_unmet: Vec<&str> = found
-                .iter()
-                .copied()
-                .filter(|c| spec.compliance.contains(c))
-                .collect();
+            let want_severe: Vec<&str> = found.iter().copied().filter(|c| spec.severe.contains(c)).collect();
+            let want_unmet: Vec<&str> = found.iter().copied().filter(|c| spec.compliance.contains(c)).collect();
             assert_eq!(severe, want_severe, "severe deductions in rubric order");
             assert_eq!(unmet, want_unmet, "unmet deductions in rubric order");
             cases += 1;
         }
     }
-    assert_eq!(
-        cases,
-        3usize.pow(5) + 3usize.pow(8) + 2 * 3usize.pow(7) + 3usize.pow(11) + 3usize.pow(12)
-    );
+    assert_eq!(cases, 3usize.pow(5) + 3usize.pow(8) + 2 * 3usize.pow(7) + 3usize.pow(11) + 3usize.pow(12));
 }
 
 /// One refused input: the findings, and the words the error must contain.
-fn check_refused(
-    item: &str,
-    findings: &[&str],
-    not_applicable: &[&str],
-    code: &str,
-    words: &[&str],
-) {
-    let input = Findings {
-        item: item.parse().unwrap(),
-        findings: codes(findings),
-        not_applicable: codes(not_applicable),
-    };
-    let err = Rubric::bundled()
-        .score(&input)
-        .expect_err("nonsense findings are refused");
-    assert_eq!(
-        err.code(),
-        code,
-        "stable error code for {findings:?} / {not_applicable:?}"
-    );
+fn check_refused(item: &str, findings: &[&str], not_applicable: &[&str], code: &str, words: &[&str]) {
+    let input =
+        Findings { item: item.parse().unwrap(), findings: codes(findings), not_applicable: codes(not_applicable) };
+    let err = Rubric::bundled().score(&input).expect_err("nonsense findings are refused");
+    assert_eq!(err.code(), code, "stable error code for {findings:?} / {not_applicable:?}");
     let msg = err.to_string();
     for w in words {
         assert!(msg.contains(w), "error `{msg}` names `{w}`");
@@ -235,73 +156,25 @@ fn check_refused(
 
 #[test]
 fn nonsense_findings_are_refused_with_a_reason() {
-    check_refused(
-        "IQ",
-        &["FL-S1"],
-        &[],
-        "CRITERION_OF_OTHER_ITEM",
-        &["FL-S1", "item FL", "item IQ"],
-    );
+    check_refused("IQ", &["FL-S1"], &[], "CRITERION_OF_OTHER_ITEM", &["FL-S1", "item FL", "item IQ"]);
     check_refused("IQ", &[], &["RQ-C1"], "CRITERION_OF_OTHER_ITEM", &["RQ-C1"]);
-    check_refused(
-        "IQ",
-        &["IQ-C6"],
-        &[],
-        "UNKNOWN_CRITERION",
-        &["IQ-C6", "2026.1"],
-    );
+    check_refused("IQ", &["IQ-C6"], &[], "UNKNOWN_CRITERION", &["IQ-C6", "2026.1"]);
     check_refused("AF", &["AF-6"], &[], "UNKNOWN_CRITERION", &["AF-6"]);
-    check_refused(
-        "IQ",
-        &["IQ-C2", "IQ-C2"],
-        &[],
-        "DUPLICATE_CRITERION",
-        &["IQ-C2", "findings"],
-    );
-    check_refused(
-        "IQ",
-        &[],
-        &["IQ-C5", "IQ-C5"],
-        "DUPLICATE_CRITERION",
-        &["not_applicable"],
-    );
-    check_refused(
-        "IQ",
-        &["IQ-C5"],
-        &["IQ-C5"],
-        "FOUND_AND_NOT_APPLICABLE",
-        &["IQ-C5"],
-    );
-    check_refused(
-        "RQ",
-        &["RQ-S1"],
-        &["RQ-S1"],
-        "FOUND_AND_NOT_APPLICABLE",
-        &["RQ-S1"],
-    );
+    check_refused("IQ", &["IQ-C2", "IQ-C2"], &[], "DUPLICATE_CRITERION", &["IQ-C2", "findings"]);
+    check_refused("IQ", &[], &["IQ-C5", "IQ-C5"], "DUPLICATE_CRITERION", &["not_applicable"]);
+    check_refused("IQ", &["IQ-C5"], &["IQ-C5"], "FOUND_AND_NOT_APPLICABLE", &["IQ-C5"]);
+    check_refused("RQ", &["RQ-S1"], &["RQ-S1"], "FOUND_AND_NOT_APPLICABLE", &["RQ-S1"]);
 }
 
 #[test]
 fn malformed_codes_do_not_parse() {
-    for bad in [
-        "IQ", "IQ-", "IQ-X1", "IQ-C0", "IQ-C01", "IQ-1", "XX-S1", "iq-s1", "AF-S1", "IQ-C1 ",
-        "IQ-C-1",
-    ] {
-        assert!(
-            bad.parse::<CriterionCode>().is_err(),
-            "`{bad}` is not a criterion code"
-        );
+    for bad in ["IQ", "IQ-", "IQ-X1", "IQ-C0", "IQ-C01", "IQ-1", "XX-S1", "iq-s1", "AF-S1", "IQ-C1 ", "IQ-C-1"] {
+        assert!(bad.parse::<CriterionCode>().is_err(), "`{bad}` is not a criterion code");
     }
     for good in ["IQ-C1", "AF-5", "RQ-S7", "IQ-C12"] {
-        assert!(
-            good.parse::<CriterionCode>().is_ok(),
-            "`{good}` is a criterion code"
-        );
+        assert!(good.parse::<CriterionCode>().is_ok(), "`{good}` is a criterion code");
     }
-    assert!(
-        "iq".parse::<ItemCode>().is_err(),
-        "item codes are upper case"
-    );
+    assert!("iq".parse::<ItemCode>().is_err(), "item codes are upper case");
 }
 
 #[test]
@@ -309,9 +182,5 @@ fn criterion_codes_sort_by_item_kind_and_number() {
     let mut list = codes(&["IQ-C10", "IQ-C2", "AF-2", "IQ-S1"]);
     list.sort();
     let sorted: Vec<&str> = list.iter().map(|c| c.as_str()).collect();
-    assert_eq!(
-        sorted,
-        ["AF-2", "IQ-S1", "IQ-C2", "IQ-C10"],
-        "natural order, not text order"
-    );
+    assert_eq!(sorted, ["AF-2", "IQ-S1", "IQ-C2", "IQ-C10"], "natural order, not text order");
 }

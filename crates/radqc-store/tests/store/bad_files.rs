@@ -27,28 +27,22 @@ fn files_that_are_not_radqc_stores_are_refused_untouched() {
     let plain = dir.join("other.sqlite");
     {
         let c = rusqlite::Connection::open(&plain).unwrap();
-        c.execute_batch("CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO patients (name) VALUES ('x');").unwrap();
+        c.execute_batch(
+            "CREATE TABLE patients (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO patients (name) VALUES ('x');",
+        )
+        .unwrap();
     }
     check_refused(&plain, &f.key, "FOREIGN_DATABASE", "another program");
 
     let encrypted_other = dir.join("other-encrypted.db");
     {
         let c = raw_conn(&encrypted_other, &f.key_file());
-        c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
-            .unwrap();
+        c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);").unwrap();
     }
-    check_refused(
-        &encrypted_other,
-        &f.key,
-        "FOREIGN_DATABASE",
-        "not a RadQC store",
-    );
+    check_refused(&encrypted_other, &f.key, "FOREIGN_DATABASE", "not a RadQC store");
 
     let missing = dir.join("missing.db");
-    assert_eq!(
-        Store::open(&missing, &f.key).err().unwrap().code(),
-        "NO_DATABASE"
-    );
+    assert_eq!(Store::open(&missing, &f.key).err().unwrap().code(), "NO_DATABASE");
     assert!(!missing.exists(), "opening does not create a file");
 }
 
@@ -84,29 +78,20 @@ fn key_files_are_checked_and_never_overwritten() {
     let err = Key::from_file(&path).unwrap_err();
     assert_eq!(err.code(), "KEY_FILE");
     assert!(err.to_string().contains("64 hexadecimal"), "{err}");
-    assert!(
-        Key::create_file(&path).is_err(),
-        "an existing key file is never replaced"
-    );
+    assert!(Key::create_file(&path).is_err(), "an existing key file is never replaced");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "not hex");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let fresh = dir.path().join("fresh.key");
         Key::create_file(&fresh).unwrap();
-        assert_eq!(
-            std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
-            0o600,
-            "owner-only"
-        );
+        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600, "owner-only");
     }
 }
 
 #[test]
 fn init_refuses_a_file_with_data() {
     let f = fresh();
-    let err = Store::create(&f.db(), &f.key, &"X".parse().unwrap(), t(1, 1))
-        .err()
-        .unwrap();
+    let err = Store::create(&f.db(), &f.key, &"X".parse().unwrap(), t(1, 1)).err().unwrap();
     assert_eq!(err.code(), "DATABASE_EXISTS");
 }

@@ -27,8 +27,7 @@ impl Fixture {
 pub fn raw_conn(db: &std::path::Path, key_file: &std::path::Path) -> rusqlite::Connection {
     let conn = rusqlite::Connection::open(db).unwrap();
     let hex = std::fs::read_to_string(key_file).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}'", hex.trim()))
-        .unwrap();
+    conn.pragma_update(None, "key", format!("x'{}'", hex.trim())).unwrap();
     conn
 }
 
@@ -39,13 +38,7 @@ pub fn t(day: u32, hour: u32) -> DateTime<Utc> {
 pub fn fresh() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let key = Key::create_file(&dir.path().join("qc.db.key")).unwrap();
-    let store = Store::create(
-        &dir.path().join("qc.db"),
-        &key,
-        &"NJGL".parse().unwrap(),
-        t(1, 8),
-    )
-    .unwrap();
+    let store = Store::create(&dir.path().join("qc.db"), &key, &"NJGL".parse().unwrap(), t(1, 8)).unwrap();
     Fixture { dir, store, key }
 }
 
