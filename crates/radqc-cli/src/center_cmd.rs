@@ -14,12 +14,7 @@ use radqc_protocol::{FeedKind, StaffMember};
 #[derive(Args, Clone)]
 pub struct CenterDb {
     /// The center's SQLite database (the embedded default).
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "center.db",
-        conflicts_with = "database_url"
-    )]
+    #[arg(long, value_name = "PATH", default_value = "center.db", conflicts_with = "database_url")]
     db: PathBuf,
     /// A PostgreSQL database instead, e.g. postgres://radqc@127.0.0.1:5432/radqc
     #[arg(long, value_name = "URL", env = "RADQC_DATABASE_URL")]
@@ -29,11 +24,8 @@ pub struct CenterDb {
 impl CenterDb {
     async fn open(&self) -> Result<Db> {
         Ok(match &self.database_url {
-            Some(url) => Db::connect_postgres(url)
-                .await
-                .context("cannot open the PostgreSQL database")?,
-            None => Db::open_sqlite(&self.db)
-                .with_context(|| format!("cannot open {}", self.db.display()))?,
+            Some(url) => Db::connect_postgres(url).await.context("cannot open the PostgreSQL database")?,
+            None => Db::open_sqlite(&self.db).with_context(|| format!("cannot open {}", self.db.display()))?,
         })
     }
 }
@@ -110,6 +102,9 @@ pub enum CenterCommand {
         site: Option<String>,
         #[arg(long, value_enum, default_value_t = crate::report_cmd::Format::Json)]
         format: crate::report_cmd::Format,
+        /// Write to this file instead of stdout (required for xlsx).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// Counts per site and device.
     Stats {
@@ -180,10 +175,7 @@ pub enum StaffCommand {
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
 pub fn run(command: CenterCommand) -> Result<ExitCode> {
@@ -192,20 +184,13 @@ pub fn run(command: CenterCommand) -> Result<ExitCode> {
 
 async fn run_async(command: CenterCommand) -> Result<ExitCode> {
     match command {
-        CenterCommand::Serve {
-            db,
-            listen,
-            tls_cert,
-            tls_key,
-        } => {
+        CenterCommand::Serve { db, listen, tls_cert, tls_key } => {
             let db = db.open().await?;
             let state = AppState::new(db).await?;
-            let listener = std::net::TcpListener::bind(&listen)
-                .with_context(|| format!("cannot listen on {listen}"))?;
+            let listener =
+                std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
-            let tls = tls_cert
-                .zip(tls_key)
-                .map(|(cert_pem, key_pem)| radqc_center::Tls { cert_pem, key_pem });
+            let tls = tls_cert.zip(tls_key).map(|(cert_pem, key_pem)| radqc_center::Tls { cert_pem, key_pem });
             let scheme = if tls.is_some() { "https" } else { "http" };
             // The first line tells scripts and tests where the center listens.
             println!("listening on {scheme}://{addr}");
@@ -215,94 +200,47 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             };
             radqc_center::serve(listener, state, tls, shutdown).await?;
         }
-        CenterCommand::Site {
-            command: SiteCommand::Add { db, code, name },
-        } => {
+        CenterCommand::Site { command: SiteCommand::Add { db, code, name } } => {
             code.parse::<radqc_domain::SiteCode>()?;
             db.open().await?.add_site(&code, &name, Utc::now()).await?;
             println!("added site {code}");
         }
-        CenterCommand::Device {
-            command: DeviceCommand::Enroll { db, site, hours },
-        } => {
+        CenterCommand::Device { command: DeviceCommand::Enroll { db, site, hours } } => {
             anyhow::ensure!((1..=24 * 90).contains(&hours), "--hours must be 1 to 2160");
-            let code =
-                radqc_center::http::new_enrollment_code(&db.open().await?, &site, hours).await?;
+            let code = radqc_center::http::new_enrollment_code(&db.open().await?, &site, hours).await?;
             println!("{code}");
         }
-        CenterCommand::Device {
-            command: DeviceCommand::Revoke { db, device },
-        } => {
+        CenterCommand::Device { command: DeviceCommand::Revoke { db, device } } => {
             db.open().await?.revoke_device(&device).await?;
             println!("revoked device {device}");
         }
-        CenterCommand::Staff {
-            command:
-                StaffCommand::Add {
-                    db,
-                    site,
-                    code,
-                    name,
-                    roles,
-                    inactive,
-                },
-        } => {
-            let member = StaffMember {
-                site,
-                code,
-                name,
-                roles,
-                active: !inactive,
-            };
+        CenterCommand::Staff { command: StaffCommand::Add { db, site, code, name, roles, inactive } } => {
+            let member = StaffMember { site, code, name, roles, active: !inactive };
             radqc_center::put_staff(&db.open().await?, &member).await?;
-            println!(
-                "saved staff {} at site {} and published the roster",
-                member.code, member.site
-            );
+            println!("saved staff {} at site {} and published the roster", member.code, member.site);
         }
-        CenterCommand::Staff {
-            command: StaffCommand::Token { db, site, code },
-        } => {
+        CenterCommand::Staff { command: StaffCommand::Token { db, site, code } } => {
             let token = radqc_center::secret::new_token();
-            db.open()
-                .await?
-                .issue_person_token(
-                    &site,
-                    &code,
-                    &radqc_center::secret::hash(&token),
-                    Utc::now(),
-                )
-                .await?;
+            db.open().await?.issue_person_token(&site, &code, &radqc_center::secret::hash(&token), Utc::now()).await?;
             println!("{token}");
         }
         CenterCommand::PublishRubric { db, file } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let (version, cursor) =
-                radqc_center::publish_rubric(&db.open().await?, &text, &file.display().to_string())
-                    .await?;
+                radqc_center::publish_rubric(&db.open().await?, &text, &file.display().to_string()).await?;
             println!("published rubric {version} (feed cursor {cursor})");
         }
         CenterCommand::PublishSampling { db, file, site } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            let body: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", file.display()))?;
-            let cursor = db
-                .open()
-                .await?
-                .publish(FeedKind::Sampling, site.as_deref(), &body, Utc::now())
-                .await?;
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let body: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+            let cursor = db.open().await?.publish(FeedKind::Sampling, site.as_deref(), &body, Utc::now()).await?;
             println!("published sampling rules (feed cursor {cursor})");
         }
         CenterCommand::Notice { db, site, to, text } => {
             anyhow::ensure!(!text.trim().is_empty(), "--text is empty");
             let body = serde_json::json!({ "to": to, "text": text });
-            let cursor = db
-                .open()
-                .await?
-                .publish(FeedKind::Notices, Some(&site), &body, Utc::now())
-                .await?;
+            let cursor = db.open().await?.publish(FeedKind::Notices, Some(&site), &body, Utc::now()).await?;
             println!("sent notice (feed cursor {cursor})");
         }
         CenterCommand::Export { db } => {
@@ -314,24 +252,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             }
             out.flush()?;
         }
-        CenterCommand::Report {
-            db,
-            month,
-            site,
-            format,
-        } => {
+        CenterCommand::Report { db, month, site, format, output } => {
             let month: radqc_domain::report::Month = month.parse()?;
-            let report =
-                radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
-            match format {
-                crate::report_cmd::Format::Json => {
-                    println!("{}", serde_json::to_string_pretty(&report)?)
-                }
-                crate::report_cmd::Format::Csv => print!(
-                    "{}",
-                    crate::report_cmd::csv(&report, radqc_domain::Rubric::bundled())
-                ),
-            }
+            let report = radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
+            crate::report_cmd::emit(&report, radqc_domain::Rubric::bundled(), format, output.as_deref())?;
         }
         CenterCommand::Stats { db } => {
             for s in db.open().await?.stats().await? {

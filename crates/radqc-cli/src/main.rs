@@ -6,6 +6,7 @@ mod local_cmd;
 mod report_cmd;
 mod rubric_cmd;
 mod score_cmd;
+mod xlsx;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,11 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "radqc",
-    version,
-    about = "RadQC 影像质控: imaging and report quality control"
-)]
+#[command(name = "radqc", version, about = "RadQC 影像质控: imaging and report quality control")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -80,10 +77,7 @@ fn main() -> ExitCode {
         Command::Rubric { command } => rubric_cmd::run(command),
         Command::Local { command } => local_cmd::run(command),
         Command::Center { command } => center_cmd::run(command),
-        Command::Gate {
-            port,
-            when_app_down,
-        } => gate_cmd::run(port, when_app_down),
+        Command::Gate { port, when_app_down } => gate_cmd::run(port, when_app_down),
         Command::Report(args) => report_cmd::run(args),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };

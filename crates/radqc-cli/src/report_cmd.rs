@@ -14,6 +14,31 @@ use crate::local_cmd::DbArgs;
 pub enum Format {
     Json,
     Csv,
+    /// A workbook laid out as the standard's figures (needs --output).
+    Xlsx,
+}
+
+/// Prints the report, or writes it to `output` (required for XLSX).
+pub fn emit(
+    report: &Report,
+    rubric: &radqc_domain::Rubric,
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> Result<()> {
+    let bytes = match format {
+        Format::Json => (serde_json::to_string_pretty(report)? + "\n").into_bytes(),
+        Format::Csv => csv(report, rubric).into_bytes(),
+        Format::Xlsx => crate::xlsx::workbook(report, rubric).context("cannot build the workbook")?,
+    };
+    match output {
+        Some(path) => std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
+        None if matches!(format, Format::Xlsx) => anyhow::bail!("--format xlsx needs --output FILE.xlsx"),
+        None => {
+            use std::io::Write;
+            std::io::stdout().write_all(&bytes)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -31,6 +56,9 @@ pub struct ReportArgs {
     to: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
 }
 
 fn day(s: &str, flag: &str) -> Result<String> {
@@ -51,16 +79,9 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     };
     anyhow::ensure!(from < to, "the period is empty: --from must be before --to");
     let store = args.db.open()?;
-    let report = Report::build(
-        store.rubric(),
-        label,
-        &store.evaluation_facts(&from, &to)?,
-        &store.work_facts(&from, &to)?,
-    );
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Csv => print!("{}", csv(&report, store.rubric())),
-    }
+    let report =
+        Report::build(store.rubric(), label, &store.evaluation_facts(&from, &to)?, &store.work_facts(&from, &to)?);
+    emit(&report, store.rubric(), args.format, args.output.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -98,21 +119,10 @@ fn score_table(out: &mut String, title: &str, fig: &ScoreCounts) {
 }
 
 fn quality_table(out: &mut String, title: &str, rows: &[QualityRow]) {
-    let _ = writeln!(
-        out,
-        "{title}\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)"
-    );
+    let _ = writeln!(out, "{title}\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)");
     for r in rows {
-        let _ = writeln!(
-            out,
-            "{},{},{},{},{},{}",
-            field(&r.person),
-            r.evaluations,
-            r.excellent,
-            r.good,
-            r.pass,
-            r.fail
-        );
+        let _ =
+            writeln!(out, "{},{},{},{},{},{}", field(&r.person), r.evaluations, r.excellent, r.good, r.pass, r.fail);
     }
     out.push('\n');
 }
@@ -120,11 +130,7 @@ fn quality_table(out: &mut String, title: &str, rows: &[QualityRow]) {
 pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
     // The standard's figures 3 and 4 name criteria by their text.
     let named = |code: &str| -> String {
-        let text = code
-            .parse()
-            .ok()
-            .and_then(|c| rubric.criterion(&c))
-            .map_or("", |c| c.text.zh.as_str());
+        let text = code.parse().ok().and_then(|c| rubric.criterion(&c)).map_or("", |c| c.text.zh.as_str());
         field(&format!("{code} {text}"))
     };
     let mut out = String::new();
@@ -134,24 +140,12 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
         "5.1 评估指标 {}\n抽查例数,合格例数,合格率(%)\n{},{},{}\n",
         r.period, r.indicators.sampled, r.indicators.qualified, rate
     );
-    score_table(
-        &mut out,
-        "图2 质控评分统计（技师）",
-        &r.scores_technologists,
-    );
+    score_table(&mut out, "图2 质控评分统计（技师）", &r.scores_technologists);
     score_table(&mut out, "图2 质控评分统计（医生）", &r.scores_doctors);
-    let _ = writeln!(
-        out,
-        "图3 质控扣分明细\n设备类型,检查部位,医生/技师,质控人,分数,不符合项,严重扣分项,问题说明"
-    );
+    let _ = writeln!(out, "图3 质控扣分明细\n设备类型,检查部位,医生/技师,质控人,分数,不符合项,严重扣分项,问题说明");
     for f in &r.deduction_details {
         let codes = |v: &[radqc_domain::CriterionCode]| {
-            field(
-                &v.iter()
-                    .map(|c| named(c.as_str()))
-                    .collect::<Vec<_>>()
-                    .join("；"),
-            )
+            field(&v.iter().map(|c| named(c.as_str())).collect::<Vec<_>>().join("；"))
         };
         let _ = writeln!(
             out,
@@ -160,8 +154,7 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
             field(&f.exam_item),
             f.scored_person.as_ref().map_or("", |p| p.as_str()),
             f.reviewer,
-            f.score
-                .map_or(f.grade.label_zh().to_owned(), |s| format!("{s}分")),
+            f.score.map_or(f.grade.label_zh().to_owned(), |s| format!("{s}分")),
             codes(&f.unmet),
             codes(&f.severe),
             field(&f.note)
@@ -169,18 +162,10 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
     }
     let _ = writeln!(out, "\n图4 质控扣分项目\n扣分类型,扣分数,扣分项目");
     for d in &r.deductions {
-        let kind = if d.kind == "severe" {
-            "严重扣分项"
-        } else {
-            "不符合项"
-        };
+        let kind = if d.kind == "severe" { "严重扣分项" } else { "不符合项" };
         let _ = writeln!(out, "{kind},{},{}", d.count, named(&d.criterion));
     }
-    let _ = writeln!(
-        out,
-        "\n图5 技师工作量统计\n技师,合计,{}",
-        r.workload.modalities.join(",")
-    );
+    let _ = writeln!(out, "\n图5 技师工作量统计\n技师,合计,{}", r.workload.modalities.join(","));
     for row in &r.workload.rows {
         let cells: Vec<String> = r
             .workload
@@ -188,20 +173,9 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
             .iter()
             .map(|m| row.by_modality.get(m).map_or(String::new(), u64::to_string))
             .collect();
-        let _ = writeln!(
-            out,
-            "{},{},{}",
-            field(&row.person),
-            row.total,
-            cells.join(",")
-        );
+        let _ = writeln!(out, "{},{},{}", field(&row.person), row.total, cells.join(","));
     }
-    let totals: Vec<String> = r
-        .workload
-        .modalities
-        .iter()
-        .map(|m| r.workload.totals[m].to_string())
-        .collect();
+    let totals: Vec<String> = r.workload.modalities.iter().map(|m| r.workload.totals[m].to_string()).collect();
     let _ = writeln!(out, "合计,{},{}\n", r.workload.total, totals.join(","));
     quality_table(&mut out, "图7 技师质量统计", &r.quality_technologists);
     quality_table(&mut out, "6.5 医生质量统计", &r.quality_doctors);

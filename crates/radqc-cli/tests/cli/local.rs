@@ -124,6 +124,50 @@ fn report_gives_the_month_s_figures_from_the_store() {
         "{csv}"
     );
     assert!(csv.contains("严重扣分项,1,RQ-S1 主要阳性病变漏诊或误诊"), "criteria by their text: {csv}");
+    // The workbook, read back: sheets and cells where the standard's figures have them.
+    let xlsx = dir.path().join("r.xlsx");
+    assert!(radqc(
+        &["report", "--db", db, "--month", "2026-11", "--format", "xlsx", "--output", xlsx.to_str().unwrap()],
+        ""
+    )
+    .status
+    .success());
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    assert_eq!(
+        book.sheet_names(),
+        [
+            "5.1 评估指标",
+            "图2 技师评分",
+            "图2 医生评分",
+            "图3 扣分明细",
+            "图4 扣分项目",
+            "图5 技师工作量",
+            "图7 技师质量",
+            "6.5 医生质量"
+        ]
+    );
+    let cell = |r: &calamine::Range<calamine::Data>, row: u32, col: u32| {
+        r.get_value((row, col)).map(|d| d.to_string()).unwrap_or_default()
+    };
+    let fig2 = book.worksheet_range("图2 技师评分").unwrap();
+    assert_eq!(
+        (cell(&fig2, 1, 0), cell(&fig2, 1, 1), cell(&fig2, 2, 1), cell(&fig2, 2, 5)),
+        ("技师/医生".into(), "DR".into(), "5分".into(), "1分".into())
+    );
+    assert_eq!(
+        (cell(&fig2, 3, 0), cell(&fig2, 3, 1), cell(&fig2, 3, 2)),
+        ("A3".into(), "1".into(), "1".into()),
+        "A3: one 5, one 4"
+    );
+    let fig7 = book.worksheet_range("图7 技师质量").unwrap();
+    let row: Vec<String> = (0..6).map(|c| cell(&fig7, 3, c)).collect();
+    assert_eq!(row, ["A3", "2", "50", "50", "0", "0"]);
+    let fig4 = book.worksheet_range("图4 扣分项目").unwrap();
+    assert!(cell(&fig4, 2, 0) == "严重扣分项" && cell(&fig4, 2, 2).starts_with("RQ-S1 "), "severe first, by its text");
+    let out = radqc(&["report", "--db", db, "--month", "2026-11", "--format", "xlsx"], "");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("needs --output"));
+
     let out = radqc(&["report", "--db", db, "--month", "11/2026"], "");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM"));
 }
