@@ -83,6 +83,12 @@ pub fn my_notices(app: State<'_, Shared>) -> Answer<Vec<Notice>> {
     Ok(app.lock()?.my_notices()?)
 }
 
+/// Records the correction (整改) that closes a monitoring notice.
+#[tauri::command]
+pub fn close_notice(app: State<'_, Shared>, notice_id: String, correction: String) -> Answer<()> {
+    Ok(app.lock()?.close_notice(&notice_id, &correction, Utc::now())?)
+}
+
 #[tauri::command]
 pub fn sync_status(app: State<'_, Shared>) -> Answer<SyncView> {
     Ok(app.lock()?.sync_view()?)

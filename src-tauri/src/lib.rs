@@ -171,6 +171,7 @@ pub fn run(options: Options) {
             commands::close_gate,
             commands::my_scores,
             commands::my_notices,
+            commands::close_notice,
             commands::sync_status,
             commands::sync_now,
             commands::enroll,

@@ -3,5 +3,6 @@
 
 mod client;
 mod faults;
+mod notices;
 mod offline;
 mod reports;

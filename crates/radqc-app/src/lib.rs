@@ -110,9 +110,16 @@ pub struct ExamDetail {
 #[derive(Debug, Clone, Serialize)]
 pub struct Notice {
     pub cursor: i64,
+    /// Set for monitoring notices (a failed evaluation): what a correction closes.
+    pub notice_id: Option<String>,
+    /// `failed_evaluation`, `notice_closed`, or none for a plain message.
+    pub kind: Option<String>,
     pub to: Option<String>,
+    pub also_to: Vec<String>,
     pub text: String,
     pub published_at: DateTime<Utc>,
+    /// For a monitoring notice: still waiting for its correction (整改).
+    pub open: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -430,20 +437,68 @@ impl App {
             .collect())
     }
 
+    /// Notices for the signed-in person: addressed to them, to their role as department head
+    /// (`also_to`), or to everyone at the site. A monitoring notice is open until a correction is
+    /// recorded here or the center reports it closed.
     pub fn my_notices(&self) -> Result<Vec<Notice>, AppError> {
         let user = self.user()?;
-        Ok(self
-            .store
-            .feed_items(FeedKind::Notices)?
+        let items = self.store.feed_items(FeedKind::Notices)?;
+        let closed_here = self.store.notice_closures()?;
+        let closed_at_center: std::collections::HashSet<String> = items
+            .iter()
+            .filter(|i| i.body["type"] == "notice_closed")
+            .filter_map(|i| i.body["notice_id"].as_str().map(str::to_owned))
+            .collect();
+        Ok(items
             .into_iter()
-            .filter(|i| i.body["to"].as_str().is_none_or(|to| to == user.code))
-            .map(|i| Notice {
-                cursor: i.cursor,
-                to: i.body["to"].as_str().map(str::to_owned),
-                text: i.body["text"].as_str().unwrap_or_default().to_owned(),
-                published_at: i.published_at,
+            .filter_map(|i| {
+                let b = &i.body;
+                let to = b["to"].as_str().map(str::to_owned);
+                let also_to: Vec<String> = b["also_to"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+                    .unwrap_or_default();
+                let mine = to.as_deref().is_none_or(|t| t == user.code) || also_to.contains(&user.code);
+                if !mine {
+                    return None;
+                }
+                let kind = b["type"].as_str().map(str::to_owned);
+                let notice_id = b["notice_id"].as_str().map(str::to_owned);
+                let open = kind.as_deref() == Some("failed_evaluation")
+                    && notice_id
+                        .as_ref()
+                        .is_some_and(|id| !closed_here.contains_key(id) && !closed_at_center.contains(id));
+                Some(Notice {
+                    cursor: i.cursor,
+                    notice_id,
+                    kind,
+                    to,
+                    also_to,
+                    text: b["text"].as_str().unwrap_or_default().to_owned(),
+                    published_at: i.published_at,
+                    open,
+                })
             })
             .collect())
+    }
+
+    /// Records the correction that closes a monitoring notice; it reaches the center by sync.
+    pub fn close_notice(&mut self, notice_id: &str, correction: &str, now: DateTime<Utc>) -> Result<(), AppError> {
+        let by: StaffCode =
+            self.user()?.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
+        let known = self
+            .store
+            .feed_items(FeedKind::Notices)?
+            .iter()
+            .any(|i| i.body["notice_id"] == notice_id && i.body["type"] == "failed_evaluation");
+        if !known {
+            return Err(AppError::new(
+                "UNKNOWN_NOTICE",
+                format!("没有通知 {notice_id}"),
+                format!("no notice {notice_id}"),
+            ));
+        }
+        Ok(self.store.close_notice(notice_id, correction, &by, now)?)
     }
 
     pub fn sync_view(&self) -> Result<SyncView, AppError> {

@@ -134,7 +134,7 @@ impl FromRequestParts<AppState> for Caller {
         title = "RadQC regional center",
         description = "Sync and reads for RadQC sites. Every failure answers an ErrorBody."
     ),
-    paths(health, enroll, push_entries, feed, evaluations, report),
+    paths(health, enroll, push_entries, feed, evaluations, report, notices),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -151,7 +151,9 @@ impl FromRequestParts<AppState> for Caller {
         radqc_protocol::ExamRecord,
         radqc_protocol::ExamEventRecord,
         radqc_protocol::SyncPayload,
-        radqc_protocol::StaffMember
+        radqc_protocol::StaffMember,
+        radqc_protocol::MonitoringNotice,
+        radqc_protocol::NoticeClosure
     ))
 )]
 pub struct ApiDoc;
@@ -173,6 +175,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/feed/{kind}", get(feed))
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
+        .route("/api/v1/notices", get(notices))
         .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
@@ -371,4 +374,56 @@ pub async fn build_report(
     let facts = db.evaluation_facts(&from, &to, site).await?;
     let work = db.work_facts(&from, &to, site).await?;
     Ok(radqc_domain::report::Report::build(Rubric::bundled(), month.to_string(), &facts, &work))
+}
+
+#[derive(Deserialize)]
+struct NoticesQuery {
+    site: Option<String>,
+    /// Only notices still waiting for their correction.
+    #[serde(default)]
+    open: bool,
+    /// Only open notices older than this many days.
+    overdue_days: Option<i64>,
+}
+
+/// Monitoring notices (7.1) of a site: all of them for roles that see the site's scores, else
+/// the caller's own (as the person scored or as a department head named on it).
+#[utoipa::path(get, path = "/api/v1/notices",
+    params(("site" = Option<String>, Query), ("open" = Option<bool>, Query), ("overdue_days" = Option<i64>, Query)),
+    responses((status = 200, body = Vec<radqc_protocol::MonitoringNotice>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("person_token" = [])))]
+async fn notices(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<NoticesQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Vec<radqc_protocol::MonitoringNotice>>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let (own_site, person) = match &caller {
+        Caller::Device(d) => (d.site.clone(), None),
+        Caller::Person(p) => (p.site.clone(), Some(p)),
+    };
+    let site = q.site.unwrap_or(own_site.clone());
+    if !person.map_or(site == own_site, |p| p.may_read_site(&site)) {
+        return Err(ApiError::forbidden(format!("you may not read site {site}'s notices")));
+    }
+    let list = select_notices(state.db.notices(Some(&site)).await?, q.open, q.overdue_days, Utc::now());
+    Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site()) {
+        Some(p) => {
+            list.into_iter().filter(|n| n.to.as_deref() == Some(&p.staff) || n.also_to.contains(&p.staff)).collect()
+        }
+        None => list,
+    }))
+}
+
+/// The open (or all) notices, and with `overdue_days` only open ones older than that.
+pub fn select_notices(
+    list: Vec<radqc_protocol::MonitoringNotice>,
+    open: bool,
+    overdue_days: Option<i64>,
+    now: chrono::DateTime<Utc>,
+) -> Vec<radqc_protocol::MonitoringNotice> {
+    list.into_iter()
+        .filter(|n| !(open || overdue_days.is_some()) || !n.closed)
+        .filter(|n| overdue_days.is_none_or(|d| n.created_at < now - Duration::days(d)))
+        .collect()
 }

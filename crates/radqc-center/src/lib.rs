@@ -13,6 +13,7 @@ mod enrollment;
 pub mod error;
 mod feed;
 pub mod http;
+pub mod notices;
 pub mod push;
 mod rows;
 pub mod secret;

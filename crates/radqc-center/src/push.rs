@@ -59,14 +59,37 @@ pub trait Rubrics {
     fn get(&self, version: &str) -> Option<&Rubric>;
 }
 
-/// Plans a checked batch. `rejected_reason(seq)` gives the stored reason of an earlier rejected
-/// entry, so that a duplicate of it is answered the same way.
+/// What a plan needs to know of the center's data, read inside the push's transaction.
+pub trait Known {
+    /// The stored reason of an earlier rejected entry, so a duplicate is answered the same way.
+    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody>;
+    /// The site of a monitoring notice, if it exists.
+    fn notice_site(&mut self, id: &str) -> Option<String>;
+}
+
+/// The notices a batch closes (a cheap partial parse), for backends that look them up first.
+pub fn notice_ids(entries: &[PushEntry]) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        closure: Option<Closure>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Closure {
+        notice_id: String,
+    }
+    entries
+        .iter()
+        .filter_map(|e| serde_json::from_str::<Entry>(e.payload.get()).ok()?.closure.map(|c| c.notice_id))
+        .collect()
+}
+
+/// Plans a checked batch.
 pub fn plan(
     device_site: &str,
     last_seq: i64,
     entries: &[PushEntry],
     rubrics: &dyn Rubrics,
-    rejected_reason: &mut dyn FnMut(i64) -> Option<ErrorBody>,
+    known: &mut dyn Known,
 ) -> Result<Plan, ApiError> {
     let mut plan = Plan { last_seq, ..Plan::default() };
     if let Some(first) = entries.first() {
@@ -76,11 +99,11 @@ pub fn plan(
     }
     for entry in entries {
         if entry.seq <= plan.last_seq {
-            let reason = rejected_reason(entry.seq);
+            let reason = known.rejected_reason(entry.seq);
             plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Duplicate, reason });
             continue;
         }
-        match validate(device_site, &entry.payload, rubrics) {
+        match validate(device_site, &entry.payload, rubrics, known) {
             Ok(payload) => {
                 plan.writes.push(Write::Apply { seq: entry.seq, payload: Box::new(payload) });
                 plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Applied, reason: None });
@@ -104,21 +127,38 @@ fn validate(
     device_site: &str,
     payload: &serde_json::value::RawValue,
     rubrics: &dyn Rubrics,
+    known: &mut dyn Known,
 ) -> Result<SyncPayload, ErrorBody> {
     let payload: SyncPayload = serde_json::from_str(payload.get())
         .map_err(|e| ErrorBody::new("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")))?;
-    let exam = payload.exam();
-    let record_site = match &payload {
-        SyncPayload::Evaluation { evaluation, .. } => evaluation.site.as_str(),
-        SyncPayload::ExamEvent { event, .. } => event.site.as_str(),
-    };
-    if exam.site.as_str() != device_site || record_site != device_site {
+    if let Some(other) = payload.sites().into_iter().find(|s| s.as_str() != device_site) {
         return Err(ErrorBody::new(
             "SITE_MISMATCH",
-            format!("this device acts for site {device_site}, the entry is for site {}", exam.site),
+            format!("this device acts for site {device_site}, the entry is for site {other}"),
         ));
     }
-    if let SyncPayload::Evaluation { evaluation: e, .. } = &payload {
+    if let SyncPayload::NoticeClosed { closure } = &payload {
+        match known.notice_site(&closure.notice_id) {
+            None => {
+                return Err(ErrorBody::new("UNKNOWN_NOTICE", format!("no monitoring notice {}", closure.notice_id)))
+            }
+            Some(site) if site != device_site => {
+                return Err(ErrorBody::new(
+                    "SITE_MISMATCH",
+                    format!("notice {} belongs to site {site}", closure.notice_id),
+                ))
+            }
+            Some(_) => {}
+        }
+        let chars = closure.correction.trim().chars().count();
+        if chars == 0 || chars > 2000 {
+            return Err(ErrorBody::new(
+                "INVALID_PAYLOAD",
+                "the correction (整改) must say what was done, in 1-2000 characters",
+            ));
+        }
+    }
+    if let SyncPayload::Evaluation { evaluation: e, exam } = &payload {
         let Some(rubric) = rubrics.get(&e.rubric_version) else {
             return Err(ErrorBody::new(
                 "UNKNOWN_RUBRIC_VERSION",

@@ -58,8 +58,12 @@ fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Rows {
-    let x = payload.exam();
+/// The rows of an evaluation or an exam event (a notice's closure has none: it updates a notice).
+pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
+    let x = match payload {
+        SyncPayload::Evaluation { exam, .. } | SyncPayload::ExamEvent { exam, .. } => exam,
+        SyncPayload::NoticeClosed { .. } => return None,
+    };
     let s = &x.staff;
     let name = |c: &Option<radqc_domain::StaffCode>| c.as_ref().map(|c| c.to_string());
     let exam = ExamRow {
@@ -97,6 +101,7 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Rows {
                 body: serde_json::to_string(e.as_ref()).expect("evaluation serializes"),
             })
         }
+        SyncPayload::NoticeClosed { .. } => {}
         SyncPayload::ExamEvent { event: v, .. } => {
             rows.event = Some(EventRow {
                 id: v.id.clone(),
@@ -111,5 +116,5 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Rows {
             })
         }
     }
-    rows
+    Some(rows)
 }

@@ -106,6 +106,19 @@ pub enum CenterCommand {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Monitoring notices (7.1): every failed evaluation, open until its correction is recorded.
+    Notices {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: Option<String>,
+        /// Only those still open.
+        #[arg(long)]
+        open: bool,
+        /// Only open notices older than this many days.
+        #[arg(long, value_name = "DAYS")]
+        overdue_days: Option<i64>,
+    },
     /// Counts per site and device.
     Stats {
         #[command(flatten)]
@@ -256,6 +269,12 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             let month: radqc_domain::report::Month = month.parse()?;
             let report = radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
             crate::report_cmd::emit(&report, radqc_domain::Rubric::bundled(), format, output.as_deref())?;
+        }
+        CenterCommand::Notices { db, site, open, overdue_days } => {
+            let list = db.open().await?.notices(site.as_deref()).await?;
+            for n in radqc_center::http::select_notices(list, open, overdue_days, Utc::now()) {
+                println!("{}", serde_json::to_string(&n)?);
+            }
         }
         CenterCommand::Stats { db } => {
             for s in db.open().await?.stats().await? {

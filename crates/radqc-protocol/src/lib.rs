@@ -100,18 +100,36 @@ pub struct ExamEventRecord {
     pub at: DateTime<Utc>,
 }
 
+/// The correction (整改) recorded for a monitoring notice, which closes it (7.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoticeClosure {
+    pub notice_id: String,
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    /// What was done about the failure.
+    pub correction: String,
+    #[schema(value_type = String)]
+    pub closed_by: StaffCode,
+    pub at: DateTime<Utc>,
+}
+
 /// What travels for one outbox entry: the record and its exam, so the center needs nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncPayload {
     Evaluation { exam: ExamRecord, evaluation: Box<EvaluationRecord> },
     ExamEvent { exam: ExamRecord, event: ExamEventRecord },
+    NoticeClosed { closure: NoticeClosure },
 }
 
 impl SyncPayload {
-    pub fn exam(&self) -> &ExamRecord {
+    /// The site the entry speaks for: every part of it must agree.
+    pub fn sites(&self) -> Vec<&SiteCode> {
         match self {
-            Self::Evaluation { exam, .. } | Self::ExamEvent { exam, .. } => exam,
+            Self::Evaluation { exam, evaluation } => vec![&exam.site, &evaluation.site],
+            Self::ExamEvent { exam, event } => vec![&exam.site, &event.site],
+            Self::NoticeClosed { closure } => vec![&closure.site],
         }
     }
     /// The id of the record carried.
@@ -119,8 +137,32 @@ impl SyncPayload {
         match self {
             Self::Evaluation { evaluation, .. } => &evaluation.id,
             Self::ExamEvent { event, .. } => &event.id,
+            Self::NoticeClosed { closure } => &closure.notice_id,
         }
     }
+}
+
+/// A monitoring notice (7.1): a failed evaluation, for the person scored and their department
+/// head, open until someone records the correction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct MonitoringNotice {
+    pub id: String,
+    pub site: String,
+    pub evaluation_id: String,
+    pub accession: String,
+    pub item: String,
+    /// The person scored.
+    pub to: Option<String>,
+    /// The site's department heads.
+    pub also_to: Vec<String>,
+    pub department: Option<String>,
+    pub grade: String,
+    pub score: Option<u8>,
+    pub created_at: DateTime<Utc>,
+    pub closed: bool,
+    pub correction: Option<String>,
+    pub closed_by: Option<String>,
+    pub closed_at: Option<DateTime<Utc>>,
 }
 
 /// The one error envelope of every failed HTTP call: a stable code the client branches on and

@@ -170,3 +170,52 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Records the correction (整改) that closes a monitoring notice, and queues it for the
+    /// center. A notice is closed once; closing it again is refused.
+    pub fn close_notice(
+        &mut self,
+        notice_id: &str,
+        correction: &str,
+        by: &radqc_domain::StaffCode,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let chars = correction.trim().chars().count();
+        if chars == 0 || chars > 2000 {
+            return Err(invalid("correction", "must say what was done, in 1-2000 characters"));
+        }
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let done: Option<String> = tx
+            .query_row("SELECT closed_by FROM notice_closures WHERE notice_id = ?1", [notice_id], |r| r.get(0))
+            .optional()?;
+        if let Some(by) = done {
+            return Err(invalid("notice", format!("notice {notice_id} was already closed by {by}")));
+        }
+        tx.execute(
+            "INSERT INTO notice_closures (notice_id, correction, closed_by, at) VALUES (?1, ?2, ?3, ?4)",
+            params![notice_id, correction.trim(), by.as_str(), ts(now)],
+        )?;
+        let closure = radqc_protocol::NoticeClosure {
+            notice_id: notice_id.to_owned(),
+            site: self.site.clone(),
+            correction: correction.trim().to_owned(),
+            closed_by: by.clone(),
+            at: parse_ts(&ts(now))?,
+        };
+        Self::enqueue(&tx, "notice_closure", notice_id, &radqc_protocol::SyncPayload::NoticeClosed { closure }, now)?;
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, 'corrected_notice', ?3, ?4)",
+            params![ts(now), by.as_str(), notice_id, correction.trim()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The notices closed here: id → (correction, who).
+    pub fn notice_closures(&self) -> Result<std::collections::BTreeMap<String, (String, String)>, StoreError> {
+        let mut stmt = self.conn.prepare("SELECT notice_id, correction, closed_by FROM notice_closures")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -78,7 +78,7 @@ BEGIN SELECT RAISE(ABORT, 'evaluations are append-only'); END;
 -- own table so that marking thousands of entries sent rewrites only these narrow rows.
 CREATE TABLE outbox (
     seq        INTEGER PRIMARY KEY,
-    kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event')),
+    kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event', 'notice_closure')),
     ref_id     TEXT NOT NULL,
     state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
     reason     TEXT,
@@ -122,6 +122,13 @@ CREATE TABLE center_feed (
     published_at TEXT NOT NULL,
     received_at  TEXT NOT NULL,
     PRIMARY KEY (kind, cursor)
+) STRICT;
+-- Corrections (整改) recorded here for monitoring notices; they travel through the outbox.
+CREATE TABLE notice_closures (
+    notice_id  TEXT PRIMARY KEY,
+    correction TEXT NOT NULL,
+    closed_by  TEXT NOT NULL,
+    at         TEXT NOT NULL
 ) STRICT;
 "#,
 ];

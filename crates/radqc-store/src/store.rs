@@ -332,7 +332,7 @@ impl Store {
         Ok((id, record))
     }
 
-    fn enqueue(
+    pub(crate) fn enqueue(
         tx: &Connection,
         kind: &str,
         ref_id: &str,

@@ -206,6 +206,10 @@ impl Db {
     pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
         dispatch!(self, db => db.stats().await)
     }
+    /// Monitoring notices of a site (or the region), oldest first.
+    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<radqc_protocol::MonitoringNotice>, ApiError> {
+        dispatch!(self, db => db.notices(site).await)
+    }
     /// Current evaluations scored in `[from, to)` at one site or (None) the whole region.
     pub async fn evaluation_facts(
         &self,

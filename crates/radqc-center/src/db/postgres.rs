@@ -10,6 +10,7 @@ use radqc_protocol::{
 use tokio_postgres::NoTls;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
+use radqc_protocol::{MonitoringNotice, SyncPayload};
 
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
@@ -219,13 +220,51 @@ impl PgDb {
                 reasons.insert(r.get::<_, i64>(0), ErrorBody::new(r.get::<_, &str>(1), r.get::<_, String>(2)));
             }
         }
-        let mut reason = |seq: i64| reasons.get(&seq).cloned();
-        let plan = push::plan(&site, last_seq, &entries, rubrics, &mut reason)?;
+        let mut notice_sites = std::collections::HashMap::new();
+        for id in push::notice_ids(&entries) {
+            if let Some(r) = tx.query_opt(sql::NOTICE_SITE, &[&id]).await? {
+                notice_sites.insert(id, r.get::<_, String>(0));
+            }
+        }
+        let mut known = PgKnown { reasons, notice_sites };
+        let plan = push::plan(&site, last_seq, &entries, rubrics, &mut known)?;
         let received = ts(now);
         for write in &plan.writes {
             match write {
                 Write::Apply { seq, payload } => {
-                    let rows = crate::rows::rows(payload, &device.id, *seq);
+                    if let SyncPayload::NoticeClosed { closure: c } = payload.as_ref() {
+                        let at = ts(c.at);
+                        let changed = tx
+                            .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
+                            .await?;
+                        if changed == 1 {
+                            let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.get(0);
+                            if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
+                                let feed = crate::notices::closed_feed_body(&n, c).to_string();
+                                tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
+                            }
+                        }
+                        continue;
+                    }
+                    let rows = crate::rows::rows(payload, &device.id, *seq).expect("evaluations and events have rows");
+                    if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
+                        let site = payload.sites()[0].to_string();
+                        let staff: Vec<(String, String)> =
+                            tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+                        if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) {
+                            let body = serde_json::to_string(&n).expect("a notice serializes");
+                            let inserted = tx
+                                .execute(
+                                    sql::INSERT_NOTICE,
+                                    &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &body],
+                                )
+                                .await?;
+                            if inserted == 1 {
+                                let feed = crate::notices::opened_feed_body(&n).to_string();
+                                tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
+                            }
+                        }
+                    }
                     let e = &rows.exam;
                     tx.execute(
                         sql::UPSERT_EXAM,
@@ -434,5 +473,32 @@ impl PgDb {
             .into_iter()
             .map(|r| super::work_fact(r.get(0), r.get(1)))
             .collect()
+    }
+}
+
+/// The push plan's lookups, read before planning (PostgreSQL calls are async, the plan is not).
+struct PgKnown {
+    reasons: std::collections::HashMap<i64, ErrorBody>,
+    notice_sites: std::collections::HashMap<String, String>,
+}
+
+impl push::Known for PgKnown {
+    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody> {
+        self.reasons.get(&seq).cloned()
+    }
+    fn notice_site(&mut self, id: &str) -> Option<String> {
+        self.notice_sites.get(id).cloned()
+    }
+}
+
+impl PgDb {
+    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<MonitoringNotice>, ApiError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query(sql::NOTICES, &[&site])
+            .await?
+            .iter()
+            .filter_map(|r| crate::notices::with_closure(r.get::<_, &str>(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
     }
 }

@@ -113,6 +113,18 @@ CREATE INDEX feed_kind ON feed (kind, cursor);
     r#"
 CREATE INDEX evaluations_supersedes ON evaluations (supersedes);
 CREATE INDEX exams_performed ON exams (site, performed_at);
+CREATE TABLE notices (
+    id            TEXT PRIMARY KEY,
+    site          TEXT NOT NULL,
+    evaluation_id TEXT NOT NULL UNIQUE,
+    department    TEXT,
+    created_at    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    correction    TEXT,
+    closed_by     TEXT,
+    closed_at     TEXT
+);
+CREATE INDEX notices_site ON notices (site, created_at);
 "#,
 ];
 
@@ -187,3 +199,13 @@ pub const EVALUATION_FACTS: &str =
      ORDER BY e.at, e.id";
 pub const WORK_FACTS: &str = "SELECT technologist, modality FROM exams \
      WHERE technologist IS NOT NULL AND performed_at >= $1 AND performed_at < $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3)";
+
+pub const NOTICE_SITE: &str = "SELECT site FROM notices WHERE id = $1";
+pub const NOTICE_BODY: &str = "SELECT body FROM notices WHERE id = $1";
+pub const STAFF_ROLES: &str = "SELECT code, roles FROM staff WHERE site = $1 AND active ORDER BY code";
+pub const INSERT_NOTICE: &str = "INSERT INTO notices (id, site, evaluation_id, department, created_at, body) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (evaluation_id) DO NOTHING";
+pub const CLOSE_NOTICE: &str =
+    "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 WHERE id = $4 AND closed_at IS NULL";
+pub const NOTICES: &str = "SELECT body, correction, closed_by, closed_at FROM notices \
+     WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY created_at, id";

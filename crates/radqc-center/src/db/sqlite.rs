@@ -10,6 +10,7 @@ use radqc_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
+use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
 
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
@@ -237,22 +238,21 @@ impl SqliteDb {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (site, last_seq): (String, i64) =
                 tx.prepare_cached(sql::FIND_DEVICE)?.query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let mut reason = |seq: i64| -> Option<ErrorBody> {
-                tx.prepare_cached(sql::REJECTED_REASON)
-                    .ok()?
-                    .query_row(params![device.id, seq], |r| {
-                        Ok(ErrorBody::new(&r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-                    })
-                    .optional()
-                    .ok()
-                    .flatten()
-            };
-            let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut reason)?;
+            let mut known = SqliteKnown { tx: &tx, device: &device.id };
+            let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut known)?;
             let received = ts(now);
             for write in &plan.writes {
                 match write {
                     Write::Apply { seq, payload } => {
-                        let rows = crate::rows::rows(payload, &device.id, *seq);
+                        if let SyncPayload::NoticeClosed { closure } = payload.as_ref() {
+                            close_notice(&tx, closure, &received)?;
+                            continue;
+                        }
+                        let rows =
+                            crate::rows::rows(payload, &device.id, *seq).expect("evaluations and events have rows");
+                        if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
+                            open_notice(&tx, payload, &received, now)?;
+                        }
                         let e = &rows.exam;
                         tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
                             e.site,
@@ -467,6 +467,90 @@ impl SqliteDb {
             let rows =
                 stmt.query_map(params![from, to, site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
             rows.map(|row| row.map_err(ApiError::from).and_then(|(p, m)| super::work_fact(p, m))).collect()
+        })
+        .await
+    }
+}
+
+/// Lookups of the push's plan, inside its transaction.
+struct SqliteKnown<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+    device: &'a str,
+}
+
+impl push::Known for SqliteKnown<'_> {
+    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody> {
+        self.tx
+            .prepare_cached(sql::REJECTED_REASON)
+            .ok()?
+            .query_row(params![self.device, seq], |r| {
+                Ok(ErrorBody::new(&r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()
+            .ok()
+            .flatten()
+    }
+    fn notice_site(&mut self, id: &str) -> Option<String> {
+        self.tx.prepare_cached(sql::NOTICE_SITE).ok()?.query_row([id], |r| r.get(0)).optional().ok().flatten()
+    }
+}
+
+/// A failed evaluation opens a notice (once) and tells the site.
+fn open_notice(
+    tx: &rusqlite::Transaction,
+    payload: &SyncPayload,
+    received: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let site = payload.sites()[0].to_string();
+    let staff: Vec<(String, String)> = tx
+        .prepare_cached(sql::STAFF_ROLES)?
+        .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) else { return Ok(()) };
+    let body = serde_json::to_string(&n).expect("a notice serializes");
+    let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
+        n.id,
+        n.site,
+        n.evaluation_id,
+        n.department,
+        received,
+        body
+    ])?;
+    if inserted == 1 {
+        let feed = crate::notices::opened_feed_body(&n).to_string();
+        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// A recorded correction closes its notice (a second closure changes nothing) and tells the site.
+fn close_notice(tx: &rusqlite::Transaction, c: &NoticeClosure, received: &str) -> Result<(), ApiError> {
+    let at = ts(c.at);
+    let changed =
+        tx.prepare_cached(sql::CLOSE_NOTICE)?.execute(params![c.correction, c.closed_by.as_str(), at, c.notice_id])?;
+    if changed == 1 {
+        let body: String = tx.prepare_cached(sql::NOTICE_BODY)?.query_row([&c.notice_id], |r| r.get(0))?;
+        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
+            let feed = crate::notices::closed_feed_body(&n, c).to_string();
+            tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
+        }
+    }
+    Ok(())
+}
+
+impl SqliteDb {
+    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<MonitoringNotice>, ApiError> {
+        let site = site.map(str::to_owned);
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::NOTICES)?;
+            let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (body, correction, closed_by, closed_at) = row?;
+                out.extend(crate::notices::with_closure(&body, correction, closed_by, closed_at));
+            }
+            Ok(out)
         })
         .await
     }

@@ -1,0 +1,89 @@
+//! Monthly monitoring (7.1): a failed evaluation (不合格) becomes a notice for the person scored
+//! and the site's department heads, delivered through the notices feed, open until someone
+//! records the correction (整改). Pure: the backends store and publish what this builds.
+
+use chrono::{DateTime, Utc};
+use radqc_domain::Rubric;
+use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
+use serde_json::{json, Value};
+
+/// The notice of a failed evaluation, or none. Its id derives from the evaluation's, so a
+/// retried apply cannot make two.
+pub fn for_failed(payload: &SyncPayload, heads: Vec<String>, now: DateTime<Utc>) -> Option<MonitoringNotice> {
+    let SyncPayload::Evaluation { exam, evaluation: e } = payload else { return None };
+    if e.pass {
+        return None;
+    }
+    Some(MonitoringNotice {
+        id: format!("N-{}", e.id),
+        site: e.site.to_string(),
+        evaluation_id: e.id.clone(),
+        accession: e.accession.clone(),
+        item: e.item.to_string(),
+        to: e.scored_person.as_ref().map(|p| p.to_string()),
+        also_to: heads,
+        department: exam.department.clone(),
+        grade: e.grade.to_string(),
+        score: e.score.map(|s| s.get()),
+        created_at: now,
+        closed: false,
+        correction: None,
+        closed_by: None,
+        closed_at: None,
+    })
+}
+
+/// What the site's staff read in the notices feed when the notice opens.
+pub fn opened_feed_body(n: &MonitoringNotice) -> Value {
+    let rubric = Rubric::bundled();
+    let item = n.item.parse().map(|i| rubric.item(i).name.zh.clone()).unwrap_or_else(|_| n.item.clone());
+    let score = n.score.map_or(String::new(), |s| format!("（{s}分）"));
+    json!({
+        "type": "failed_evaluation",
+        "notice_id": n.id,
+        "to": n.to,
+        "also_to": n.also_to,
+        "text": format!("检查 {} 的{}质控不合格{score}，请整改并记录整改措施。", n.accession, item),
+        "accession": n.accession,
+        "item": n.item,
+        "evaluation_id": n.evaluation_id,
+    })
+}
+
+/// What they read when it closes.
+pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> Value {
+    json!({
+        "type": "notice_closed",
+        "notice_id": n.id,
+        "to": n.to,
+        "also_to": n.also_to,
+        "text": format!("检查 {} 的不合格通知已整改关闭（{}）：{}", n.accession, c.closed_by, c.correction),
+        "accession": n.accession,
+    })
+}
+
+/// The department heads among a site's staff (code, roles as stored).
+pub fn heads(staff: Vec<(String, String)>) -> Vec<String> {
+    staff
+        .into_iter()
+        .filter(|(_, roles)| {
+            serde_json::from_str::<Vec<String>>(roles).unwrap_or_default().iter().any(|r| r == "department_head")
+        })
+        .map(|(code, _)| code)
+        .collect()
+}
+
+/// A stored notice with its closing columns.
+pub fn with_closure(
+    body: &str,
+    correction: Option<String>,
+    closed_by: Option<String>,
+    closed_at: Option<String>,
+) -> Option<MonitoringNotice> {
+    let mut n: MonitoringNotice = serde_json::from_str(body).ok()?;
+    n.closed = closed_at.is_some();
+    n.correction = correction;
+    n.closed_by = closed_by;
+    n.closed_at = closed_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
+    Some(n)
+}
