@@ -83,6 +83,12 @@ pub fn my_notices(app: State<'_, Shared>) -> Answer<Vec<Notice>> {
     Ok(app.lock()?.my_notices()?)
 }
 
+/// The month's indicators and figures for the site (QC officers and department heads).
+#[tauri::command]
+pub fn report(app: State<'_, Shared>, month: String) -> Answer<radqc_domain::report::Report> {
+    Ok(app.lock()?.report(&month)?)
+}
+
 /// Records the correction (整改) that closes a monitoring notice.
 #[tauri::command]
 pub fn close_notice(app: State<'_, Shared>, notice_id: String, correction: String) -> Answer<()> {

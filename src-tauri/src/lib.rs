@@ -172,6 +172,7 @@ pub fn run(options: Options) {
             commands::my_scores,
             commands::my_notices,
             commands::close_notice,
+            commands::report,
             commands::sync_status,
             commands::sync_now,
             commands::enroll,

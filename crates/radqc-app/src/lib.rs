@@ -482,6 +482,25 @@ impl App {
             .collect())
     }
 
+    /// The site's indicators and figures for a month (5.1, figures 2-7, 6.5), for roles that see
+    /// the site's scores (the figures name people).
+    pub fn report(&self, month: &str) -> Result<radqc_domain::report::Report, AppError> {
+        let user = self.user()?;
+        if !user.roles.iter().any(|r| self.grants.sees_site_scores.contains(r)) {
+            return Err(AppError::new(
+                "NOT_PERMITTED",
+                "只有质控员和科主任可以查看科室报表",
+                "only QC officers and department heads see the site's reports",
+            ));
+        }
+        let month: radqc_domain::report::Month =
+            month.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("month", e.to_string()))?;
+        let (from, to) = month.range();
+        let facts = self.store.evaluation_facts(&from, &to)?;
+        let work = self.store.work_facts(&from, &to)?;
+        Ok(radqc_domain::report::Report::build(self.store.rubric(), month.to_string(), &facts, &work))
+    }
+
     /// Records the correction that closes a monitoring notice; it reaches the center by sync.
     pub fn close_notice(&mut self, notice_id: &str, correction: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let by: StaffCode =

@@ -161,3 +161,15 @@ fn blind_review_hides_the_people() {
     let detail = app.exam_detail(&scored.accession, true).unwrap();
     assert!(detail.evaluations.iter().all(|e| e.scored_person.is_none()), "blind detail hides who was scored");
 }
+
+#[test]
+fn the_site_report_is_for_roles_that_see_the_site() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("A1", now()).unwrap();
+    assert_eq!(app.report("2026-11").unwrap_err().code, "NOT_PERMITTED");
+    app.sign_in("Q1", now()).unwrap();
+    let report = app.report("2026-11").unwrap();
+    assert!(report.workload.total > 0, "the demo week's exams count as workload");
+    assert!(!report.quality_technologists.is_empty(), "and its evaluations as quality");
+    assert_eq!(app.report("2026/11").unwrap_err().code, "INVALID_INPUT");
+}
