@@ -2,7 +2,9 @@
 
 tauri-driver (port 4444) forwards to WebKitWebDriver, which starts the debug binary named by
 RADQC_DESKTOP_BIN (default: target/debug/radqc-desktop, built with the `custom-protocol`
-feature by scripts/test.sh). Everything started here is stopped at teardown, even on failure.
+feature by scripts/test.sh). Each window gets a fresh data folder of its own and its gate API
+on a free port (`--gate-port 0`), so tests neither see each other's scores nor touch the
+workstation's real data. Everything started here is stopped at teardown, even on failure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ except ModuleNotFoundError:  # Python < 3.11 (Ubuntu 22.04): the same parser fro
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.client_config import ClientConfig
 
 REPO = Path(__file__).resolve().parents[2]
 DRIVER_PORT = 4444  # tauri-driver's fixed port; run WebDriver suites one at a time
@@ -80,21 +83,39 @@ def screenshot_dir() -> Path:
     return out
 
 
+class TauriDriver:
+    """tauri-driver in its own session (so stopping it reaches WebKitWebDriver and the app)."""
+
+    def __init__(self, log):
+        self.exe = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.exe], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        _wait_for_port(DRIVER_PORT, self.proc, STARTUP_DEADLINE_S)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop_group(self.proc)
+            self.proc = None
+
+
 @pytest.fixture(scope="session")
 def tauri_driver(tmp_path_factory):
-    exe = shutil.which("tauri-driver") or str(Path.home() / ".cargo/bin/tauri-driver")
     with socket.socket() as s:
         # Otherwise we would talk to whatever holds the port, not to the driver we start.
         if s.connect_ex(("127.0.0.1", DRIVER_PORT)) == 0:
             pytest.fail(f"port {DRIVER_PORT} is taken: is another WebDriver suite running?")
     log = open(tmp_path_factory.mktemp("driver") / "tauri-driver.log", "w+b")
-    # Own session, so that teardown reaches WebKitWebDriver and the app it started too.
-    proc = subprocess.Popen([exe], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    driver = TauriDriver(log)
     try:
-        _wait_for_port(DRIVER_PORT, proc, STARTUP_DEADLINE_S)
-        yield proc
+        driver.start()
+        yield driver
     finally:
-        _stop_group(proc)
+        driver.stop()
         log.seek(0)
         tail = log.read().decode(errors="replace")[-4000:]
         log.close()
@@ -102,13 +123,46 @@ def tauri_driver(tmp_path_factory):
             print(f"\n--- tauri-driver log (tail) ---\n{tail}")
 
 
-@pytest.fixture
-def driver(tauri_driver, app_binary):
-    """A fresh desktop window per test, closed afterwards whatever the test did."""
+# WebKitWebDriver waits without end for a window whose process died during start-up (seen
+# once in ~30 starts: GTK could not open the X display). A start is bounded by this, and
+# retried once on a fresh tauri-driver; a second failure fails the test.
+WINDOW_START_TIMEOUT_S = 60
+
+
+def _window(tauri_driver: TauriDriver, app_binary: Path, args: list[str]):
     options = ArgOptions()
     options.set_capability("browserName", "wry")
-    options.set_capability("tauri:options", {"application": str(app_binary)})
-    session = webdriver.Remote(command_executor=f"http://127.0.0.1:{DRIVER_PORT}", options=options)
+    options.set_capability("tauri:options", {"application": str(app_binary), "args": args})
+    address = f"http://127.0.0.1:{DRIVER_PORT}"
+
+    def start():
+        config = ClientConfig(remote_server_addr=address, timeout=WINDOW_START_TIMEOUT_S)
+        return webdriver.Remote(command_executor=address, options=options, client_config=config)
+
+    try:
+        return start()
+    except Exception as first:  # noqa: BLE001 - any failure to start gets one more try
+        print(f"window did not start ({type(first).__name__}: {first}); restarting tauri-driver")
+        tauri_driver.stop()
+        tauri_driver.start()
+        return start()
+
+
+@pytest.fixture
+def driver(tauri_driver, app_binary, tmp_path):
+    """A fresh desktop window on an empty store, closed afterwards whatever the test did."""
+    session = _window(tauri_driver, app_binary, ["--data-dir", str(tmp_path / "data"), "--gate-port", "0"])
+    try:
+        yield session
+    finally:
+        session.quit()
+
+
+@pytest.fixture
+def demo_driver(tauri_driver, app_binary, tmp_path):
+    """A fresh window on a new demo department (`--demo`): staff, a week of exams, some scores."""
+    args = ["--demo", "--data-dir", str(tmp_path / "data"), "--gate-port", "0"]
+    session = _window(tauri_driver, app_binary, args)
     try:
         yield session
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
@@ -10,58 +9,15 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from helpers import WAIT_S, after_two_frames, by_testid, layout_problems, text_of, untranslated
+
 # The standard's wording (Appendix A), which must reach the screen verbatim.
 IQ_S1_ZH = "检查技术选择、摆放位置不当或操作过失，无诊断价值"
-WAIT_S = 30
-
-
-def by_testid(testid: str) -> tuple[str, str]:
-    return (By.CSS_SELECTOR, f'[data-testid="{testid}"]')
-
-
-def text_of(driver: WebDriver, testid: str) -> str:
-    return driver.find_element(*by_testid(testid)).text.strip()
-
-
-def after_two_frames(driver: WebDriver) -> None:
-    """Returns once WebKit has painted twice, so a screenshot shows the current DOM."""
-    driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "requestAnimationFrame(() => requestAnimationFrame(() => done(true)));"
-    )
-
-
-def layout_problems(driver: WebDriver) -> list[str]:
-    """What would be cut off at this window size: page overflow or off-screen header parts."""
-    return driver.execute_script(
-        """
-        const problems = [];
-        const doc = document.documentElement;
-        if (doc.scrollWidth > window.innerWidth)
-          problems.push(`page is ${doc.scrollWidth}px wide in a ${window.innerWidth}px window`);
-        for (const id of ["app-title", "lang-toggle"]) {
-          const r = document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
-          if (r.left < 0 || r.top < 0 || r.right > window.innerWidth || r.bottom > window.innerHeight)
-            problems.push(`${id} is outside the window: ${JSON.stringify(r)}`);
-        }
-        for (const el of document.querySelectorAll(".criterion__text, .item__name")) {
-          if (el.scrollWidth > el.clientWidth + 1)
-            problems.push(`${el.textContent.trim().slice(0, 20)} overflows its box`);
-        }
-        return problems;
-        """
-    )
-
-
-# A vue-i18n key shown raw, e.g. "role.qc_officer": a value the catalogs do not translate.
-RAW_KEY = re.compile(r"\b(?:app|lang|rubric|kind|applies|role|error)\.[A-Za-z_]+\b")
-
-
-def untranslated(driver: WebDriver) -> list[str]:
-    return RAW_KEY.findall(driver.find_element(By.TAG_NAME, "body").text)
 
 
 def wait_for_rubric(driver: WebDriver) -> None:
+    # The window opens on sign-in; the rubric is public reference, one tab away.
+    WebDriverWait(driver, WAIT_S).until(EC.element_to_be_clickable(by_testid("nav-rubric"))).click()
     WebDriverWait(driver, WAIT_S).until(
         lambda d: d.find_element(*by_testid("rubric")).get_attribute("data-state") != "loading"
     )

@@ -4,7 +4,7 @@
 //! gains generated bindings they replace this file. Criterion texts live only in that
 //! data (assets/rubric.toml), never in UI code.
 
-import { invoke } from "@tauri-apps/api/core";
+import { call } from "./ipc";
 
 /** Text in both of the languages a person reads here: the standard's Chinese, our English. */
 export interface Bilingual {
@@ -58,38 +58,9 @@ export interface Rubric {
   items: RubricItem[];
 }
 
-/** The one error envelope every IPC command rejects with (src-tauri `IpcError`). */
-export interface IpcError {
-  code: string;
-  message_zh: string;
-  message_en: string;
-}
-
-/** Code used when a rejection is not an envelope at all (e.g. the shell is missing). */
-export const UNEXPECTED_IPC_ERROR = "UI_UNEXPECTED_IPC_ERROR";
-
-/** Turns whatever `invoke` rejected with into the envelope, so the UI has one shape to show. */
-export function toIpcError(raw: unknown): IpcError {
-  if (
-    typeof raw === "object" &&
-    raw !== null &&
-    typeof (raw as IpcError).code === "string" &&
-    typeof (raw as IpcError).message_zh === "string" &&
-    typeof (raw as IpcError).message_en === "string"
-  ) {
-    return raw as IpcError;
-  }
-  // Not from our shell (e.g. the page runs outside Tauri): keep the raw detail in both
-  // slots; the error panel's localized heading says what failed.
-  const detail = raw instanceof Error ? raw.message : String(raw);
-  return { code: UNEXPECTED_IPC_ERROR, message_zh: detail, message_en: detail };
-}
+export { UNEXPECTED_IPC_ERROR, toIpcError, type IpcError } from "./ipc";
 
 /** Fetches the bundled rubric from the shell; rejects with an `IpcError`. */
-export async function fetchRubric(): Promise<Rubric> {
-  try {
-    return await invoke<Rubric>("rubric");
-  } catch (raw) {
-    throw toIpcError(raw);
-  }
+export function fetchRubric(): Promise<Rubric> {
+  return call<Rubric>("rubric");
 }

@@ -1,8 +1,10 @@
-//! Front-end unit tests: the first screen against a mocked Tauri IPC (the shell cannot run here).
+//! Front-end unit tests of the rubric screen (评分标准) against a mocked Tauri IPC (the shell
+//! cannot run here). Signed out, the window opens on sign-in; the rubric is one click away.
 
 import { afterEach, describe, expect, it } from "vitest";
 import { flushPromises, mount, type VueWrapper } from "@vue/test-utils";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import RubricView from "../src/components/RubricView.vue";
 import App from "../src/App.vue";
 import { createAppI18n, messages } from "../src/i18n";
 import { UNEXPECTED_IPC_ERROR, type IpcError, type Rubric } from "../src/rubric";
@@ -18,10 +20,28 @@ afterEach(() => {
   clearMocks();
 });
 
-/** Mounts the app with a fresh i18n instance after `handler` has replaced the IPC. */
-async function mountApp(handler: (cmd: string, args: unknown) => unknown): Promise<VueWrapper> {
-  mockIPC(handler);
+/** What a signed-out shell answers to everything but the rubric. */
+function signedOut(cmd: string): unknown {
+  switch (cmd) {
+    case "session":
+      return { site: "DEMO-RAD", device_id: "d", demo: false, user: null, gate_url: "" };
+    case "roster":
+    case "pending_gates":
+      return [];
+    default:
+      throw new Error(`unexpected command ${cmd}`);
+  }
+}
+
+/**
+ * Mounts the app with a fresh i18n instance, `rubric` answering the rubric command, and opens
+ * the rubric screen from the header.
+ */
+async function mountApp(rubricHandler: () => unknown): Promise<VueWrapper> {
+  mockIPC((cmd) => (cmd === "rubric" ? rubricHandler() : signedOut(cmd)));
   wrapper = mount(App, { global: { plugins: [createAppI18n()] } });
+  await flushPromises();
+  await wrapper.get('[data-testid="nav-rubric"]').trigger("click");
   await flushPromises();
   return wrapper;
 }
@@ -33,12 +53,23 @@ function text(w: VueWrapper, testid: string): string {
 describe("rubric screen", () => {
   it("asks the shell for the rubric with the `rubric` command and nothing else", async () => {
     const calls: string[] = [];
-    await mountApp((cmd) => {
+    mockIPC((cmd) => {
       calls.push(cmd);
       return rubric;
     });
-    // One command on start: a second call would mean a stray IPC round trip.
+    wrapper = mount(RubricView, { global: { plugins: [createAppI18n()] } });
+    await flushPromises();
+    // One command: a second call would mean a stray IPC round trip.
     expect(calls).toEqual(["rubric"]);
+  });
+
+  it("is reachable signed out: the rubric is reference, not patient data", async () => {
+    const w = await mountApp(() => rubric);
+    expect(w.get('[data-testid="app-shell"]').attributes("data-screen")).toBe("rubric");
+    expect(w.find('[data-testid="item-IQ"]').exists()).toBe(true);
+    // And back to sign-in with the other tab.
+    await w.get('[data-testid="nav-signIn"]').trigger("click");
+    expect(w.find('[data-testid="sign-in"]').exists()).toBe(true);
   });
 
   it("says it is loading until the shell answers", async () => {

@@ -1,0 +1,46 @@
+//! The IPC boundary: one error envelope for every command, and the one way to call a command.
+
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
+
+/** The one error envelope every IPC command rejects with (src-tauri `IpcError`). */
+export interface IpcError {
+  code: string;
+  message_zh: string;
+  message_en: string;
+}
+
+/** Code used when a rejection is not an envelope at all (e.g. the shell is missing). */
+export const UNEXPECTED_IPC_ERROR = "UI_UNEXPECTED_IPC_ERROR";
+
+export function isIpcError(raw: unknown): raw is IpcError {
+  return (
+    typeof raw === "object" &&
+    raw !== null &&
+    typeof (raw as IpcError).code === "string" &&
+    typeof (raw as IpcError).message_zh === "string" &&
+    typeof (raw as IpcError).message_en === "string"
+  );
+}
+
+/** Turns whatever `invoke` rejected with into the envelope, so the UI has one shape to show. */
+export function toIpcError(raw: unknown): IpcError {
+  if (isIpcError(raw)) return raw;
+  // Not from our shell (e.g. the page runs outside Tauri): keep the raw detail in both
+  // slots; the error panel's localized heading says what failed.
+  const detail = raw instanceof Error ? raw.message : String(raw);
+  return { code: UNEXPECTED_IPC_ERROR, message_zh: detail, message_en: detail };
+}
+
+/** Calls a shell command; rejects only with an `IpcError`, so callers branch on `code`. */
+export async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw toIpcError(raw);
+  }
+}
+
+/** The envelope's message in the UI's language. */
+export function errorMessage(error: IpcError, locale: string): string {
+  return locale === "en" ? error.message_en : error.message_zh;
+}

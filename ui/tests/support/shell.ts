@@ -1,0 +1,141 @@
+//! A stand-in for the desktop shell in unit tests: IPC commands answered by per-test handlers,
+//! every call recorded, and a small scoring engine that follows the rubric's tables.
+//!
+//! The real engine lives in Rust (radqc-domain) and is tested there; this one exists only so
+//! that the panel's tests can see a score change the way the shell would change it.
+
+import { mockIPC } from "@tauri-apps/api/mocks";
+import type { Rubric } from "../../src/rubric";
+import type {
+  EvaluationRecord,
+  ExamView,
+  GateView,
+  ItemFindings,
+  SaveRequest,
+  Session,
+  StaffMember,
+  Verdict,
+} from "../../src/wire";
+import full from "../fixtures/rubric-full.json";
+
+export const rubric = full as Rubric;
+
+export type Handler = (args: Record<string, unknown>) => unknown;
+
+export interface Call {
+  cmd: string;
+  args: Record<string, unknown>;
+}
+
+/** Replaces the IPC with `handlers` (unknown commands reject like a missing command would). */
+export function mockShell(handlers: Record<string, Handler>): Call[] {
+  const calls: Call[] = [];
+  mockIPC(
+    (cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      calls.push({ cmd, args: a });
+      const handler = handlers[cmd];
+      if (!handler) throw new Error(`command ${cmd} not found`);
+      return handler(a);
+    },
+    { shouldMockEvents: true },
+  );
+  return calls;
+}
+
+export function argsOf<T>(calls: Call[], cmd: string): T[] {
+  return calls.filter((c) => c.cmd === cmd).map((c) => c.args as T);
+}
+
+/** Scores findings the way the rubric says: severe → 1, else `score_table[u]`; AF pass/fail. */
+export function engine(f: ItemFindings): Verdict {
+  const item = rubric.items.find((i) => i.code === f.item)!;
+  const kind = (code: string) => item.criteria.find((c) => c.code === code)!.kind;
+  const severe = f.findings.filter((c) => kind(c) === "severe");
+  const unmet = f.findings.filter((c) => kind(c) === "compliance");
+  if (!item.score_table) {
+    const pass = severe.length === 0;
+    return { item: f.item, score: null, grade: pass ? "pass" : "fail", pass, severe, unmet, not_applicable: f.not_applicable };
+  }
+  const score = severe.length > 0 ? 1 : item.score_table[unmet.length]!;
+  const grade = score === 5 ? "excellent" : score === 4 ? "good" : score === 3 ? "pass" : "fail";
+  return { item: f.item, score, grade, pass: score >= 3, severe, unmet, not_applicable: f.not_applicable };
+}
+
+export const staff: StaffMember[] = [
+  { site: "DEMO-RAD", code: "A1", name: "王磊", roles: ["technologist"], active: true },
+  { site: "DEMO-RAD", code: "D1", name: "赵敏", roles: ["reporting_doctor"], active: true },
+  { site: "DEMO-RAD", code: "D9", name: "吴强", roles: ["auditing_doctor", "senior_radiologist"], active: true },
+  { site: "DEMO-RAD", code: "Q1", name: "郑丽", roles: ["qc_officer"], active: true },
+];
+
+export function session(user: StaffMember | null = null): Session {
+  return { site: "DEMO-RAD", device_id: "dev-1", demo: true, user, gate_url: "http://127.0.0.1:4567" };
+}
+
+export function exam(accession = "CT20261102001", over: Partial<ExamView> = {}): ExamView {
+  return {
+    site: "DEMO-RAD",
+    accession,
+    modality: "CT",
+    exam_item: "CT胸部平扫",
+    department: "放射科",
+    patient_source: "outpatient",
+    follow_up: false,
+    film_printed: true,
+    reconstruction: false,
+    staff: { technologist: "A1", reporting_doctor: "D1", auditing_doctor: "D9", ordering_clinician: "C3" },
+    patient_sex: "F",
+    patient_age: 54,
+    performed_at: "2026-11-02T09:00:00Z",
+    evaluations: 0,
+    ...over,
+  };
+}
+
+export function gate(id = "g-1", over: Partial<GateView> = {}): GateView {
+  return {
+    id,
+    accession: "CT20261102001",
+    exam: exam(),
+    signer: "D1",
+    items: ["IQ", "FL"],
+    rule: "门急诊随机抽取 10%",
+    waiting_since: "2026-11-02T10:00:00Z",
+    ...over,
+  };
+}
+
+/** What the store would answer to a save: one record per item, scored by `engine`. */
+export function records(request: SaveRequest, reviewer = "D1"): EvaluationRecord[] {
+  return request.items.map((it, i) => {
+    const v = engine(it);
+    return {
+      id: `ev-${i}`,
+      site: request.site ?? "DEMO-RAD",
+      accession: request.accession,
+      item: it.item,
+      reviewer,
+      scored_person: "A1",
+      mode: request.mode,
+      findings: it.findings,
+      not_applicable: it.not_applicable,
+      score: v.score,
+      grade: v.grade,
+      pass: v.pass,
+      severe: v.severe,
+      unmet: v.unmet,
+      rubric_version: rubric.version,
+      note: it.note,
+      at: "2026-11-02T10:01:00Z",
+      supersedes: null,
+      superseded_by: null,
+    };
+  });
+}
+
+export const diskFull = {
+  code: "DISK_FULL",
+  message_zh: "磁盘空间不足，评分未保存",
+  message_en: "The disk is full; the score was not saved",
+};
