@@ -110,6 +110,11 @@ impl Gates {
         }
     }
 
+    /// The items a held signature is to be scored on.
+    pub fn items_of(&self, id: &str) -> Option<Vec<ItemCode>> {
+        self.held.get(id).map(|(v, _)| v.items.clone())
+    }
+
     pub fn pending(&self) -> Vec<GateView> {
         let mut list: Vec<GateView> = self.held.values().map(|(v, _)| v.clone()).collect();
         list.sort_by_key(|v| v.waiting_since);

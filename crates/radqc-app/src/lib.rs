@@ -278,7 +278,12 @@ impl App {
         if save.items.is_empty() {
             return Err(AppError::new("EMPTY_PANEL", "没有要保存的质控项目", "nothing to save"));
         }
-        let allowed = self.items_for(&user.roles, &exam);
+        // A held signature is scored on the items the sampling gave its signer (whoever is signed
+        // in at the workstation records the score); otherwise the user's own grants decide.
+        let allowed = match save.gate_id.as_deref().and_then(|id| self.gates.items_of(id)) {
+            Some(items) => items,
+            None => self.items_for(&user.roles, &exam),
+        };
         let reviewer: StaffCode =
             user.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
         let mut batch = Vec::new();
@@ -378,6 +383,11 @@ impl App {
             .map(|m| m.roles)
             .unwrap_or_else(|| vec!["reporting_doctor".into()]);
         let items = self.items_for(&signer_roles, &exam);
+        if items.is_empty() {
+            // Nothing this signer may score on this exam: holding the signature would only block it.
+            self.store.audit(req.signer.as_str(), "sampled_nothing_to_score", Some(&exam.accession), None, now)?;
+            return Ok(SignResponse::Go { decision });
+        }
         let (view, waiter) = self.gates.hold(ExamView::new(exam, false), req.signer.to_string(), items, rule, now);
         Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision })
     }

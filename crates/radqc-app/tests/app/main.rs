@@ -173,3 +173,19 @@ fn the_site_report_is_for_roles_that_see_the_site() {
     assert!(!report.quality_technologists.is_empty(), "and its evaluations as quality");
     assert_eq!(app.report("2026/11").unwrap_err().code, "INVALID_INPUT");
 }
+
+#[test]
+fn a_held_signature_is_scored_on_the_signers_items_whoever_is_signed_in() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    let SignResponse::Hold { gate, waiter, .. } = app.sign(&sign_request("CT-FU-3", true), now()).unwrap() else {
+        panic!()
+    };
+    app.sign_in("Q1", now()).unwrap(); // the QC officer at D1's workstation
+    let saved = app.save_panel(&panel("CT-FU-3", "IQ", &[], Some(gate.id.clone())), now()).unwrap();
+    assert_eq!(saved[0].reviewer.as_str(), "Q1", "the score is recorded as theirs");
+    assert!(matches!(waiter.try_recv().unwrap(), GateAnswer::Go { .. }));
+    app.sign_in("A1", now()).unwrap();
+    let SignResponse::Hold { gate, .. } = app.sign(&sign_request("CT-FU-4", true), now()).unwrap() else { panic!() };
+    let err = app.save_panel(&panel("CT-FU-4", "RQ", &[], Some(gate.id)), now()).unwrap_err();
+    assert_eq!(err.code, "NOT_PERMITTED", "only the gate's items");
+}
