@@ -76,3 +76,40 @@ def test_a_score_reaches_the_center(demo_driver: WebDriver, center: dict):
     assert evaluation_id in ids, "the evaluation saved in the window is at the center"
     assert all(l["site"] == "DEMO-RAD" for l in lines), "as the demo site's"
     assert ids.count(evaluation_id) == 1, "once"
+
+
+def test_an_unsampled_signing_goes_straight_through(demo_driver: WebDriver):
+    """Inpatient signings are sampled at 5 % (50 % while a doctor is behind the monthly
+    minimum): signing some in turn, one answers `go` at once without any panel. A sampled one
+    meanwhile is closed from the shell, which keeps the catch-up honest."""
+    from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
+
+    from helpers import post_json
+
+    d = demo_driver
+    wait_for(d, "roster-D2")
+    click(d, "roster-D2")
+    wait_for(d, "header-user")
+    gate = invoke(d, "session")["gate_url"]
+    before = invoke(d, "sync_status")["outbox"]["pending"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for n in range(30):
+            body = {"exam": {"accession": f"IP-{n}", "modality": "DR", "exam_item": "胸部正位片",
+                             "patient_source": "inpatient", "staff": {"technologist": "A1", "reporting_doctor": "D2"}},
+                    "signer": "D2"}
+            answer = pool.submit(post_json, f"{gate}/v1/sign", body, 60)
+            try:
+                result = answer.result(timeout=3)
+            except FutureTimeout:
+                # Held: close it from the shell and go on to the next signing.
+                WebDriverWait(d, WAIT_S).until(lambda x: invoke(x, "pending_gates"))
+                invoke(d, "close_gate", {"id": invoke(d, "pending_gates")[0]["id"]})
+                assert answer.result(timeout=30)["decision"] == "blocked"
+                continue
+            assert result["decision"] == "go" and result["sampled"] is False, result
+            assert invoke(d, "pending_gates") == [], "no panel for an unsampled signing"
+            break
+        else:
+            pytest.fail("30 inpatient signings were all sampled")
+    # Each signing was recorded (the denominator of sampling and workload) and waits to sync.
+    assert invoke(d, "sync_status")["outbox"]["pending"] == before + n + 1
