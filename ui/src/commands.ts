@@ -48,3 +48,6 @@ export const enroll = (center: string, code: string) =>
 
 export const myScores = () => call<EvaluationRecord[]>("my_scores");
 export const myNotices = () => call<Notice[]>("my_notices");
+
+export const autostart = () => call<boolean>("autostart");
+export const setAutostart = (enabled: boolean) => call<boolean>("set_autostart", { enabled });

@@ -125,6 +125,8 @@ export interface ExamFilter {
   department?: string;
   staff?: string;
   evaluated?: boolean;
+  /** Only exams with a current evaluation of this score (1-5). */
+  score?: number;
   limit?: number;
   blind?: boolean;
 }

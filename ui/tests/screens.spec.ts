@@ -307,4 +307,37 @@ describe("sync", () => {
     expect(byId(w, "sync-enrolled").text()).toContain("dev-9");
     expect(w.find('[data-testid="enroll"]').exists()).toBe(false);
   });
+
+  it("turns starting with the workstation on and off through the shell", async () => {
+    let on = false;
+    const { w, calls } = await mountApp(doctor, {
+      sync_status: () => status,
+      autostart: () => on,
+      set_autostart: (a) => {
+        on = a.enabled as boolean;
+        return on;
+      },
+    });
+    wrapper = w;
+    await open(w, "sync");
+    const box = byId(w, "autostart");
+    expect((box.element as HTMLInputElement).checked).toBe(false);
+    await box.setValue(true);
+    await flushPromises();
+    expect(argsOf(calls, "set_autostart")).toEqual([{ enabled: true }]);
+  });
+});
+
+describe("centralized QC by score", () => {
+  it("sends the score filter instead of not-yet-scored", async () => {
+    const { w, calls } = await mountApp(qcOfficer, { ...scoring, find_exams: () => [] });
+    wrapper = w;
+    await open(w, "centralized");
+    await byId(w, "filter-score").setValue("2");
+    await byId(w, "exam-filters").trigger("submit");
+    await flushPromises();
+    const [{ filter }] = argsOf<{ filter: ExamFilter }>(calls, "find_exams") as [{ filter: ExamFilter }];
+    expect(filter.score).toBe(2);
+    expect(filter.evaluated).toBeUndefined();
+  });
 });

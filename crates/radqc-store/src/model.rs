@@ -130,6 +130,10 @@ pub struct ExamFilter {
     /// Only exams with (true) or without (false) a current evaluation.
     #[serde(default)]
     pub evaluated: Option<bool>,
+    /// Only exams with a current evaluation of this score (1-5): e.g. the morning meeting's
+    /// review of yesterday's failing scores.
+    #[serde(default)]
+    pub score: Option<radqc_domain::Score>,
     #[serde(default)]
     pub limit: Option<u32>,
 }

@@ -654,6 +654,13 @@ impl Store {
                 Box::new(s.to_string()),
             );
         }
+        if let Some(score) = f.score {
+            add(
+                " AND EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id AND v.score = ? \
+                   AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = v.id))",
+                Box::new(score.get()),
+            );
+        }
         match f.evaluated {
             Some(true) => sql.push_str(" AND EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)"),
             Some(false) => sql.push_str(" AND NOT EXISTS (SELECT 1 FROM evaluations v WHERE v.exam_id = x.id)"),

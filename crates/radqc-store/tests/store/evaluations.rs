@@ -176,6 +176,9 @@ fn exams_are_found_by_accession_and_filters() {
     assert_eq!(find(&f, json!({"evaluated": false})), ["DR1", "MR1"]);
     assert_eq!(find(&f, json!({"evaluated": true})), ["CT1"]);
     assert_eq!(find(&f, json!({"limit": 1})), ["DR1"]);
+    assert_eq!(find(&f, json!({"score": 5})), ["CT1"], "CT1's IQ scored 5");
+    assert!(find(&f, json!({"score": 2})).is_empty());
+    assert!(serde_json::from_value::<ExamFilter>(json!({"score": 6})).is_err(), "a score is 1-5");
     let exam = f.store.exam(None, "DR1").unwrap().unwrap();
     assert_eq!(exam.staff.technologist.map(|s| s.to_string()).as_deref(), Some("A2"));
     assert_eq!(exam.staff.reporting_doctor, None);
