@@ -104,7 +104,9 @@ pub fn sync_status(app: State<'_, Shared>) -> Answer<SyncView> {
 #[tauri::command]
 pub async fn sync_now(app: State<'_, Shared>) -> Answer<radqc_sync::Outcome> {
     let mut store = app.open_second_store()?;
-    Ok(radqc_sync::try_sync_once(&mut store, &radqc_sync::http_client(), Utc::now()).await)
+    let outcome = radqc_sync::try_sync_once(&mut store, &radqc_sync::http_client(), Utc::now()).await;
+    app.lock()?.apply_published_rubric()?;
+    Ok(outcome)
 }
 
 #[tauri::command]

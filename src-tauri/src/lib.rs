@@ -79,7 +79,9 @@ impl Shared {
     /// Reopens the main connection (after enrollment changed the site).
     pub fn reopen(&self) -> Result<(), IpcError> {
         let fresh = self.open_second_store()?;
-        *self.lock()?.store_mut() = fresh;
+        let mut app = self.lock()?;
+        *app.store_mut() = fresh;
+        app.apply_published_rubric()?;
         Ok(())
     }
 }
@@ -100,6 +102,10 @@ fn spawn_sync_loop(app: Shared) {
                     }
                     _ => {
                         failures = 0;
+                        // A rubric the center published in this pass is used from now on.
+                        if let Ok(mut a) = app.lock() {
+                            let _ = a.apply_published_rubric();
+                        }
                         Duration::from_secs(60)
                     }
                 },

@@ -169,14 +169,30 @@ impl App {
             }
             store
         };
-        Ok(App {
+        let mut app = App {
             store,
             config,
             user: None,
             grants: Grants::bundled(),
             gates: gate::Gates::default(),
             gate_url: String::new(),
-        })
+        };
+        app.apply_published_rubric()?;
+        Ok(app)
+    }
+
+    /// Scores with the newest rubric version the center published, once it arrived by sync
+    /// (the bundled one until then). Every evaluation records the version it was scored under.
+    pub fn apply_published_rubric(&mut self) -> Result<(), AppError> {
+        let published = self.store.feed_items(FeedKind::Rubric)?;
+        if let Some(text) = published.iter().rev().find_map(|i| i.body["toml"].as_str().map(str::to_owned)) {
+            let rubric = radqc_domain::Rubric::from_toml_str(&text, "the rubric the center published")
+                .map_err(|e| AppError::invalid("published rubric", e.to_string()))?;
+            if rubric.version != self.store.rubric().version {
+                self.store.set_rubric(rubric);
+            }
+        }
+        Ok(())
     }
 
     pub fn data_dir(&self) -> &Path {

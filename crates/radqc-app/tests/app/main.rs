@@ -189,3 +189,27 @@ fn a_held_signature_is_scored_on_the_signers_items_whoever_is_signed_in() {
     let err = app.save_panel(&panel("CT-FU-4", "RQ", &[], Some(gate.id)), now()).unwrap_err();
     assert_eq!(err.code, "NOT_PERMITTED", "only the gate's items");
 }
+
+#[test]
+fn a_rubric_the_center_published_is_used_after_sync() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    assert_eq!(app.store().rubric().version, "2026.1");
+    let text = radqc_domain::Rubric::bundled_text().replacen("version = \"2026.1\"", "version = \"2026.2\"", 1);
+    let item = radqc_protocol::FeedItem {
+        cursor: 1,
+        kind: radqc_protocol::FeedKind::Rubric,
+        site: None,
+        body: json!({"version": "2026.2", "toml": text}),
+        published_at: now(),
+    };
+    app.store_mut().save_feed_items(&[item], now()).unwrap();
+    app.apply_published_rubric().unwrap();
+    assert_eq!(app.store().rubric().version, "2026.2");
+    app.sign_in("D1", now()).unwrap();
+    let exam = app
+        .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap())
+        .unwrap()
+        .remove(0);
+    let saved = app.save_panel(&panel(&exam.exam.accession, "IQ", &[], None), now()).unwrap();
+    assert_eq!(saved[0].rubric_version, "2026.2", "new scores record the version they were scored under");
+}
