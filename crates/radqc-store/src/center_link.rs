@@ -109,6 +109,11 @@ impl Store {
         self.query_outbox_from(seq, limit)
     }
 
+    /// Pending entries after `seq`, in order: the next batch while one is in flight.
+    pub fn pending_outbox_after(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        self.query_pending_after(seq, limit)
+    }
+
     /// The last cursor received from a feed (0 when nothing yet).
     pub fn feed_cursor(&self, kind: FeedKind) -> Result<i64, StoreError> {
         Ok(self.conn.query_row(

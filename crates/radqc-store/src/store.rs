@@ -739,6 +739,16 @@ impl Store {
         self.query_outbox("1 = 1", u32::MAX)
     }
 
+    pub(crate) fn query_pending_after(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.seq, o.kind, o.ref_id, p.payload, o.state, o.reason, o.created_at
+             FROM outbox o JOIN outbox_payload p ON p.seq = o.seq
+             WHERE o.state = 'pending' AND o.seq > ?1 ORDER BY o.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![seq, limit], outbox_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub(crate) fn query_outbox_from(&self, seq: i64, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT o.seq, o.kind, o.ref_id, p.payload, o.state, o.reason, o.created_at

@@ -6,6 +6,7 @@
 //! marked rejected only with the center's reason; anything else leaves it pending, so a retry
 //! resends it and the center's sequence check makes the retry harmless.
 
+use std::collections::HashSet;
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -161,6 +162,12 @@ pub async fn enroll(
     Ok(resp)
 }
 
+/// A batch and its compressed push body.
+fn prepare(batch: Vec<OutboxEntry>) -> Result<(Vec<OutboxEntry>, Vec<u8>), StoreError> {
+    let body = if batch.is_empty() { Vec::new() } else { gzip(&push_request(&batch)?) };
+    Ok((batch, body))
+}
+
 fn push_request(entries: &[OutboxEntry]) -> Result<Vec<u8>, StoreError> {
     let entries = entries
         .iter()
@@ -218,27 +225,37 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
     };
     // After a SEQUENCE_GAP the center asks for entries again from this number (it lost them).
     let mut resend_from: Option<i64> = None;
+    // The next batch, read and compressed while the center was working on the previous one.
+    let mut prefetched: Option<(Vec<OutboxEntry>, Vec<u8>)> = None;
     loop {
-        let batch = match resend_from.take() {
-            Some(seq) => store.outbox_from(seq, batch_size),
-            None => store.pending_outbox(batch_size),
+        let (batch, body) = match (resend_from.take(), prefetched.take()) {
+            (None, Some(ready)) => ready,
+            (resend, _) => {
+                let batch = match resend {
+                    Some(seq) => store.outbox_from(seq, batch_size),
+                    None => store.pending_outbox(batch_size),
+                };
+                match batch.map_err(StoreError::from).and_then(|b| prepare(b)) {
+                    Ok(ready) => ready,
+                    Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+                }
+            }
         };
-        let batch = match batch {
-            Ok(b) if b.is_empty() => break,
-            Ok(b) => b,
-            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
-        };
-        let body = match push_request(&batch) {
-            Ok(b) => b,
-            Err(e) => return Outcome::Stopped { code: e.code().to_owned(), message: e.to_string() },
-        };
+        if batch.is_empty() {
+            break;
+        }
         let req = http
             .post(url(&link.url, "/api/v1/push"))
             .bearer_auth(&link.token)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(reqwest::header::CONTENT_ENCODING, "gzip")
-            .body(gzip(&body));
-        let resp: PushResponse = match call(req).await {
+            .body(body);
+        let last = batch[batch.len() - 1].seq;
+        // The center works on this batch while the next one is read and compressed here.
+        let in_flight = tokio::spawn(call::<PushResponse>(req));
+        let next = store.pending_outbox_after(last, batch_size).and_then(prepare);
+        let answer = in_flight.await.unwrap_or_else(|e| Err(Failure::Network(format!("the push task failed: {e}"))));
+        let resp = match answer {
             Ok(r) => r,
             Err(Failure::Refused(b)) if b.code == "SEQUENCE_GAP" => match b.expected_seq {
                 Some(expected) if expected < batch[0].seq => {
@@ -249,9 +266,11 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
             },
             Err(f) => return fail(f, pushed),
         };
+        prefetched = next.ok();
+        let pending: HashSet<i64> =
+            batch.iter().filter(|e| e.state == radqc_store::OutboxState::Pending).map(|e| e.seq).collect();
         let mut sent = Vec::new();
         for r in &resp.results {
-            let pending = batch.iter().any(|e| e.seq == r.seq && e.state == radqc_store::OutboxState::Pending);
             match (r.status, &r.reason) {
                 (EntryStatus::Applied, _) => {
                     pushed += 1;
@@ -263,7 +282,7 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
                 }
                 (EntryStatus::Rejected, reason) | (EntryStatus::Duplicate, reason @ Some(_)) => {
                     rejected += 1;
-                    if pending {
+                    if pending.contains(&r.seq) {
                         let reason = reason
                             .as_ref()
                             .map_or_else(|| "rejected".to_owned(), |b| format!("{} ({})", b.message, b.code));
@@ -274,10 +293,7 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
                 }
             }
         }
-        let sent: Vec<i64> = sent
-            .into_iter()
-            .filter(|s| batch.iter().any(|e| e.seq == *s && e.state == radqc_store::OutboxState::Pending))
-            .collect();
+        sent.retain(|s| pending.contains(s));
         if let Err(e) = store.mark_sent(&sent, now) {
             return Outcome::Retry { error: e.to_string(), pushed };
         }
