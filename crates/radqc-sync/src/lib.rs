@@ -235,7 +235,7 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
                     Some(seq) => store.outbox_from(seq, batch_size),
                     None => store.pending_outbox(batch_size),
                 };
-                match batch.map_err(StoreError::from).and_then(|b| prepare(b)) {
+                match batch.and_then(prepare) {
                     Ok(ready) => ready,
                     Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
                 }
