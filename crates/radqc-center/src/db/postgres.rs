@@ -229,111 +229,117 @@ impl PgDb {
         let mut known = PgKnown { reasons, notice_sites };
         let plan = push::plan(&site, last_seq, &entries, rubrics, &mut known)?;
         let received = ts(now);
+        // The bulk of a push (exams, evaluations, events, rejections) goes out pipelined: every
+        // statement is sent before the first answer is awaited, in order on the one connection.
+        let mut rows = Vec::new();
+        let mut rejected = Vec::new();
         for write in &plan.writes {
             match write {
                 Write::Apply { seq, payload } => {
-                    if let SyncPayload::NoticeClosed { closure: c } = payload.as_ref() {
-                        let at = ts(c.at);
-                        let changed = tx
-                            .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
+                    if let Some(r) = crate::rows::rows(payload, &device.id, *seq) {
+                        rows.push(r);
+                    }
+                }
+                Write::Reject { seq, reason, payload } => rejected.push((*seq, reason, payload)),
+            }
+        }
+        let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
+        let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
+        let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
+        let insert_rejected = tx.prepare(sql::INSERT_REJECTED).await?;
+        type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+        let mut statements: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+        for r in &rows {
+            let e = &r.exam;
+            statements.push((
+                &upsert,
+                vec![
+                    &e.site,
+                    &e.accession,
+                    &e.modality,
+                    &e.exam_item,
+                    &e.department,
+                    &e.technologist,
+                    &e.reporting_doctor,
+                    &e.auditing_doctor,
+                    &e.ordering_clinician,
+                    &e.performed_at,
+                    &e.body,
+                ],
+            ));
+            if let Some(v) = &r.evaluation {
+                statements.push((
+                    &insert_evaluation,
+                    vec![
+                        &v.id,
+                        &v.site,
+                        &v.device,
+                        &v.seq,
+                        &v.accession,
+                        &v.item,
+                        &v.reviewer,
+                        &v.scored_person,
+                        &v.mode,
+                        &v.score,
+                        &v.grade,
+                        &v.pass,
+                        &v.rubric_version,
+                        &v.at,
+                        &v.supersedes,
+                        &v.body,
+                        &received,
+                    ],
+                ));
+            }
+            if let Some(v) = &r.event {
+                statements.push((
+                    &insert_event,
+                    vec![&v.id, &v.site, &v.device, &v.seq, &v.accession, &v.kind, &v.staff, &v.at, &v.body, &received],
+                ));
+            }
+        }
+        for (seq, reason, payload) in &rejected {
+            statements
+                .push((&insert_rejected, vec![&device.id, seq, &reason.code, &reason.message, payload, &received]));
+        }
+        futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
+
+        // Monitoring notices: rare, and each depends on what the database says, so one by one.
+        for write in &plan.writes {
+            let Write::Apply { payload, .. } = write else { continue };
+            match payload.as_ref() {
+                SyncPayload::NoticeClosed { closure: c } => {
+                    let at = ts(c.at);
+                    let changed = tx
+                        .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
+                        .await?;
+                    if changed == 1 {
+                        let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.get(0);
+                        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
+                            let feed = crate::notices::closed_feed_body(&n, c).to_string();
+                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
+                        }
+                    }
+                }
+                SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass => {
+                    let site = evaluation.site.to_string();
+                    let staff: Vec<(String, String)> =
+                        tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+                    if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) {
+                        let body = serde_json::to_string(&n).expect("a notice serializes");
+                        let inserted = tx
+                            .execute(
+                                sql::INSERT_NOTICE,
+                                &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &body],
+                            )
                             .await?;
-                        if changed == 1 {
-                            let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.get(0);
-                            if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
-                                let feed = crate::notices::closed_feed_body(&n, c).to_string();
-                                tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                            }
-                        }
-                        continue;
-                    }
-                    let rows = crate::rows::rows(payload, &device.id, *seq).expect("evaluations and events have rows");
-                    if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
-                        let site = payload.sites()[0].to_string();
-                        let staff: Vec<(String, String)> =
-                            tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-                        if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) {
-                            let body = serde_json::to_string(&n).expect("a notice serializes");
-                            let inserted = tx
-                                .execute(
-                                    sql::INSERT_NOTICE,
-                                    &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &body],
-                                )
-                                .await?;
-                            if inserted == 1 {
-                                let feed = crate::notices::opened_feed_body(&n).to_string();
-                                tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                            }
+                        if inserted == 1 {
+                            let feed = crate::notices::opened_feed_body(&n).to_string();
+                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
                         }
                     }
-                    let e = &rows.exam;
-                    tx.execute(
-                        sql::UPSERT_EXAM,
-                        &[
-                            &e.site,
-                            &e.accession,
-                            &e.modality,
-                            &e.exam_item,
-                            &e.department,
-                            &e.technologist,
-                            &e.reporting_doctor,
-                            &e.auditing_doctor,
-                            &e.ordering_clinician,
-                            &e.performed_at,
-                            &e.body,
-                        ],
-                    )
-                    .await?;
-                    if let Some(v) = &rows.evaluation {
-                        tx.execute(
-                            sql::INSERT_EVALUATION,
-                            &[
-                                &v.id,
-                                &v.site,
-                                &v.device,
-                                &v.seq,
-                                &v.accession,
-                                &v.item,
-                                &v.reviewer,
-                                &v.scored_person,
-                                &v.mode,
-                                &v.score,
-                                &v.grade,
-                                &v.pass,
-                                &v.rubric_version,
-                                &v.at,
-                                &v.supersedes,
-                                &v.body,
-                                &received,
-                            ],
-                        )
-                        .await?;
-                    }
-                    if let Some(v) = &rows.event {
-                        tx.execute(
-                            sql::INSERT_EVENT,
-                            &[
-                                &v.id,
-                                &v.site,
-                                &v.device,
-                                &v.seq,
-                                &v.accession,
-                                &v.kind,
-                                &v.staff,
-                                &v.at,
-                                &v.body,
-                                &received,
-                            ],
-                        )
-                        .await?;
-                    }
                 }
-                Write::Reject { seq, reason, payload } => {
-                    tx.execute(
-                        sql::INSERT_REJECTED,
-                        &[&device.id, seq, &reason.code, &reason.message, payload, &received],
-                    )
-                    .await?;
-                }
+                _ => {}
             }
         }
         tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
