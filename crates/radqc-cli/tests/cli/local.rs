@@ -124,6 +124,8 @@ fn report_gives_the_month_s_figures_from_the_store() {
         "{csv}"
     );
     assert!(csv.contains("严重扣分项,1,RQ-S1 主要阳性病变漏诊或误诊"), "criteria by their text: {csv}");
+    // The whole CSV, laid out as the standard's figures, reviewed in the diff when it changes.
+    insta::assert_snapshot!("report_csv_2026_11", csv);
     // The workbook, read back: sheets and cells where the standard's figures have them.
     let xlsx = dir.path().join("r.xlsx");
     assert!(radqc(

@@ -219,3 +219,32 @@ fn deductions_are_counted_severe_first_then_most_frequent() {
     let got: Vec<(&str, &str, u64)> = list.iter().map(|d| (d.kind, d.criterion.as_str(), d.count)).collect();
     assert_eq!(got, [("severe", "IQ-S2", 1), ("compliance", "IQ-C5", 2), ("compliance", "IQ-C1", 1)]);
 }
+
+/// The whole report for a small mixed month, as JSON: every view at once, reviewed in the diff
+/// when it changes (`INSTA_UPDATE=always cargo test -p radqc-domain`, or `cargo insta review`).
+#[test]
+fn report_snapshot() {
+    let mut facts = Vec::new();
+    for (person, modality, score) in
+        [("A1", "CT", 5), ("A1", "CT", 4), ("A2", "DR", 2), ("A10", "MR", 5), ("A2", "DR", 5)]
+    {
+        facts.push(fact(person, modality, score));
+    }
+    let mut severe = fact("A2", "DR", 1);
+    severe.severe = vec!["IQ-S2".parse().unwrap()];
+    severe.note = "原片局部不清，已重拍".into();
+    facts.push(severe);
+    let mut unmet = fact("A1", "CT", 4);
+    unmet.unmet = vec!["IQ-C5".parse().unwrap()];
+    facts.push(unmet);
+    let mut report_item = fact("D1", "CT", 3);
+    report_item.item = "RQ".parse().unwrap();
+    report_item.unmet = vec!["RQ-C2".parse().unwrap(), "RQ-C4".parse().unwrap()];
+    facts.push(report_item);
+    let work: Vec<WorkFact> = [("A1", "CT"), ("A1", "CT"), ("A2", "DR"), ("A10", "MR")]
+        .iter()
+        .map(|(p, m)| WorkFact { person: p.parse().unwrap(), modality: m.parse().unwrap() })
+        .collect();
+    let report = report::Report::build(radqc_domain::Rubric::bundled(), "2026-11".into(), &facts, &work);
+    insta::assert_json_snapshot!(report);
+}
