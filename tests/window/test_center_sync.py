@@ -113,3 +113,35 @@ def test_an_unsampled_signing_goes_straight_through(demo_driver: WebDriver):
             pytest.fail("30 inpatient signings were all sampled")
     # Each signing was recorded (the denominator of sampling and workload) and waits to sync.
     assert invoke(d, "sync_status")["outbox"]["pending"] == before + n + 1
+
+
+def test_a_failed_score_comes_back_as_a_notice_and_its_correction_closes_it(demo_driver: WebDriver, center: dict):
+    """The demo's failing scores reach the center, which sends each scored technologist a
+    notice; the technologist records the correction in 我的质控, and the center has it closed."""
+    d = demo_driver
+    wait_for(d, "roster-Q1")
+    click(d, "roster-Q1")
+    wait_for(d, "header-user")
+    invoke(d, "enroll", {"center": center["url"], "code": center["code"]})
+    invoke(d, "sync_now")  # pushes the scores; the center opens notices for the failed ones
+    invoke(d, "sync_now")  # pulls the notices
+    notices = [json.loads(l) for l in radqc("center", "notices", "--db", center["db"], "--open").splitlines()]
+    assert notices, "the demo week has failing scores, so the center opened notices"
+    person = notices[0]["to"]
+
+    invoke(d, "sign_out")
+    d.refresh()
+    wait_for(d, f"roster-{person}")
+    click(d, f"roster-{person}")
+    wait_for(d, "header-user")
+    click(d, "nav-mine")
+    form = wait_for(d, "notice-correction")
+    form.find_element(*by_testid("notice-correction-text")).send_keys("已重新培训摆位")
+    click(d, "notice-correction-submit")
+    WebDriverWait(d, WAIT_S).until(
+        lambda x: not x.find_elements(*by_testid("notice-correction")) or len(x.find_elements(*by_testid("notice-correction"))) < len(notices)
+    )
+    invoke(d, "sync_now")
+    closed = [json.loads(l) for l in radqc("center", "notices", "--db", center["db"]).splitlines()]
+    mine = [n for n in closed if n["to"] == person and n["closed"]]
+    assert mine and mine[0]["correction"] == "已重新培训摆位", "the correction closed the notice at the center"

@@ -51,3 +51,5 @@ export const myNotices = () => call<Notice[]>("my_notices");
 
 export const autostart = () => call<boolean>("autostart");
 export const setAutostart = (enabled: boolean) => call<boolean>("set_autostart", { enabled });
+export const closeNotice = (noticeId: string, correction: string) =>
+  call<null>("close_notice", { noticeId, correction });

@@ -180,7 +180,14 @@ export interface Enrollment {
 
 export interface Notice {
   cursor: number;
+  /** Set for monitoring notices (a failed evaluation): what a correction closes. */
+  notice_id?: string | null;
+  /** `failed_evaluation`, `notice_closed`, or none for a plain message. */
+  kind?: string | null;
   to: string | null;
+  also_to?: string[];
   text: string;
   published_at: string;
+  /** A monitoring notice still waiting for its correction (整改). */
+  open?: boolean;
 }

@@ -244,6 +244,40 @@ describe("my QC", () => {
     expect(row.text()).toContain("IQ-C2");
     expect(row.text()).toContain("体位不正");
     expect(byId(w, "mine-notice").text()).toContain("请复核 CT1 的体位");
+    expect(w.find('[data-testid="notice-correction"]').exists()).toBe(false);
+  });
+
+  it("records the correction that closes an open monitoring notice", async () => {
+    let open_ = true;
+    const { w, calls } = await mountApp(technologist, {
+      my_scores: () => [],
+      my_notices: () => [
+        {
+          cursor: 5,
+          notice_id: "N-ev-1",
+          kind: "failed_evaluation",
+          to: "A1",
+          also_to: ["H1"],
+          text: "检查 CT1 的图像质量分析质控不合格（2分），请整改并记录整改措施。",
+          published_at: "2026-11-03T08:00:00Z",
+          open: open_,
+        },
+      ],
+      close_notice: () => {
+        open_ = false;
+        return null;
+      },
+    });
+    wrapper = w;
+    await open(w, "mine");
+    expect(byId(w, "mine-notice").attributes("data-open")).toBe("true");
+    expect(byId(w, "notice-correction-submit").attributes("disabled")).toBeDefined();
+    await byId(w, "notice-correction-text").setValue("已重新培训摆位");
+    await byId(w, "notice-correction").trigger("submit");
+    await flushPromises();
+    expect(argsOf(calls, "close_notice")).toEqual([{ noticeId: "N-ev-1", correction: "已重新培训摆位" }]);
+    expect(byId(w, "mine-notice").attributes("data-open")).toBe("false");
+    expect(w.find('[data-testid="notice-correction"]').exists()).toBe(false);
   });
 });
 
