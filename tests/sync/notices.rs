@@ -64,3 +64,42 @@ async fn a_failed_score_becomes_a_notice_and_its_correction_closes_it() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrected_score_closes_the_notice_of_the_one_it_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, storage) in storages(dir.path()).await {
+        let center = Center::start(storage).await;
+        let mut clinic = Clinic::new("CLINIC-R2");
+        clinic.enroll(&center, &center.url()).await;
+        let http = radqc_sync::http_client();
+        let failed = clinic.save_evaluation(3); // AR-S7: a fail
+        radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
+        assert!(!center.db.notices(Some("CLINIC-R2")).await.unwrap()[0].closed, "{backend}: open");
+
+        let first = clinic.store.evaluation(&failed).unwrap().unwrap();
+        let exam = clinic.store.exam(None, &first.accession).unwrap().unwrap();
+        let fix = radqc_store::NewEvaluation {
+            item: first.item,
+            findings: vec![],
+            not_applicable: vec![],
+            exam: serde_json::from_value(serde_json::json!({"accession": exam.accession, "modality": exam.modality, "exam_item": exam.exam_item})).unwrap(),
+            reviewer: "Q1".parse().unwrap(),
+            mode: radqc_domain::QcMode::Centralized,
+            note: "复核：并无误诊".into(),
+            supersedes: Some(failed.clone()),
+            at: None,
+        };
+        clinic.store.save_evaluation(&fix, Utc::now()).unwrap();
+        radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
+        let notices = center.db.notices(Some("CLINIC-R2")).await.unwrap();
+        assert_eq!(notices.len(), 1, "{backend}: the passing revision opens no notice");
+        assert!(notices[0].closed, "{backend}: the revision closed the old notice");
+        assert!(
+            notices[0].correction.as_deref().unwrap().starts_with("评分已更正"),
+            "{backend}: {:?}",
+            notices[0].correction
+        );
+        assert_eq!(notices[0].closed_by.as_deref(), Some("Q1"));
+    }
+}

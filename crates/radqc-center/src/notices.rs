@@ -87,3 +87,18 @@ pub fn with_closure(
     n.closed_at = closed_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
     Some(n)
 }
+
+/// A corrected evaluation (a new revision) settles the notice of the one it supersedes: the
+/// closure that records it, or none when the payload corrects nothing.
+pub fn closure_by_revision(payload: &SyncPayload) -> Option<(String, NoticeClosure)> {
+    let SyncPayload::Evaluation { evaluation: e, .. } = payload else { return None };
+    let previous = e.supersedes.clone()?;
+    let closure = NoticeClosure {
+        notice_id: format!("N-{previous}"),
+        site: e.site.clone(),
+        correction: format!("评分已更正（新版本 {}，{}）", e.id, e.grade.label_zh()),
+        closed_by: e.reviewer.clone(),
+        at: e.at,
+    };
+    Some((previous, closure))
+}

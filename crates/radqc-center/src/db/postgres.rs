@@ -321,7 +321,28 @@ impl PgDb {
                         }
                     }
                 }
-                SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass => {
+                SyncPayload::Evaluation { .. }
+                    if crate::notices::closure_by_revision(payload).is_some() || !is_pass(payload) =>
+                {
+                    if let Some((previous, c)) = crate::notices::closure_by_revision(payload) {
+                        let at = ts(c.at);
+                        let row = tx
+                            .query_opt(
+                                sql::CLOSE_SUPERSEDED_NOTICE,
+                                &[&c.correction, &c.closed_by.as_str(), &at, &previous],
+                            )
+                            .await?;
+                        if let Some(n) =
+                            row.and_then(|r| serde_json::from_str::<MonitoringNotice>(r.get::<_, &str>(0)).ok())
+                        {
+                            let feed = crate::notices::closed_feed_body(&n, &c).to_string();
+                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
+                        }
+                    }
+                    if is_pass(payload) {
+                        continue;
+                    }
+                    let SyncPayload::Evaluation { evaluation, .. } = payload.as_ref() else { continue };
                     let site = evaluation.site.to_string();
                     let staff: Vec<(String, String)> =
                         tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -507,4 +528,8 @@ impl PgDb {
             .filter_map(|r| crate::notices::with_closure(r.get::<_, &str>(0), r.get(1), r.get(2), r.get(3)))
             .collect())
     }
+}
+
+fn is_pass(payload: &SyncPayload) -> bool {
+    !matches!(payload, SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass)
 }

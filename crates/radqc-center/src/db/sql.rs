@@ -209,3 +209,5 @@ pub const CLOSE_NOTICE: &str =
     "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 WHERE id = $4 AND closed_at IS NULL";
 pub const NOTICES: &str = "SELECT body, correction, closed_by, closed_at FROM notices \
      WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY created_at, id";
+pub const CLOSE_SUPERSEDED_NOTICE: &str = "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 \
+     WHERE evaluation_id = $4 AND closed_at IS NULL RETURNING body";

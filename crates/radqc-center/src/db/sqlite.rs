@@ -253,6 +253,9 @@ impl SqliteDb {
                         if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
                             open_notice(&tx, payload, &received, now)?;
                         }
+                        if let Some((previous, closure)) = crate::notices::closure_by_revision(payload) {
+                            close_superseded_notice(&tx, &previous, &closure, &received)?;
+                        }
                         let e = &rows.exam;
                         tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
                             e.site,
@@ -519,6 +522,24 @@ fn open_notice(
     ])?;
     if inserted == 1 {
         let feed = crate::notices::opened_feed_body(&n).to_string();
+        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
+    }
+    Ok(())
+}
+
+/// A revision of a failed evaluation closes the earlier one's notice and tells the site.
+fn close_superseded_notice(
+    tx: &rusqlite::Transaction,
+    previous: &str,
+    c: &NoticeClosure,
+    received: &str,
+) -> Result<(), ApiError> {
+    let body: Option<String> = tx
+        .prepare_cached(sql::CLOSE_SUPERSEDED_NOTICE)?
+        .query_row(params![c.correction, c.closed_by.as_str(), ts(c.at), previous], |r| r.get(0))
+        .optional()?;
+    if let Some(n) = body.and_then(|b| serde_json::from_str::<MonitoringNotice>(&b).ok()) {
+        let feed = crate::notices::closed_feed_body(&n, c).to_string();
         tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
     }
     Ok(())
