@@ -178,6 +178,28 @@ impl Clinic {
         self.store.save_evaluation(&e, Utc::now()).unwrap().id
     }
 
+    /// Saves a correction of evaluation `id` (a new revision, same exam and item) with these
+    /// findings; returns the new revision's id.
+    pub fn correct(&mut self, id: &str, findings: &[&str], reviewer: &str, note: &str) -> String {
+        let first = self.store.evaluation(id).unwrap().expect("the evaluation to correct exists");
+        let exam = self.store.exam(None, &first.accession).unwrap().expect("its exam");
+        let fix = NewEvaluation {
+            item: first.item,
+            findings: findings.iter().map(|c| c.parse().unwrap()).collect(),
+            not_applicable: vec![],
+            exam: serde_json::from_value(
+                json!({"accession": exam.accession, "modality": exam.modality, "exam_item": exam.exam_item}),
+            )
+            .unwrap(),
+            reviewer: reviewer.parse().unwrap(),
+            mode: radqc_domain::QcMode::Centralized,
+            note: note.to_owned(),
+            supersedes: Some(id.to_owned()),
+            at: None,
+        };
+        self.store.save_evaluation(&fix, Utc::now()).unwrap().id
+    }
+
     /// Records a signing event; returns its id.
     pub fn record_event(&mut self, n: u64) -> String {
         let exam = self.exam(n);

@@ -77,20 +77,7 @@ async fn a_corrected_score_closes_the_notice_of_the_one_it_replaces() {
         radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
         assert!(!center.db.notices(Some("CLINIC-R2")).await.unwrap()[0].closed, "{backend}: open");
 
-        let first = clinic.store.evaluation(&failed).unwrap().unwrap();
-        let exam = clinic.store.exam(None, &first.accession).unwrap().unwrap();
-        let fix = radqc_store::NewEvaluation {
-            item: first.item,
-            findings: vec![],
-            not_applicable: vec![],
-            exam: serde_json::from_value(serde_json::json!({"accession": exam.accession, "modality": exam.modality, "exam_item": exam.exam_item})).unwrap(),
-            reviewer: "Q1".parse().unwrap(),
-            mode: radqc_domain::QcMode::Centralized,
-            note: "复核：并无误诊".into(),
-            supersedes: Some(failed.clone()),
-            at: None,
-        };
-        clinic.store.save_evaluation(&fix, Utc::now()).unwrap();
+        clinic.correct(&failed, &[], "Q1", "复核：并无误诊");
         radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
         let notices = center.db.notices(Some("CLINIC-R2")).await.unwrap();
         assert_eq!(notices.len(), 1, "{backend}: the passing revision opens no notice");

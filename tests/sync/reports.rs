@@ -19,19 +19,7 @@ async fn site_and_center_reports_agree() {
         }
         // A correction: only the latest revision may count, at both ends.
         let first = clinic.store.evaluations().unwrap().into_iter().find(|e| e.item.as_str() == "AR").unwrap();
-        let exam = clinic.store.exam(None, &first.accession).unwrap().unwrap();
-        let fix = radqc_store::NewEvaluation {
-            item: first.item,
-            findings: vec![],
-            not_applicable: vec![],
-            exam: serde_json::from_value(serde_json::json!({"accession": exam.accession, "modality": exam.modality, "exam_item": exam.exam_item})).unwrap(),
-            reviewer: "Q1".parse().unwrap(),
-            mode: radqc_domain::QcMode::Centralized,
-            note: "复核后更正".into(),
-            supersedes: Some(first.id.clone()),
-            at: None,
-        };
-        clinic.store.save_evaluation(&fix, Utc::now()).unwrap();
+        clinic.correct(&first.id, &[], "Q1", "复核后更正");
         let outcome = radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now()).await;
         assert!(matches!(outcome, radqc_sync::Outcome::Synced { .. }), "{outcome:?}");
 

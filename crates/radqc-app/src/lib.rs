@@ -361,12 +361,7 @@ impl App {
         let rules = self.sampling_rules()?;
         let key = self.sampling_key(now)?;
         let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
-        let sampled_this_month = self
-            .store
-            .audit_log()?
-            .iter()
-            .filter(|e| e.action == "sampled" && e.actor == req.signer.as_str() && e.at >= month_start)
-            .count() as u32;
+        let sampled_this_month = self.store.count_audit("sampled", req.signer.as_str(), month_start)? as u32;
         let month =
             radqc_domain::StaffMonth { sampled: sampled_this_month, day: now.day(), days_in_month: days_in_month(now) };
         let signing = radqc_domain::Signing {

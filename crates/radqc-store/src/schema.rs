@@ -124,6 +124,7 @@ CREATE TABLE center_feed (
     PRIMARY KEY (kind, cursor)
 ) STRICT;
 -- Corrections (整改) recorded here for monitoring notices; they travel through the outbox.
+CREATE INDEX audit_by_actor ON audit_log (actor, action, at);
 CREATE TABLE notice_closures (
     notice_id  TEXT PRIMARY KEY,
     correction TEXT NOT NULL,

@@ -595,6 +595,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many times `actor` did `action` since `since`: counted in SQL, because the signing
+    /// path asks it on every signature and the log only grows.
+    pub fn count_audit(&self, action: &str, actor: &str, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT count(*) FROM audit_log WHERE action = ?1 AND actor = ?2 AND at >= ?3")?
+            .query_row(params![action, actor, ts(since)], |r| r.get(0))?)
+    }
+
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>, StoreError> {
         let mut stmt = self.conn.prepare("SELECT at, actor, action, subject, detail FROM audit_log ORDER BY id")?;
         let rows = stmt.query_map([], |r| {

@@ -234,3 +234,16 @@ fn a_batch_saves_the_valid_evaluations_and_reports_the_invalid_ones() {
     assert_eq!(seqs, [1, 2], "no gap left by the refused one");
     assert_eq!(f.store.evaluations().unwrap().len(), 2);
 }
+
+#[test]
+fn audit_counts_are_per_actor_action_and_period() {
+    let f = fresh();
+    for (actor, action, day) in
+        [("D1", "sampled", 2), ("D1", "sampled", 5), ("D1", "not_sampled", 5), ("D2", "sampled", 5)]
+    {
+        f.store.audit(actor, action, Some("X"), None, t(day, 9)).unwrap();
+    }
+    assert_eq!(f.store.count_audit("sampled", "D1", t(1, 0)).unwrap(), 2);
+    assert_eq!(f.store.count_audit("sampled", "D1", t(3, 0)).unwrap(), 1, "only since the given time");
+    assert_eq!(f.store.count_audit("sampled", "D3", t(1, 0)).unwrap(), 0);
+}
