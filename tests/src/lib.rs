@@ -138,7 +138,7 @@ impl Clinic {
         self.store.set_center_link(&link, &self.name.parse().unwrap(), Utc::now()).unwrap();
     }
 
-    fn exam(&self, n: u64) -> ExamInput {
+    pub fn exam(&self, n: u64) -> ExamInput {
         let modality = ["DR", "CT", "MR"][(n % 3) as usize];
         let source = ["outpatient", "emergency", "inpatient"][(n % 3) as usize];
         serde_json::from_value(json!({

@@ -88,6 +88,12 @@ async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
             seen, expected,
             "{backend} seed {seed}: the center holds exactly what the clinics saved (faults: {log:?})"
         );
+        // The rollups kept at ingest saw each entry once too: they equal a rebuild from the data.
+        let db = center.lock().await.db.clone();
+        let kept = db.rollups().await.unwrap();
+        assert!(!kept.scores.is_empty(), "{backend} seed {seed}: rollups were kept");
+        db.rebuild_rollups().await.unwrap();
+        assert_eq!(kept, db.rollups().await.unwrap(), "{backend} seed {seed}: rollups kept at ingest = rebuilt");
     }
 }
 

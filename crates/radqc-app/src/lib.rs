@@ -503,9 +503,8 @@ impl App {
             .collect())
     }
 
-    /// The site's indicators and figures for a month (5.1, figures 2-7, 6.5), for roles that see
-    /// the site's scores (the figures name people).
-    pub fn report(&self, month: &str) -> Result<radqc_domain::report::Report, AppError> {
+    /// Reports name people: only roles that see the site's scores may read them.
+    fn may_see_site_scores(&self) -> Result<(), AppError> {
         let user = self.user()?;
         if !user.roles.iter().any(|r| self.grants.sees_site_scores.contains(r)) {
             return Err(AppError::new(
@@ -514,12 +513,29 @@ impl App {
                 "only QC officers and department heads see the site's reports",
             ));
         }
+        Ok(())
+    }
+
+    /// The site's indicators and figures for a month (5.1, figures 2-7, 6.5).
+    pub fn report(&self, month: &str) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
         let month: radqc_domain::report::Month =
             month.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("month", e.to_string()))?;
-        let (from, to) = month.range();
+        self.report_filtered(radqc_domain::report::Period::month(month), radqc_domain::report::ReportFilter::default())
+    }
+
+    /// The site's report of a period (months, both ends included), restricted to `filter`.
+    pub fn report_filtered(
+        &self,
+        period: radqc_domain::report::Period,
+        filter: radqc_domain::report::ReportFilter,
+    ) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
+        let (from, to) = period.range();
         let facts = self.store.evaluation_facts(&from, &to)?;
         let work = self.store.work_facts(&from, &to)?;
-        Ok(radqc_domain::report::Report::build(self.store.rubric(), month.to_string(), &facts, &work))
+        let rubric = self.store.rubric();
+        Ok(radqc_domain::report::Report::build(rubric, period.to_string(), filter, &facts, &work, None))
     }
 
     /// Records the correction that closes a monitoring notice; it reaches the center by sync.

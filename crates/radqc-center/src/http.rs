@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use chrono::{Duration, Utc};
+use radqc_domain::report::{Period, ReportFilter};
 use radqc_domain::Rubric;
 use radqc_protocol::{
     EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage, PushRequest, PushResponse,
@@ -329,15 +330,95 @@ pub async fn new_enrollment_code(db: &Db, site: &str, hours: i64) -> Result<Stri
     Ok(code)
 }
 
-#[derive(Deserialize)]
-struct ReportQuery {
-    month: String,
-    site: Option<String>,
+/// The period and filters of a report, as the query string gives them.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// One month, `YYYY-MM`; or `from` and/or `to` (months, both included); none: all time.
+    pub month: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub modality: Option<String>,
+    pub role: Option<String>,
+    pub person: Option<String>,
+    pub mode: Option<String>,
+    pub rubric_version: Option<String>,
+    /// At most this many evaluations in figure 3 (default 500; the total is always given).
+    pub details_limit: Option<u32>,
 }
 
-/// The indicators and figures of a month for one site, or for the region (no `site`; regional
-/// roles only). People need a role that sees the site's scores: the figures name people.
-#[utoipa::path(get, path = "/api/v1/report", params(("month" = String, Query, description = "YYYY-MM"), ("site" = Option<String>, Query)),
+impl ReportQuery {
+    /// The period and filter, or an error naming the parameter that is wrong.
+    pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
+        fn field<T: std::str::FromStr<Err = radqc_domain::CodeError>>(
+            name: &str,
+            v: &Option<String>,
+        ) -> Result<Option<T>, ApiError> {
+            v.as_deref()
+                .map(|s| {
+                    s.parse().map_err(|e: radqc_domain::CodeError| {
+                        ApiError::bad_request("INVALID_QUERY", format!("{name}: {e}"))
+                    })
+                })
+                .transpose()
+        }
+        let period = match (&self.month, &self.from, &self.to) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(ApiError::bad_request("INVALID_QUERY", "give either month, or from and to, not both"))
+            }
+            (Some(_), None, None) => Period::month(field("month", &self.month)?.expect("a month")),
+            _ => Period::between(field("from", &self.from)?, field("to", &self.to)?)
+                .map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?,
+        };
+        let role: Option<radqc_domain::Role> = field("role", &self.role)?;
+        if let Some(r) = role {
+            if !matches!(
+                r,
+                radqc_domain::Role::Technologist
+                    | radqc_domain::Role::ReportingDoctor
+                    | radqc_domain::Role::AuditingDoctor
+            ) {
+                return Err(ApiError::bad_request(
+                    "INVALID_QUERY",
+                    format!("role: {r} is not scored; use technologist, reporting_doctor or auditing_doctor"),
+                ));
+            }
+        }
+        let text = |name: &str, v: &Option<String>| -> Result<Option<String>, ApiError> {
+            match v {
+                Some(s) if s.trim().is_empty() || s.len() > 128 => {
+                    Err(ApiError::bad_request("INVALID_QUERY", format!("{name}: 1 to 128 characters")))
+                }
+                other => Ok(other.clone()),
+            }
+        };
+        let filter = ReportFilter {
+            site: text("site", &self.site)?,
+            department: text("department", &self.department)?,
+            modality: field("modality", &self.modality)?,
+            role,
+            person: field("person", &self.person)?,
+            mode: field("mode", &self.mode)?,
+            rubric_version: text("rubric_version", &self.rubric_version)?,
+        };
+        Ok((period, filter))
+    }
+}
+
+/// The indicators and figures of a period for one site, or for the region (no `site`; regional
+/// roles only), filtered by department, modality, role, person, QC mode and rubric version. People
+/// need a role that sees the site's scores: the figures name people. Read from the month-keyed
+/// rollups, so any period costs about the same.
+#[utoipa::path(get, path = "/api/v1/report", params(
+        ("month" = Option<String>, Query, description = "YYYY-MM (or from/to, or neither for all time)"),
+        ("from" = Option<String>, Query, description = "first month, YYYY-MM"),
+        ("to" = Option<String>, Query, description = "last month, YYYY-MM"),
+        ("site" = Option<String>, Query), ("department" = Option<String>, Query),
+        ("modality" = Option<String>, Query), ("role" = Option<String>, Query, description = "technologist, reporting_doctor or auditing_doctor"),
+        ("person" = Option<String>, Query, description = "staff code"), ("mode" = Option<String>, Query, description = "random, active, centralized or gold"),
+        ("rubric_version" = Option<String>, Query), ("details_limit" = Option<u32>, Query, description = "figure 3 rows, default 500")),
     responses((status = 200, description = "the report (see radqc_domain::report::Report)", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("person_token" = [])))]
@@ -347,33 +428,30 @@ async fn report(
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<radqc_domain::report::Report>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
-    let month: radqc_domain::report::Month =
-        q.month.parse().map_err(|e: radqc_domain::CodeError| ApiError::bad_request("INVALID_QUERY", e.to_string()))?;
-    let allowed = match (&caller, q.site.as_deref()) {
+    let (period, filter) = q.parse()?;
+    let allowed = match (&caller, filter.site.as_deref()) {
         (Caller::Device(d), Some(site)) => d.site == site,
         (Caller::Device(_), None) => false,
         (Caller::Person(p), Some(site)) => p.may_read_site(site) && p.sees_all_of_site(),
         (Caller::Person(p), None) => p.roles.iter().any(|r| r == "center_admin"),
     };
     if !allowed {
-        return Err(ApiError::forbidden(match &q.site {
+        return Err(ApiError::forbidden(match &filter.site {
             Some(site) => format!("you may not read site {site}'s report"),
             None => "the region's report needs a regional role".to_owned(),
         }));
     }
-    Ok(axum::Json(build_report(&state.db, month, q.site.as_deref()).await?))
+    Ok(axum::Json(build_report(&state.db, period, filter, Some(q.details_limit.unwrap_or(500))).await?))
 }
 
-/// The report of a month, at one site or the whole region, with the bundled rubric's roles.
+/// A report of a period from the center's rollups, with the bundled rubric's roles.
 pub async fn build_report(
     db: &Db,
-    month: radqc_domain::report::Month,
-    site: Option<&str>,
+    period: Period,
+    filter: ReportFilter,
+    details_limit: Option<u32>,
 ) -> Result<radqc_domain::report::Report, ApiError> {
-    let (from, to) = month.range();
-    let facts = db.evaluation_facts(&from, &to, site).await?;
-    let work = db.work_facts(&from, &to, site).await?;
-    Ok(radqc_domain::report::Report::build(Rubric::bundled(), month.to_string(), &facts, &work))
+    db.report(period, filter, Rubric::bundled(), details_limit).await
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ mod feed;
 pub mod http;
 pub mod notices;
 pub mod push;
+pub mod rollups;
 mod rows;
 pub mod secret;
 

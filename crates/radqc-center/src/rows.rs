@@ -17,6 +17,7 @@ pub struct ExamRow {
     pub body: String,
 }
 
+#[derive(Default)]
 pub struct EvaluationRow {
     pub id: String,
     pub site: String,
@@ -34,6 +35,9 @@ pub struct EvaluationRow {
     pub at: String,
     pub supersedes: Option<String>,
     pub body: String,
+    /// Severe and unmet criteria (figure 4), and whether there is any (figure 3).
+    pub deductions: Vec<String>,
+    pub deducted: bool,
 }
 
 pub struct EventRow {
@@ -99,6 +103,8 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
                 at: ts(e.at),
                 supersedes: e.supersedes.clone(),
                 body: serde_json::to_string(e.as_ref()).expect("evaluation serializes"),
+                deductions: e.severe.iter().chain(&e.unmet).map(|c| c.to_string()).collect(),
+                deducted: !e.severe.is_empty() || !e.unmet.is_empty(),
             })
         }
         SyncPayload::NoticeClosed { .. } => {}

@@ -95,11 +95,20 @@ pub enum CenterCommand {
     Report {
         #[command(flatten)]
         db: CenterDb,
-        /// YYYY-MM
+        /// One month, YYYY-MM (or --from and/or --to; neither: all time).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        month: Option<String>,
+        /// First month, YYYY-MM.
         #[arg(long)]
-        month: String,
+        from: Option<String>,
+        /// Last month, YYYY-MM (included).
+        #[arg(long)]
+        to: Option<String>,
+        /// One site (default: the whole region).
         #[arg(long)]
         site: Option<String>,
+        #[command(flatten)]
+        filter: crate::report_cmd::FilterArgs,
         #[arg(long, value_enum, default_value_t = crate::report_cmd::Format::Json)]
         format: crate::report_cmd::Format,
         /// Write to this file instead of stdout (required for xlsx).
@@ -121,6 +130,12 @@ pub enum CenterCommand {
     },
     /// Counts per site and device.
     Stats {
+        #[command(flatten)]
+        db: CenterDb,
+    },
+    /// Recomputes the report rollups from the stored exams and evaluations (they are kept
+    /// current as data arrives; this is for repairs and checks).
+    RebuildRollups {
         #[command(flatten)]
         db: CenterDb,
     },
@@ -265,9 +280,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             }
             out.flush()?;
         }
-        CenterCommand::Report { db, month, site, format, output } => {
-            let month: radqc_domain::report::Month = month.parse()?;
-            let report = radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
+        CenterCommand::Report { db, month, from, to, site, filter, format, output } => {
+            let query = radqc_center::http::ReportQuery { month, from, to, ..filter.query(site) };
+            let (period, filter) = query.parse()?;
+            let report = radqc_center::http::build_report(&db.open().await?, period, filter, None).await?;
             crate::report_cmd::emit(&report, radqc_domain::Rubric::bundled(), format, output.as_deref())?;
         }
         CenterCommand::Notices { db, site, open, overdue_days } => {
@@ -280,6 +296,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             for s in db.open().await?.stats().await? {
                 println!("{}", serde_json::to_string(&s)?);
             }
+        }
+        CenterCommand::RebuildRollups { db } => {
+            let exams = db.open().await?.rebuild_rollups().await?;
+            eprintln!("rollups rebuilt from {exams} exams");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -54,11 +54,52 @@ pub struct ReportArgs {
     /// Day after the last, YYYY-MM-DD.
     #[arg(long, requires = "from")]
     to: Option<String>,
+    #[command(flatten)]
+    filter: FilterArgs,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+}
+
+/// What a report is restricted to (every filter is optional).
+#[derive(Args, Clone, Default)]
+pub struct FilterArgs {
+    /// Only this department.
+    #[arg(long)]
+    pub department: Option<String>,
+    /// Only this modality (DR, CT, MR, …).
+    #[arg(long)]
+    pub modality: Option<String>,
+    /// Only evaluations of this role: technologist, reporting_doctor or auditing_doctor.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Only this person (staff code).
+    #[arg(long)]
+    pub person: Option<String>,
+    /// Only this QC mode: random, active, centralized or gold.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Only evaluations scored under this rubric version.
+    #[arg(long)]
+    pub rubric_version: Option<String>,
+}
+
+impl FilterArgs {
+    /// The query the center's HTTP API takes, so both check the filters the same way.
+    pub fn query(&self, site: Option<String>) -> radqc_center::http::ReportQuery {
+        radqc_center::http::ReportQuery {
+            site,
+            department: self.department.clone(),
+            modality: self.modality.clone(),
+            role: self.role.clone(),
+            person: self.person.clone(),
+            mode: self.mode.clone(),
+            rubric_version: self.rubric_version.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 fn day(s: &str, flag: &str) -> Result<String> {
@@ -78,9 +119,10 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
         _ => anyhow::bail!("give --month YYYY-MM, or --from and --to"),
     };
     anyhow::ensure!(from < to, "the period is empty: --from must be before --to");
+    let (_, filter) = args.filter.query(None).parse()?;
     let store = args.db.open()?;
-    let report =
-        Report::build(store.rubric(), label, &store.evaluation_facts(&from, &to)?, &store.work_facts(&from, &to)?);
+    let (facts, work) = (store.evaluation_facts(&from, &to)?, store.work_facts(&from, &to)?);
+    let report = Report::build(store.rubric(), label, filter, &facts, &work, None);
     emit(&report, store.rubric(), args.format, args.output.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 mod codes;
 mod exam;
 pub mod report;
+pub mod rollup;
 mod rubric;
 mod sampling;
 mod scoring;

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{CriterionCode, CriterionKind, Grade, ItemCode, Score};
-use crate::exam::{Modality, StaffCode};
+use crate::exam::{Modality, QcMode, StaffCode};
+pub use crate::rollup::{CaseCell, DeductionCell, ReportCells, ReportFilter, Rollup, ScoreCell, WorkCell};
 use crate::CodeError;
 
 /// A percentage with one decimal, held exactly as tenths of a percent.
@@ -57,22 +58,45 @@ impl Serialize for Rate {
     }
 }
 
-/// One evaluation as the reports need it.
+/// One evaluation as the reports need it (the current revision of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvaluationFact {
+    pub id: String,
     pub site: String,
     pub department: Option<String>,
     pub accession: String,
     pub modality: Modality,
     pub exam_item: String,
+    /// The exam's reporting doctor: the person of its sampled case (5.1).
+    pub reporting_doctor: Option<StaffCode>,
     pub item: ItemCode,
     pub scored_person: Option<StaffCode>,
     pub reviewer: StaffCode,
+    pub mode: QcMode,
+    pub rubric_version: String,
+    /// When it was scored, RFC 3339 UTC.
+    pub at: String,
     pub score: Option<Score>,
     pub grade: Grade,
     pub severe: Vec<CriterionCode>,
     pub unmet: Vec<CriterionCode>,
     pub note: String,
+}
+
+impl EvaluationFact {
+    pub fn deducted(&self) -> bool {
+        !self.severe.is_empty() || !self.unmet.is_empty()
+    }
+}
+
+/// One exam performed, for workload (figure 5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkFact {
+    pub site: String,
+    pub department: Option<String>,
+    pub person: StaffCode,
+    pub modality: Modality,
+    pub performed_at: String,
 }
 
 /// Staff codes in natural order: `A2` before `A10`.
@@ -87,6 +111,11 @@ pub fn natural_cmp(a: &str, b: &str) -> Ordering {
     pa.cmp(&pb).then(na.cmp(&nb)).then(ra.cmp(&rb)).then(a.cmp(b))
 }
 
+/// People are named by site and staff code (codes are unique only within a site).
+fn person_cmp(a: (&str, &str), b: (&str, &str)) -> Ordering {
+    natural_cmp(a.0, b.0).then_with(|| natural_cmp(a.1, b.1))
+}
+
 /// Figure 2 (质控评分统计): per person and modality, how many evaluations at each score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScoreCounts {
@@ -98,6 +127,7 @@ pub struct ScoreCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ScoreCountRow {
+    pub site: String,
     pub person: String,
     /// Per modality: counts of scores 5, 4, 3, 2, 1 (absent: no evaluation of that modality).
     pub cells: BTreeMap<String, [u64; 5]>,
@@ -105,28 +135,37 @@ pub struct ScoreCountRow {
     pub flagged: Vec<String>,
 }
 
-/// Figure 2 for scored items (the application form has no score and is left out).
-pub fn score_counts(facts: &[EvaluationFact]) -> ScoreCounts {
-    let mut rows: BTreeMap<String, BTreeMap<String, [u64; 5]>> = BTreeMap::new();
+/// Figure 2 from score cells (all items given; the caller splits technologists and doctors).
+pub fn score_counts_of(cells: &[&ScoreCell]) -> ScoreCounts {
+    let mut rows: BTreeMap<(&str, &str), BTreeMap<String, [u64; 5]>> = BTreeMap::new();
     let mut totals: BTreeMap<String, [u64; 5]> = BTreeMap::new();
-    for f in facts {
-        let (Some(score), Some(person)) = (f.score, &f.scored_person) else {
-            continue;
-        };
-        let slot = 5 - score.get() as usize;
-        let m = f.modality.to_string();
-        rows.entry(person.to_string()).or_default().entry(m.clone()).or_default()[slot] += 1;
-        totals.entry(m).or_default()[slot] += 1;
+    for c in cells {
+        let row = rows.entry((c.site.as_str(), c.person.as_str())).or_default().entry(c.modality.clone()).or_default();
+        let total = totals.entry(c.modality.clone()).or_default();
+        for i in 0..5 {
+            row[i] += c.counts[i];
+            total[i] += c.counts[i];
+        }
     }
     let mut rows: Vec<ScoreCountRow> = rows
         .into_iter()
-        .map(|(person, cells)| {
+        .map(|((site, person), cells)| {
             let flagged = cells.iter().filter(|(_, c)| c[3] + c[4] > 0).map(|(m, _)| m.clone()).collect();
-            ScoreCountRow { person, cells, flagged }
+            ScoreCountRow { site: site.to_owned(), person: person.to_owned(), cells, flagged }
         })
         .collect();
-    rows.sort_by(|a, b| natural_cmp(&a.person, &b.person));
+    rows.sort_by(|a, b| person_cmp((&a.site, &a.person), (&b.site, &b.person)));
     ScoreCounts { modalities: totals.keys().cloned().collect(), rows, totals }
+}
+
+/// Figure 2 for scored items (the application form has no score and is left out).
+pub fn score_counts(facts: &[EvaluationFact]) -> ScoreCounts {
+    let cells = all_cells(facts, &[]);
+    score_counts_of(&cells.scores.iter().collect::<Vec<_>>())
+}
+
+fn all_cells(facts: &[EvaluationFact], work: &[WorkFact]) -> ReportCells {
+    Rollup::from_facts(facts, work).cells(&ReportFilter::default(), crate::Rubric::bundled())
 }
 
 /// Figure 4 (质控扣分项目): how often each criterion was deducted, severe and compliance apart.
@@ -134,34 +173,48 @@ pub fn score_counts(facts: &[EvaluationFact]) -> ScoreCounts {
 pub struct DeductionCount {
     pub kind: &'static str,
     pub criterion: String,
+    /// The rubric version the criterion belongs to: counts of different versions are never
+    /// added together.
+    pub rubric_version: String,
     pub count: u64,
 }
 
-pub fn deduction_counts(facts: &[EvaluationFact]) -> Vec<DeductionCount> {
-    let mut counts: BTreeMap<CriterionCode, u64> = BTreeMap::new();
-    for f in facts {
-        for c in f.severe.iter().chain(&f.unmet) {
-            *counts.entry(c.clone()).or_default() += 1;
+/// Figure 4 from deduction cells. With a rubric, its criteria (of `items`) that were never
+/// deducted are listed too, with 0, so the table shows every criterion of the version.
+pub fn deductions_of(cells: &[DeductionCell], all_of: Option<(&crate::Rubric, &[ItemCode])>) -> Vec<DeductionCount> {
+    let mut counts: BTreeMap<(String, CriterionCode), u64> = BTreeMap::new();
+    for c in cells {
+        *counts.entry((c.rubric_version.clone(), c.criterion.clone())).or_default() += c.count;
+    }
+    if let Some((rubric, items)) = all_of {
+        for item in rubric.items.iter().filter(|i| items.contains(&i.code)) {
+            for c in &item.criteria {
+                counts.entry((rubric.version.clone(), c.code.clone())).or_default();
+            }
         }
     }
-    let mut list: Vec<(CriterionCode, u64)> = counts.into_iter().collect();
-    // Severe first, then by count (most first), then by code.
-    list.sort_by(|(a, na), (b, nb)| {
+    let mut list: Vec<((String, CriterionCode), u64)> = counts.into_iter().collect();
+    // Severe first, then by count (most first), then by code, then by version.
+    list.sort_by(|((va, a), na), ((vb, b), nb)| {
         (a.kind() == CriterionKind::Compliance)
             .cmp(&(b.kind() == CriterionKind::Compliance))
             .then(nb.cmp(na))
             .then(a.cmp(b))
+            .then(va.cmp(vb))
     });
     list.into_iter()
-        .map(|(c, count)| DeductionCount { kind: c.kind().as_str(), criterion: c.to_string(), count })
+        .map(|((rubric_version, c), count)| DeductionCount {
+            kind: c.kind().as_str(),
+            criterion: c.to_string(),
+            rubric_version,
+            count,
+        })
         .collect()
 }
 
-/// One exam performed, for workload (figure 5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WorkFact {
-    pub person: StaffCode,
-    pub modality: Modality,
+/// Figure 4 of the deducted criteria only.
+pub fn deduction_counts(facts: &[EvaluationFact]) -> Vec<DeductionCount> {
+    deductions_of(&all_cells(facts, &[]).deductions, None)
 }
 
 /// Figure 5 (技师工作量统计): exams per person and modality, with totals, most work first.
@@ -175,31 +228,42 @@ pub struct Workload {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WorkloadRow {
+    pub site: String,
     pub person: String,
     pub total: u64,
     pub by_modality: BTreeMap<String, u64>,
 }
 
-pub fn workload(facts: &[WorkFact]) -> Workload {
-    let mut rows: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+pub fn workload_of(cells: &[WorkCell]) -> Workload {
+    let mut rows: BTreeMap<(&str, &str), BTreeMap<String, u64>> = BTreeMap::new();
     let mut totals: BTreeMap<String, u64> = BTreeMap::new();
-    for f in facts {
-        *rows.entry(f.person.to_string()).or_default().entry(f.modality.to_string()).or_default() += 1;
-        *totals.entry(f.modality.to_string()).or_default() += 1;
+    for c in cells.iter().filter(|c| c.count > 0) {
+        *rows.entry((&c.site, &c.person)).or_default().entry(c.modality.clone()).or_default() += c.count;
+        *totals.entry(c.modality.clone()).or_default() += c.count;
     }
     let mut rows: Vec<WorkloadRow> = rows
         .into_iter()
-        .map(|(person, by_modality)| WorkloadRow { person, total: by_modality.values().sum(), by_modality })
+        .map(|((site, person), by_modality)| WorkloadRow {
+            site: site.to_owned(),
+            person: person.to_owned(),
+            total: by_modality.values().sum(),
+            by_modality,
+        })
         .collect();
-    rows.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| natural_cmp(&a.person, &b.person)));
+    rows.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| person_cmp((&a.site, &a.person), (&b.site, &b.person))));
     let total = totals.values().sum();
     Workload { modalities: totals.keys().cloned().collect(), rows, totals, total }
+}
+
+pub fn workload(facts: &[WorkFact]) -> Workload {
+    workload_of(&all_cells(&[], facts).work)
 }
 
 /// Figure 7 (技师质量统计) and 6.5 for doctors: per person, evaluations received and the shares
 /// of each grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QualityRow {
+    pub site: String,
     pub person: String,
     pub evaluations: u64,
     /// Counts of excellent, good, pass, fail.
@@ -210,22 +274,25 @@ pub struct QualityRow {
     pub fail: Rate,
 }
 
-pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
-    let mut counts: BTreeMap<String, [u64; 4]> = BTreeMap::new();
-    for f in facts {
-        let (Some(_), Some(person)) = (f.score, &f.scored_person) else {
-            continue;
-        };
-        let slot = Grade::ALL.iter().position(|g| *g == f.grade).expect("a grade");
-        counts.entry(person.to_string()).or_default()[slot] += 1;
+pub fn quality_of(cells: &[&ScoreCell]) -> Vec<QualityRow> {
+    let mut counts: BTreeMap<(&str, &str), [u64; 4]> = BTreeMap::new();
+    for c in cells {
+        let slot = counts.entry((&c.site, &c.person)).or_default();
+        // Scores 5, 4, 3 are excellent, good, pass; 2 and 1 fail (6.4).
+        slot[0] += c.counts[0];
+        slot[1] += c.counts[1];
+        slot[2] += c.counts[2];
+        slot[3] += c.counts[3] + c.counts[4];
     }
     let mut rows: Vec<QualityRow> = counts
         .into_iter()
-        .map(|(person, c)| {
+        .filter(|(_, c)| c.iter().sum::<u64>() > 0)
+        .map(|((site, person), c)| {
             let n: u64 = c.iter().sum();
             let rate = |k: u64| Rate::of(k, n).expect("a person with evaluations");
             QualityRow {
-                person,
+                site: site.to_owned(),
+                person: person.to_owned(),
                 evaluations: n,
                 counts: c,
                 excellent: rate(c[0]),
@@ -245,36 +312,97 @@ pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
             .then(cmp_share(share(a, 1), share(b, 1)))
             .then(cmp_share(share(a, 2), share(b, 2)))
             .then(b.evaluations.cmp(&a.evaluations))
-            .then_with(|| natural_cmp(&a.person, &b.person))
+            .then_with(|| person_cmp((&a.site, &a.person), (&b.site, &b.person)))
     });
     rows
 }
 
+pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
+    let cells = all_cells(facts, &[]);
+    quality_of(&cells.scores.iter().collect::<Vec<_>>())
+}
+
 /// Section 5.1: sampled cases (exams with a report-quality evaluation), qualified cases (every
-/// RQ and AR evaluation of the exam passes), and the rate.
+/// RQ and AR evaluation of the exam passes), and the rate; in total and broken down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Indicators {
     pub sampled: u64,
     pub qualified: u64,
     /// `None` when nothing was sampled ("—").
     pub rate: Option<Rate>,
+    pub by_month: Vec<IndicatorRow>,
+    pub by_site: Vec<IndicatorRow>,
+    /// Departments within their site.
+    pub by_department: Vec<IndicatorRow>,
+    pub by_modality: Vec<IndicatorRow>,
+    /// The reporting doctor of each case, within their site.
+    pub by_person: Vec<IndicatorRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IndicatorRow {
+    /// The site, for departments and people (their names are unique only within it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// The month, site, department, modality or person; empty when the exam has none.
+    pub key: String,
+    pub sampled: u64,
+    pub qualified: u64,
+    pub rate: Option<Rate>,
+}
+
+pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
+    type Groups = BTreeMap<(Option<String>, String), (u64, u64)>;
+    let mut groups: [Groups; 5] = Default::default();
+    let (mut sampled, mut qualified) = (0, 0);
+    for c in cells {
+        sampled += c.sampled;
+        qualified += c.qualified;
+        let k = &c.key;
+        let keys = [
+            (None, k.month.clone()),
+            (None, k.site.clone()),
+            (Some(k.site.clone()), k.department.clone()),
+            (None, k.modality.clone()),
+            (Some(k.site.clone()), k.person.clone()),
+        ];
+        for (group, key) in groups.iter_mut().zip(keys) {
+            let slot = group.entry(key).or_default();
+            slot.0 += c.sampled;
+            slot.1 += c.qualified;
+        }
+    }
+    let rows = |g: &Groups| -> Vec<IndicatorRow> {
+        let mut rows: Vec<IndicatorRow> = g
+            .iter()
+            .filter(|(_, (s, _))| *s > 0)
+            .map(|((site, key), (s, q))| IndicatorRow {
+                site: site.clone(),
+                key: key.clone(),
+                sampled: *s,
+                qualified: *q,
+                rate: Rate::of(*q, *s),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            person_cmp((a.site.as_deref().unwrap_or(""), &a.key), (b.site.as_deref().unwrap_or(""), &b.key))
+        });
+        rows
+    };
+    Indicators {
+        sampled,
+        qualified,
+        rate: Rate::of(qualified, sampled),
+        by_month: rows(&groups[0]),
+        by_site: rows(&groups[1]),
+        by_department: rows(&groups[2]),
+        by_modality: rows(&groups[3]),
+        by_person: rows(&groups[4]),
+    }
 }
 
 pub fn indicators(facts: &[EvaluationFact]) -> Indicators {
-    let mut cases: BTreeMap<(&str, &str), (bool, bool)> = BTreeMap::new();
-    for f in facts {
-        if !matches!(f.item, ItemCode::RQ | ItemCode::AR) {
-            continue;
-        }
-        let entry = cases.entry((f.site.as_str(), f.accession.as_str())).or_insert((false, true));
-        if f.item == ItemCode::RQ {
-            entry.0 = true;
-        }
-        entry.1 &= f.grade.passes();
-    }
-    let sampled = cases.values().filter(|(has_rq, _)| *has_rq).count() as u64;
-    let qualified = cases.values().filter(|(has_rq, ok)| *has_rq && *ok).count() as u64;
-    Indicators { sampled, qualified, rate: Rate::of(qualified, sampled) }
+    indicators_of(&all_cells(facts, &[]).cases)
 }
 
 /// A calendar month, `YYYY-MM`, the default period of every indicator.
@@ -304,14 +432,75 @@ impl std::fmt::Display for Month {
 }
 
 impl Month {
-    /// The first instant of the month and of the next, UTC, as RFC 3339 text (a half-open range).
-    pub fn range(self) -> (String, String) {
-        let next = if self.month == 12 {
+    pub fn next(self) -> Month {
+        if self.month == 12 {
             Month { year: self.year + 1, month: 1 }
         } else {
             Month { year: self.year, month: self.month + 1 }
-        };
-        (format!("{self}-01T00:00:00.000Z"), format!("{next}-01T00:00:00.000Z"))
+        }
+    }
+
+    /// The first instant of the month and of the next, UTC, as RFC 3339 text (a half-open range).
+    pub fn range(self) -> (String, String) {
+        (format!("{self}-01T00:00:00.000Z"), format!("{}-01T00:00:00.000Z", self.next()))
+    }
+}
+
+/// The months a report covers, both ends included; `None` for all time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: Option<Month>,
+    pub to: Option<Month>,
+}
+
+impl Period {
+    pub fn month(m: Month) -> Period {
+        Period { from: Some(m), to: Some(m) }
+    }
+
+    pub fn all() -> Period {
+        Period { from: None, to: None }
+    }
+
+    /// From and to months; an error names the reversed range.
+    pub fn between(from: Option<Month>, to: Option<Month>) -> Result<Period, CodeError> {
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(CodeError::new(format!("the period starts ({f}) after it ends ({t})")));
+            }
+        }
+        Ok(Period { from, to })
+    }
+
+    /// `[from, to)` as RFC 3339 UTC text; the open ends are far past and far future.
+    pub fn range(self) -> (String, String) {
+        let from = self.from.map_or_else(|| "0000-01-01T00:00:00.000Z".to_owned(), |m| m.range().0);
+        let to = self.to.map_or_else(|| "9999-12-31T23:59:59.999Z".to_owned(), |m| m.range().1);
+        (from, to)
+    }
+
+    /// The months as `YYYY-MM` keys, both ends included (rollup keys compare as text).
+    pub fn month_keys(self) -> (String, String) {
+        (
+            self.from.map_or_else(|| "0000-00".to_owned(), |m| m.to_string()),
+            self.to.map_or_else(|| "9999-99".to_owned(), |m| m.to_string()),
+        )
+    }
+}
+
+/// `2026-11`, `2026-01..2026-11`, `..2026-11`, `2026-01..`, or `all`.
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.from, self.to) {
+            (Some(a), Some(b)) if a == b => write!(f, "{a}"),
+            (None, None) => f.write_str("all"),
+            (a, b) => write!(
+                f,
+                "{}..{}",
+                a.map(|m| m.to_string()).unwrap_or_default(),
+                b.map(|m| m.to_string()).unwrap_or_default()
+            ),
+        }
     }
 }
 
@@ -319,12 +508,15 @@ impl Month {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub period: String,
+    pub filter: ReportFilter,
     pub indicators: Indicators,
     /// Figure 2 for the technologists' items (IQ, FL, TR) and for the doctors' (RQ, AR).
     pub scores_technologists: ScoreCounts,
     pub scores_doctors: ScoreCounts,
-    /// Figure 3: every evaluation with a deduction.
+    /// Figure 3: the evaluations with a deduction, oldest first (at most the limit asked for).
     pub deduction_details: Vec<EvaluationFact>,
+    /// How many evaluations have a deduction in all (figure 3 may show fewer).
+    pub deduction_details_total: u64,
     /// Figure 4.
     pub deductions: Vec<DeductionCount>,
     /// Figures 5 and 6.
@@ -335,29 +527,56 @@ pub struct Report {
 }
 
 impl Report {
-    /// Builds every view from the facts of one period. Who counts as a technologist's or a
-    /// doctor's evaluation follows the rubric's `scored_role` of the item, not a list in code.
-    pub fn build(rubric: &crate::Rubric, period: String, evaluations: &[EvaluationFact], work: &[WorkFact]) -> Report {
+    /// Builds every view from cells (see [`Rollup::cells`]) and figure 3's details. Who counts
+    /// as a technologist's or a doctor's evaluation follows the rubric's `scored_role` of the
+    /// item, not a list in code.
+    pub fn from_cells(
+        rubric: &crate::Rubric,
+        period: String,
+        filter: ReportFilter,
+        cells: &ReportCells,
+        deduction_details: Vec<EvaluationFact>,
+        deduction_details_total: u64,
+    ) -> Report {
         use crate::codes::Role;
-        let of_role = |roles: &[Role]| -> Vec<EvaluationFact> {
-            evaluations.iter().filter(|f| roles.contains(&rubric.item(f.item).scored_role)).cloned().collect()
+        let of_role = |roles: &[Role]| -> Vec<&ScoreCell> {
+            cells.scores.iter().filter(|c| roles.contains(&rubric.item(c.item).scored_role)).collect()
         };
         let technologists = of_role(&[Role::Technologist]);
         let doctors = of_role(&[Role::ReportingDoctor, Role::AuditingDoctor]);
+        let zero_rows = filter.rubric_version.as_ref().is_none_or(|v| *v == rubric.version);
+        let items = filter.items(rubric);
         Report {
             period,
-            indicators: indicators(evaluations),
-            scores_technologists: score_counts(&technologists),
-            scores_doctors: score_counts(&doctors),
-            deduction_details: evaluations
-                .iter()
-                .filter(|f| !f.severe.is_empty() || !f.unmet.is_empty())
-                .cloned()
-                .collect(),
-            deductions: deduction_counts(evaluations),
-            workload: workload(work),
-            quality_technologists: quality(&technologists),
-            quality_doctors: quality(&doctors),
+            indicators: indicators_of(&cells.cases),
+            scores_technologists: score_counts_of(&technologists),
+            scores_doctors: score_counts_of(&doctors),
+            deduction_details,
+            deduction_details_total,
+            deductions: deductions_of(&cells.deductions, zero_rows.then_some((rubric, items.as_slice()))),
+            workload: workload_of(&cells.work),
+            quality_technologists: quality_of(&technologists),
+            quality_doctors: quality_of(&doctors),
+            filter,
         }
+    }
+
+    /// Builds every view from the facts of one period (a site's own data), restricted to
+    /// `filter`; figure 3 lists at most `details_limit` evaluations (all with `None`).
+    pub fn build(
+        rubric: &crate::Rubric,
+        period: String,
+        filter: ReportFilter,
+        evaluations: &[EvaluationFact],
+        work: &[WorkFact],
+        details_limit: Option<usize>,
+    ) -> Report {
+        let cells = Rollup::from_facts(evaluations, work).cells(&filter, rubric);
+        let mut details: Vec<&EvaluationFact> =
+            evaluations.iter().filter(|f| f.deducted() && filter.matches_fact(f, rubric)).collect();
+        details.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+        let total = details.len() as u64;
+        let shown = details.into_iter().take(details_limit.unwrap_or(usize::MAX)).cloned().collect();
+        Report::from_cells(rubric, period, filter, &cells, shown, total)
     }
 }

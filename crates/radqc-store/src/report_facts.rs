@@ -16,22 +16,31 @@ impl Store {
     pub fn evaluation_facts(&self, from: &str, to: &str) -> Result<Vec<EvaluationFact>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT x.site, x.department, x.accession, x.modality, x.exam_item, e.item, e.scored_person, e.reviewer,
-                    e.score, e.grade, e.severe, e.unmet, e.note
+                    e.score, e.grade, e.severe, e.unmet, e.note, e.id, x.reporting_doctor, e.mode, e.rubric_version,
+                    e.at
              FROM evaluations e JOIN exams x ON x.id = e.exam_id
              WHERE e.at >= ?1 AND e.at < ?2 AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = e.id)
              ORDER BY e.at, e.id",
         )?;
         let rows = stmt.query_map(params![from, to], |r| {
             let text = |i: usize| r.get::<_, String>(i);
+            let staff = |i: usize| -> rusqlite::Result<Option<radqc_domain::StaffCode>> {
+                r.get::<_, Option<String>>(i)?.map(|s| s.parse()).transpose().map_err(conversion)
+            };
             Ok(EvaluationFact {
+                id: text(13)?,
                 site: text(0)?,
                 department: r.get(1)?,
                 accession: text(2)?,
                 modality: text(3)?.parse().map_err(conversion)?,
                 exam_item: text(4)?,
+                reporting_doctor: staff(14)?,
                 item: text(5)?.parse().map_err(conversion)?,
-                scored_person: r.get::<_, Option<String>>(6)?.map(|s| s.parse()).transpose().map_err(conversion)?,
+                scored_person: staff(6)?,
                 reviewer: text(7)?.parse().map_err(conversion)?,
+                mode: text(15)?.parse().map_err(conversion)?,
+                rubric_version: text(16)?,
+                at: text(17)?,
                 score: r.get::<_, Option<u8>>(8)?.map(radqc_domain::Score::new).transpose().map_err(conversion)?,
                 grade: text(9)?.parse().map_err(conversion)?,
                 severe: serde_json::from_str(&text(10)?).map_err(conversion)?,
@@ -47,13 +56,16 @@ impl Store {
     /// it, must count the same.)
     pub fn work_facts(&self, from: &str, to: &str) -> Result<Vec<WorkFact>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT technologist, modality FROM exams
+            "SELECT technologist, modality, site, department, performed_at FROM exams
              WHERE technologist IS NOT NULL AND performed_at >= ?1 AND performed_at < ?2",
         )?;
         let rows = stmt.query_map(params![from, to], |r| {
             Ok(WorkFact {
                 person: r.get::<_, String>(0)?.parse().map_err(conversion)?,
                 modality: r.get::<_, String>(1)?.parse().map_err(conversion)?,
+                site: r.get(2)?,
+                department: r.get(3)?,
+                performed_at: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

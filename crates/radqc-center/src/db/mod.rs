@@ -13,7 +13,11 @@ use radqc_domain::Rubric;
 use radqc_protocol::{EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use serde::Serialize;
 
-use radqc_domain::report::{EvaluationFact, WorkFact};
+use radqc_domain::report::Report;
+use radqc_domain::report::{
+    CaseCell, DeductionCell, EvaluationFact, Period, ReportCells, ReportFilter, ScoreCell, WorkCell, WorkFact,
+};
+use radqc_domain::rollup::{CaseKey, Rollup};
 
 use crate::error::ApiError;
 use crate::push::Rubrics;
@@ -223,9 +227,41 @@ impl Db {
     pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
         dispatch!(self, db => db.work_facts(from, to, site).await)
     }
+
+    /// A report of a period from the rollups; figure 3 lists at most `details_limit` evaluations.
+    pub async fn report(
+        &self,
+        period: Period,
+        filter: ReportFilter,
+        rubric: &Rubric,
+        details_limit: Option<u32>,
+    ) -> Result<Report, ApiError> {
+        let p = ReportParams::new(period, &filter, rubric);
+        let work_applies = filter.role.is_none_or(|r| r == radqc_domain::Role::Technologist);
+        let mut rows = dispatch!(self, db => db.report_rows(&p).await)?;
+        if !work_applies {
+            rows.work.clear();
+        }
+        let (cells, total) = rows.into_cells(&p)?;
+        let limit = i64::from(details_limit.unwrap_or(u32::MAX));
+        let details = dispatch!(self, db => db.report_details(&p, limit).await)?;
+        Ok(Report::from_cells(rubric, period.to_string(), filter, &cells, details, total))
+    }
+
+    /// Recomputes every rollup from the stored exams and evaluations (after the migration that
+    /// adds them, or by `radqc center rebuild-rollups`). Returns the exams counted.
+    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
+        dispatch!(self, db => db.rebuild_rollups().await)
+    }
+
+    /// Every rollup count as stored, for checking them against a rebuild.
+    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
+        dispatch!(self, db => db.rollups().await)
+    }
 }
 
-/// The columns of `sql::EVALUATION_FACTS`, typed; the deductions and note come from the body.
+/// The columns of `sql::EVALUATION_FACTS` and `sql::REPORT_DETAILS`, typed; the deductions
+/// and note come from the body.
 pub(crate) struct FactRow {
     pub site: String,
     pub department: Option<String>,
@@ -238,6 +274,11 @@ pub(crate) struct FactRow {
     pub score: Option<i32>,
     pub grade: String,
     pub body: String,
+    pub id: String,
+    pub reporting_doctor: Option<String>,
+    pub mode: String,
+    pub rubric_version: String,
+    pub at: String,
 }
 
 impl FactRow {
@@ -250,15 +291,21 @@ impl FactRow {
             note: String,
         }
         let body: Body = serde_json::from_str(&self.body).map_err(|e| bad(&e))?;
+        let staff = |p: Option<String>| p.map(|p| p.parse()).transpose().map_err(|e| bad(&e));
         Ok(EvaluationFact {
+            id: self.id,
             site: self.site,
             department: self.department,
             accession: self.accession,
             modality: self.modality.parse().map_err(|e| bad(&e))?,
             exam_item: self.exam_item,
+            reporting_doctor: staff(self.reporting_doctor)?,
             item: self.item.parse().map_err(|e| bad(&e))?,
-            scored_person: self.scored_person.map(|p| p.parse()).transpose().map_err(|e| bad(&e))?,
+            scored_person: staff(self.scored_person)?,
             reviewer: self.reviewer.parse().map_err(|e| bad(&e))?,
+            mode: self.mode.parse().map_err(|e| bad(&e))?,
+            rubric_version: self.rubric_version,
+            at: self.at,
             score: self.score.map(|s| radqc_domain::Score::new(s as u8)).transpose().map_err(|e| bad(&e))?,
             grade: self.grade.parse().map_err(|e| bad(&e))?,
             severe: body.severe,
@@ -268,7 +315,103 @@ impl FactRow {
     }
 }
 
-pub(crate) fn work_fact(person: String, modality: String) -> Result<WorkFact, ApiError> {
+pub(crate) fn work_fact(
+    person: String,
+    modality: String,
+    site: String,
+    department: Option<String>,
+    performed_at: String,
+) -> Result<WorkFact, ApiError> {
     let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a stored exam does not parse: {e}"));
-    Ok(WorkFact { person: person.parse().map_err(|e| bad(&e))?, modality: modality.parse().map_err(|e| bad(&e))? })
+    Ok(WorkFact {
+        person: person.parse().map_err(|e| bad(&e))?,
+        modality: modality.parse().map_err(|e| bad(&e))?,
+        site,
+        department,
+        performed_at,
+    })
+}
+
+/// The parameters of the rollup queries (`sql::report_*`) for a period and filter.
+#[derive(Clone)]
+pub(crate) struct ReportParams {
+    pub first_month: String,
+    pub last_month: String,
+    pub from: String,
+    pub to: String,
+    pub site: Option<String>,
+    pub department: Option<String>,
+    pub modality: Option<String>,
+    pub person: Option<String>,
+    pub mode: Option<String>,
+    pub rubric_version: Option<String>,
+    /// The role's items as `,IQ,FL,TR,`; `None` without a role filter.
+    pub items: Option<String>,
+}
+
+impl ReportParams {
+    pub fn new(period: Period, f: &ReportFilter, rubric: &Rubric) -> ReportParams {
+        let (first_month, last_month) = period.month_keys();
+        let (from, to) = period.range();
+        ReportParams {
+            first_month,
+            last_month,
+            from,
+            to,
+            site: f.site.clone(),
+            department: f.department.clone(),
+            modality: f.modality.as_ref().map(|m| m.to_string()),
+            person: f.person.as_ref().map(|p| p.to_string()),
+            mode: f.mode.map(|m| m.to_string()),
+            rubric_version: f.rubric_version.clone(),
+            items: f.role.map(|_| {
+                let items: Vec<String> = f.items(rubric).iter().map(|i| i.to_string()).collect();
+                format!(",{},", items.join(","))
+            }),
+        }
+    }
+
+    /// Whether the role filter keeps an item.
+    pub fn keeps(&self, item: &str) -> bool {
+        self.items.as_ref().is_none_or(|list| list.contains(&format!(",{item},")))
+    }
+}
+
+/// Rows of the rollup queries, gathered into a report's cells. Counts that reach zero (a
+/// corrected score moved elsewhere) are left out, as a site's own computation leaves them out.
+#[derive(Default)]
+pub(crate) struct CellRows {
+    pub scores: Vec<(String, String, String, String, [i64; 6])>,
+    pub deductions: Vec<(String, String, String, i64)>,
+    pub cases: Vec<(CaseKey, i64, i64)>,
+    pub work: Vec<(String, String, String, i64)>,
+}
+
+impl CellRows {
+    pub fn into_cells(self, p: &ReportParams) -> Result<(ReportCells, u64), ApiError> {
+        let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
+        let n = |v: i64| u64::try_from(v).unwrap_or(0);
+        let mut cells = ReportCells::default();
+        let mut deducted = 0;
+        for (site, person, modality, item, c) in self.scores.into_iter().filter(|r| p.keeps(&r.3)) {
+            deducted += n(c[5]);
+            if c[..5].iter().all(|v| *v == 0) || person.is_empty() {
+                continue;
+            }
+            let counts = [n(c[0]), n(c[1]), n(c[2]), n(c[3]), n(c[4])];
+            cells.scores.push(ScoreCell { site, person, modality, item: item.parse().map_err(|e| bad(&e))?, counts });
+        }
+        for (rubric_version, criterion, _, count) in self.deductions.into_iter().filter(|r| p.keeps(&r.2)) {
+            let criterion = criterion.parse().map_err(|e| bad(&e))?;
+            cells.deductions.push(DeductionCell { rubric_version, criterion, count: n(count) });
+        }
+        cells.cases =
+            self.cases.into_iter().map(|(key, s, q)| CaseCell { key, sampled: n(s), qualified: n(q) }).collect();
+        cells.work = self
+            .work
+            .into_iter()
+            .map(|(site, person, modality, count)| WorkCell { site, person, modality, count: n(count) })
+            .collect();
+        Ok((cells, deducted))
+    }
 }

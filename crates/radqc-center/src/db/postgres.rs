@@ -15,6 +15,8 @@ use radqc_protocol::{MonitoringNotice, SyncPayload};
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
+use crate::rollups::{self, ExamState};
+use radqc_domain::rollup::Rollup;
 
 #[derive(Clone)]
 pub struct PgDb {
@@ -60,6 +62,9 @@ impl PgDb {
         }
         for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(&m.replace("{serial}", "BIGSERIAL")).await?;
+            if i + 1 == sql::ROLLUP_MIGRATION {
+                rebuild(&tx).await?;
+            }
             tx.execute("UPDATE center_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }
         tx.commit().await?;
@@ -243,6 +248,23 @@ impl PgDb {
                 Write::Reject { seq, reason, payload } => rejected.push((*seq, reason, payload)),
             }
         }
+        // The stored state of the batch's exams, before any write: the rollups change by the
+        // difference the batch makes to it.
+        let accessions = rollups::accessions(&rows);
+        let mut stored = std::collections::HashMap::new();
+        for r in tx.query(EXAM_STATES, &[&site, &accessions]).await? {
+            stored.insert(r.get::<_, String>(0), exam_state(&r, 1));
+        }
+        let need = rollups::needing_evaluations(&stored, &rows);
+        let mut evaluations: std::collections::HashMap<String, rollups::StoredEvaluations> =
+            need.iter().map(|a| (a.clone(), Vec::new())).collect();
+        if !need.is_empty() {
+            for r in tx.query(CURRENT_EVALUATIONS, &[&site, &need]).await? {
+                let acc: String = r.get(0);
+                let c = counted(&r, 1)?;
+                evaluations.entry(acc).or_default().push(c);
+            }
+        }
         let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
         let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
         let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
@@ -288,6 +310,7 @@ impl PgDb {
                         &v.supersedes,
                         &v.body,
                         &received,
+                        &v.deducted,
                     ],
                 ));
             }
@@ -302,7 +325,40 @@ impl PgDb {
             statements
                 .push((&insert_rejected, vec![&device.id, seq, &reason.code, &reason.message, payload, &received]));
         }
-        futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
+        let counts =
+            futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params)))
+                .await?;
+        // Which evaluations were new (an id already stored is not counted twice).
+        let mut inserted = Vec::with_capacity(rows.len());
+        let mut superseded = Vec::new();
+        let mut results = counts.iter();
+        for r in &rows {
+            results.next(); // the exam's upsert
+            let new = match &r.evaluation {
+                Some(v) => {
+                    let n = results.next().expect("an evaluation's insert");
+                    if let (1, Some(previous)) = (*n, &v.supersedes) {
+                        superseded.push(previous.clone());
+                    }
+                    *n == 1
+                }
+                None => false,
+            };
+            if r.event.is_some() {
+                results.next();
+            }
+            inserted.push(new);
+        }
+        let delta = rollups::delta(&site, &stored, &evaluations, &rows, &inserted)?;
+        let supersede = tx.prepare(sql::SUPERSEDE).await?;
+        let mut writes: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+        for previous in &superseded {
+            writes.push((&supersede, vec![previous]));
+        }
+        let rollup_rows = RollupRows::of(&delta);
+        let adds = RollupStatements::prepare(&tx).await?;
+        rollup_rows.statements(&adds, &mut writes);
+        futures_util::future::try_join_all(writes.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
 
         // Monitoring notices: rare, and each depends on what the database says, so one by one.
         for write in &plan.writes {
@@ -486,6 +542,11 @@ impl PgDb {
                     score: r.get(8),
                     grade: r.get(9),
                     body: r.get(10),
+                    id: r.get(11),
+                    reporting_doctor: r.get(12),
+                    mode: r.get(13),
+                    rubric_version: r.get(14),
+                    at: r.get(15),
                 }
                 .into_fact()
             })
@@ -498,7 +559,7 @@ impl PgDb {
             .query(sql::WORK_FACTS, &[&from, &to, &site])
             .await?
             .into_iter()
-            .map(|r| super::work_fact(r.get(0), r.get(1)))
+            .map(|r| super::work_fact(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
             .collect()
     }
 }
@@ -532,4 +593,307 @@ impl PgDb {
 
 fn is_pass(payload: &SyncPayload) -> bool {
     !matches!(payload, SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass)
+}
+
+const EXAM_STATES: &str = "SELECT accession, modality, department, technologist, reporting_doctor, performed_at \
+     FROM exams WHERE site = $1 AND accession = ANY($2)";
+const CURRENT_EVALUATIONS: &str = "SELECT accession, id, item, scored_person, mode, rubric_version, at, score, grade, \
+     body FROM evaluations WHERE site = $1 AND accession = ANY($2) AND current";
+
+fn exam_state(r: &tokio_postgres::Row, first: usize) -> ExamState {
+    ExamState {
+        modality: r.get(first),
+        department: r.get(first + 1),
+        technologist: r.get(first + 2),
+        reporting_doctor: r.get(first + 3),
+        performed_at: r.get(first + 4),
+    }
+}
+
+/// A stored evaluation as the rollups count it: id, item, scored_person, mode, rubric_version,
+/// at, score, grade, body from column `first` on.
+fn counted(r: &tokio_postgres::Row, first: usize) -> Result<(String, radqc_domain::rollup::Counted), ApiError> {
+    let row = crate::rows::EvaluationRow {
+        id: r.get(first),
+        item: r.get(first + 1),
+        scored_person: r.get(first + 2),
+        mode: r.get(first + 3),
+        rubric_version: r.get(first + 4),
+        at: r.get(first + 5),
+        score: r.get(first + 6),
+        grade: r.get(first + 7),
+        deductions: rollups::body_deductions(r.get(first + 8))?.iter().map(|c| c.to_string()).collect(),
+        ..crate::rows::EvaluationRow::default()
+    };
+    Ok((row.id.clone(), rollups::counted(&row)?))
+}
+
+/// A rollup as the parameters of its upserts (owned, so the statements can borrow them).
+struct RollupRows {
+    scores: Vec<([String; 8], [i64; 6])>,
+    deductions: Vec<([String; 9], i64)>,
+    cases: Vec<([String; 5], [i64; 2])>,
+    work: Vec<([String; 5], i64)>,
+}
+
+struct RollupStatements {
+    scores: tokio_postgres::Statement,
+    deductions: tokio_postgres::Statement,
+    cases: tokio_postgres::Statement,
+    work: tokio_postgres::Statement,
+}
+
+impl RollupStatements {
+    async fn prepare(tx: &tokio_postgres::Transaction<'_>) -> Result<RollupStatements, ApiError> {
+        Ok(RollupStatements {
+            scores: tx.prepare(sql::ADD_SCORES).await?,
+            deductions: tx.prepare(sql::ADD_DEDUCTIONS).await?,
+            cases: tx.prepare(sql::ADD_CASES).await?,
+            work: tx.prepare(sql::ADD_WORK).await?,
+        })
+    }
+}
+
+type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
+impl RollupRows {
+    fn of(r: &Rollup) -> RollupRows {
+        let key = |k: &radqc_domain::rollup::EvalKey| {
+            [
+                k.month.clone(),
+                k.site.clone(),
+                k.department.clone(),
+                k.modality.clone(),
+                k.item.to_string(),
+                k.person.clone(),
+                k.mode.to_string(),
+                k.rubric_version.clone(),
+            ]
+        };
+        let case = |k: &radqc_domain::rollup::CaseKey| {
+            [k.month.clone(), k.site.clone(), k.department.clone(), k.modality.clone(), k.person.clone()]
+        };
+        RollupRows {
+            scores: r.scores.iter().map(|(k, v)| (key(k), *v)).collect(),
+            deductions: r
+                .deductions
+                .iter()
+                .map(|((k, c), n)| {
+                    let [a, b, c2, d, e, f, g, h] = key(k);
+                    ([a, b, c2, d, e, f, g, h, c.to_string()], *n)
+                })
+                .collect(),
+            cases: r.cases.iter().map(|(k, v)| (case(k), *v)).collect(),
+            work: r.work.iter().map(|(k, n)| (case(k), *n)).collect(),
+        }
+    }
+
+    fn statements<'a>(
+        &'a self,
+        s: &'a RollupStatements,
+        out: &mut Vec<(&'a tokio_postgres::Statement, Vec<Param<'a>>)>,
+    ) {
+        for (k, v) in &self.scores {
+            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
+            p.extend(v.iter().map(|x| x as Param));
+            out.push((&s.scores, p));
+        }
+        for (k, n) in &self.deductions {
+            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
+            p.push(n);
+            out.push((&s.deductions, p));
+        }
+        for (k, v) in &self.cases {
+            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
+            p.extend(v.iter().map(|x| x as Param));
+            out.push((&s.cases, p));
+        }
+        for (k, n) in &self.work {
+            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
+            p.push(n);
+            out.push((&s.work, p));
+        }
+    }
+}
+
+/// Writes a rollup with its upserts, pipelined.
+async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<(), ApiError> {
+    let rows = RollupRows::of(r);
+    let statements = RollupStatements::prepare(tx).await?;
+    let mut writes = Vec::new();
+    rows.statements(&statements, &mut writes);
+    for chunk in writes.chunks(10_000) {
+        futures_util::future::try_join_all(chunk.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
+    }
+    Ok(())
+}
+
+/// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data,
+/// reading exams and their evaluations through a cursor.
+async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
+    tx.execute(sql::MARK_CURRENT, &[]).await?;
+    tx.batch_execute(&format!("DECLARE rebuild_scan NO SCROLL CURSOR FOR {}", sql::REBUILD_SCAN)).await?;
+    let mut scan = rollups::Rebuild::default();
+    loop {
+        let rows = tx.query("FETCH 10000 FROM rebuild_scan", &[]).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let evaluation = match r.get::<_, Option<String>>(7) {
+                Some(_) => Some(counted(r, 7)?),
+                None => None,
+            };
+            scan.row((r.get(0), r.get(1)), exam_state(r, 2), evaluation);
+        }
+    }
+    tx.batch_execute("CLOSE rebuild_scan").await?;
+    let (rollup, deducted, n) = scan.finish();
+    for chunk in deducted.chunks(10_000) {
+        tx.execute("UPDATE evaluations SET deducted = TRUE WHERE id = ANY($1)", &[&chunk]).await?;
+    }
+    tx.batch_execute(sql::CLEAR_ROLLUPS).await?;
+    add_rollup(tx, &rollup).await?;
+    Ok(n)
+}
+
+impl PgDb {
+    pub(crate) async fn report_rows(&self, p: &super::ReportParams) -> Result<super::CellRows, ApiError> {
+        let client = self.pool.get().await?;
+        let filter: [Param; 8] =
+            [&p.first_month, &p.last_month, &p.site, &p.department, &p.modality, &p.person, &p.mode, &p.rubric_version];
+        let (q_scores, q_deductions, q_cases, q_work) =
+            (sql::report_scores(), sql::report_deductions(), sql::report_cases(), sql::report_work());
+        let (scores, deductions, cases, work) = futures_util::try_join!(
+            client.query(&q_scores, &filter),
+            client.query(&q_deductions, &filter),
+            client.query(&q_cases, &filter[..6]),
+            client.query(&q_work, &filter[..6]),
+        )?;
+        let mut out = super::CellRows::default();
+        for r in scores {
+            let counts = [r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9)];
+            out.scores.push((r.get(0), r.get(1), r.get(2), r.get(3), counts));
+        }
+        for r in deductions {
+            out.deductions.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+        }
+        for r in cases {
+            let key = radqc_domain::rollup::CaseKey {
+                month: r.get(0),
+                site: r.get(1),
+                department: r.get(2),
+                modality: r.get(3),
+                person: r.get(4),
+            };
+            out.cases.push((key, r.get(5), r.get(6)));
+        }
+        for r in work {
+            out.work.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn report_details(
+        &self,
+        p: &super::ReportParams,
+        limit: i64,
+    ) -> Result<Vec<EvaluationFact>, ApiError> {
+        let client = self.pool.get().await?;
+        client
+            .query(
+                sql::REPORT_DETAILS,
+                &[
+                    &p.from,
+                    &p.to,
+                    &p.site,
+                    &p.department,
+                    &p.modality,
+                    &p.person,
+                    &p.mode,
+                    &p.rubric_version,
+                    &p.items,
+                    &limit,
+                ],
+            )
+            .await?
+            .into_iter()
+            .map(|r| fact_row(&r).into_fact())
+            .collect()
+    }
+
+    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
+        let n = rebuild(&tx).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
+        let client = self.pool.get().await?;
+        let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
+        let key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
+            Ok(radqc_domain::rollup::EvalKey {
+                month: r.get(0),
+                site: r.get(1),
+                department: r.get(2),
+                modality: r.get(3),
+                item: r.get::<_, &str>(4).parse().map_err(|e| bad(&e))?,
+                person: r.get(5),
+                mode: r.get::<_, &str>(6).parse().map_err(|e| bad(&e))?,
+                rubric_version: r.get(7),
+            })
+        };
+        let case_key = |r: &tokio_postgres::Row| radqc_domain::rollup::CaseKey {
+            month: r.get(0),
+            site: r.get(1),
+            department: r.get(2),
+            modality: r.get(3),
+            person: r.get(4),
+        };
+        let mut out = Rollup::default();
+        let q = format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY);
+        for r in client.query(&q, &[]).await? {
+            out.scores.insert(key(&r)?, [r.get(8), r.get(9), r.get(10), r.get(11), r.get(12), r.get(13)]);
+        }
+        let q = format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY);
+        for r in client.query(&q, &[]).await? {
+            let criterion = r.get::<_, &str>(8).parse().map_err(|e| bad(&e))?;
+            out.deductions.insert((key(&r)?, criterion), r.get(9));
+        }
+        let q = format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY);
+        for r in client.query(&q, &[]).await? {
+            out.cases.insert(case_key(&r), [r.get(5), r.get(6)]);
+        }
+        let q = format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY);
+        for r in client.query(&q, &[]).await? {
+            out.work.insert(case_key(&r), r.get(5));
+        }
+        out.prune();
+        Ok(out)
+    }
+}
+
+fn fact_row(r: &tokio_postgres::Row) -> super::FactRow {
+    super::FactRow {
+        site: r.get(0),
+        department: r.get(1),
+        accession: r.get(2),
+        modality: r.get(3),
+        exam_item: r.get(4),
+        item: r.get(5),
+        scored_person: r.get(6),
+        reviewer: r.get(7),
+        score: r.get(8),
+        grade: r.get(9),
+        body: r.get(10),
+        id: r.get(11),
+        reporting_doctor: r.get(12),
+        mode: r.get(13),
+        rubric_version: r.get(14),
+        at: r.get(15),
+    }
 }

@@ -126,7 +126,68 @@ CREATE TABLE notices (
 );
 CREATE INDEX notices_site ON notices (site, created_at);
 "#,
+    // Month-keyed rollups, kept current at ingest (see `crate::rollups`), so that a report of
+    // any period reads counts instead of scanning evaluations. Filled from the stored data when
+    // this migration runs (`rebuild_rollups`).
+    r#"
+ALTER TABLE evaluations ADD COLUMN current BOOLEAN NOT NULL DEFAULT TRUE;
+ALTER TABLE evaluations ADD COLUMN deducted BOOLEAN NOT NULL DEFAULT FALSE;
+CREATE INDEX evaluations_exam ON evaluations (site, accession);
+CREATE INDEX evaluations_deducted ON evaluations (at) WHERE deducted AND current;
+CREATE TABLE rollup_scores (
+    month          TEXT NOT NULL,
+    site           TEXT NOT NULL,
+    department     TEXT NOT NULL,
+    modality       TEXT NOT NULL,
+    item           TEXT NOT NULL,
+    person         TEXT NOT NULL,
+    mode           TEXT NOT NULL,
+    rubric_version TEXT NOT NULL,
+    s5             BIGINT NOT NULL,
+    s4             BIGINT NOT NULL,
+    s3             BIGINT NOT NULL,
+    s2             BIGINT NOT NULL,
+    s1             BIGINT NOT NULL,
+    deducted       BIGINT NOT NULL,
+    PRIMARY KEY (month, site, department, modality, item, person, mode, rubric_version)
+);
+CREATE TABLE rollup_deductions (
+    month          TEXT NOT NULL,
+    site           TEXT NOT NULL,
+    department     TEXT NOT NULL,
+    modality       TEXT NOT NULL,
+    item           TEXT NOT NULL,
+    person         TEXT NOT NULL,
+    mode           TEXT NOT NULL,
+    rubric_version TEXT NOT NULL,
+    criterion      TEXT NOT NULL,
+    n              BIGINT NOT NULL,
+    PRIMARY KEY (month, site, department, modality, item, person, mode, rubric_version, criterion)
+);
+CREATE TABLE rollup_cases (
+    month      TEXT NOT NULL,
+    site       TEXT NOT NULL,
+    department TEXT NOT NULL,
+    modality   TEXT NOT NULL,
+    person     TEXT NOT NULL,
+    sampled    BIGINT NOT NULL,
+    qualified  BIGINT NOT NULL,
+    PRIMARY KEY (month, site, department, modality, person)
+);
+CREATE TABLE rollup_work (
+    month      TEXT NOT NULL,
+    site       TEXT NOT NULL,
+    department TEXT NOT NULL,
+    modality   TEXT NOT NULL,
+    person     TEXT NOT NULL,
+    n          BIGINT NOT NULL,
+    PRIMARY KEY (month, site, department, modality, person)
+);
+"#,
 ];
+
+/// The migration that adds the rollups: after it, they are rebuilt from the stored data.
+pub const ROLLUP_MIGRATION: usize = 3;
 
 pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at) VALUES ($1, $2, $3)";
 pub const SITE_EXISTS: &str = "SELECT count(*) FROM sites WHERE code = $1";
@@ -165,8 +226,10 @@ pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exa
      WHERE exams.body <> excluded.body";
 pub const INSERT_EVALUATION: &str =
     "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
-         score, grade, pass, rubric_version, at, supersedes, body, received_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";
+         score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+     ON CONFLICT (id) DO NOTHING";
+pub const SUPERSEDE: &str = "UPDATE evaluations SET current = FALSE WHERE id = $1";
 pub const INSERT_EVENT: &str =
     "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
@@ -192,12 +255,11 @@ pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
 
 pub const EVALUATION_FACTS: &str =
     "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
-         e.reviewer, e.score, e.grade, e.body \
+         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at \
      FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
      WHERE e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
-       AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = e.id) \
-     ORDER BY e.at, e.id";
-pub const WORK_FACTS: &str = "SELECT technologist, modality FROM exams \
+       AND e.current ORDER BY e.at, e.id";
+pub const WORK_FACTS: &str = "SELECT technologist, modality, site, department, performed_at FROM exams \
      WHERE technologist IS NOT NULL AND performed_at >= $1 AND performed_at < $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3)";
 
 pub const NOTICE_SITE: &str = "SELECT site FROM notices WHERE id = $1";
@@ -211,3 +273,88 @@ pub const NOTICES: &str = "SELECT body, correction, closed_by, closed_at FROM no
      WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY created_at, id";
 pub const CLOSE_SUPERSEDED_NOTICE: &str = "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 \
      WHERE evaluation_id = $4 AND closed_at IS NULL RETURNING body";
+
+// --- Rollups. Keys are never NULL: a missing department or person is ''.
+
+pub const EXAM_STATE: &str = "SELECT modality, department, technologist, reporting_doctor, performed_at \
+     FROM exams WHERE site = $1 AND accession = $2";
+pub const CURRENT_EVALUATIONS: &str = "SELECT id, item, scored_person, mode, rubric_version, at, score, grade, body \
+     FROM evaluations WHERE site = $1 AND accession = $2 AND current";
+pub const ADD_SCORES: &str = "INSERT INTO rollup_scores (month, site, department, modality, item, person, mode, \
+         rubric_version, s5, s4, s3, s2, s1, deducted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+     ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version) DO UPDATE SET \
+         s5 = rollup_scores.s5 + excluded.s5, s4 = rollup_scores.s4 + excluded.s4, s3 = rollup_scores.s3 + excluded.s3, \
+         s2 = rollup_scores.s2 + excluded.s2, s1 = rollup_scores.s1 + excluded.s1, \
+         deducted = rollup_scores.deducted + excluded.deducted";
+pub const ADD_DEDUCTIONS: &str = "INSERT INTO rollup_deductions (month, site, department, modality, item, person, \
+         mode, rubric_version, criterion, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+     ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version, criterion) \
+     DO UPDATE SET n = rollup_deductions.n + excluded.n";
+pub const ADD_CASES: &str = "INSERT INTO rollup_cases (month, site, department, modality, person, sampled, qualified) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (month, site, department, modality, person) DO UPDATE SET \
+         sampled = rollup_cases.sampled + excluded.sampled, qualified = rollup_cases.qualified + excluded.qualified";
+pub const ADD_WORK: &str = "INSERT INTO rollup_work (month, site, department, modality, person, n) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (month, site, department, modality, person) \
+     DO UPDATE SET n = rollup_work.n + excluded.n";
+pub const CLEAR_ROLLUPS: &str =
+    "DELETE FROM rollup_scores; DELETE FROM rollup_deductions; DELETE FROM rollup_cases; DELETE FROM rollup_work;";
+/// Every exam with its current evaluations (none: one row of NULLs), in exam order, for a rebuild.
+pub const REBUILD_SCAN: &str = "SELECT x.site, x.accession, x.modality, x.department, x.technologist, \
+         x.reporting_doctor, x.performed_at, e.id, e.item, e.scored_person, e.mode, e.rubric_version, e.at, e.score, \
+         e.grade, e.body \
+     FROM exams x LEFT JOIN evaluations e ON e.site = x.site AND e.accession = x.accession AND e.current \
+     ORDER BY x.site, x.accession";
+pub const MARK_CURRENT: &str = "UPDATE evaluations SET current = NOT EXISTS \
+     (SELECT 1 FROM evaluations s WHERE s.supersedes = evaluations.id)";
+pub const SET_DEDUCTED: &str = "UPDATE evaluations SET deducted = TRUE WHERE id = $1";
+
+// The filter of a report: $1/$2 the first and last month (YYYY-MM), then site, department,
+// modality, person, mode and rubric version, each NULL for "any". Roles are items, filtered
+// by the caller with the rubric.
+const FILTER: &str = "month >= $1 AND month <= $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3) \
+     AND (CAST($4 AS TEXT) IS NULL OR department = $4) AND (CAST($5 AS TEXT) IS NULL OR modality = $5) \
+     AND (CAST($6 AS TEXT) IS NULL OR person = $6)";
+const EVAL_FILTER: &str =
+    "AND (CAST($7 AS TEXT) IS NULL OR mode = $7) AND (CAST($8 AS TEXT) IS NULL OR rubric_version = $8)";
+
+pub fn report_scores() -> String {
+    format!(
+        "SELECT site, person, modality, item, CAST(sum(s5) AS BIGINT), CAST(sum(s4) AS BIGINT), CAST(sum(s3) AS BIGINT), \
+             CAST(sum(s2) AS BIGINT), CAST(sum(s1) AS BIGINT), CAST(sum(deducted) AS BIGINT) \
+         FROM rollup_scores WHERE {FILTER} {EVAL_FILTER} GROUP BY site, person, modality, item"
+    )
+}
+pub fn report_deductions() -> String {
+    format!(
+        "SELECT rubric_version, criterion, item, CAST(sum(n) AS BIGINT) FROM rollup_deductions \
+         WHERE {FILTER} {EVAL_FILTER} GROUP BY rubric_version, criterion, item HAVING sum(n) > 0"
+    )
+}
+pub fn report_cases() -> String {
+    format!(
+        "SELECT month, site, department, modality, person, CAST(sum(sampled) AS BIGINT), CAST(sum(qualified) AS BIGINT) \
+         FROM rollup_cases WHERE {FILTER} GROUP BY month, site, department, modality, person HAVING sum(sampled) > 0"
+    )
+}
+pub fn report_work() -> String {
+    format!(
+        "SELECT site, person, modality, CAST(sum(n) AS BIGINT) FROM rollup_work WHERE {FILTER} \
+         GROUP BY site, person, modality HAVING sum(n) > 0"
+    )
+}
+/// Figure 3: the current evaluations with a deduction, oldest first, up to $10 of them.
+/// $1/$2 are the time range here, not months; $9 the role's items as `,RQ,AR,` (NULL: all).
+pub const REPORT_DETAILS: &str =
+    "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
+         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at \
+     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
+     WHERE e.deducted AND e.current AND e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
+       AND (CAST($4 AS TEXT) IS NULL OR coalesce(x.department, '') = $4) \
+       AND (CAST($5 AS TEXT) IS NULL OR x.modality = $5) AND (CAST($6 AS TEXT) IS NULL OR e.scored_person = $6) \
+       AND (CAST($7 AS TEXT) IS NULL OR e.mode = $7) AND (CAST($8 AS TEXT) IS NULL OR e.rubric_version = $8) \
+       AND (CAST($9 AS TEXT) IS NULL OR $9 LIKE '%,' || e.item || ',%') \
+     ORDER BY e.at, e.id LIMIT $10";
+
+/// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.
+pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mode, rubric_version";
+pub const CASE_KEY: &str = "month, site, department, modality, person";

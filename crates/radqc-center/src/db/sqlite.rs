@@ -10,11 +10,13 @@ use radqc_protocol::{
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
+use radqc_domain::rollup::Rollup;
 use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
 
 use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
+use crate::rollups::{self, ExamState, StoredEvaluations};
 
 #[derive(Clone)]
 pub struct SqliteDb {
@@ -49,6 +51,9 @@ impl SqliteDb {
         for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(&m.replace("{serial}", "INTEGER"))?;
+            if i + 1 == sql::ROLLUP_MIGRATION {
+                rebuild(&tx)?;
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
@@ -241,15 +246,28 @@ impl SqliteDb {
             let mut known = SqliteKnown { tx: &tx, device: &device.id };
             let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut known)?;
             let received = ts(now);
+            // The stored state of the batch's exams, before any write: the rollups change by
+            // the difference the batch makes to it.
+            let applied: Vec<crate::rows::Rows> = plan
+                .writes
+                .iter()
+                .filter_map(|w| match w {
+                    Write::Apply { seq, payload } => crate::rows::rows(payload, &device.id, *seq),
+                    Write::Reject { .. } => None,
+                })
+                .collect();
+            let stored = exam_states(&tx, &site, &rollups::accessions(&applied))?;
+            let evaluations = current_evaluations(&tx, &site, &rollups::needing_evaluations(&stored, &applied))?;
+            let mut inserted = Vec::with_capacity(applied.len());
+            let mut applied_rows = applied.iter();
             for write in &plan.writes {
                 match write {
-                    Write::Apply { seq, payload } => {
+                    Write::Apply { payload, .. } => {
                         if let SyncPayload::NoticeClosed { closure } = payload.as_ref() {
                             close_notice(&tx, closure, &received)?;
                             continue;
                         }
-                        let rows =
-                            crate::rows::rows(payload, &device.id, *seq).expect("evaluations and events have rows");
+                        let rows = applied_rows.next().expect("evaluations and events have rows");
                         if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
                             open_notice(&tx, payload, &received, now)?;
                         }
@@ -270,8 +288,9 @@ impl SqliteDb {
                             e.performed_at,
                             e.body
                         ])?;
+                        let mut new_evaluation = false;
                         if let Some(v) = &rows.evaluation {
-                            tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![
+                            new_evaluation = tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![
                                 v.id,
                                 v.site,
                                 v.device,
@@ -288,9 +307,14 @@ impl SqliteDb {
                                 v.at,
                                 v.supersedes,
                                 v.body,
-                                received
-                            ])?;
+                                received,
+                                v.deducted
+                            ])? == 1;
+                            if let (true, Some(previous)) = (new_evaluation, &v.supersedes) {
+                                tx.prepare_cached(sql::SUPERSEDE)?.execute([previous])?;
+                            }
                         }
+                        inserted.push(new_evaluation);
                         if let Some(v) = &rows.event {
                             tx.prepare_cached(sql::INSERT_EVENT)?.execute(params![
                                 v.id,
@@ -318,6 +342,8 @@ impl SqliteDb {
                     }
                 }
             }
+            let delta = rollups::delta(&site, &stored, &evaluations, &applied, &inserted)?;
+            add_rollup(&tx, &delta)?;
             tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
             tx.commit()?;
             Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
@@ -456,6 +482,11 @@ impl SqliteDb {
                     score: r.get(8)?,
                     grade: r.get(9)?,
                     body: r.get(10)?,
+                    id: r.get(11)?,
+                    reporting_doctor: r.get(12)?,
+                    mode: r.get(13)?,
+                    rubric_version: r.get(14)?,
+                    at: r.get(15)?,
                 })
             })?;
             rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
@@ -467,9 +498,11 @@ impl SqliteDb {
         let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
         self.with(move |c| {
             let mut stmt = c.prepare(sql::WORK_FACTS)?;
-            let rows =
-                stmt.query_map(params![from, to, site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            rows.map(|row| row.map_err(ApiError::from).and_then(|(p, m)| super::work_fact(p, m))).collect()
+            let rows = stmt.query_map(params![from, to, site], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?;
+            rows.map(|row| row.map_err(ApiError::from).and_then(|(p, m, s, d, at)| super::work_fact(p, m, s, d, at)))
+                .collect()
         })
         .await
     }
@@ -571,6 +604,300 @@ impl SqliteDb {
                 let (body, correction, closed_by, closed_at) = row?;
                 out.extend(crate::notices::with_closure(&body, correction, closed_by, closed_at));
             }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+fn fact_row(r: &rusqlite::Row) -> rusqlite::Result<super::FactRow> {
+    Ok(super::FactRow {
+        site: r.get(0)?,
+        department: r.get(1)?,
+        accession: r.get(2)?,
+        modality: r.get(3)?,
+        exam_item: r.get(4)?,
+        item: r.get(5)?,
+        scored_person: r.get(6)?,
+        reviewer: r.get(7)?,
+        score: r.get(8)?,
+        grade: r.get(9)?,
+        body: r.get(10)?,
+        id: r.get(11)?,
+        reporting_doctor: r.get(12)?,
+        mode: r.get(13)?,
+        rubric_version: r.get(14)?,
+        at: r.get(15)?,
+    })
+}
+
+fn exam_state(r: &rusqlite::Row, first: usize) -> rusqlite::Result<ExamState> {
+    Ok(ExamState {
+        modality: r.get(first)?,
+        department: r.get(first + 1)?,
+        technologist: r.get(first + 2)?,
+        reporting_doctor: r.get(first + 3)?,
+        performed_at: r.get(first + 4)?,
+    })
+}
+
+/// The stored rows of the batch's exams (those the center has).
+fn exam_states(
+    tx: &rusqlite::Transaction,
+    site: &str,
+    accessions: &[String],
+) -> Result<std::collections::HashMap<String, ExamState>, ApiError> {
+    let mut stmt = tx.prepare_cached(sql::EXAM_STATE)?;
+    let mut out = std::collections::HashMap::new();
+    for a in accessions {
+        if let Some(state) = stmt.query_row(params![site, a], |r| exam_state(r, 0)).optional()? {
+            out.insert(a.clone(), state);
+        }
+    }
+    Ok(out)
+}
+
+/// One stored evaluation as the rollups count it; the columns of `sql::CURRENT_EVALUATIONS`
+/// from `first` on.
+fn counted(r: &rusqlite::Row, first: usize) -> Result<(String, radqc_domain::rollup::Counted), ApiError> {
+    let row = crate::rows::EvaluationRow {
+        id: r.get(first)?,
+        item: r.get(first + 1)?,
+        scored_person: r.get(first + 2)?,
+        mode: r.get(first + 3)?,
+        rubric_version: r.get(first + 4)?,
+        at: r.get(first + 5)?,
+        score: r.get(first + 6)?,
+        grade: r.get(first + 7)?,
+        deductions: rollups::body_deductions(&r.get::<_, String>(first + 8)?)?.iter().map(|c| c.to_string()).collect(),
+        ..crate::rows::EvaluationRow::default()
+    };
+    Ok((row.id.clone(), rollups::counted(&row)?))
+}
+
+fn current_evaluations(
+    tx: &rusqlite::Transaction,
+    site: &str,
+    accessions: &[String],
+) -> Result<std::collections::HashMap<String, StoredEvaluations>, ApiError> {
+    let mut stmt = tx.prepare_cached(sql::CURRENT_EVALUATIONS)?;
+    let mut out = std::collections::HashMap::new();
+    for a in accessions {
+        let mut list = Vec::new();
+        let mut rows = stmt.query(params![site, a])?;
+        while let Some(r) = rows.next()? {
+            list.push(counted(r, 0)?);
+        }
+        out.insert(a.clone(), list);
+    }
+    Ok(out)
+}
+
+/// Adds a rollup (a batch's delta, or a rebuild's counts) to the rollup tables.
+fn add_rollup(tx: &rusqlite::Transaction, r: &Rollup) -> Result<(), ApiError> {
+    let mut scores = tx.prepare_cached(sql::ADD_SCORES)?;
+    for (k, v) in &r.scores {
+        scores.execute(params![
+            k.month,
+            k.site,
+            k.department,
+            k.modality,
+            k.item.as_str(),
+            k.person,
+            k.mode.as_str(),
+            k.rubric_version,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+            v[4],
+            v[5]
+        ])?;
+    }
+    let mut deductions = tx.prepare_cached(sql::ADD_DEDUCTIONS)?;
+    for ((k, c), n) in &r.deductions {
+        deductions.execute(params![
+            k.month,
+            k.site,
+            k.department,
+            k.modality,
+            k.item.as_str(),
+            k.person,
+            k.mode.as_str(),
+            k.rubric_version,
+            c.to_string(),
+            n
+        ])?;
+    }
+    let mut cases = tx.prepare_cached(sql::ADD_CASES)?;
+    for (k, v) in &r.cases {
+        cases.execute(params![k.month, k.site, k.department, k.modality, k.person, v[0], v[1]])?;
+    }
+    let mut work = tx.prepare_cached(sql::ADD_WORK)?;
+    for (k, n) in &r.work {
+        work.execute(params![k.month, k.site, k.department, k.modality, k.person, n])?;
+    }
+    Ok(())
+}
+
+/// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data.
+fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
+    tx.execute(sql::MARK_CURRENT, [])?;
+    let mut scan = rollups::Rebuild::default();
+    let mut stmt = tx.prepare(sql::REBUILD_SCAN)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let evaluation = match r.get::<_, Option<String>>(7)? {
+            Some(_) => Some(counted(r, 7)?),
+            None => None,
+        };
+        scan.row((r.get(0)?, r.get(1)?), exam_state(r, 2)?, evaluation);
+    }
+    let (rollup, deducted, n) = scan.finish();
+    let mut set = tx.prepare(sql::SET_DEDUCTED)?;
+    for id in deducted {
+        set.execute([id])?;
+    }
+    tx.execute_batch(sql::CLEAR_ROLLUPS)?;
+    add_rollup(tx, &rollup)?;
+    Ok(n)
+}
+
+impl SqliteDb {
+    pub(crate) async fn report_rows(&self, p: &super::ReportParams) -> Result<super::CellRows, ApiError> {
+        let p = p.clone();
+        self.with(move |c| {
+            let filter = params![
+                p.first_month,
+                p.last_month,
+                p.site,
+                p.department,
+                p.modality,
+                p.person,
+                p.mode,
+                p.rubric_version
+            ];
+            let mut out = super::CellRows::default();
+            let mut stmt = c.prepare_cached(&sql::report_scores())?;
+            let mut rows = stmt.query(filter)?;
+            while let Some(r) = rows.next()? {
+                let counts = [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?];
+                out.scores.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, counts));
+            }
+            let mut stmt = c.prepare_cached(&sql::report_deductions())?;
+            let mut rows = stmt.query(filter)?;
+            while let Some(r) = rows.next()? {
+                out.deductions.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+            }
+            let month_filter = &filter[..6];
+            let mut stmt = c.prepare_cached(&sql::report_cases())?;
+            let mut rows = stmt.query(month_filter)?;
+            while let Some(r) = rows.next()? {
+                let key = radqc_domain::rollup::CaseKey {
+                    month: r.get(0)?,
+                    site: r.get(1)?,
+                    department: r.get(2)?,
+                    modality: r.get(3)?,
+                    person: r.get(4)?,
+                };
+                out.cases.push((key, r.get(5)?, r.get(6)?));
+            }
+            let mut stmt = c.prepare_cached(&sql::report_work())?;
+            let mut rows = stmt.query(month_filter)?;
+            while let Some(r) = rows.next()? {
+                out.work.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn report_details(
+        &self,
+        p: &super::ReportParams,
+        limit: i64,
+    ) -> Result<Vec<EvaluationFact>, ApiError> {
+        let p = p.clone();
+        self.with(move |c| {
+            let mut stmt = c.prepare_cached(sql::REPORT_DETAILS)?;
+            let rows = stmt.query_map(
+                params![
+                    p.from,
+                    p.to,
+                    p.site,
+                    p.department,
+                    p.modality,
+                    p.person,
+                    p.mode,
+                    p.rubric_version,
+                    p.items,
+                    limit
+                ],
+                fact_row,
+            )?;
+            rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
+        })
+        .await
+    }
+
+    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = rebuild(&tx)?;
+            tx.commit()?;
+            Ok(n)
+        })
+        .await
+    }
+
+    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
+        self.with(|c| {
+            let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
+            let mut out = Rollup::default();
+            let key = |r: &rusqlite::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
+                Ok(radqc_domain::rollup::EvalKey {
+                    month: r.get(0)?,
+                    site: r.get(1)?,
+                    department: r.get(2)?,
+                    modality: r.get(3)?,
+                    item: r.get::<_, String>(4)?.parse().map_err(|e| bad(&e))?,
+                    person: r.get(5)?,
+                    mode: r.get::<_, String>(6)?.parse().map_err(|e| bad(&e))?,
+                    rubric_version: r.get(7)?,
+                })
+            };
+            let mut stmt =
+                c.prepare(&format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                out.scores.insert(key(r)?, [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?]);
+            }
+            let mut stmt = c.prepare(&format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let criterion = r.get::<_, String>(8)?.parse().map_err(|e| bad(&e))?;
+                out.deductions.insert((key(r)?, criterion), r.get(9)?);
+            }
+            let case_key = |r: &rusqlite::Row| -> rusqlite::Result<radqc_domain::rollup::CaseKey> {
+                Ok(radqc_domain::rollup::CaseKey {
+                    month: r.get(0)?,
+                    site: r.get(1)?,
+                    department: r.get(2)?,
+                    modality: r.get(3)?,
+                    person: r.get(4)?,
+                })
+            };
+            let mut stmt = c.prepare(&format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                out.cases.insert(case_key(r)?, [r.get(5)?, r.get(6)?]);
+            }
+            let mut stmt = c.prepare(&format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                out.work.insert(case_key(r)?, r.get(5)?);
+            }
+            out.prune();
             Ok(out)
         })
         .await

@@ -109,11 +109,19 @@ fn report_gives_the_month_s_figures_from_the_store() {
     ];
     assert!(radqc(&["local", "save", "--db", db], &lines.join("\n")).status.success());
     let report = stdout_json(&radqc(&["report", "--db", db, "--month", "2026-11"], ""));
+    let ind = &report["indicators"];
     assert_eq!(
-        report["indicators"],
-        json!({"sampled": 1, "qualified": 0, "rate": 0.0}),
+        (&ind["sampled"], &ind["qualified"], &ind["rate"]),
+        (&json!(1), &json!(0), &json!(0.0)),
         "one report-quality case, failed"
     );
+    assert_eq!(ind["by_person"], json!([{"site": "LOCAL", "key": "D2", "sampled": 1, "qualified": 0, "rate": 0.0}]));
+    let filtered = stdout_json(&radqc(&["report", "--db", db, "--month", "2026-11", "--role", "technologist"], ""));
+    assert_eq!(filtered["filter"], json!({"role": "technologist"}));
+    assert_eq!(filtered["scores_doctors"]["rows"], json!([]), "a role filter leaves the other role out");
+    let bad = radqc(&["report", "--db", db, "--month", "2026-11", "--mode", "sometimes"], "");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("mode: unknown QC mode `sometimes`"), "{bad:?}");
     assert_eq!(report["quality_technologists"][0]["person"], json!("A3"));
     assert_eq!(report["quality_technologists"][0]["evaluations"], json!(2), "October's evaluation is not in November");
     assert_eq!(report["quality_technologists"][0]["excellent"], json!(50.0));

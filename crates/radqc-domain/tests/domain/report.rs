@@ -1,25 +1,43 @@
 //! Golden tests: data sets built so that the reports must reproduce the standard's figures 2, 5
 //! and 7 cell by cell, totals and rates included; and the rounding and ordering rules.
 
-use radqc_domain::report::{self, EvaluationFact, Rate, WorkFact};
-use radqc_domain::Score;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use radqc_domain::report::{self, EvaluationFact, Rate, ReportFilter, WorkFact};
+use radqc_domain::{QcMode, Rubric, Score};
 
 fn fact(person: &str, modality: &str, score: u8) -> EvaluationFact {
+    static N: AtomicUsize = AtomicUsize::new(0);
     let s = Score::new(score).unwrap();
     EvaluationFact {
+        id: format!("e{:05}", N.fetch_add(1, Ordering::Relaxed)),
         site: "S".into(),
         department: None,
         accession: format!("{person}-{modality}-{score}"),
         modality: modality.parse().unwrap(),
         exam_item: "x".into(),
+        reporting_doctor: None,
         item: "IQ".parse().unwrap(),
         scored_person: Some(person.parse().unwrap()),
         reviewer: "Q1".parse().unwrap(),
+        mode: QcMode::Random,
+        rubric_version: Rubric::bundled().version.clone(),
+        at: "2026-11-05T08:00:00.000Z".into(),
         score: Some(s),
         grade: s.grade(),
         severe: vec![],
         unmet: vec![],
         note: String::new(),
+    }
+}
+
+fn work(person: &str, modality: &str) -> WorkFact {
+    WorkFact {
+        site: "S".into(),
+        department: None,
+        person: person.parse().unwrap(),
+        modality: modality.parse().unwrap(),
+        performed_at: "2026-11-04T09:30:00.000Z".into(),
     }
 }
 
@@ -93,7 +111,7 @@ fn figure_5_is_reproduced_cell_by_cell() {
     for (person, _, cells) in FIGURE_5.iter().rev() {
         for (modality, n) in *cells {
             for _ in 0..*n {
-                facts.push(WorkFact { person: person.parse().unwrap(), modality: modality.parse().unwrap() });
+                facts.push(work(person, modality));
             }
         }
     }
@@ -241,10 +259,147 @@ fn report_snapshot() {
     report_item.item = "RQ".parse().unwrap();
     report_item.unmet = vec!["RQ-C2".parse().unwrap(), "RQ-C4".parse().unwrap()];
     facts.push(report_item);
-    let work: Vec<WorkFact> = [("A1", "CT"), ("A1", "CT"), ("A2", "DR"), ("A10", "MR")]
-        .iter()
-        .map(|(p, m)| WorkFact { person: p.parse().unwrap(), modality: m.parse().unwrap() })
-        .collect();
-    let report = report::Report::build(radqc_domain::Rubric::bundled(), "2026-11".into(), &facts, &work);
+    for (i, f) in facts.iter_mut().enumerate() {
+        f.id = format!("e{i}"); // stable, whatever order the tests ran in
+    }
+    let work: Vec<WorkFact> =
+        [("A1", "CT"), ("A1", "CT"), ("A2", "DR"), ("A10", "MR")].iter().map(|(p, m)| work(p, m)).collect();
+    let report =
+        report::Report::build(Rubric::bundled(), "2026-11".into(), ReportFilter::default(), &facts, &work, None);
     insta::assert_json_snapshot!(report);
+}
+
+#[test]
+fn figure_4_lists_every_criterion_of_the_rubric_with_zeros_last_in_each_kind() {
+    let mut f = fact("A1", "DR", 3);
+    f.unmet = vec!["IQ-C5".parse().unwrap()];
+    let rubric = Rubric::bundled();
+    let report = report::Report::build(rubric, "2026-11".into(), ReportFilter::default(), &[f], &[], None);
+    let all: usize = rubric.items.iter().map(|i| i.criteria.len()).sum();
+    assert_eq!(report.deductions.len(), all, "every criterion of the rubric has a row");
+    let first_compliance = report.deductions.iter().position(|d| d.kind == "compliance").unwrap();
+    assert_eq!(
+        (report.deductions[first_compliance].criterion.as_str(), report.deductions[first_compliance].count),
+        ("IQ-C5", 1)
+    );
+    assert!(report.deductions.iter().filter(|d| d.criterion != "IQ-C5").all(|d| d.count == 0));
+
+    let doctors = ReportFilter { role: Some("reporting_doctor".parse().unwrap()), ..Default::default() };
+    let report = report::Report::build(rubric, "2026-11".into(), doctors, &[], &[], None);
+    assert!(!report.deductions.is_empty() && report.deductions.iter().all(|d| d.criterion.starts_with("RQ-")));
+    let old = ReportFilter { rubric_version: Some("2020.1".into()), ..Default::default() };
+    let report = report::Report::build(rubric, "2026-11".into(), old, &[], &[], None);
+    assert!(report.deductions.is_empty(), "no zero rows for a version whose criteria are not known here");
+}
+
+/// Data-driven: each filter, and what the report then counts.
+#[test]
+fn filters_restrict_every_view() {
+    let mut facts = Vec::new();
+    let mut add = |person: &str, modality: &str, score: u8, item: &str, mode: QcMode, dept: &str| {
+        let mut f = fact(person, modality, score);
+        f.item = item.parse().unwrap();
+        f.mode = mode;
+        f.department = Some(dept.into());
+        f.accession = format!("{}-{}", f.accession, facts.len());
+        f.reporting_doctor = Some("D1".parse().unwrap());
+        facts.push(f);
+    };
+    add("A1", "CT", 5, "IQ", QcMode::Random, "放射科");
+    add("A1", "DR", 2, "IQ", QcMode::Active, "放射科");
+    add("A2", "CT", 4, "FL", QcMode::Random, "急诊");
+    add("D1", "CT", 3, "RQ", QcMode::Random, "放射科");
+    add("D2", "MR", 5, "AR", QcMode::Centralized, "放射科");
+    let work = vec![work("A1", "CT"), work("A2", "DR")];
+    let scored = |r: &report::Report| -> u64 {
+        let sum = |s: &report::ScoreCounts| s.totals.values().flatten().sum::<u64>();
+        sum(&r.scores_technologists) + sum(&r.scores_doctors)
+    };
+    let cases: &[(&str, ReportFilter, u64, u64)] = &[
+        ("no filter", ReportFilter::default(), 5, 2),
+        ("modality CT", ReportFilter { modality: Some("CT".parse().unwrap()), ..Default::default() }, 3, 1),
+        ("role technologist", ReportFilter { role: Some("technologist".parse().unwrap()), ..Default::default() }, 3, 2),
+        (
+            "role reporting doctor",
+            ReportFilter { role: Some("reporting_doctor".parse().unwrap()), ..Default::default() },
+            1,
+            0,
+        ),
+        ("person A1", ReportFilter { person: Some("A1".parse().unwrap()), ..Default::default() }, 2, 1),
+        ("mode active", ReportFilter { mode: Some(QcMode::Active), ..Default::default() }, 1, 2),
+        ("department 急诊", ReportFilter { department: Some("急诊".into()), ..Default::default() }, 1, 0),
+        ("another version", ReportFilter { rubric_version: Some("x".into()), ..Default::default() }, 0, 2),
+        ("another site", ReportFilter { site: Some("T".into()), ..Default::default() }, 0, 0),
+    ];
+    for (what, filter, evaluations, exams) in cases {
+        let r = report::Report::build(Rubric::bundled(), "2026-11".into(), filter.clone(), &facts, &work, None);
+        assert_eq!((scored(&r), r.workload.total), (*evaluations, *exams), "{what}");
+        assert_eq!(r.filter, *filter, "{what}: the report says what it was filtered by");
+    }
+}
+
+#[test]
+fn indicators_break_down_by_site_department_modality_person_and_month() {
+    let mut facts = Vec::new();
+    for (i, (site, dept, modality, doctor, month, score)) in [
+        ("S", "放射科", "CT", "D1", "2026-10", 5),
+        ("S", "放射科", "CT", "D1", "2026-11", 2),
+        ("S", "急诊", "DR", "D2", "2026-11", 4),
+        ("T", "放射科", "CT", "D1", "2026-11", 4),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut f = fact(doctor, modality, score);
+        f.item = "RQ".parse().unwrap();
+        f.site = site.into();
+        f.department = Some(dept.into());
+        f.accession = format!("C{i}");
+        f.reporting_doctor = Some(doctor.parse().unwrap());
+        f.at = format!("{month}-15T08:00:00.000Z");
+        facts.push(f);
+    }
+    let ind = report::indicators(&facts);
+    let rows = |rows: &[report::IndicatorRow]| -> Vec<(Option<String>, String, u64, u64)> {
+        rows.iter().map(|r| (r.site.clone(), r.key.clone(), r.sampled, r.qualified)).collect()
+    };
+    let s = |x: &str| Some(x.to_owned());
+    assert_eq!((ind.sampled, ind.qualified), (4, 3));
+    assert_eq!(rows(&ind.by_month), [(None, "2026-10".into(), 1, 1), (None, "2026-11".into(), 3, 2)]);
+    assert_eq!(rows(&ind.by_site), [(None, "S".into(), 3, 2), (None, "T".into(), 1, 1)]);
+    assert_eq!(
+        rows(&ind.by_department),
+        [(s("S"), "急诊".into(), 1, 1), (s("S"), "放射科".into(), 2, 1), (s("T"), "放射科".into(), 1, 1)]
+    );
+    assert_eq!(rows(&ind.by_modality), [(None, "CT".into(), 3, 2), (None, "DR".into(), 1, 1)]);
+    assert_eq!(
+        rows(&ind.by_person),
+        [(s("S"), "D1".into(), 2, 1), (s("S"), "D2".into(), 1, 1), (s("T"), "D1".into(), 1, 1)],
+        "people are told apart by site"
+    );
+}
+
+#[test]
+fn the_same_staff_code_at_two_sites_is_two_people() {
+    let mut other = fact("A1", "CT", 5);
+    other.site = "T".into();
+    let fig = report::score_counts(&[fact("A1", "CT", 4), other]);
+    let rows: Vec<(&str, &str)> = fig.rows.iter().map(|r| (r.site.as_str(), r.person.as_str())).collect();
+    assert_eq!(rows, [("S", "A1"), ("T", "A1")]);
+}
+
+#[test]
+fn a_figure_3_limit_shows_the_oldest_and_counts_all() {
+    let facts: Vec<EvaluationFact> = (0..5)
+        .map(|i| {
+            let mut f = fact("A1", "CT", 4);
+            f.unmet = vec!["IQ-C5".parse().unwrap()];
+            f.at = format!("2026-11-0{}T08:00:00.000Z", 5 - i);
+            f
+        })
+        .collect();
+    let r = report::Report::build(Rubric::bundled(), "2026-11".into(), ReportFilter::default(), &facts, &[], Some(2));
+    assert_eq!(r.deduction_details_total, 5);
+    let days: Vec<&str> = r.deduction_details.iter().map(|f| &f.at[..10]).collect();
+    assert_eq!(days, ["2026-11-01", "2026-11-02"]);
 }

@@ -1,0 +1,201 @@
+//! Keeping the month-keyed rollups current as a push is applied, without I/O.
+//!
+//! A push changes some exams: it upserts their rows and adds evaluations (a correction replaces
+//! the revision it supersedes). For each exam whose counted state changes, the rollups get its
+//! contribution after the push minus its contribution before (both computed by
+//! `radqc_domain::rollup`, the code a site's own reports use). The backend reads the stored
+//! state of the batch's exams first, runs its writes, then asks [`delta`] what to add.
+//!
+//! An exam's stored row is read for every exam in the batch (one primary-key lookup); its
+//! current evaluations only when the batch adds an evaluation to it or changes an attribute the
+//! rollups group by, so a batch of exam events costs little more than before.
+
+use std::collections::{BTreeMap, HashMap};
+
+use radqc_domain::rollup::{Counted, ExamDims, Rollup};
+
+use crate::error::ApiError;
+use crate::rows::{EvaluationRow, ExamRow, Rows};
+
+/// The attributes of a stored exam the rollups group by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExamState {
+    pub modality: String,
+    pub department: Option<String>,
+    pub technologist: Option<String>,
+    pub reporting_doctor: Option<String>,
+    pub performed_at: Option<String>,
+}
+
+impl ExamState {
+    /// What `sql::UPSERT_EXAM` leaves: the incoming modality; the other attributes the incoming
+    /// row's where it has them, the stored ones where it has not.
+    pub fn merged(old: Option<&ExamState>, new: &ExamRow) -> ExamState {
+        let keep = |n: &Option<String>, o: Option<&Option<String>>| n.clone().or_else(|| o.cloned().flatten());
+        ExamState {
+            modality: new.modality.clone(),
+            department: keep(&new.department, old.map(|o| &o.department)),
+            technologist: keep(&new.technologist, old.map(|o| &o.technologist)),
+            reporting_doctor: keep(&new.reporting_doctor, old.map(|o| &o.reporting_doctor)),
+            performed_at: keep(&new.performed_at, old.map(|o| &o.performed_at)),
+        }
+    }
+}
+
+/// A stored current evaluation, by id.
+pub type StoredEvaluations = Vec<(String, Counted)>;
+
+/// The distinct accessions of a batch, in first-seen order.
+pub fn accessions(rows: &[Rows]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    rows.iter().map(|r| &r.exam.accession).filter(|a| seen.insert(a.as_str())).cloned().collect()
+}
+
+/// The exams whose current evaluations must be read before the batch is written: stored exams
+/// that get an evaluation, or whose grouped attributes change.
+pub fn needing_evaluations(stored: &HashMap<String, ExamState>, rows: &[Rows]) -> Vec<String> {
+    let mut state: HashMap<&str, ExamState> = HashMap::new();
+    let mut need = std::collections::BTreeSet::new();
+    for r in rows {
+        let acc = r.exam.accession.as_str();
+        let Some(original) = stored.get(acc) else { continue };
+        let old = state.get(acc).unwrap_or(original);
+        let new = ExamState::merged(Some(old), &r.exam);
+        if r.evaluation.is_some() || new != *original {
+            need.insert(acc.to_owned());
+        }
+        state.insert(acc, new);
+    }
+    need.into_iter().collect()
+}
+
+/// An evaluation row as the rollups count it.
+pub fn counted(v: &EvaluationRow) -> Result<Counted, ApiError> {
+    let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("evaluation {}: {e}", v.id));
+    Ok(Counted {
+        item: v.item.parse().map_err(|e| bad(&e))?,
+        person: v.scored_person.clone(),
+        mode: v.mode.parse().map_err(|e| bad(&e))?,
+        rubric_version: v.rubric_version.clone(),
+        at: v.at.clone(),
+        score: v.score.map(|s| radqc_domain::Score::new(s as u8)).transpose().map_err(|e| bad(&e))?,
+        passes: v.grade.parse::<radqc_domain::Grade>().map_err(|e| bad(&e))?.passes(),
+        deductions: v.deductions.iter().map(|c| c.parse()).collect::<Result<_, _>>().map_err(|e| bad(&e))?,
+    })
+}
+
+/// One exam's contribution to the rollups.
+pub fn contribution(site: &str, exam: &ExamState, evaluations: &[Counted], sign: i64, into: &mut Rollup) {
+    let dims = ExamDims {
+        site: site.to_owned(),
+        department: exam.department.clone(),
+        modality: exam.modality.clone(),
+        reporting_doctor: exam.reporting_doctor.clone(),
+    };
+    into.add_evaluations(&dims, evaluations, sign);
+    if let (Some(t), Some(at)) = (&exam.technologist, &exam.performed_at) {
+        into.add_work(site, exam.department.as_deref(), &exam.modality, t, at, sign);
+    }
+}
+
+/// What the batch adds to the rollups. `inserted[i]` says whether `rows[i]`'s evaluation was
+/// new (an id the center already had is not counted twice).
+pub fn delta(
+    site: &str,
+    stored: &HashMap<String, ExamState>,
+    evaluations: &HashMap<String, StoredEvaluations>,
+    rows: &[Rows],
+    inserted: &[bool],
+) -> Result<Rollup, ApiError> {
+    struct Exam {
+        before: Option<ExamState>,
+        now: ExamState,
+        evaluations: StoredEvaluations,
+        changed: bool,
+    }
+    let mut exams: BTreeMap<&str, Exam> = BTreeMap::new();
+    for (r, inserted) in rows.iter().zip(inserted) {
+        let acc = r.exam.accession.as_str();
+        let exam = exams.entry(acc).or_insert_with(|| {
+            let before = stored.get(acc).cloned();
+            Exam {
+                now: before.clone().unwrap_or_else(|| ExamState::merged(None, &r.exam)),
+                evaluations: evaluations.get(acc).cloned().unwrap_or_default(),
+                changed: before.is_none(),
+                before,
+            }
+        });
+        let merged = ExamState::merged(Some(&exam.now), &r.exam);
+        exam.changed |= merged != exam.now;
+        exam.now = merged;
+        if let (Some(v), true) = (&r.evaluation, *inserted) {
+            if let Some(old) = &v.supersedes {
+                exam.evaluations.retain(|(id, _)| id != old);
+            }
+            exam.evaluations.push((v.id.clone(), counted(v)?));
+            exam.changed = true;
+        }
+    }
+    let mut rollup = Rollup::default();
+    for (acc, exam) in exams.iter().filter(|(_, e)| e.changed) {
+        if let Some(before) = &exam.before {
+            let old = evaluations.get(*acc).map(|l| l.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
+            contribution(site, before, &old.unwrap_or_default(), -1, &mut rollup);
+        }
+        let now: Vec<Counted> = exam.evaluations.iter().map(|(_, c)| c.clone()).collect();
+        contribution(site, &exam.now, &now, 1, &mut rollup);
+    }
+    rollup.prune();
+    Ok(rollup)
+}
+
+/// The deductions recorded in an evaluation's stored body.
+pub fn body_deductions(body: &str) -> Result<Vec<radqc_domain::CriterionCode>, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        severe: Vec<radqc_domain::CriterionCode>,
+        unmet: Vec<radqc_domain::CriterionCode>,
+    }
+    let b: Body = serde_json::from_str(body)
+        .map_err(|e| ApiError::storage(format!("a stored evaluation does not parse: {e}")))?;
+    Ok(b.severe.into_iter().chain(b.unmet).collect())
+}
+
+/// A rebuild's pass over every exam and its current evaluations, in exam order.
+#[derive(Default)]
+pub struct Rebuild {
+    rollup: Rollup,
+    exam: Option<((String, String), ExamState, Vec<Counted>)>,
+    deducted: Vec<String>,
+    exams: u64,
+}
+
+impl Rebuild {
+    /// One row of `sql::REBUILD_SCAN`: an exam, and one of its current evaluations if it has any.
+    pub fn row(&mut self, key: (String, String), exam: ExamState, evaluation: Option<(String, Counted)>) {
+        if self.exam.as_ref().is_none_or(|(k, _, _)| *k != key) {
+            self.flush();
+            self.exam = Some((key, exam, Vec::new()));
+        }
+        if let (Some((id, c)), Some((_, _, list))) = (evaluation, self.exam.as_mut()) {
+            if !c.deductions.is_empty() {
+                self.deducted.push(id);
+            }
+            list.push(c);
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(((site, _), exam, list)) = self.exam.take() {
+            contribution(&site, &exam, &list, 1, &mut self.rollup);
+            self.exams += 1;
+        }
+    }
+
+    /// The rollup, the current evaluations with a deduction, and the number of exams.
+    pub fn finish(mut self) -> (Rollup, Vec<String>, u64) {
+        self.flush();
+        self.rollup.prune();
+        (self.rollup, self.deducted, self.exams)
+    }
+}
