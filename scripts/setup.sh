@@ -18,12 +18,14 @@ fi
 
 # --- Debian packages: WebKitGTK for Tauri, OpenSSL for SQLCipher (built from source by
 # rusqlite), Xvfb + WebKitWebDriver for the window tests, CJK fonts so Chinese renders, a
-# Python venv for the WebDriver client, PostgreSQL for the center's tests (scripts/postgres.sh).
+# Python venv for the WebDriver client, poppler-utils (pdftotext, pdffonts) to read back
+# the PDF report in its tests, PostgreSQL for the center's tests (scripts/postgres.sh).
 APT_PACKAGES=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver fonts-noto-cjk xdg-utils desktop-file-utils
+  poppler-utils
   python3 python3-venv
   postgresql
 )
