@@ -102,9 +102,11 @@ pub enum CenterCommand {
         site: Option<String>,
         #[arg(long, value_enum, default_value_t = crate::report_cmd::Format::Json)]
         format: crate::report_cmd::Format,
-        /// Write to this file instead of stdout (required for xlsx).
+        /// Write to this file instead of stdout (required for xlsx and pdf).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        pdf: crate::report_cmd::PdfArgs,
     },
     /// Monitoring notices (7.1): every failed evaluation, open until its correction is recorded.
     Notices {
@@ -265,10 +267,12 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             }
             out.flush()?;
         }
-        CenterCommand::Report { db, month, site, format, output } => {
+        CenterCommand::Report { db, month, site, format, output, pdf } => {
             let month: radqc_domain::report::Month = month.parse()?;
             let report = radqc_center::http::build_report(&db.open().await?, month, site.as_deref()).await?;
-            crate::report_cmd::emit(&report, radqc_domain::Rubric::bundled(), format, output.as_deref())?;
+            let scope = site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
+            let rubric = radqc_domain::Rubric::bundled();
+            crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, open, overdue_days } => {
             let list = db.open().await?.notices(site.as_deref()).await?;
