@@ -29,7 +29,7 @@ impl std::fmt::Debug for FontFile {
 pub enum FontError {
     #[error("no Chinese (CJK) font found for the PDF report; install one (Debian/Ubuntu: `apt-get install fonts-noto-cjk`; or Source Han Sans, WenQuanYi, Microsoft YaHei) or name a font file with --font PATH[#INDEX] or {FONT_ENV}=PATH[#INDEX] (looked in: {looked})")]
     NotFound { looked: String },
-    #[error("cannot read the font file {path}: {source}")]
+    #[error("cannot read the font file {path}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path} is not a font file (TrueType, OpenType or a .ttc collection)")]
     NotAFont { path: PathBuf },

@@ -246,9 +246,9 @@ fn deduction_details(pages: &mut Pages<'_>, details: &[EvaluationFact], rubric: 
     note(pages, "红色为严重扣分项，黑色为不符合项。Severe deductions in red, unmet compliance criteria in black.");
     let columns = vec![
         Column::new("设备类型 Modality", 42.0, Align::Center),
-        Column::new("检查部位 Exam item", 70.0, Align::Left),
+        Column::new("检查部位 Exam item", 64.0, Align::Left),
         Column::new("医生/技师 Person", 42.0, Align::Center),
-        Column::new("质控人 Reviewer", 40.0, Align::Center),
+        Column::new("质控人 Reviewer", 46.0, Align::Center),
         Column::new("分数 Score", 32.0, Align::Center),
         Column::new("扣分项 Criteria", 186.0, Align::Left),
         Column::new("问题说明 Note", CONTENT_W - 412.0, Align::Left),
