@@ -47,7 +47,8 @@ fn legend(pages: &mut Pages<'_>, y: f32, items: &[(String, Rgb)]) {
     }
 }
 
-/// Columns per category, stacked by series, with a y axis of nice ticks, the total above each
+/// Columns per category, stacked by series, with a y axis of nice ticks up to at least `max`
+/// (the same for every chart of a figure, so that their columns compare), the total above each
 /// column and a legend. `values[category][series]`.
 pub fn stacked_columns(
     pages: &mut Pages<'_>,
@@ -55,6 +56,7 @@ pub fn stacked_columns(
     categories: &[String],
     series: &[String],
     values: &[Vec<u64>],
+    max: u64,
 ) {
     const H: f32 = 250.0;
     pages.ensure(H);
@@ -66,7 +68,7 @@ pub fn stacked_columns(
     let (x0, x1) = (MARGIN + 36.0, MARGIN + CONTENT_W - 4.0);
     let (y0, y1) = (top + 38.0, top + H - 30.0);
     let totals: Vec<u64> = values.iter().map(|v| v.iter().sum()).collect();
-    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let max = totals.iter().copied().max().unwrap_or(0).max(max).max(1);
     let step = nice_step(max);
     let top_value = max.div_ceil(step) * step;
     let scale = (y1 - y0) / top_value as f32;

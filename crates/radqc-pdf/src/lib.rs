@@ -343,13 +343,14 @@ fn workload(pages: &mut Pages<'_>, report: &Report) {
     if w.rows.is_empty() {
         return no_data(pages);
     }
+    let max = w.rows.iter().map(|r| r.total).max().unwrap_or(0);
     for chunk in w.rows.chunks(chart::COLUMNS_PER_CHART) {
         let categories: Vec<String> = chunk.iter().map(|r| person(&r.person)).collect();
         let values: Vec<Vec<u64>> = chunk
             .iter()
             .map(|r| w.modalities.iter().map(|m| r.by_modality.get(m).copied().unwrap_or(0)).collect())
             .collect();
-        chart::stacked_columns(pages, "检查数 Exams", &categories, &w.modalities, &values);
+        chart::stacked_columns(pages, "检查数 Exams", &categories, &w.modalities, &values, max);
         pages.y += 8.0;
     }
 }

@@ -257,3 +257,29 @@ fn a_collection_gives_its_simplified_chinese_face() {
         assert_eq!(explicit.index, 2);
     }
 }
+
+#[test]
+fn a_large_region_splits_wide_tables_and_long_charts() {
+    // 45 technologists on 6 modalities: figure 2 splits its modalities over two tables, figure 6
+    // over three charts of at most 20 columns, figure 8 over two of at most 30 bars.
+    let modalities = ["CT", "DR", "MR", "MG", "RF", "XA"];
+    let mut facts = Vec::new();
+    let mut work = Vec::new();
+    for p in 1..=45u8 {
+        let person = format!("A{p}");
+        for (i, m) in modalities.iter().enumerate() {
+            let score = 1 + (p as usize + i) % 5;
+            facts.push(fact(&person, m, "IQ", score as u8));
+            for _ in 0..(p as usize * (i + 1)) % 17 {
+                work.push(WorkFact { person: person.parse().unwrap(), modality: m.parse().unwrap() });
+            }
+        }
+    }
+    let report = Report::build(Rubric::bundled(), "2026-11".into(), &facts, &work);
+    let bytes = render(&report, Rubric::bundled(), &options()).expect("a large region renders");
+    let pdf = write("report-large.pdf", &bytes);
+    let text = squeeze(&poppler("pdftotext", &["-layout"], &pdf));
+    assert!(text.contains("XA") && text.contains("A45"), "every modality and person is printed");
+    assert!(text.matches("技师/医生").count() >= 2, "figure 2 in two tables of modalities");
+    assert!(bytes.len() < 400 * 1024, "{} bytes", bytes.len());
+}
