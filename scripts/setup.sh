@@ -18,12 +18,14 @@ fi
 
 # --- Debian packages: WebKitGTK for Tauri, OpenSSL for SQLCipher (built from source by
 # rusqlite), Xvfb + WebKitWebDriver for the window tests, CJK fonts so Chinese renders, a
-# Python venv for the WebDriver client, PostgreSQL for the center's tests (scripts/postgres.sh).
+# Python venv for the WebDriver client, poppler-utils (pdftotext, pdffonts) to read back
+# the PDF report in its tests, PostgreSQL for the center's tests (scripts/postgres.sh).
 APT_PACKAGES=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver fonts-noto-cjk xdg-utils desktop-file-utils
+  poppler-utils
   python3 python3-venv
   postgresql
 )
@@ -52,6 +54,13 @@ node -e '
 
 # --- Rust components used by scripts/test.sh.
 command -v cargo >/dev/null || die "cargo not found: install Rust with rustup first"
+# The workspace needs Rust 1.92 or newer (Cargo.toml rust-version; the PDF library asks for it).
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "${rust_minor:-0}" -lt 92 ]; then
+  command -v rustup >/dev/null || die "Rust $(rustc --version) is older than 1.92 and rustup is missing"
+  log "rustup update stable (Rust 1.92 or newer is needed)"
+  rustup update stable
+fi
 missing_components=()
 cargo fmt --version >/dev/null 2>&1 || missing_components+=(rustfmt)
 cargo clippy --version >/dev/null 2>&1 || missing_components+=(clippy)

@@ -30,6 +30,8 @@ impl CenterDb {
     }
 }
 
+// Parsed once per run: the size of the report's variant (its filters) does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum CenterCommand {
     /// Serve the center's HTTP API.
@@ -111,9 +113,11 @@ pub enum CenterCommand {
         filter: crate::report_cmd::FilterArgs,
         #[arg(long, value_enum, default_value_t = crate::report_cmd::Format::Json)]
         format: crate::report_cmd::Format,
-        /// Write to this file instead of stdout (required for xlsx).
+        /// Write to this file instead of stdout (required for xlsx and pdf).
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        pdf: crate::report_cmd::PdfArgs,
     },
     /// Monitoring notices (7.1): every failed evaluation, open until its correction is recorded.
     Notices {
@@ -280,11 +284,13 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             }
             out.flush()?;
         }
-        CenterCommand::Report { db, month, from, to, site, filter, format, output } => {
-            let query = radqc_center::http::ReportQuery { month, from, to, ..filter.query(site) };
+        CenterCommand::Report { db, month, from, to, site, filter, format, output, pdf } => {
+            let query = radqc_center::http::ReportQuery { month, from, to, ..filter.query(site.clone()) };
             let (period, filter) = query.parse()?;
             let report = radqc_center::http::build_report(&db.open().await?, period, filter, None).await?;
-            crate::report_cmd::emit(&report, radqc_domain::Rubric::bundled(), format, output.as_deref())?;
+            let scope = site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
+            let rubric = radqc_domain::Rubric::bundled();
+            crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, open, overdue_days } => {
             let list = db.open().await?.notices(site.as_deref()).await?;

@@ -1,5 +1,5 @@
 //! `radqc report`: the standard's indicators and figures for a period, from a local store, as
-//! JSON or CSV (one section per figure, titled as the standard titles it).
+//! JSON, CSV (one section per figure, titled as the standard titles it), XLSX or PDF.
 
 use std::fmt::Write as _;
 use std::process::ExitCode;
@@ -16,23 +16,70 @@ pub enum Format {
     Csv,
     /// A workbook laid out as the standard's figures (needs --output).
     Xlsx,
+    /// The monthly report to print or send: tables and charts, Chinese first (needs --output
+    /// and a CJK font: see --font).
+    Pdf,
 }
 
-/// Prints the report, or writes it to `output` (required for XLSX).
+/// What the PDF needs besides the report.
+#[derive(Args, Clone, Default)]
+pub struct PdfArgs {
+    /// The font for --format pdf: a TrueType/OpenType file or collection with Chinese glyphs, as
+    /// PATH or PATH#INDEX [default: $RADQC_PDF_FONT, else Noto Sans CJK SC, Source Han Sans,
+    /// WenQuanYi, Microsoft YaHei or PingFang where installed].
+    #[arg(long, value_name = "PATH[#INDEX]")]
+    pub font: Option<String>,
+    /// The title printed on the PDF, e.g. the department's name.
+    #[arg(long, default_value = "影像质控月报")]
+    pub title: String,
+}
+
+/// The time printed on a PDF: `SOURCE_DATE_EPOCH` when set (reproducible files), else now.
+fn generated_at() -> Result<String> {
+    let at = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(secs) => {
+            let secs: i64 = secs.trim().parse().context("SOURCE_DATE_EPOCH: not a number of seconds")?;
+            chrono::DateTime::from_timestamp(secs, 0).context("SOURCE_DATE_EPOCH: out of range")?
+        }
+        Err(_) => chrono::Utc::now(),
+    };
+    Ok(at.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+fn pdf(report: &Report, rubric: &radqc_domain::Rubric, scope: &str, args: &PdfArgs) -> Result<Vec<u8>> {
+    let font = match &args.font {
+        Some(spec) => radqc_pdf::load_font(spec),
+        None => radqc_pdf::find_cjk_font(),
+    }
+    .context("the PDF needs a font with Chinese glyphs")?;
+    let opts = radqc_pdf::PdfOptions::new(&font, &args.title, scope, &generated_at()?);
+    radqc_pdf::render(report, rubric, &opts)
+        .with_context(|| format!("cannot make the PDF with the font {}#{}", font.path.display(), font.index))
+}
+
+/// Prints the report, or writes it to `output` (required for XLSX and PDF). `scope` says whose
+/// data it is (a site, the region), for the PDF's header.
 pub fn emit(
     report: &Report,
     rubric: &radqc_domain::Rubric,
     format: Format,
     output: Option<&std::path::Path>,
+    scope: &str,
+    pdf_args: &PdfArgs,
 ) -> Result<()> {
+    match (format, output) {
+        (Format::Xlsx, None) => anyhow::bail!("--format xlsx needs --output FILE.xlsx"),
+        (Format::Pdf, None) => anyhow::bail!("--format pdf needs --output FILE.pdf"),
+        _ => {}
+    }
     let bytes = match format {
         Format::Json => (serde_json::to_string_pretty(report)? + "\n").into_bytes(),
         Format::Csv => csv(report, rubric).into_bytes(),
         Format::Xlsx => crate::xlsx::workbook(report, rubric).context("cannot build the workbook")?,
+        Format::Pdf => pdf(report, rubric, scope, pdf_args)?,
     };
     match output {
         Some(path) => std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))?,
-        None if matches!(format, Format::Xlsx) => anyhow::bail!("--format xlsx needs --output FILE.xlsx"),
         None => {
             use std::io::Write;
             std::io::stdout().write_all(&bytes)?;
@@ -58,9 +105,11 @@ pub struct ReportArgs {
     filter: FilterArgs,
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (required for xlsx and pdf).
     #[arg(long, value_name = "FILE")]
     output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pdf: PdfArgs,
 }
 
 /// What a report is restricted to (every filter is optional).
@@ -123,7 +172,8 @@ pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let store = args.db.open()?;
     let (facts, work) = (store.evaluation_facts(&from, &to)?, store.work_facts(&from, &to)?);
     let report = Report::build(store.rubric(), label, filter, &facts, &work, None);
-    emit(&report, store.rubric(), args.format, args.output.as_deref())?;
+    let scope = format!("站点 Site {}", store.site());
+    emit(&report, store.rubric(), args.format, args.output.as_deref(), &scope, &args.pdf)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,7 +44,7 @@ impl Rate {
 /// As the standard's tables print it: `94.7`, `6.2`, and whole numbers without `.0` (`100`, `0`).
 impl std::fmt::Display for Rate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.0 % 10 == 0 {
+        if self.0.is_multiple_of(10) {
             write!(f, "{}", self.0 / 10)
         } else {
             write!(f, "{}.{}", self.0 / 10, self.0 % 10)

@@ -16,7 +16,7 @@ use serde_json::json;
 fn evaluation(i: u64) -> NewEvaluation {
     serde_json::from_value(json!({
         "item": "IQ",
-        "findings": if i % 4 == 0 { vec!["IQ-C2", "IQ-C5"] } else { vec![] },
+        "findings": if i.is_multiple_of(4) { vec!["IQ-C2", "IQ-C5"] } else { vec![] },
         "exam": {
             "accession": format!("CT{i:08}"),
             "modality": "CT",

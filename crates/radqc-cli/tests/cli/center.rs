@@ -70,6 +70,28 @@ fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
         serde_json::from_str(ok(&["center", "stats", "--db", center_db], "").lines().next().unwrap()).unwrap();
     assert_eq!((stats["evaluations"].as_i64(), stats["last_seq"].as_i64()), (Some(2), Some(2)));
 
+    // The region's monthly PDF, from what the clinic synced (saved now, so this month).
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let pdf = dir.path().join("region.pdf");
+    ok(
+        &[
+            "center",
+            "report",
+            "--db",
+            center_db,
+            "--month",
+            &month,
+            "--format",
+            "pdf",
+            "--output",
+            pdf.to_str().unwrap(),
+        ],
+        "",
+    );
+    let text = crate::local::poppler("pdftotext", &pdf);
+    assert!(text.contains(&format!("统计周期 {month} · 全区域 Region")), "the region's scope in the header:\n{text}");
+    assert!(text.contains("A3 1 0 100 0 0"), "figure 7 from the synced evaluation:\n{text}");
+
     let device = stats["device"].as_str().unwrap();
     ok(&["center", "device", "revoke", device, "--db", center_db], "");
     ok(&["local", "save", "--db", qc], &line("DR3", "IQ", &[]));

@@ -62,12 +62,19 @@ fn every_reported_save_survives_sigkill() {
                 let _ = tx.send(id);
             }
         });
+        // Most rounds wait for the first reported save (start-up is slow on a busy machine),
+        // then kill at a random moment in the stream; every fourth kills at a random moment
+        // from the start, start-up included.
+        let mut ids: Vec<String> = Vec::new();
+        if round % 4 != 0 {
+            ids.extend(rx.recv_timeout(Duration::from_secs(20)).ok());
+        }
         std::thread::sleep(Duration::from_micros(2_000 + rng.next() % 40_000));
         child.kill().unwrap(); // SIGKILL on Unix
         child.wait().unwrap();
         reader.join().unwrap();
         feeder.join().unwrap();
-        let ids: Vec<String> = rx.try_iter().collect();
+        ids.extend(rx.try_iter());
         if !ids.is_empty() {
             killed_mid_stream += 1;
         }

@@ -181,3 +181,60 @@ fn report_gives_the_month_s_figures_from_the_store() {
     let out = radqc(&["report", "--db", db, "--month", "11/2026"], "");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("expected YYYY-MM"));
 }
+
+/// Runs a poppler tool (scripts/setup.sh installs poppler-utils) and returns what it printed.
+pub fn poppler(tool: &str, pdf: &std::path::Path) -> String {
+    let mut cmd = std::process::Command::new(tool);
+    if tool == "pdftotext" {
+        cmd.args(["-layout"]).arg(pdf).arg("-");
+    } else {
+        cmd.arg(pdf);
+    }
+    let out =
+        cmd.output().unwrap_or_else(|e| panic!("cannot run {tool} ({e}): install poppler-utils (scripts/setup.sh)"));
+    assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn report_as_pdf_prints_the_month_with_its_chinese_headings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qc.db");
+    let db = db.to_str().unwrap();
+    assert!(radqc(&["local", "init", "--db", db, "--site", "CLINIC-07"], "").status.success());
+    let lines: Vec<String> = [("DR1", "IQ", &[][..]), ("DR2", "IQ", &["IQ-C2"][..]), ("DR3", "RQ", &["RQ-S1"][..])]
+        .iter()
+        .map(|(acc, item, findings)| {
+            let mut v: Value = serde_json::from_str(&line(acc, item, findings)).unwrap();
+            v["at"] = json!("2026-11-04T08:00:00Z");
+            v.to_string()
+        })
+        .collect();
+    assert!(radqc(&["local", "save", "--db", db], &lines.join("\n")).status.success());
+
+    let pdf = dir.path().join("report.pdf");
+    let args = ["report", "--db", db, "--month", "2026-11", "--format", "pdf", "--output", pdf.to_str().unwrap()];
+    let out = radqc(&[&args[..], &["--title", "七里乡卫生院 影像质控月报"]].concat(), "");
+    assert!(out.status.success(), "radqc report --format pdf: {}", String::from_utf8_lossy(&out.stderr));
+    let text = poppler("pdftotext", &pdf);
+    for want in [
+        "七里乡卫生院 影像质控月报",
+        "统计周期 2026-11 · 站点 Site CLINIC-07",
+        "5.1 评估指标",
+        "图7 技师质量统计",
+        "A3 2 50 50 0 0",
+        "RQ-S1 主要阳性病变漏诊或误诊",
+        "1 0 0",
+    ] {
+        assert!(text.contains(want), "{want:?} is in the PDF's text:\n{text}");
+    }
+    assert!(poppler("pdfinfo", &pdf).contains("Pages: "), "a PDF poppler reads");
+    assert!(poppler("pdffonts", &pdf).contains("Identity-H yes yes yes"), "the font is embedded as a subset");
+
+    let out = radqc(&["report", "--db", db, "--month", "2026-11", "--format", "pdf"], "");
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("needs --output"));
+    let bad = radqc(&[&args[..], &["--font", "/nonexistent/font.ttc"]].concat(), "");
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && err.contains("needs a font") && err.contains("/nonexistent/font.ttc"), "{err}");
+}
