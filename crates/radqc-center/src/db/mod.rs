@@ -99,6 +99,13 @@ impl Rubrics for RubricSet {
     }
 }
 
+/// Whether pushes keep the report rollups current: always, except when the environment sets
+/// `RADQC_CENTER_ROLLUPS=off` to measure what keeping them costs (reports are then stale until
+/// `radqc center rebuild-rollups`).
+fn rollups_at_ingest() -> bool {
+    std::env::var("RADQC_CENTER_ROLLUPS").as_deref() != Ok("off")
+}
+
 /// Either backend, behind one set of async methods.
 #[derive(Clone)]
 pub enum Db {

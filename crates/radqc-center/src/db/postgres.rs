@@ -21,6 +21,7 @@ use radqc_domain::rollup::Rollup;
 #[derive(Clone)]
 pub struct PgDb {
     pool: Pool,
+    rollups_at_ingest: bool,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -37,7 +38,7 @@ impl PgDb {
         let pool = config
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(|e| ApiError::storage(format!("invalid PostgreSQL URL: {e}")))?;
-        let db = PgDb { pool };
+        let db = PgDb { pool, rollups_at_ingest: super::rollups_at_ingest() };
         db.migrate().await?;
         Ok(db)
     }
@@ -250,7 +251,7 @@ impl PgDb {
         }
         // The stored state of the batch's exams, before any write: the rollups change by the
         // difference the batch makes to it.
-        let accessions = rollups::accessions(&rows);
+        let accessions = if self.rollups_at_ingest { rollups::accessions(&rows) } else { Vec::new() };
         let mut stored = std::collections::HashMap::new();
         for r in tx.query(EXAM_STATES, &[&site, &accessions]).await? {
             stored.insert(r.get::<_, String>(0), exam_state(&r, 1));
@@ -349,7 +350,11 @@ impl PgDb {
             }
             inserted.push(new);
         }
-        let delta = rollups::delta(&site, &stored, &evaluations, &rows, &inserted)?;
+        let delta = if self.rollups_at_ingest {
+            rollups::delta(&site, &stored, &evaluations, &rows, &inserted)?
+        } else {
+            Rollup::default()
+        };
         let supersede = tx.prepare(sql::SUPERSEDE).await?;
         let mut writes: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
         for previous in &superseded {

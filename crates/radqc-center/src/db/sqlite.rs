@@ -21,6 +21,7 @@ use crate::rollups::{self, ExamState, StoredEvaluations};
 #[derive(Clone)]
 pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
+    rollups_at_ingest: bool,
 }
 
 fn ts(t: DateTime<Utc>) -> String {
@@ -57,7 +58,7 @@ impl SqliteDb {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), rollups_at_ingest: super::rollups_at_ingest() })
     }
 
     /// Runs `f` on the connection in a blocking thread.
@@ -239,6 +240,7 @@ impl SqliteDb {
     ) -> Result<PushResponse, ApiError> {
         let device = device.clone();
         let rubrics = rubrics.clone();
+        let keep_rollups = self.rollups_at_ingest;
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (site, last_seq): (String, i64) =
@@ -256,8 +258,13 @@ impl SqliteDb {
                     Write::Reject { .. } => None,
                 })
                 .collect();
-            let stored = exam_states(&tx, &site, &rollups::accessions(&applied))?;
-            let evaluations = current_evaluations(&tx, &site, &rollups::needing_evaluations(&stored, &applied))?;
+            let (stored, evaluations) = if keep_rollups {
+                let stored = exam_states(&tx, &site, &rollups::accessions(&applied))?;
+                let evaluations = current_evaluations(&tx, &site, &rollups::needing_evaluations(&stored, &applied))?;
+                (stored, evaluations)
+            } else {
+                Default::default()
+            };
             let mut inserted = Vec::with_capacity(applied.len());
             let mut applied_rows = applied.iter();
             for write in &plan.writes {
@@ -342,8 +349,10 @@ impl SqliteDb {
                     }
                 }
             }
-            let delta = rollups::delta(&site, &stored, &evaluations, &applied, &inserted)?;
-            add_rollup(&tx, &delta)?;
+            if keep_rollups {
+                let delta = rollups::delta(&site, &stored, &evaluations, &applied, &inserted)?;
+                add_rollup(&tx, &delta)?;
+            }
             tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
             tx.commit()?;
             Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
