@@ -174,6 +174,8 @@ fn the_month_reads_back_with_its_chinese_headings_and_exact_numbers() {
     let ind = &report.indicators;
     assert_eq!((ind.sampled, ind.qualified), (41, 40));
     assert!(text.contains("41 40 97.6"), "the indicators row: sampled, qualified, rate");
+    assert!(text.contains("5.1 按科室") && text.contains("放射科 41 40 97.6"), "5.1 by department");
+    assert!(text.contains("CT 40 40 100") && text.contains("MR 1 0 0"), "5.1 by modality");
     // Figure 7 as the standard prints it, row by row (its 6.2 is 1 of 16, half to even).
     for row in [
         "A3 19 94.7 5.3 0 0",
