@@ -512,7 +512,7 @@ impl App {
     /// The site's indicators and figures for a month (5.1, figures 2-7, 6.5), for roles that see
     /// the site's scores (the figures name people).
     pub fn report(&self, month: &str) -> Result<radqc_domain::report::Report, AppError> {
-        self.may_see_site_reports()?;
+        self.may_see_site_scores()?;
         let month = drill::parse_month(month)?;
         let (from, to) = month.range();
         let facts = self.store.evaluation_facts(&from, &to)?;
@@ -528,7 +528,7 @@ impl App {
         month: &str,
         drill: &Drill,
     ) -> Result<Vec<radqc_domain::report::EvaluationFact>, AppError> {
-        self.may_see_site_reports()?;
+        self.may_see_site_scores()?;
         let month = drill::parse_month(month)?;
         let rubric = self.store.rubric();
         let filter = drill::DrillFilter::parse(drill, rubric)?;
@@ -545,7 +545,7 @@ impl App {
         person: Option<&str>,
         modality: Option<&str>,
     ) -> Result<Vec<ExamView>, AppError> {
-        self.may_see_site_reports()?;
+        self.may_see_site_scores()?;
         let month = drill::parse_month(month)?;
         let person: Option<StaffCode> = person
             .map(|p| p.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("person", e.to_string())))
@@ -576,7 +576,8 @@ impl App {
             .collect())
     }
 
-    fn may_see_site_reports(&self) -> Result<(), AppError> {
+    /// Reports name people: only roles that see the site's scores may read them.
+    fn may_see_site_scores(&self) -> Result<(), AppError> {
         let user = self.user()?;
         if !user.roles.iter().any(|r| self.grants.sees_site_scores.contains(r)) {
             return Err(AppError::new(
