@@ -16,12 +16,28 @@ export interface Indicators {
   sampled: number;
   qualified: number;
   rate: Rate;
+  /** Breakdowns the lead's report model adds (main); not shown yet. */
+  by_month?: IndicatorRow[];
+  by_site?: IndicatorRow[];
+  by_department?: IndicatorRow[];
+  by_modality?: IndicatorRow[];
+  by_person?: IndicatorRow[];
+}
+
+export interface IndicatorRow {
+  site?: string | null;
+  key: string;
+  sampled: number;
+  qualified: number;
+  rate: Rate;
 }
 
 /** Counts of scores 5, 4, 3, 2, 1 (in that order). */
 export type ScoreSlots = [number, number, number, number, number];
 
 export interface ScoreCountRow {
+  /** The person's site (at the center several sites share a report). */
+  site?: string;
   person: string;
   /** Per modality; absent: no evaluation of that modality. */
   cells: Record<string, ScoreSlots>;
@@ -38,14 +54,21 @@ export interface ScoreCounts {
 
 /** One evaluation as the reports count it (figure 3's rows and the drill-down's). */
 export interface EvaluationFact {
+  /** The evaluation's id, when the shell sends it. */
+  id?: string;
   site: string;
   department: string | null;
   accession: string;
   modality: string;
   exam_item: string;
+  reporting_doctor?: string | null;
   item: string;
   scored_person: string | null;
   reviewer: string;
+  mode?: string;
+  rubric_version?: string;
+  /** When it was scored (RFC 3339), when the shell sends it. */
+  at?: string;
   score: number | null;
   grade: Grade;
   severe: string[];
@@ -57,10 +80,12 @@ export interface EvaluationFact {
 export interface DeductionCount {
   kind: "severe" | "compliance";
   criterion: string;
+  rubric_version?: string;
   count: number;
 }
 
 export interface WorkloadRow {
+  site?: string;
   person: string;
   total: number;
   by_modality: Record<string, number>;
@@ -76,6 +101,7 @@ export interface Workload {
 
 /** Figure 7 (技师质量统计) and 6.5: evaluations received and the share of each grade. */
 export interface QualityRow {
+  site?: string;
   person: string;
   evaluations: number;
   /** Counts of excellent, good, pass, fail. */
@@ -91,7 +117,9 @@ export interface Report {
   indicators: Indicators;
   scores_technologists: ScoreCounts;
   scores_doctors: ScoreCounts;
+  /** Figure 3's rows (a report may list fewer than `deduction_details_total`). */
   deduction_details: EvaluationFact[];
+  deduction_details_total?: number;
   deductions: DeductionCount[];
   workload: Workload;
   quality_technologists: QualityRow[];
@@ -141,6 +169,11 @@ export function scoreCellTarget(group: Group, person: string | undefined, modali
   const drill: Drill = { group, modality, score: SCORES[slot] };
   if (person !== undefined) drill.person = person;
   return { kind: "evaluations", drill, expected: count };
+}
+
+/** How many evaluations have a deduction: the total when the report lists only some. */
+export function deductionDetailsCount(r: Report): number {
+  return r.deduction_details_total ?? r.deduction_details.length;
 }
 
 /** Figure 3: every evaluation with a deduction. */

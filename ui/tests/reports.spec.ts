@@ -7,6 +7,7 @@ import { flushPromises, type VueWrapper } from "@vue/test-utils";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import {
   currentMonth,
+  deductionDetailsCount,
   deductionDetailsTarget,
   deductionTarget,
   formatRate,
@@ -143,6 +144,11 @@ describe("drill mapping", () => {
       drill: { group: "doctors", modality: "MR", score: 5 },
       expected: 7,
     });
+  });
+
+  it("figure 3 counts the total when the report lists only some", () => {
+    expect(deductionDetailsCount(report())).toBe(2);
+    expect(deductionDetailsCount(report({ deduction_details_total: 59 }))).toBe(59);
   });
 
   it("figure 3 asks for every deducted evaluation, figure 4 for one criterion", () => {
