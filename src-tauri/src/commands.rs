@@ -2,7 +2,7 @@
 //! type to the application layer (`radqc-app`) and back.
 
 use chrono::Utc;
-use radqc_app::{ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView};
+use radqc_app::{Drill, ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView};
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{EvaluationRecord, StaffMember};
 use tauri::State;
@@ -87,6 +87,27 @@ pub fn my_notices(app: State<'_, Shared>) -> Answer<Vec<Notice>> {
 #[tauri::command]
 pub fn report(app: State<'_, Shared>, month: String) -> Answer<radqc_domain::report::Report> {
     Ok(app.lock()?.report(&month)?)
+}
+
+/// The evaluations behind one number of the month's report (the drill-down).
+#[tauri::command]
+pub fn report_evaluations(
+    app: State<'_, Shared>,
+    month: String,
+    drill: Drill,
+) -> Answer<Vec<radqc_domain::report::EvaluationFact>> {
+    Ok(app.lock()?.report_evaluations(&month, &drill)?)
+}
+
+/// The exams behind a workload number (figure 5).
+#[tauri::command]
+pub fn report_workload_exams(
+    app: State<'_, Shared>,
+    month: String,
+    person: Option<String>,
+    modality: Option<String>,
+) -> Answer<Vec<ExamView>> {
+    Ok(app.lock()?.report_workload_exams(&month, person.as_deref(), modality.as_deref())?)
 }
 
 /// Records the correction (整改) that closes a monitoring notice.

@@ -179,6 +179,8 @@ pub fn run(options: Options) {
             commands::my_notices,
             commands::close_notice,
             commands::report,
+            commands::report_evaluations,
+            commands::report_workload_exams,
             commands::sync_status,
             commands::sync_now,
             commands::enroll,

@@ -18,6 +18,7 @@ import type {
   SyncStatus,
   Verdict,
 } from "./wire";
+import type { Drill, EvaluationFact, Report } from "./report";
 
 /** The event the shell emits when a signing was sampled: the panel must come up at once. */
 export const GATE_REQUESTED = "gate-requested";
@@ -48,6 +49,12 @@ export const enroll = (center: string, code: string) =>
 
 export const myScores = () => call<EvaluationRecord[]>("my_scores");
 export const myNotices = () => call<Notice[]>("my_notices");
+
+export const report = (month: string) => call<Report>("report", { month });
+export const reportEvaluations = (month: string, drill: Drill) =>
+  call<EvaluationFact[]>("report_evaluations", { month, drill });
+export const reportWorkloadExams = (month: string, person?: string, modality?: string) =>
+  call<ExamView[]>("report_workload_exams", { month, person, modality });
 
 export const autostart = () => call<boolean>("autostart");
 export const setAutostart = (enabled: boolean) => call<boolean>("set_autostart", { enabled });

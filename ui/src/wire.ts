@@ -24,6 +24,8 @@ export interface Session {
   user: StaffMember | null;
   /** Where the reading workstation asks before it commits a signature (loopback). */
   gate_url: string;
+  /** Roles that see the site's scores and the 报表 screen (from the grants). */
+  site_score_roles?: string[];
 }
 
 /** 随机质控 at signing, 主动质控, 集中质控, and the gold standard's reads. */

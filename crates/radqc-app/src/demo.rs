@@ -1,7 +1,8 @@
 //! A demo department for the README's run command: a week of exams across DR, CT and MR, their
-//! signing and audit events, and some evaluations, so a newcomer can sign and score at once.
+//! signing and audit events, and evaluations of every scored item (a few failing), so a newcomer
+//! can sign and score at once and the 报表 screen has a month to show.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use radqc_domain::{ExamEventKind, QcMode, StaffCode};
 use radqc_store::{ExamInput, NewEvaluation, Store};
 use serde_json::json;
@@ -23,8 +24,21 @@ const EXAMS: &[(&str, &str, bool, bool)] = &[
     ("MR", "MR膝关节平扫", false, false),
 ];
 
+/// Findings of the demo's evaluations beyond image quality, picked by the exam's number so the
+/// random stream of the exams (and with it every earlier screenshot) stays as it was: mostly
+/// clean, some compliance deductions, a severe one now and then (a failing score).
+const REPORT_FINDINGS: &[&[&str]] = &[&[], &["RQ-C2"], &[], &["RQ-C1", "RQ-C4"], &[], &["RQ-S2"], &["RQ-C3"], &[]];
+const AUDIT_FINDINGS: &[&[&str]] = &[&[], &["AR-C2"], &[], &["AR-S1"], &["AR-C1"]];
+const FILM_FINDINGS: &[&[&str]] = &[&[], &["FL-C1"], &[], &["FL-C3", "FL-C4"], &["FL-S2"]];
+const RECONSTRUCTION_FINDINGS: &[&[&str]] = &[&[], &["TR-C3"], &["TR-C1"]];
+
 /// Seeds 140 exams over the 7 days before `now` (deterministic, so screenshots are stable).
+/// Evaluations are dated at least at the start of `now`'s month, so the month's report has
+/// every kind of evaluation even early in a month.
 pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> {
+    let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let scored_at =
+        |performed: DateTime<Utc>, minutes: i64| (performed + Duration::minutes(minutes)).clamp(month_start, now);
     let mut x: u64 = 20261129;
     let mut next = move |n: u64| {
         x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
@@ -81,8 +95,36 @@ pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> 
                 mode: QcMode::Random,
                 note: if findings.is_empty() { String::new() } else { "演示数据".to_owned() },
                 supersedes: None,
-                at: Some(performed + Duration::hours(1)),
+                at: Some(scored_at(performed, 60)),
             });
+        }
+        // The doctors' items and the technologist's film and reconstruction, scored by the QC
+        // officer (郑丽 Q1) and the department head (黄建国 H1) in their reviews.
+        let mut score = |item: &str, findings: &[&str], reviewer: &str, minutes: i64| {
+            evaluations.push(NewEvaluation {
+                item: item.parse().expect("an item"),
+                findings: findings.iter().map(|c| c.parse().expect("a code")).collect(),
+                not_applicable: vec![],
+                exam: exam.clone(),
+                reviewer: reviewer.parse().expect("a staff code"),
+                mode: if i % 3 == 0 { QcMode::Centralized } else { QcMode::Active },
+                note: if findings.is_empty() { String::new() } else { format!("演示数据 {}", findings.join(" ")) },
+                supersedes: None,
+                at: Some(scored_at(performed, minutes)),
+            });
+        };
+        let pick = |list: &'static [&'static [&'static str]], k: u64| list[(k as usize) % list.len()];
+        if i % 4 == 1 {
+            score("RQ", pick(REPORT_FINDINGS, i / 4), if i % 8 == 1 { "Q1" } else { "H1" }, 240);
+        }
+        if i % 8 == 1 {
+            score("AR", pick(AUDIT_FINDINGS, i / 8), "Q1", 250);
+        }
+        if film && i % 6 == 2 {
+            score("FL", pick(FILM_FINDINGS, i / 6), "Q1", 260);
+        }
+        if recon && i % 3 == 2 {
+            score("TR", pick(RECONSTRUCTION_FINDINGS, i / 3), "H1", 270);
         }
     }
     store.record_events(&events, now)?;

@@ -7,6 +7,7 @@
 //! keys and ids, never for a sampling decision (those are keyed draws from the domain crate).
 
 mod demo;
+mod drill;
 mod error;
 mod gate;
 mod grants;
@@ -22,6 +23,7 @@ use radqc_store::{ExamFilter, ExamInput, Key, NewEvaluation, Store};
 use serde::{Deserialize, Serialize};
 
 pub use demo::seed_demo;
+pub use drill::Drill;
 pub use error::AppError;
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, SignRequest, SignResponse};
 pub use grants::Grants;
@@ -47,6 +49,9 @@ pub struct Session {
     pub demo: bool,
     pub user: Option<StaffMember>,
     pub gate_url: String,
+    /// Roles that see the site's scores and reports (质控员, 科主任, …), from the grants: the UI
+    /// shows the 报表 screen to whoever holds one.
+    pub site_score_roles: Vec<String>,
 }
 
 /// An exam as the UI shows it; blind reviews get no staff.
@@ -219,6 +224,7 @@ impl App {
             demo: self.config.demo,
             user: self.user.clone(),
             gate_url: self.gate_url.clone(),
+            site_score_roles: self.grants.sees_site_scores.clone(),
         }
     }
 
@@ -500,6 +506,62 @@ impl App {
                     open,
                 })
             })
+            .collect())
+    }
+
+    /// The evaluations behind one number of the month's report (a figure-2 cell, a figure-4
+    /// count, a figure-7 count or rate, figure 3), from the same facts `report` counts: the list
+    /// has exactly as many rows as the number. Same permission as the report.
+    pub fn report_evaluations(
+        &self,
+        month: &str,
+        drill: &Drill,
+    ) -> Result<Vec<radqc_domain::report::EvaluationFact>, AppError> {
+        self.may_see_site_scores()?;
+        let month = drill::parse_month(month)?;
+        let rubric = self.store.rubric();
+        let filter = drill::DrillFilter::parse(drill, rubric)?;
+        let (from, to) = month.range();
+        Ok(self.store.evaluation_facts(&from, &to)?.into_iter().filter(|f| filter.keeps(rubric, f)).collect())
+    }
+
+    /// The exams behind a workload number of figure 5: performed in the month by `person` (any
+    /// technologist when none), of `modality` (any when none). Workload counts exams, not
+    /// evaluations, by their performing time, as `Store::work_facts` does.
+    pub fn report_workload_exams(
+        &self,
+        month: &str,
+        person: Option<&str>,
+        modality: Option<&str>,
+    ) -> Result<Vec<ExamView>, AppError> {
+        self.may_see_site_scores()?;
+        let month = drill::parse_month(month)?;
+        let person: Option<StaffCode> = person
+            .map(|p| p.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("person", e.to_string())))
+            .transpose()?;
+        let modality: Option<radqc_domain::Modality> = modality
+            .map(|m| m.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("modality", e.to_string())))
+            .transpose()?;
+        let (from, to) = month.range();
+        let instant = |t: &str| {
+            DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a month's bounds are RFC 3339")
+        };
+        let (from, to) = (instant(&from), instant(&to));
+        let filter =
+            ExamFilter { from: Some(from), to: Some(to), modality, staff: person.clone(), ..ExamFilter::default() };
+        Ok(self
+            .store
+            .find_exams(&filter)?
+            .into_iter()
+            // The filter also matches a creation time and any role; workload needs the
+            // performing time and the technologist.
+            .filter(|e| e.performed_at.is_some_and(|t| from <= t && t < to))
+            .filter(|e| match (&person, &e.staff.technologist) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(p), Some(t)) => p == t,
+            })
+            .map(|e| ExamView::new(e, false))
             .collect())
     }
 

@@ -70,7 +70,14 @@ export const staff: StaffMember[] = [
 ];
 
 export function session(user: StaffMember | null = null): Session {
-  return { site: "DEMO-RAD", device_id: "dev-1", demo: true, user, gate_url: "http://127.0.0.1:4567" };
+  return {
+    site: "DEMO-RAD",
+    device_id: "dev-1",
+    demo: true,
+    user,
+    gate_url: "http://127.0.0.1:4567",
+    site_score_roles: ["qc_officer", "department_head", "center_admin"],
+  };
 }
 
 export function exam(accession = "CT20261102001", over: Partial<ExamView> = {}): ExamView {

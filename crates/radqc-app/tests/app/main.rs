@@ -2,7 +2,9 @@
 //! signature, panel saves, blind review.
 
 use chrono::{TimeZone, Utc};
-use radqc_app::{App, AppConfig, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, SignRequest, SignResponse};
+use radqc_app::{
+    App, AppConfig, Drill, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, SignRequest, SignResponse,
+};
 use serde_json::json;
 
 fn app(policy: PanelClosedPolicy) -> (tempfile::TempDir, App) {
@@ -212,4 +214,124 @@ fn a_rubric_the_center_published_is_used_after_sync() {
         .remove(0);
     let saved = app.save_panel(&panel(&exam.exam.accession, "IQ", &[], None), now()).unwrap();
     assert_eq!(saved[0].rubric_version, "2026.2", "new scores record the version they were scored under");
+}
+
+/// The drill-down of every number of the demo month's report lists exactly that many
+/// evaluations (or, for the workload, exams), and each one matches what was clicked.
+#[test]
+fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", now()).unwrap();
+    let report = app.report("2026-11").unwrap();
+    let drill = |d: serde_json::Value| {
+        let d: Drill = serde_json::from_value(d).unwrap();
+        app.report_evaluations("2026-11", &d).unwrap()
+    };
+    let mut checked = 0;
+
+    // Figure 2: every cell, and the totals row, of both groups.
+    for (group, counts) in [("technologists", &report.scores_technologists), ("doctors", &report.scores_doctors)] {
+        assert!(!counts.rows.is_empty(), "the demo month has {group}' scores");
+        for row in &counts.rows {
+            for (modality, cell) in &row.cells {
+                for (slot, &n) in cell.iter().enumerate() {
+                    let score = 5 - slot as u8;
+                    let list =
+                        drill(json!({"group": group, "person": row.person, "modality": modality, "score": score}));
+                    assert_eq!(list.len() as u64, n, "figure 2 {group} {} {modality} {score}分", row.person);
+                    assert!(list.iter().all(|f| f.score.map(|s| s.get()) == Some(score)
+                        && f.scored_person.as_ref().map(|p| p.as_str()) == Some(row.person.as_str())));
+                    checked += 1;
+                }
+            }
+        }
+        for (modality, total) in &counts.totals {
+            for (slot, &n) in total.iter().enumerate() {
+                let list = drill(json!({"group": group, "modality": modality, "score": 5 - slot as u8}));
+                assert_eq!(list.len() as u64, n, "figure 2 {group} total {modality} {}分", 5 - slot);
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        report.scores_technologists.rows.iter().any(|r| !r.flagged.is_empty())
+            && report.scores_doctors.rows.iter().any(|r| !r.flagged.is_empty()),
+        "the demo has failing scores for technologists and doctors (the red cells)"
+    );
+
+    // Figure 3: every evaluation with a deduction.
+    let details = drill(json!({"deducted_only": true}));
+    assert_eq!(details, report.deduction_details, "figure 3 is the deducted-only drill, in the same order");
+
+    // Figure 4: every criterion's count.
+    assert!(report.deductions.len() >= 6, "the demo deducts several criteria: {:?}", report.deductions);
+    assert!(report.deductions.iter().any(|d| d.kind == "severe"), "and a severe one");
+    for d in &report.deductions {
+        let list = drill(json!({"criterion": d.criterion}));
+        assert_eq!(list.len() as u64, d.count, "figure 4 {}", d.criterion);
+        checked += 1;
+    }
+
+    // Figure 7 and 6.5: each person's evaluations and each grade's count (behind each rate).
+    for (group, rows) in [("technologists", &report.quality_technologists), ("doctors", &report.quality_doctors)] {
+        assert!(rows.len() >= 3, "several {group} in the demo month");
+        for row in rows {
+            let all = drill(json!({"group": group, "person": row.person}));
+            assert_eq!(all.len() as u64, row.evaluations, "figure 7 {group} {}", row.person);
+            for (grade, &n) in ["excellent", "good", "pass", "fail"].iter().zip(&row.counts) {
+                let list = drill(json!({"group": group, "person": row.person, "grade": grade}));
+                assert_eq!(list.len() as u64, n, "figure 7 {group} {} {grade}", row.person);
+                checked += 1;
+            }
+        }
+    }
+
+    // Figure 5: every cell, each row's total and the grand total count exams.
+    let exams = |person: Option<&str>, modality: Option<&str>| {
+        app.report_workload_exams("2026-11", person, modality).unwrap().len() as u64
+    };
+    for row in &report.workload.rows {
+        assert_eq!(exams(Some(&row.person), None), row.total, "figure 5 {} total", row.person);
+        for (modality, &n) in &row.by_modality {
+            assert_eq!(exams(Some(&row.person), Some(modality)), n, "figure 5 {} {modality}", row.person);
+            checked += 1;
+        }
+    }
+    for (modality, &n) in &report.workload.totals {
+        assert_eq!(exams(None, Some(modality)), n, "figure 5 total {modality}");
+    }
+    assert_eq!(exams(None, None), report.workload.total, "figure 5 grand total");
+    assert!(checked > 100, "the demo month has many numbers to check, not a handful: {checked}");
+}
+
+#[test]
+fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    let any = Drill::default();
+    assert_eq!(app.report_evaluations("2026-11", &any).unwrap_err().code, "NOT_SIGNED_IN");
+    app.sign_in("A1", now()).unwrap();
+    assert_eq!(app.report_evaluations("2026-11", &any).unwrap_err().code, "NOT_PERMITTED");
+    assert_eq!(app.report_workload_exams("2026-11", None, None).unwrap_err().code, "NOT_PERMITTED");
+    app.sign_in("H1", now()).unwrap();
+    assert!(!app.report_evaluations("2026-11", &any).unwrap().is_empty(), "the department head sees them");
+    let bad = |d: serde_json::Value| {
+        let d: Drill = serde_json::from_value(d).unwrap();
+        app.report_evaluations("2026-11", &d).unwrap_err()
+    };
+    for (input, field) in [
+        (json!({"grade": "superb"}), "grade"),
+        (json!({"criterion": "IQ-C99"}), "criterion"),
+        (json!({"criterion": "nonsense"}), "criterion"),
+        (json!({"group": "nurses"}), "group"),
+        (json!({"score": 6}), "score"),
+        (json!({"modality": "ct"}), "modality"),
+    ] {
+        let e = bad(input.clone());
+        assert_eq!(e.code, "INVALID_INPUT", "{input}");
+        assert!(e.message_en.contains(field), "the error names the field `{field}`: {}", e.message_en);
+    }
+    let e = app.report_evaluations("2026-13", &any).unwrap_err();
+    assert!(e.code == "INVALID_INPUT" && e.message_en.contains("month"), "{e:?}");
+    assert_eq!(app.report_workload_exams("11/2026", None, None).unwrap_err().code, "INVALID_INPUT");
+    assert!(serde_json::from_value::<Drill>(json!({"colour": "red"})).is_err(), "unknown fields are refused");
 }

@@ -1,0 +1,112 @@
+//! The report's drill-down (下钻): which evaluations stand behind one number of a figure. The
+//! filter runs on the same facts `App::report` counts, with the figures' own rules (who is a
+//! technologist's or a doctor's evaluation comes from the rubric's `scored_role`; figures 2 and 7
+//! count only scored evaluations with a scored person), so the list always has exactly as many
+//! rows as the number clicked.
+
+use radqc_domain::report::{EvaluationFact, Month};
+use radqc_domain::{CodeError, CriterionCode, Grade, Modality, Role, Rubric, Score, StaffCode};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// What the reader clicked, as the front-end sends it; every field narrows the list.
+///
+/// - figure 2 cell: `group`, `person`, `modality`, `score` (the totals row: no `person`);
+/// - figure 3: `deducted_only`;
+/// - figure 4 count: `criterion`;
+/// - figure 7 / 6.5: `group`, `person` (the evaluations count), plus `grade` (a rate).
+///
+/// Text fields are parsed here, not by serde, so a bad value gets the app's error envelope
+/// naming the field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Drill {
+    /// `technologists` or `doctors`: the population of figures 2 and 7 (or 6.5).
+    pub group: Option<String>,
+    /// The scored person's staff code.
+    pub person: Option<String>,
+    pub modality: Option<String>,
+    /// 1-5.
+    pub score: Option<u8>,
+    /// `excellent`, `good`, `pass` or `fail`.
+    pub grade: Option<String>,
+    /// A criterion code of the rubric, severe or compliance (`IQ-C2`).
+    pub criterion: Option<String>,
+    /// Only evaluations with a deduction (figure 3).
+    pub deducted_only: bool,
+}
+
+/// A `Drill` once every field is known to make sense.
+pub(crate) struct DrillFilter {
+    roles: Option<&'static [Role]>,
+    person: Option<StaffCode>,
+    modality: Option<Modality>,
+    score: Option<Score>,
+    grade: Option<Grade>,
+    criterion: Option<CriterionCode>,
+    deducted_only: bool,
+}
+
+const TECHNOLOGISTS: &[Role] = &[Role::Technologist];
+const DOCTORS: &[Role] = &[Role::ReportingDoctor, Role::AuditingDoctor];
+
+fn field<T>(name: &str, value: Option<&str>) -> Result<Option<T>, AppError>
+where
+    T: std::str::FromStr<Err = CodeError>,
+{
+    value.map(|v| v.parse::<T>().map_err(|e| AppError::invalid(name, e.to_string()))).transpose()
+}
+
+impl DrillFilter {
+    pub(crate) fn parse(drill: &Drill, rubric: &Rubric) -> Result<DrillFilter, AppError> {
+        let roles = match drill.group.as_deref() {
+            None => None,
+            Some("technologists") => Some(TECHNOLOGISTS),
+            Some("doctors") => Some(DOCTORS),
+            Some(other) => {
+                return Err(AppError::invalid(
+                    "group",
+                    format!("unknown group `{other}` (known: technologists, doctors)"),
+                ))
+            }
+        };
+        let score =
+            drill.score.map(|s| Score::new(s).map_err(|e| AppError::invalid("score", e.to_string()))).transpose()?;
+        let criterion: Option<CriterionCode> = field("criterion", drill.criterion.as_deref())?;
+        if let Some(c) = &criterion {
+            if rubric.criterion(c).is_none() {
+                return Err(AppError::invalid("criterion", format!("`{c}` is not a criterion of the rubric")));
+            }
+        }
+        Ok(DrillFilter {
+            roles,
+            person: field("person", drill.person.as_deref())?,
+            modality: field("modality", drill.modality.as_deref())?,
+            score,
+            grade: field("grade", drill.grade.as_deref())?,
+            criterion,
+            deducted_only: drill.deducted_only,
+        })
+    }
+
+    pub(crate) fn keeps(&self, rubric: &Rubric, f: &EvaluationFact) -> bool {
+        if let Some(roles) = self.roles {
+            // Figures 2 and 7 leave out what has no score (the application form) or nobody scored.
+            if !roles.contains(&rubric.item(f.item).scored_role) || f.score.is_none() || f.scored_person.is_none() {
+                return false;
+            }
+        }
+        self.person.as_ref().is_none_or(|p| f.scored_person.as_ref() == Some(p))
+            && self.modality.as_ref().is_none_or(|m| &f.modality == m)
+            && self.score.is_none_or(|s| f.score == Some(s))
+            && self.grade.is_none_or(|g| f.grade == g)
+            && self.criterion.as_ref().is_none_or(|c| f.severe.contains(c) || f.unmet.contains(c))
+            && (!self.deducted_only || !f.severe.is_empty() || !f.unmet.is_empty())
+    }
+}
+
+/// The month of a report or a drill, or the app's `INVALID_INPUT` naming the field.
+pub(crate) fn parse_month(month: &str) -> Result<Month, AppError> {
+    month.parse().map_err(|e: CodeError| AppError::invalid("month", e.to_string()))
+}

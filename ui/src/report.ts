@@ -1,0 +1,279 @@
+//! The site report (报表) as the shell sends it, and the view logic of the 报表 screen that
+//! needs no DOM: rates as the standard prints them, which drill-down a clicked number asks for,
+//! and the options of the figure 6 and 8 charts.
+//!
+//! The types mirror `radqc_domain::report::Report`'s serde output by hand, all in this one file
+//! so a change of the Rust report is one place to follow. The numbers are the shell's: nothing
+//! here counts or rounds evaluations.
+
+import type { Grade } from "./wire";
+
+/** A rate in percent with one decimal (half to even, computed by the shell); null: nothing counted ("—"). */
+export type Rate = number | null;
+
+/** Section 5.1: sampled cases (抽查例数), qualified cases (合格例数), the rate (合格率). */
+export interface Indicators {
+  sampled: number;
+  qualified: number;
+  rate: Rate;
+  /** Breakdowns the lead's report model adds (main); not shown yet. */
+  by_month?: IndicatorRow[];
+  by_site?: IndicatorRow[];
+  by_department?: IndicatorRow[];
+  by_modality?: IndicatorRow[];
+  by_person?: IndicatorRow[];
+}
+
+export interface IndicatorRow {
+  site?: string | null;
+  key: string;
+  sampled: number;
+  qualified: number;
+  rate: Rate;
+}
+
+/** Counts of scores 5, 4, 3, 2, 1 (in that order). */
+export type ScoreSlots = [number, number, number, number, number];
+
+export interface ScoreCountRow {
+  /** The person's site (at the center several sites share a report). */
+  site?: string;
+  person: string;
+  /** Per modality; absent: no evaluation of that modality. */
+  cells: Record<string, ScoreSlots>;
+  /** Modalities where the person has a failing score (2 or 1): figure 2's red cells. */
+  flagged: string[];
+}
+
+/** Figure 2 (质控评分统计). */
+export interface ScoreCounts {
+  modalities: string[];
+  rows: ScoreCountRow[];
+  totals: Record<string, ScoreSlots>;
+}
+
+/** One evaluation as the reports count it (figure 3's rows and the drill-down's). */
+export interface EvaluationFact {
+  /** The evaluation's id, when the shell sends it. */
+  id?: string;
+  site: string;
+  department: string | null;
+  accession: string;
+  modality: string;
+  exam_item: string;
+  reporting_doctor?: string | null;
+  item: string;
+  scored_person: string | null;
+  reviewer: string;
+  mode?: string;
+  rubric_version?: string;
+  /** When it was scored (RFC 3339), when the shell sends it. */
+  at?: string;
+  score: number | null;
+  grade: Grade;
+  severe: string[];
+  unmet: string[];
+  note: string;
+}
+
+/** Figure 4 (质控扣分项目). */
+export interface DeductionCount {
+  kind: "severe" | "compliance";
+  criterion: string;
+  rubric_version?: string;
+  count: number;
+}
+
+export interface WorkloadRow {
+  site?: string;
+  person: string;
+  total: number;
+  by_modality: Record<string, number>;
+}
+
+/** Figure 5 (技师工作量统计): exams performed. */
+export interface Workload {
+  modalities: string[];
+  rows: WorkloadRow[];
+  totals: Record<string, number>;
+  total: number;
+}
+
+/** Figure 7 (技师质量统计) and 6.5: evaluations received and the share of each grade. */
+export interface QualityRow {
+  site?: string;
+  person: string;
+  evaluations: number;
+  /** Counts of excellent, good, pass, fail. */
+  counts: [number, number, number, number];
+  excellent: number;
+  good: number;
+  pass: number;
+  fail: number;
+}
+
+export interface Report {
+  period: string;
+  indicators: Indicators;
+  scores_technologists: ScoreCounts;
+  scores_doctors: ScoreCounts;
+  /** Figure 3's rows (a report may list fewer than `deduction_details_total`). */
+  deduction_details: EvaluationFact[];
+  deduction_details_total?: number;
+  deductions: DeductionCount[];
+  workload: Workload;
+  quality_technologists: QualityRow[];
+  quality_doctors: QualityRow[];
+}
+
+/** Whose figures: the technologists' items (IQ, FL, TR) or the doctors' (RQ, AR). */
+export type Group = "technologists" | "doctors";
+
+/** What a clicked number asks the shell for (`report_evaluations`); every field narrows. */
+export interface Drill {
+  group?: Group;
+  person?: string;
+  modality?: string;
+  score?: number;
+  grade?: Grade;
+  criterion?: string;
+  deducted_only?: boolean;
+}
+
+/** A clicked number: the evaluations behind it, or (figure 5) the exams performed. */
+export type DrillTarget =
+  | { kind: "evaluations"; drill: Drill; expected: number }
+  | { kind: "exams"; person?: string; modality?: string; expected: number };
+
+/** Score columns of figure 2, in the standard's order. */
+export const SCORES = [5, 4, 3, 2, 1] as const;
+
+/** Grade columns of figure 7, in the order of `QualityRow.counts`. */
+export const GRADES: Grade[] = ["excellent", "good", "pass", "fail"];
+
+/** As the standard's tables print a rate: `94.7`, `6.2`, `100`, `0`; "—" when nothing was counted. */
+export function formatRate(rate: Rate): string {
+  if (rate === null || rate === undefined || Number.isNaN(rate)) return "—";
+  // The shell sends tenths exactly (e.g. 6.2); one decimal at most, none for whole numbers.
+  const tenths = Math.round(rate * 10);
+  return tenths % 10 === 0 ? String(tenths / 10) : (tenths / 10).toFixed(1);
+}
+
+/** The current calendar month, `YYYY-MM`, in the workstation's time zone: the screen's default. */
+export function currentMonth(now: Date = new Date()): string {
+  return `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, "0")}`;
+}
+
+/** A figure-2 cell (`person` set) or a totals cell (`person` undefined). */
+export function scoreCellTarget(group: Group, person: string | undefined, modality: string, slot: number, count: number): DrillTarget {
+  const drill: Drill = { group, modality, score: SCORES[slot] };
+  if (person !== undefined) drill.person = person;
+  return { kind: "evaluations", drill, expected: count };
+}
+
+/** How many evaluations have a deduction: the total when the report lists only some. */
+export function deductionDetailsCount(r: Report): number {
+  return r.deduction_details_total ?? r.deduction_details.length;
+}
+
+/** Figure 3: every evaluation with a deduction. */
+export function deductionDetailsTarget(count: number): DrillTarget {
+  return { kind: "evaluations", drill: { deducted_only: true }, expected: count };
+}
+
+/** A figure-4 count. */
+export function deductionTarget(d: DeductionCount): DrillTarget {
+  return { kind: "evaluations", drill: { criterion: d.criterion }, expected: d.count };
+}
+
+/** A figure-7 (or 6.5) number: the evaluations count (no grade) or one grade's rate. */
+export function qualityTarget(group: Group, row: QualityRow, grade?: Grade): DrillTarget {
+  if (!grade) return { kind: "evaluations", drill: { group, person: row.person }, expected: row.evaluations };
+  return {
+    kind: "evaluations",
+    drill: { group, person: row.person, grade },
+    expected: row.counts[GRADES.indexOf(grade)] ?? 0,
+  };
+}
+
+/** A figure-5 cell: a person's exams of a modality, a person's total, a modality's total. */
+export function workloadTarget(person: string | undefined, modality: string | undefined, count: number): DrillTarget {
+  const target: DrillTarget = { kind: "exams", expected: count };
+  if (person !== undefined) target.person = person;
+  if (modality !== undefined) target.modality = modality;
+  return target;
+}
+
+/** Figure 2's red cells: a failing score (2 or 1) in that modality. */
+export function isFlagged(row: ScoreCountRow, modality: string, slot: number): boolean {
+  return slot >= 3 && row.flagged.includes(modality) && (row.cells[modality]?.[slot] ?? 0) > 0;
+}
+
+/** The figures' labels, in the UI's language, for the chart builders (which know no i18n). */
+export interface ChartLabels {
+  person: (code: string) => string;
+  /** Figure 8's series names, in `GRADES` order. */
+  grades: string[];
+  exams: string;
+  percent: string;
+}
+
+/** A bar chart option, only the parts of ECharts' option this screen uses. */
+export interface BarChartOption {
+  animation: boolean;
+  color?: string[];
+  tooltip: { trigger: "axis"; axisPointer: { type: "shadow" } };
+  legend: { top: number; data: string[] };
+  grid: { left: number; right: number; top: number; bottom: number; containLabel: boolean };
+  xAxis: { type: "category"; data: string[]; axisLabel?: { interval: number } };
+  yAxis: { type: "value"; name: string; max?: number; minInterval?: number };
+  series: { name: string; type: "bar"; stack?: string; barMaxWidth: number; data: number[] }[];
+}
+
+const GRID = { left: 8, right: 16, top: 40, bottom: 8, containLabel: true };
+
+/**
+ * Figure 6 (技师工作量图表展现): exams per technologist, stacked by modality, in figure 5's
+ * order (most work first).
+ */
+export function workloadChart(w: Workload, labels: ChartLabels): BarChartOption {
+  return {
+    animation: false,
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    legend: { top: 0, data: [...w.modalities] },
+    grid: GRID,
+    xAxis: { type: "category", data: w.rows.map((r) => labels.person(r.person)), axisLabel: { interval: 0 } },
+    yAxis: { type: "value", name: labels.exams, minInterval: 1 },
+    series: w.modalities.map((m) => ({
+      name: m,
+      type: "bar",
+      stack: "workload",
+      barMaxWidth: 48,
+      data: w.rows.map((r) => r.by_modality[m] ?? 0),
+    })),
+  };
+}
+
+/**
+ * Figure 8 (技师质量图表展现) and its 6.5 twin: each person's shares of the four grades,
+ * stacked to 100 %, in figure 7's order. Green to red, so failing shares stand out.
+ */
+export function qualityChart(rows: QualityRow[], labels: ChartLabels): BarChartOption {
+  const key = ["excellent", "good", "pass", "fail"] as const;
+  return {
+    animation: false,
+    color: ["#2e7d32", "#7cb342", "#f9a825", "#c62828"],
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+    legend: { top: 0, data: [...labels.grades] },
+    grid: GRID,
+    xAxis: { type: "category", data: rows.map((r) => labels.person(r.person)), axisLabel: { interval: 0 } },
+    yAxis: { type: "value", name: labels.percent, max: 100 },
+    series: key.map((k, i) => ({
+      name: labels.grades[i] ?? k,
+      type: "bar",
+      stack: "grades",
+      barMaxWidth: 48,
+      data: rows.map((r) => r[k]),
+    })),
+  };
+}
