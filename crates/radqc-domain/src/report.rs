@@ -478,14 +478,6 @@ impl Period {
         let to = self.to.map_or_else(|| "9999-12-31T23:59:59.999Z".to_owned(), |m| m.range().1);
         (from, to)
     }
-
-    /// The months as `YYYY-MM` keys, both ends included (rollup keys compare as text).
-    pub fn month_keys(self) -> (String, String) {
-        (
-            self.from.map_or_else(|| "0000-00".to_owned(), |m| m.to_string()),
-            self.to.map_or_else(|| "9999-99".to_owned(), |m| m.to_string()),
-        )
-    }
 }
 
 /// `2026-11`, `2026-01..2026-11`, `..2026-11`, `2026-01..`, or `all`.

@@ -245,13 +245,13 @@ impl Db {
     ) -> Result<Report, ApiError> {
         let p = ReportParams::new(period, &filter, rubric);
         let work_applies = filter.role.is_none_or(|r| r == radqc_domain::Role::Technologist);
-        let mut rows = dispatch!(self, db => db.report_rows(&p).await)?;
+        let mut rows = dispatch!(self, db => db.report_rows(p.rollup_queries()).await)?;
         if !work_applies {
             rows.work.clear();
         }
         let (cells, total) = rows.into_cells(&p)?;
-        let limit = i64::from(details_limit.unwrap_or(u32::MAX));
-        let details = dispatch!(self, db => db.report_details(&p, limit).await)?;
+        let details = p.details_query(details_limit.unwrap_or(u32::MAX));
+        let details = dispatch!(self, db => db.report_details(details).await)?;
         Ok(Report::from_cells(rubric, period.to_string(), filter, &cells, details, total))
     }
 
@@ -339,11 +339,11 @@ pub(crate) fn work_fact(
     })
 }
 
-/// The parameters of the rollup queries (`sql::report_*`) for a period and filter.
+/// A report's period and filter, as the statements that read it need them.
 #[derive(Clone)]
 pub(crate) struct ReportParams {
-    pub first_month: String,
-    pub last_month: String,
+    pub first_month: Option<String>,
+    pub last_month: Option<String>,
     pub from: String,
     pub to: String,
     pub site: Option<String>,
@@ -352,17 +352,16 @@ pub(crate) struct ReportParams {
     pub person: Option<String>,
     pub mode: Option<String>,
     pub rubric_version: Option<String>,
-    /// The role's items as `,IQ,FL,TR,`; `None` without a role filter.
-    pub items: Option<String>,
+    /// The role's items; `None` without a role filter.
+    pub items: Option<Vec<String>>,
 }
 
 impl ReportParams {
     pub fn new(period: Period, f: &ReportFilter, rubric: &Rubric) -> ReportParams {
-        let (first_month, last_month) = period.month_keys();
         let (from, to) = period.range();
         ReportParams {
-            first_month,
-            last_month,
+            first_month: period.from.map(|m| m.to_string()),
+            last_month: period.to.map(|m| m.to_string()),
             from,
             to,
             site: f.site.clone(),
@@ -371,16 +370,55 @@ impl ReportParams {
             person: f.person.as_ref().map(|p| p.to_string()),
             mode: f.mode.map(|m| m.to_string()),
             rubric_version: f.rubric_version.clone(),
-            items: f.role.map(|_| {
-                let items: Vec<String> = f.items(rubric).iter().map(|i| i.to_string()).collect();
-                format!(",{},", items.join(","))
-            }),
+            items: f.role.map(|_| f.items(rubric).iter().map(|i| i.to_string()).collect()),
         }
     }
 
     /// Whether the role filter keeps an item.
     pub fn keeps(&self, item: &str) -> bool {
-        self.items.as_ref().is_none_or(|list| list.contains(&format!(",{item},")))
+        self.items.as_ref().is_none_or(|list| list.iter().any(|i| i == item))
+    }
+
+    fn rollup_conditions(&self, evaluations: bool) -> sql::Conditions {
+        let mut c = sql::Conditions::default();
+        c.cmp("month", ">=", self.first_month.as_deref())
+            .cmp("month", "<=", self.last_month.as_deref())
+            .cmp("site", "=", self.site.as_deref())
+            .cmp("department", "=", self.department.as_deref())
+            .cmp("modality", "=", self.modality.as_deref())
+            .cmp("person", "=", self.person.as_deref());
+        if evaluations {
+            c.cmp("mode", "=", self.mode.as_deref())
+                .cmp("rubric_version", "=", self.rubric_version.as_deref())
+                .one_of("item", self.items.as_deref());
+        }
+        c
+    }
+
+    /// The four rollup statements: scores, deductions, cases, work.
+    pub fn rollup_queries(&self) -> [sql::Query; 4] {
+        [
+            self.rollup_conditions(true).query(sql::REPORT_SCORES, sql::REPORT_SCORES_GROUP),
+            self.rollup_conditions(true).query(sql::REPORT_DEDUCTIONS, sql::REPORT_DEDUCTIONS_GROUP),
+            self.rollup_conditions(false).query(sql::REPORT_CASES, sql::REPORT_CASES_GROUP),
+            self.rollup_conditions(false).query(sql::REPORT_WORK, sql::REPORT_WORK_GROUP),
+        ]
+    }
+
+    /// Figure 3's statement, at most `limit` rows.
+    pub fn details_query(&self, limit: u32) -> sql::Query {
+        let mut c = sql::Conditions::default();
+        c.fixed("e.deducted AND e.current")
+            .cmp("e.at", ">=", Some(&self.from))
+            .cmp("e.at", "<", Some(&self.to))
+            .cmp("e.site", "=", self.site.as_deref())
+            .cmp("coalesce(x.department, '')", "=", self.department.as_deref())
+            .cmp("x.modality", "=", self.modality.as_deref())
+            .cmp("e.scored_person", "=", self.person.as_deref())
+            .cmp("e.mode", "=", self.mode.as_deref())
+            .cmp("e.rubric_version", "=", self.rubric_version.as_deref())
+            .one_of("e.item", self.items.as_deref());
+        c.query(sql::REPORT_DETAILS, &format!("ORDER BY e.at, e.id LIMIT {limit}"))
     }
 }
 

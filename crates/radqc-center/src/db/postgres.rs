@@ -736,6 +736,7 @@ async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data,
 /// reading exams and their evaluations through a cursor.
 async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
+    tx.execute(sql::MARK_NOT_CURRENT, &[]).await?;
     tx.execute(sql::MARK_CURRENT, &[]).await?;
     tx.batch_execute(&format!("DECLARE rebuild_scan NO SCROLL CURSOR FOR {}", sql::REBUILD_SCAN)).await?;
     let mut scan = rollups::Rebuild::default();
@@ -755,7 +756,7 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
     tx.batch_execute("CLOSE rebuild_scan").await?;
     let (rollup, deducted, n) = scan.finish();
     for chunk in deducted.chunks(10_000) {
-        tx.execute("UPDATE evaluations SET deducted = TRUE WHERE id = ANY($1)", &[&chunk]).await?;
+        tx.execute("UPDATE evaluations SET deducted = TRUE WHERE id = ANY($1) AND NOT deducted", &[&chunk]).await?;
     }
     tx.batch_execute(sql::CLEAR_ROLLUPS).await?;
     add_rollup(tx, &rollup).await?;
@@ -763,17 +764,19 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
 }
 
 impl PgDb {
-    pub(crate) async fn report_rows(&self, p: &super::ReportParams) -> Result<super::CellRows, ApiError> {
+    pub(crate) async fn report_rows(&self, queries: [sql::Query; 4]) -> Result<super::CellRows, ApiError> {
         let client = self.pool.get().await?;
-        let filter: [Param; 8] =
-            [&p.first_month, &p.last_month, &p.site, &p.department, &p.modality, &p.person, &p.mode, &p.rubric_version];
-        let (q_scores, q_deductions, q_cases, q_work) =
-            (sql::report_scores(), sql::report_deductions(), sql::report_cases(), sql::report_work());
+        fn params(q: &sql::Query) -> Vec<Param<'_>> {
+            q.params.iter().map(|p| p as Param).collect()
+        }
+        let [q_scores, q_deductions, q_cases, q_work] = &queries;
+        let (p_scores, p_deductions, p_cases, p_work) =
+            (params(q_scores), params(q_deductions), params(q_cases), params(q_work));
         let (scores, deductions, cases, work) = futures_util::try_join!(
-            client.query(&q_scores, &filter),
-            client.query(&q_deductions, &filter),
-            client.query(&q_cases, &filter[..6]),
-            client.query(&q_work, &filter[..6]),
+            client.query(&q_scores.text, &p_scores),
+            client.query(&q_deductions.text, &p_deductions),
+            client.query(&q_cases.text, &p_cases),
+            client.query(&q_work.text, &p_work),
         )?;
         let mut out = super::CellRows::default();
         for r in scores {
@@ -799,32 +802,10 @@ impl PgDb {
         Ok(out)
     }
 
-    pub(crate) async fn report_details(
-        &self,
-        p: &super::ReportParams,
-        limit: i64,
-    ) -> Result<Vec<EvaluationFact>, ApiError> {
+    pub(crate) async fn report_details(&self, q: sql::Query) -> Result<Vec<EvaluationFact>, ApiError> {
         let client = self.pool.get().await?;
-        client
-            .query(
-                sql::REPORT_DETAILS,
-                &[
-                    &p.from,
-                    &p.to,
-                    &p.site,
-                    &p.department,
-                    &p.modality,
-                    &p.person,
-                    &p.mode,
-                    &p.rubric_version,
-                    &p.items,
-                    &limit,
-                ],
-            )
-            .await?
-            .into_iter()
-            .map(|r| fact_row(&r).into_fact())
-            .collect()
+        let params: Vec<Param> = q.params.iter().map(|p| p as Param).collect();
+        client.query(&q.text, &params).await?.into_iter().map(|r| fact_row(&r).into_fact()).collect()
     }
 
     pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {

@@ -134,6 +134,7 @@ ALTER TABLE evaluations ADD COLUMN current BOOLEAN NOT NULL DEFAULT TRUE;
 ALTER TABLE evaluations ADD COLUMN deducted BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX evaluations_exam ON evaluations (site, accession);
 CREATE INDEX evaluations_deducted ON evaluations (at) WHERE deducted AND current;
+CREATE INDEX evaluations_deducted_site ON evaluations (site, at) WHERE deducted AND current;
 CREATE TABLE rollup_scores (
     month          TEXT NOT NULL,
     site           TEXT NOT NULL,
@@ -183,6 +184,10 @@ CREATE TABLE rollup_work (
     n          BIGINT NOT NULL,
     PRIMARY KEY (month, site, department, modality, person)
 );
+-- Reports of long periods read these in group order (a month's report reads the primary keys).
+CREATE INDEX rollup_scores_by_person ON rollup_scores
+    (site, person, modality, item, month, s5, s4, s3, s2, s1, deducted);
+CREATE INDEX rollup_deductions_by_criterion ON rollup_deductions (rubric_version, criterion, item, month, n);
 "#,
 ];
 
@@ -304,56 +309,81 @@ pub const REBUILD_SCAN: &str = "SELECT x.site, x.accession, x.modality, x.depart
          e.grade, e.body \
      FROM exams x LEFT JOIN evaluations e ON e.site = x.site AND e.accession = x.accession AND e.current \
      ORDER BY x.site, x.accession";
-pub const MARK_CURRENT: &str = "UPDATE evaluations SET current = NOT EXISTS \
+/// A rebuild writes only the rows whose flags change (an update rewrites the row in PostgreSQL).
+pub const MARK_NOT_CURRENT: &str = "UPDATE evaluations SET current = FALSE WHERE current AND id IN \
+     (SELECT supersedes FROM evaluations WHERE supersedes IS NOT NULL)";
+pub const MARK_CURRENT: &str = "UPDATE evaluations SET current = TRUE WHERE NOT current AND NOT EXISTS \
      (SELECT 1 FROM evaluations s WHERE s.supersedes = evaluations.id)";
-pub const SET_DEDUCTED: &str = "UPDATE evaluations SET deducted = TRUE WHERE id = $1";
+pub const SET_DEDUCTED: &str = "UPDATE evaluations SET deducted = TRUE WHERE id = $1 AND NOT deducted";
 
-// The filter of a report: $1/$2 the first and last month (YYYY-MM), then site, department,
-// modality, person, mode and rubric version, each NULL for "any". Roles are items, filtered
-// by the caller with the rubric.
-const FILTER: &str = "month >= $1 AND month <= $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3) \
-     AND (CAST($4 AS TEXT) IS NULL OR department = $4) AND (CAST($5 AS TEXT) IS NULL OR modality = $5) \
-     AND (CAST($6 AS TEXT) IS NULL OR person = $6)";
-const EVAL_FILTER: &str =
-    "AND (CAST($7 AS TEXT) IS NULL OR mode = $7) AND (CAST($8 AS TEXT) IS NULL OR rubric_version = $8)";
+/// A statement with its parameters, all text, numbered `$1…` in order.
+pub struct Query {
+    pub text: String,
+    pub params: Vec<String>,
+}
 
-pub fn report_scores() -> String {
-    format!(
-        "SELECT site, person, modality, item, CAST(sum(s5) AS BIGINT), CAST(sum(s4) AS BIGINT), CAST(sum(s3) AS BIGINT), \
-             CAST(sum(s2) AS BIGINT), CAST(sum(s1) AS BIGINT), CAST(sum(deducted) AS BIGINT) \
-         FROM rollup_scores WHERE {FILTER} {EVAL_FILTER} GROUP BY site, person, modality, item"
-    )
+/// Builds a report's statements with only the filters it has: a condition that is not there
+/// cannot mislead the planner (an `$n IS NULL OR …` form hides which index fits).
+#[derive(Default)]
+pub struct Conditions {
+    parts: Vec<String>,
+    pub params: Vec<String>,
 }
-pub fn report_deductions() -> String {
-    format!(
-        "SELECT rubric_version, criterion, item, CAST(sum(n) AS BIGINT) FROM rollup_deductions \
-         WHERE {FILTER} {EVAL_FILTER} GROUP BY rubric_version, criterion, item HAVING sum(n) > 0"
-    )
+
+impl Conditions {
+    pub fn fixed(&mut self, sql: &str) -> &mut Self {
+        self.parts.push(sql.to_owned());
+        self
+    }
+    /// `column op $n` when there is a value.
+    pub fn cmp(&mut self, column: &str, op: &str, value: Option<&str>) -> &mut Self {
+        if let Some(v) = value {
+            self.params.push(v.to_owned());
+            self.parts.push(format!("{column} {op} ${}", self.params.len()));
+        }
+        self
+    }
+    /// `column IN ($n, …)` when there is a list.
+    pub fn one_of(&mut self, column: &str, values: Option<&[String]>) -> &mut Self {
+        if let Some(list) = values {
+            let mut marks = Vec::new();
+            for v in list {
+                self.params.push(v.clone());
+                marks.push(format!("${}", self.params.len()));
+            }
+            self.parts.push(if marks.is_empty() {
+                "FALSE".to_owned()
+            } else {
+                format!("{column} IN ({})", marks.join(", "))
+            });
+        }
+        self
+    }
+    pub fn query(&self, select: &str, rest: &str) -> Query {
+        let conditions = if self.parts.is_empty() { "TRUE".to_owned() } else { self.parts.join(" AND ") };
+        Query { text: format!("{select} WHERE {conditions} {rest}"), params: self.params.clone() }
+    }
 }
-pub fn report_cases() -> String {
-    format!(
-        "SELECT month, site, department, modality, person, CAST(sum(sampled) AS BIGINT), CAST(sum(qualified) AS BIGINT) \
-         FROM rollup_cases WHERE {FILTER} GROUP BY month, site, department, modality, person HAVING sum(sampled) > 0"
-    )
-}
-pub fn report_work() -> String {
-    format!(
-        "SELECT site, person, modality, CAST(sum(n) AS BIGINT) FROM rollup_work WHERE {FILTER} \
-         GROUP BY site, person, modality HAVING sum(n) > 0"
-    )
-}
-/// Figure 3: the current evaluations with a deduction, oldest first, up to $10 of them.
-/// $1/$2 are the time range here, not months; $9 the role's items as `,RQ,AR,` (NULL: all).
+
+pub const REPORT_SCORES: &str =
+    "SELECT site, person, modality, item, CAST(sum(s5) AS BIGINT), CAST(sum(s4) AS BIGINT), \
+     CAST(sum(s3) AS BIGINT), CAST(sum(s2) AS BIGINT), CAST(sum(s1) AS BIGINT), CAST(sum(deducted) AS BIGINT) \
+     FROM rollup_scores";
+pub const REPORT_SCORES_GROUP: &str = "GROUP BY site, person, modality, item";
+pub const REPORT_DEDUCTIONS: &str =
+    "SELECT rubric_version, criterion, item, CAST(sum(n) AS BIGINT) FROM rollup_deductions";
+pub const REPORT_DEDUCTIONS_GROUP: &str = "GROUP BY rubric_version, criterion, item HAVING sum(n) > 0";
+pub const REPORT_CASES: &str = "SELECT month, site, department, modality, person, CAST(sum(sampled) AS BIGINT), \
+     CAST(sum(qualified) AS BIGINT) FROM rollup_cases";
+pub const REPORT_CASES_GROUP: &str = "GROUP BY month, site, department, modality, person HAVING sum(sampled) > 0";
+pub const REPORT_WORK: &str = "SELECT site, person, modality, CAST(sum(n) AS BIGINT) FROM rollup_work";
+pub const REPORT_WORK_GROUP: &str = "GROUP BY site, person, modality HAVING sum(n) > 0";
+/// Figure 3: the current evaluations with a deduction, oldest first (the caller adds the
+/// conditions, the order and the limit).
 pub const REPORT_DETAILS: &str =
     "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
          e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at \
-     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
-     WHERE e.deducted AND e.current AND e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
-       AND (CAST($4 AS TEXT) IS NULL OR coalesce(x.department, '') = $4) \
-       AND (CAST($5 AS TEXT) IS NULL OR x.modality = $5) AND (CAST($6 AS TEXT) IS NULL OR e.scored_person = $6) \
-       AND (CAST($7 AS TEXT) IS NULL OR e.mode = $7) AND (CAST($8 AS TEXT) IS NULL OR e.rubric_version = $8) \
-       AND (CAST($9 AS TEXT) IS NULL OR $9 LIKE '%,' || e.item || ',%') \
-     ORDER BY e.at, e.id LIMIT $10";
+     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession";
 
 /// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.
 pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mode, rubric_version";

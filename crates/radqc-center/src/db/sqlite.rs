@@ -58,6 +58,8 @@ impl SqliteDb {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
+        // Statistics for the query planner where they are missing or stale (cheap when not).
+        conn.execute_batch("PRAGMA optimize = 0x10002")?;
         Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), rollups_at_ingest: super::rollups_at_ingest() })
     }
 
@@ -751,6 +753,7 @@ fn add_rollup(tx: &rusqlite::Transaction, r: &Rollup) -> Result<(), ApiError> {
 
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data.
 fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
+    tx.execute(sql::MARK_NOT_CURRENT, [])?;
     tx.execute(sql::MARK_CURRENT, [])?;
     let mut scan = rollups::Rebuild::default();
     let mut stmt = tx.prepare(sql::REBUILD_SCAN)?;
@@ -773,35 +776,28 @@ fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
 }
 
 impl SqliteDb {
-    pub(crate) async fn report_rows(&self, p: &super::ReportParams) -> Result<super::CellRows, ApiError> {
-        let p = p.clone();
+    pub(crate) async fn report_rows(&self, queries: [sql::Query; 4]) -> Result<super::CellRows, ApiError> {
         self.with(move |c| {
-            let filter = params![
-                p.first_month,
-                p.last_month,
-                p.site,
-                p.department,
-                p.modality,
-                p.person,
-                p.mode,
-                p.rubric_version
-            ];
+            let [scores, deductions, cases, work] = queries;
             let mut out = super::CellRows::default();
-            let mut stmt = c.prepare_cached(&sql::report_scores())?;
-            let mut rows = stmt.query(filter)?;
-            while let Some(r) = rows.next()? {
+            let run = |q: &sql::Query, each: &mut dyn FnMut(&rusqlite::Row) -> rusqlite::Result<()>| {
+                let mut stmt = c.prepare_cached(&q.text)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(&q.params))?;
+                while let Some(r) = rows.next()? {
+                    each(r)?;
+                }
+                Ok::<_, ApiError>(())
+            };
+            run(&scores, &mut |r| {
                 let counts = [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?];
                 out.scores.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, counts));
-            }
-            let mut stmt = c.prepare_cached(&sql::report_deductions())?;
-            let mut rows = stmt.query(filter)?;
-            while let Some(r) = rows.next()? {
+                Ok(())
+            })?;
+            run(&deductions, &mut |r| {
                 out.deductions.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-            }
-            let month_filter = &filter[..6];
-            let mut stmt = c.prepare_cached(&sql::report_cases())?;
-            let mut rows = stmt.query(month_filter)?;
-            while let Some(r) = rows.next()? {
+                Ok(())
+            })?;
+            run(&cases, &mut |r| {
                 let key = radqc_domain::rollup::CaseKey {
                     month: r.get(0)?,
                     site: r.get(1)?,
@@ -810,40 +806,21 @@ impl SqliteDb {
                     person: r.get(4)?,
                 };
                 out.cases.push((key, r.get(5)?, r.get(6)?));
-            }
-            let mut stmt = c.prepare_cached(&sql::report_work())?;
-            let mut rows = stmt.query(month_filter)?;
-            while let Some(r) = rows.next()? {
+                Ok(())
+            })?;
+            run(&work, &mut |r| {
                 out.work.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-            }
+                Ok(())
+            })?;
             Ok(out)
         })
         .await
     }
 
-    pub(crate) async fn report_details(
-        &self,
-        p: &super::ReportParams,
-        limit: i64,
-    ) -> Result<Vec<EvaluationFact>, ApiError> {
-        let p = p.clone();
+    pub(crate) async fn report_details(&self, q: sql::Query) -> Result<Vec<EvaluationFact>, ApiError> {
         self.with(move |c| {
-            let mut stmt = c.prepare_cached(sql::REPORT_DETAILS)?;
-            let rows = stmt.query_map(
-                params![
-                    p.from,
-                    p.to,
-                    p.site,
-                    p.department,
-                    p.modality,
-                    p.person,
-                    p.mode,
-                    p.rubric_version,
-                    p.items,
-                    limit
-                ],
-                fact_row,
-            )?;
+            let mut stmt = c.prepare_cached(&q.text)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(&q.params), fact_row)?;
             rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
         })
         .await
