@@ -412,7 +412,7 @@ impl ReportParams {
             .cmp("e.at", ">=", Some(&self.from))
             .cmp("e.at", "<", Some(&self.to))
             .cmp("e.site", "=", self.site.as_deref())
-            .cmp("coalesce(x.department, '')", "=", self.department.as_deref())
+            .cmp("x.department", "=", self.department.as_deref())
             .cmp("x.modality", "=", self.modality.as_deref())
             .cmp("e.scored_person", "=", self.person.as_deref())
             .cmp("e.mode", "=", self.mode.as_deref())
