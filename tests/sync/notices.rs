@@ -56,7 +56,10 @@ async fn a_failed_score_becomes_a_notice_and_its_correction_closes_it() {
         let closed = center.db.notices(Some("CLINIC-M")).await.unwrap().remove(0);
         assert!(closed.closed, "{backend}: closed at the center");
         assert_eq!((closed.correction.as_deref(), closed.closed_by.as_deref()), (Some("已组织复核并培训"), Some("H1")));
-        assert!(radqc_center::http::select_notices(vec![closed], true, None, Utc::now()).is_empty(), "no longer open");
+        assert!(
+            radqc_center::http::select_notices(vec![closed], true, None, None, Utc::now()).is_empty(),
+            "no longer open"
+        );
         radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
         assert!(
             clinic.store.feed_items(FeedKind::Notices).unwrap().iter().any(|i| i.body["type"] == "notice_closed"),

@@ -462,12 +462,15 @@ struct NoticesQuery {
     open: bool,
     /// Only open notices older than this many days.
     overdue_days: Option<i64>,
+    /// Only notices of this department.
+    department: Option<String>,
 }
 
 /// Monitoring notices (7.1) of a site: all of them for roles that see the site's scores, else
 /// the caller's own (as the person scored or as a department head named on it).
 #[utoipa::path(get, path = "/api/v1/notices",
-    params(("site" = Option<String>, Query), ("open" = Option<bool>, Query), ("overdue_days" = Option<i64>, Query)),
+    params(("site" = Option<String>, Query), ("department" = Option<String>, Query), ("open" = Option<bool>, Query),
+        ("overdue_days" = Option<i64>, Query, description = "only open notices older than this many days (0 or more)")),
     responses((status = 200, body = Vec<radqc_protocol::MonitoringNotice>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("person_token" = [])))]
 async fn notices(
@@ -480,11 +483,15 @@ async fn notices(
         Caller::Device(d) => (d.site.clone(), None),
         Caller::Person(p) => (p.site.clone(), Some(p)),
     };
+    if q.overdue_days.is_some_and(|d| d < 0) {
+        return Err(ApiError::bad_request("INVALID_QUERY", "overdue_days: a number of days, 0 or more"));
+    }
     let site = q.site.unwrap_or(own_site.clone());
     if !person.map_or(site == own_site, |p| p.may_read_site(&site)) {
         return Err(ApiError::forbidden(format!("you may not read site {site}'s notices")));
     }
-    let list = select_notices(state.db.notices(Some(&site)).await?, q.open, q.overdue_days, Utc::now());
+    let list = state.db.notices(Some(&site)).await?;
+    let list = select_notices(list, q.open, q.overdue_days, q.department.as_deref(), Utc::now());
     Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site()) {
         Some(p) => {
             list.into_iter().filter(|n| n.to.as_deref() == Some(&p.staff) || n.also_to.contains(&p.staff)).collect()
@@ -493,14 +500,17 @@ async fn notices(
     }))
 }
 
-/// The open (or all) notices, and with `overdue_days` only open ones older than that.
+/// The open (or all) notices, and with `overdue_days` only open ones older than that; of one
+/// department when it is given.
 pub fn select_notices(
     list: Vec<radqc_protocol::MonitoringNotice>,
     open: bool,
     overdue_days: Option<i64>,
+    department: Option<&str>,
     now: chrono::DateTime<Utc>,
 ) -> Vec<radqc_protocol::MonitoringNotice> {
     list.into_iter()
+        .filter(|n| department.is_none_or(|d| n.department.as_deref() == Some(d)))
         .filter(|n| !(open || overdue_days.is_some()) || !n.closed)
         .filter(|n| overdue_days.is_none_or(|d| n.created_at < now - Duration::days(d)))
         .collect()

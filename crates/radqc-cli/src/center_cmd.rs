@@ -125,11 +125,14 @@ pub enum CenterCommand {
         db: CenterDb,
         #[arg(long)]
         site: Option<String>,
+        /// Only those of this department.
+        #[arg(long)]
+        department: Option<String>,
         /// Only those still open.
         #[arg(long)]
         open: bool,
         /// Only open notices older than this many days.
-        #[arg(long, value_name = "DAYS")]
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..))]
         overdue_days: Option<i64>,
     },
     /// Counts per site and device.
@@ -292,9 +295,9 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             let rubric = radqc_domain::Rubric::bundled();
             crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
-        CenterCommand::Notices { db, site, open, overdue_days } => {
+        CenterCommand::Notices { db, site, department, open, overdue_days } => {
             let list = db.open().await?.notices(site.as_deref()).await?;
-            for n in radqc_center::http::select_notices(list, open, overdue_days, Utc::now()) {
+            for n in radqc_center::http::select_notices(list, open, overdue_days, department.as_deref(), Utc::now()) {
                 println!("{}", serde_json::to_string(&n)?);
             }
         }

@@ -413,3 +413,49 @@ async fn reports_are_read_by_roles_that_see_the_site() {
     })
     .await;
 }
+
+/// Data-driven: which notices the open, overdue and department selections keep.
+#[test]
+fn notices_are_selected_by_state_age_and_department() {
+    let now = chrono::Utc::now();
+    let notice = |id: &str, department: Option<&str>, days_old: i64, closed: bool| radqc_protocol::MonitoringNotice {
+        id: id.into(),
+        site: "S".into(),
+        evaluation_id: format!("e-{id}"),
+        accession: "A".into(),
+        item: "IQ".into(),
+        to: Some("A1".into()),
+        also_to: vec!["H1".into()],
+        department: department.map(str::to_owned),
+        grade: "fail".into(),
+        score: Some(2),
+        created_at: now - chrono::Duration::days(days_old),
+        closed,
+        correction: closed.then(|| "已整改".to_owned()),
+        closed_by: closed.then(|| "H1".to_owned()),
+        closed_at: closed.then_some(now),
+    };
+    let all = vec![
+        notice("n1", Some("放射科"), 1, false),
+        notice("n2", Some("放射科"), 20, false),
+        notice("n3", Some("急诊"), 20, false),
+        notice("n4", Some("放射科"), 40, true),
+        notice("n5", None, 40, false),
+    ];
+    /// What, open only, overdue days, department, the notices kept.
+    type Case<'a> = (&'a str, bool, Option<i64>, Option<&'a str>, &'a [&'a str]);
+    let cases: &[Case] = &[
+        ("everything", false, None, None, &["n1", "n2", "n3", "n4", "n5"]),
+        ("open", true, None, None, &["n1", "n2", "n3", "n5"]),
+        ("overdue past 14 days (open only)", false, Some(14), None, &["n2", "n3", "n5"]),
+        ("open in 放射科", true, None, Some("放射科"), &["n1", "n2"]),
+        ("overdue in 急诊", false, Some(14), Some("急诊"), &["n3"]),
+    ];
+    for (what, open, overdue, department, want) in cases {
+        let got: Vec<String> = radqc_center::http::select_notices(all.clone(), *open, *overdue, *department, now)
+            .into_iter()
+            .map(|n| n.id)
+            .collect();
+        assert_eq!(got, *want, "{what}");
+    }
+}
