@@ -1,5 +1,5 @@
 //! Benchmark: the center's reports over a region's history, 10 million evaluations (100 sites,
-//! 24 months, 2026-01 to 2027-12 … see `MONTHS`), on SQLite and on PostgreSQL.
+//! 24 months from 2025-01 to 2026-12, 4 million exams), on SQLite and on PostgreSQL.
 //!
 //! Goals (issue 6): a monthly report of any figure in at most 200 ms p95, an all-time one in at
 //! most 1 s. Every report here computes all figures at once (the indicators and figures 2-8, and
