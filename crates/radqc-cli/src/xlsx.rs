@@ -24,7 +24,7 @@ fn styles() -> Styles {
     }
 }
 
-fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts) -> Result<(), XlsxError> {
+fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts, r: &Report) -> Result<(), XlsxError> {
     ws.write_with_format(0, 0, title, &s.title)?;
     ws.merge_range(1, 0, 2, 0, "技师/医生", &s.head)?;
     for (i, m) in fig.modalities.iter().enumerate() {
@@ -35,11 +35,11 @@ fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts) -
         }
     }
     let mut row = 3u32;
-    for r in &fig.rows {
-        ws.write_with_format(row, 0, &r.person, &s.cell)?;
+    for p in &fig.rows {
+        ws.write_with_format(row, 0, r.person_label(&p.site, &p.person), &s.cell)?;
         for (i, m) in fig.modalities.iter().enumerate() {
             let c = 1 + 5 * i as u16;
-            match r.cells.get(m) {
+            match p.cells.get(m) {
                 Some(counts) => {
                     for (k, n) in counts.iter().enumerate() {
                         let style = if k >= 3 && *n > 0 { &s.red } else { &s.cell };
@@ -64,7 +64,14 @@ fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts) -
     Ok(())
 }
 
-fn quality_sheet(ws: &mut Worksheet, s: &Styles, title: &str, who: &str, rows: &[QualityRow]) -> Result<(), XlsxError> {
+fn quality_sheet(
+    ws: &mut Worksheet,
+    s: &Styles,
+    title: &str,
+    who: &str,
+    rows: &[QualityRow],
+    report: &Report,
+) -> Result<(), XlsxError> {
     ws.write_with_format(0, 0, title, &s.title)?;
     ws.merge_range(1, 0, 1, 5, "5分：优秀；4分：良好；3分：合格；2分、1分：不合格", &s.head)?;
     for (c, h) in [who, "被质控数", "优秀率(%)", "良好率(%)", "合格率(%)", "不合格率(%)"].iter().enumerate()
@@ -73,7 +80,7 @@ fn quality_sheet(ws: &mut Worksheet, s: &Styles, title: &str, who: &str, rows: &
     }
     for (i, r) in rows.iter().enumerate() {
         let row = 3 + i as u32;
-        ws.write_with_format(row, 0, &r.person, &s.cell)?;
+        ws.write_with_format(row, 0, report.person_label(&r.site, &r.person), &s.cell)?;
         ws.write_with_format(row, 1, r.evaluations as f64, &s.cell)?;
         for (c, rate) in [r.excellent, r.good, r.pass, r.fail].iter().enumerate() {
             ws.write_with_format(row, 2 + c as u16, f64::from(rate.tenths()) / 10.0, &s.cell)?;
@@ -99,13 +106,37 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
     }
     ws.write_with_format(2, 0, r.indicators.sampled as f64, &s.cell)?;
     ws.write_with_format(2, 1, r.indicators.qualified as f64, &s.cell)?;
-    match r.indicators.rate {
-        Some(rate) => ws.write_with_format(2, 2, f64::from(rate.tenths()) / 10.0, &s.cell)?,
-        None => ws.write_with_format(2, 2, "—", &s.cell)?,
+    let rate = |ws: &mut Worksheet, row: u32, col: u16, rate: Option<radqc_domain::report::Rate>| match rate {
+        Some(rate) => ws.write_with_format(row, col, f64::from(rate.tenths()) / 10.0, &s.cell).map(|_| ()),
+        None => ws.write_with_format(row, col, "—", &s.cell).map(|_| ()),
     };
+    rate(ws, 2, 2, r.indicators.rate)?;
+    let mut row = 4u32;
+    for (zh, _, rows) in r.indicators.breakdowns() {
+        ws.write_with_format(row, 0, zh, &s.title)?;
+        for (c, h) in [zh, "抽查例数", "合格例数", "合格率(%)"].iter().enumerate() {
+            ws.write_with_format(row + 1, c as u16, *h, &s.head)?;
+        }
+        row += 2;
+        for b in rows {
+            ws.write_with_format(row, 0, r.breakdown_label(b), &s.cell)?;
+            ws.write_with_format(row, 1, b.sampled as f64, &s.cell)?;
+            ws.write_with_format(row, 2, b.qualified as f64, &s.cell)?;
+            rate(ws, row, 3, b.rate)?;
+            row += 1;
+        }
+        row += 1;
+    }
+    ws.set_column_width(0, 14)?;
 
-    score_sheet(wb.add_worksheet().set_name("图2 技师评分")?, &s, "图2 质控评分统计（技师）", &r.scores_technologists)?;
-    score_sheet(wb.add_worksheet().set_name("图2 医生评分")?, &s, "图2 质控评分统计（医生）", &r.scores_doctors)?;
+    score_sheet(
+        wb.add_worksheet().set_name("图2 技师评分")?,
+        &s,
+        "图2 质控评分统计（技师）",
+        &r.scores_technologists,
+        r,
+    )?;
+    score_sheet(wb.add_worksheet().set_name("图2 医生评分")?, &s, "图2 质控评分统计（医生）", &r.scores_doctors, r)?;
 
     let ws = wb.add_worksheet().set_name("图3 扣分明细")?;
     ws.write_with_format(0, 0, "图3 质控扣分明细", &s.title)?;
@@ -122,7 +153,7 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         for (c, v) in [
             f.modality.to_string(),
             f.exam_item.clone(),
-            f.scored_person.as_ref().map_or(String::new(), |p| p.to_string()),
+            f.scored_person.as_ref().map_or(String::new(), |p| r.person_label(&f.site, p.as_str())),
             f.reviewer.to_string(),
             score,
             list(&f.unmet),
@@ -170,7 +201,7 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
     }
     let mut row = 3u32;
     for w in &r.workload.rows {
-        ws.write_with_format(row, 0, &w.person, &s.cell)?;
+        ws.write_with_format(row, 0, r.person_label(&w.site, &w.person), &s.cell)?;
         ws.write_with_format(row, 1, w.total as f64, &s.cell)?;
         for (i, m) in mods.iter().enumerate() {
             match w.by_modality.get(m) {
@@ -192,7 +223,8 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         "图7 技师质量统计",
         "技师",
         &r.quality_technologists,
+        r,
     )?;
-    quality_sheet(wb.add_worksheet().set_name("6.5 医生质量")?, &s, "6.5 医生数据展现", "医生", &r.quality_doctors)?;
+    quality_sheet(wb.add_worksheet().set_name("6.5 医生质量")?, &s, "6.5 医生数据展现", "医生", &r.quality_doctors, r)?;
     wb.save_to_buffer()
 }

@@ -351,6 +351,22 @@ pub struct IndicatorRow {
     pub rate: Option<Rate>,
 }
 
+impl Indicators {
+    /// The breakdowns worth printing, with their Chinese and English titles: by month when the
+    /// period has several, by site when there are several, then by department, modality and
+    /// reporting doctor (when there is anything to break down).
+    pub fn breakdowns(&self) -> Vec<(&'static str, &'static str, &[IndicatorRow])> {
+        let all: [(&'static str, &'static str, &[IndicatorRow], usize); 5] = [
+            ("按月", "By month", &self.by_month, 2),
+            ("按站点", "By site", &self.by_site, 2),
+            ("按科室", "By department", &self.by_department, 1),
+            ("按设备类型", "By modality", &self.by_modality, 1),
+            ("按报告医师", "By reporting doctor", &self.by_person, 1),
+        ];
+        all.into_iter().filter(|(_, _, rows, min)| rows.len() >= *min).map(|(zh, en, rows, _)| (zh, en, rows)).collect()
+    }
+}
+
 pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
     type Groups = BTreeMap<(Option<String>, String), (u64, u64)>;
     let mut groups: [Groups; 5] = Default::default();
@@ -519,6 +535,36 @@ pub struct Report {
 }
 
 impl Report {
+    /// Whether the report spans several sites: staff codes are unique only within a site, so
+    /// people are then named `SITE/CODE`.
+    pub fn spans_sites(&self) -> bool {
+        let sites: std::collections::BTreeSet<&str> = (self.indicators.by_site.iter().map(|r| r.key.as_str()))
+            .chain(self.scores_technologists.rows.iter().chain(&self.scores_doctors.rows).map(|r| r.site.as_str()))
+            .chain(self.workload.rows.iter().map(|r| r.site.as_str()))
+            .chain(self.deduction_details.iter().map(|f| f.site.as_str()))
+            .collect();
+        sites.len() > 1
+    }
+
+    /// A person as the views print them: the staff code, or `SITE/CODE` in a report of several
+    /// sites.
+    pub fn person_label(&self, site: &str, code: &str) -> String {
+        if self.spans_sites() {
+            format!("{site}/{code}")
+        } else {
+            code.to_owned()
+        }
+    }
+
+    /// A breakdown row's key as the views print it ("（未填写）" when the exam has none).
+    pub fn breakdown_label(&self, row: &IndicatorRow) -> String {
+        let key = if row.key.is_empty() { "（未填写）" } else { row.key.as_str() };
+        match &row.site {
+            Some(site) => self.person_label(site, key),
+            None => key.to_owned(),
+        }
+    }
+
     /// Builds every view from cells (see [`Rollup::cells`]) and figure 3's details. Who counts
     /// as a technologist's or a doctor's evaluation follows the rubric's `scored_role` of the
     /// item, not a list in code.

@@ -13,7 +13,7 @@ mod table;
 
 use std::sync::Arc;
 
-use radqc_domain::report::{EvaluationFact, IndicatorRow, QualityRow, Rate, Report, ScoreCounts};
+use radqc_domain::report::{EvaluationFact, QualityRow, Rate, Report, ScoreCounts};
 use radqc_domain::{CriterionCode, Rubric};
 
 pub use font::{find_cjk_font, load_font, FontError, FontFile, FONT_ENV};
@@ -68,11 +68,7 @@ pub fn render(report: &Report, rubric: &Rubric, opts: &PdfOptions) -> Result<Vec
     let font = krilla::text::Font::new(opts.font.clone().into(), index).ok_or(PdfError::BadFont { index })?;
 
     let mut pages = Pages::new(face);
-    let sites: std::collections::BTreeSet<&str> = (report.indicators.by_site.iter().map(|r| r.key.as_str()))
-        .chain(report.workload.rows.iter().map(|r| r.site.as_str()))
-        .chain(report.quality_technologists.iter().chain(&report.quality_doctors).map(|r| r.site.as_str()))
-        .collect();
-    pages.multi_site = sites.len() > 1;
+    pages.multi_site = report.spans_sites();
     title_block(&mut pages, report, rubric, opts);
     indicators(&mut pages, report);
     score_counts(
@@ -197,19 +193,7 @@ fn indicators(pages: &mut Pages<'_>, report: &Report) {
     }
     .draw(pages);
     note(pages, "合格率 = 合格例数 / 抽查例数 × 100%，保留一位小数；无抽查例数时显示“—”。Rate = qualified / sampled × 100 %; “—” when no case was sampled.");
-    // The breakdowns that say something: months of a longer period, several sites, and always
-    // departments, modalities and reporting doctors.
-    let breakdowns: [(&str, &str, &[IndicatorRow], bool); 5] = [
-        ("按月", "By month", &ind.by_month, ind.by_month.len() > 1),
-        ("按站点", "By site", &ind.by_site, ind.by_site.len() > 1),
-        ("按科室", "By department", &ind.by_department, !ind.by_department.is_empty()),
-        ("按设备类型", "By modality", &ind.by_modality, !ind.by_modality.is_empty()),
-        ("按报告医师", "By reporting doctor", &ind.by_person, !ind.by_person.is_empty()),
-    ];
-    for (zh, en, rows, shown) in breakdowns {
-        if !shown {
-            continue;
-        }
+    for (zh, en, rows) in ind.breakdowns() {
         heading(pages, &format!("5.1 {zh}"), en, 40.0);
         let w = CONTENT_W / 4.0;
         Table {
@@ -223,13 +207,8 @@ fn indicators(pages: &mut Pages<'_>, report: &Report) {
             rows: rows
                 .iter()
                 .map(|r| {
-                    let key = if r.key.is_empty() { "（未填写）".to_owned() } else { r.key.clone() };
-                    let key = match (&r.site, pages.multi_site) {
-                        (Some(site), true) => format!("{site}/{key}"),
-                        _ => key,
-                    };
                     vec![
-                        Cell::text(key),
+                        Cell::text(report.breakdown_label(r)),
                         Cell::text(r.sampled.to_string()),
                         Cell::text(r.qualified.to_string()),
                         Cell::text(rate(r.rate)),

@@ -175,6 +175,20 @@ fn report_gives_the_month_s_figures_from_the_store() {
     assert_eq!(row, ["A3", "2", "50", "50", "0", "0"]);
     let fig4 = book.worksheet_range("图4 扣分项目").unwrap();
     assert!(cell(&fig4, 2, 0) == "严重扣分项" && cell(&fig4, 2, 2).starts_with("RQ-S1 "), "severe first, by its text");
+    // The whole workbook's layout, sheet by sheet, cell by cell (merged header cells included).
+    let mut layout = String::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).unwrap();
+        layout += &format!("== {name}\n");
+        for row in range.rows() {
+            layout += &row.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(" | ");
+            layout += "\n";
+        }
+        for region in book.merge_cells_by_sheet_name(&name).unwrap() {
+            layout += &format!("merged {:?}..{:?}\n", region.start, region.end);
+        }
+    }
+    insta::assert_snapshot!("report_xlsx_2026_11", layout);
     let out = radqc(&["report", "--db", db, "--month", "2026-11", "--format", "xlsx"], "");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("needs --output"));
 

@@ -383,9 +383,19 @@ fn indicators_break_down_by_site_department_modality_person_and_month() {
 fn the_same_staff_code_at_two_sites_is_two_people() {
     let mut other = fact("A1", "CT", 5);
     other.site = "T".into();
-    let fig = report::score_counts(&[fact("A1", "CT", 4), other]);
+    let facts = [fact("A1", "CT", 4), other];
+    let fig = report::score_counts(&facts);
     let rows: Vec<(&str, &str)> = fig.rows.iter().map(|r| (r.site.as_str(), r.person.as_str())).collect();
     assert_eq!(rows, [("S", "A1"), ("T", "A1")]);
+    let build = |facts: &[EvaluationFact]| {
+        report::Report::build(Rubric::bundled(), "2026-11".into(), ReportFilter::default(), facts, &[], None)
+    };
+    let region = build(&facts);
+    assert!(region.spans_sites());
+    assert_eq!(region.person_label("T", "A1"), "T/A1", "several sites: people are SITE/CODE in every export");
+    let one_site = build(&facts[..1]);
+    assert!(!one_site.spans_sites());
+    assert_eq!(one_site.person_label("S", "A1"), "A1");
 }
 
 #[test]
