@@ -2,7 +2,9 @@
 //! type to the application layer (`radqc-app`) and back.
 
 use chrono::Utc;
-use radqc_app::{Drill, ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, Session, SyncView};
+use radqc_app::{
+    Drill, ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, ReportScope, Session, SyncView,
+};
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{EvaluationRecord, StaffMember};
 use tauri::State;
@@ -89,25 +91,31 @@ pub fn report(app: State<'_, Shared>, month: String) -> Answer<radqc_domain::rep
     Ok(app.lock()?.report(&month)?)
 }
 
-/// The evaluations behind one number of the month's report (the drill-down).
+/// The 报表 screen's report: a period of months and the filters, as text the app parses.
+#[tauri::command]
+pub fn report_view(app: State<'_, Shared>, scope: ReportScope) -> Answer<radqc_domain::report::Report> {
+    Ok(app.lock()?.report_view(&scope)?)
+}
+
+/// The evaluations behind one number of the report of `scope` (the drill-down).
 #[tauri::command]
 pub fn report_evaluations(
     app: State<'_, Shared>,
-    month: String,
+    scope: ReportScope,
     drill: Drill,
 ) -> Answer<Vec<radqc_domain::report::EvaluationFact>> {
-    Ok(app.lock()?.report_evaluations(&month, &drill)?)
+    Ok(app.lock()?.report_evaluations(&scope, &drill)?)
 }
 
-/// The exams behind a workload number (figure 5).
+/// The exams behind a workload number (figure 5) of the report of `scope`.
 #[tauri::command]
 pub fn report_workload_exams(
     app: State<'_, Shared>,
-    month: String,
+    scope: ReportScope,
     person: Option<String>,
     modality: Option<String>,
 ) -> Answer<Vec<ExamView>> {
-    Ok(app.lock()?.report_workload_exams(&month, person.as_deref(), modality.as_deref())?)
+    Ok(app.lock()?.report_workload_exams(&scope, person.as_deref(), modality.as_deref())?)
 }
 
 /// Records the correction (整改) that closes a monitoring notice.

@@ -179,6 +179,7 @@ pub fn run(options: Options) {
             commands::my_notices,
             commands::close_notice,
             commands::report,
+            commands::report_view,
             commands::report_evaluations,
             commands::report_workload_exams,
             commands::sync_status,

@@ -18,7 +18,7 @@ import type {
   SyncStatus,
   Verdict,
 } from "./wire";
-import type { Drill, EvaluationFact, Report } from "./report";
+import type { Drill, EvaluationFact, Report, ReportScope } from "./report";
 
 /** The event the shell emits when a signing was sampled: the panel must come up at once. */
 export const GATE_REQUESTED = "gate-requested";
@@ -51,10 +51,12 @@ export const myScores = () => call<EvaluationRecord[]>("my_scores");
 export const myNotices = () => call<Notice[]>("my_notices");
 
 export const report = (month: string) => call<Report>("report", { month });
-export const reportEvaluations = (month: string, drill: Drill) =>
-  call<EvaluationFact[]>("report_evaluations", { month, drill });
-export const reportWorkloadExams = (month: string, person?: string, modality?: string) =>
-  call<ExamView[]>("report_workload_exams", { month, person, modality });
+/** The 报表 screen's report: a period and filters; the drill-downs take the same scope. */
+export const reportView = (scope: ReportScope) => call<Report>("report_view", { scope });
+export const reportEvaluations = (scope: ReportScope, drill: Drill) =>
+  call<EvaluationFact[]>("report_evaluations", { scope, drill });
+export const reportWorkloadExams = (scope: ReportScope, person?: string, modality?: string) =>
+  call<ExamView[]>("report_workload_exams", { scope, person, modality });
 
 export const autostart = () => call<boolean>("autostart");
 export const setAutostart = (enabled: boolean) => call<boolean>("set_autostart", { enabled });

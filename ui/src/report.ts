@@ -16,7 +16,7 @@ export interface Indicators {
   sampled: number;
   qualified: number;
   rate: Rate;
-  /** Breakdowns the lead's report model adds (main); not shown yet. */
+  /** Breakdowns (by month, site, department, modality, reporting doctor). */
   by_month?: IndicatorRow[];
   by_site?: IndicatorRow[];
   by_department?: IndicatorRow[];
@@ -26,6 +26,7 @@ export interface Indicators {
 
 export interface IndicatorRow {
   site?: string | null;
+  /** The month, site, department, modality or person; "" when the exam has none. */
   key: string;
   sampled: number;
   qualified: number;
@@ -112,8 +113,20 @@ export interface QualityRow {
   fail: number;
 }
 
+/** The filter the shell applied, as it echoes it (only the fields given). */
+export interface AppliedFilter {
+  department?: string;
+  modality?: string;
+  role?: string;
+  person?: string;
+  mode?: string;
+  rubric_version?: string;
+}
+
 export interface Report {
+  /** `2026-11`, or `2026-09..2026-11` for several months. */
   period: string;
+  filter?: AppliedFilter;
   indicators: Indicators;
   scores_technologists: ScoreCounts;
   scores_doctors: ScoreCounts;
@@ -129,6 +142,111 @@ export interface Report {
 /** Whose figures: the technologists' items (IQ, FL, TR) or the doctors' (RQ, AR). */
 export type Group = "technologists" | "doctors";
 
+/**
+ * What a report covers, as `report_view` and the drill-downs take it (the shell parses every
+ * field and names a wrong one): months `YYYY-MM`, both included; only the filters set.
+ */
+export interface ReportScope extends AppliedFilter {
+  from?: string;
+  to?: string;
+}
+
+/** The filter bar's state: every field a string, "" for "all". */
+export interface ReportFilters {
+  /** One month, or a range of months. */
+  span: "month" | "range";
+  from: string;
+  to: string;
+  role: string;
+  modality: string;
+  mode: string;
+  person: string;
+  department: string;
+  rubricVersion: string;
+}
+
+/** The filters a reader can set besides the period, in the bar's order. */
+export const FILTER_FIELDS = ["role", "modality", "mode", "person", "department", "rubricVersion"] as const;
+export type FilterField = (typeof FILTER_FIELDS)[number];
+
+/** QC modes (质控方式), as the shell names them. */
+export const QC_MODES = ["random", "active", "centralized", "gold"] as const;
+
+/** The modalities offered before a report has shown which ones the site has. */
+export const KNOWN_MODALITIES = ["DR", "CT", "MR"];
+
+/** The screen's start: this month, nothing filtered. */
+export function defaultFilters(month: string = currentMonth()): ReportFilters {
+  return { span: "month", from: month, to: month, role: "", modality: "", mode: "", person: "", department: "", rubricVersion: "" };
+}
+
+/**
+ * A person as typed: a staff code, a roster name, or "王磊 (A1)" as the lists print it; the
+ * staff code the shell filters by. Unknown text goes as it is (the shell checks it).
+ */
+export function personCode(text: string, names: Record<string, string>): string {
+  const typed = text.trim();
+  if (!typed || typed in names) return typed;
+  const labelled = /\(([^()]+)\)$/.exec(typed);
+  if (labelled) return labelled[1]!.trim();
+  const byName = Object.entries(names).find(([, name]) => name === typed);
+  return byName ? byName[0] : typed;
+}
+
+/** What the shell is asked for: the period, and only the filters set (trimmed). */
+export function scopeOf(f: ReportFilters, names: Record<string, string> = {}): ReportScope {
+  const to = f.span === "month" || !f.to ? f.from : f.to;
+  const scope: ReportScope = { from: f.from, to };
+  const set = (key: keyof AppliedFilter, value: string) => {
+    const v = value.trim();
+    if (v) scope[key] = v;
+  };
+  set("role", f.role);
+  set("modality", f.modality);
+  set("mode", f.mode);
+  set("person", personCode(f.person, names));
+  set("department", f.department);
+  set("rubric_version", f.rubricVersion);
+  return scope;
+}
+
+/** The filters in effect, for the chips above the figures (the period is always shown apart). */
+export function activeFilters(f: ReportFilters): FilterField[] {
+  return FILTER_FIELDS.filter((k) => f[k].trim() !== "");
+}
+
+/** The period as the headings print it: `2026-11`, or `2026-09 – 2026-11`. */
+export function periodLabel(scope: ReportScope): string {
+  return !scope.to || scope.to === scope.from ? (scope.from ?? "") : `${scope.from} – ${scope.to}`;
+}
+
+/** A breakdown of 5.1 shown on the screen: which rows, under which title key. */
+export interface Breakdown {
+  key: "byMonth" | "bySite" | "byDepartment" | "byModality" | "byPerson";
+  rows: IndicatorRow[];
+}
+
+/**
+ * The 5.1 breakdowns worth a table: by month when the period has several months, by site when
+ * there are several, then by department, modality and reporting doctor.
+ */
+export function breakdowns(ind: Indicators, severalMonths: boolean): Breakdown[] {
+  const list: Breakdown[] = [];
+  if (severalMonths) list.push({ key: "byMonth", rows: ind.by_month ?? [] });
+  if ((ind.by_site ?? []).length > 1) list.push({ key: "bySite", rows: ind.by_site ?? [] });
+  list.push({ key: "byDepartment", rows: ind.by_department ?? [] });
+  list.push({ key: "byModality", rows: ind.by_modality ?? [] });
+  list.push({ key: "byPerson", rows: ind.by_person ?? [] });
+  return list;
+}
+
+/** What a reader can pick from: the known values and those the report showed, sorted, once. */
+export function choices(known: readonly string[], seen: (IndicatorRow[] | undefined)[]): string[] {
+  const all = new Set(known);
+  for (const rows of seen) for (const r of rows ?? []) if (r.key) all.add(r.key);
+  return [...all].sort((a, b) => a.localeCompare(b, "zh-CN"));
+}
+
 /** What a clicked number asks the shell for (`report_evaluations`); every field narrows. */
 export interface Drill {
   group?: Group;
@@ -138,6 +256,8 @@ export interface Drill {
   grade?: Grade;
   criterion?: string;
   deducted_only?: boolean;
+  /** A figure-4 row is one rubric version's count. */
+  rubric_version?: string;
 }
 
 /** A clicked number: the evaluations behind it, or (figure 5) the exams performed. */
@@ -183,7 +303,9 @@ export function deductionDetailsTarget(count: number): DrillTarget {
 
 /** A figure-4 count. */
 export function deductionTarget(d: DeductionCount): DrillTarget {
-  return { kind: "evaluations", drill: { criterion: d.criterion }, expected: d.count };
+  const drill: Drill = { criterion: d.criterion };
+  if (d.rubric_version) drill.rubric_version = d.rubric_version;
+  return { kind: "evaluations", drill, expected: d.count };
 }
 
 /** A figure-7 (or 6.5) number: the evaluations count (no grade) or one grade's rate. */

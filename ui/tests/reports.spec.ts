@@ -1,12 +1,18 @@
 //! The 报表 screen: rates as the standard prints them, which drill-down each clicked number asks
-//! the shell for, the chart options of figures 6 and 8, and the screen against the mocked shell
-//! (who sees it, the tables, the drawer listing what the shell answered).
+//! the shell for, the chart options of figures 6 and 8, the filter bar's scope, and the screen
+//! against the mocked shell (who sees it, the filters it sends, the tables and 5.1 breakdowns,
+//! the drawer listing what the shell answered within the same scope).
 
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { flushPromises, type VueWrapper } from "@vue/test-utils";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import {
+  activeFilters,
+  breakdowns,
   currentMonth,
+  defaultFilters,
+  personCode,
+  scopeOf,
   deductionDetailsCount,
   deductionDetailsTarget,
   deductionTarget,
@@ -20,6 +26,7 @@ import {
   type ChartLabels,
   type EvaluationFact,
   type Report,
+  type ReportScope,
 } from "../src/report";
 import { argsOf, staff } from "./support/shell";
 import { byId, mountApp } from "./support/app";
@@ -37,6 +44,7 @@ vi.mock("../src/components/reports/ReportChart.vue", async () => {
 });
 
 const Q1 = staff.find((s) => s.code === "Q1")!;
+const thisMonth: ReportScope = { from: currentMonth(), to: currentMonth() };
 const A1 = staff.find((s) => s.code === "A1")!;
 
 let wrapper: VueWrapper | undefined;
@@ -158,6 +166,12 @@ describe("drill mapping", () => {
       drill: { criterion: "IQ-S2" },
       expected: 5,
     });
+    // A row is one rubric version's count: the drill asks for that version.
+    expect(deductionTarget({ kind: "compliance", criterion: "IQ-C2", rubric_version: "2026.1", count: 3 })).toEqual({
+      kind: "evaluations",
+      drill: { criterion: "IQ-C2", rubric_version: "2026.1" },
+      expected: 3,
+    });
   });
 
   it("a figure-7 count asks for the person's evaluations; a rate for those of its grade", () => {
@@ -214,16 +228,16 @@ describe("报表 screen", () => {
     ({ w: wrapper } = await mountApp(A1));
     expect(wrapper.find('[data-testid="nav-reports"]').exists()).toBe(false);
     wrapper.unmount();
-    ({ w: wrapper } = await mountApp(Q1, { report: () => report() }));
+    ({ w: wrapper } = await mountApp(Q1, { report_view: () => report() }));
     expect(wrapper.find('[data-testid="nav-reports"]').exists()).toBe(true);
   });
 
   it("shows the month's figures and lists the evaluations behind a clicked count", async () => {
     const behind = [fact(), fact({ accession: "CT20261102002", score: 2 })];
-    const { w, calls } = await mountApp(Q1, { report: () => report(), report_evaluations: () => behind });
+    const { w, calls } = await mountApp(Q1, { report_view: () => report(), report_evaluations: () => behind });
     wrapper = w;
     await openReports(w);
-    expect(argsOf<{ month: string }>(calls, "report")).toEqual([{ month: currentMonth() }]);
+    expect(argsOf(calls, "report_view")).toEqual([{ scope: thisMonth }]);
     expect(byId(w, "indicator-rate").text()).toBe("—"); // nothing sampled: no 0 %, no 100 %
     expect(w.findAll('[data-testid="fig2-technologists-row"]')).toHaveLength(2);
     const red = w.findAll(".report-table__cell--flagged");
@@ -235,7 +249,7 @@ describe("报表 screen", () => {
     await red[0]!.get("button").trigger("click");
     await flushPromises();
     expect(argsOf(calls, "report_evaluations")).toEqual([
-      { month: currentMonth(), drill: { group: "technologists", person: "A1", modality: "CT", score: 2 } },
+      { scope: thisMonth, drill: { group: "technologists", person: "A1", modality: "CT", score: 2 } },
     ]);
     const rows = document.querySelectorAll('[data-testid="report-drill-row"]');
     expect(rows).toHaveLength(2);
@@ -245,18 +259,18 @@ describe("报表 screen", () => {
   });
 
   it("a workload number lists exams from report_workload_exams", async () => {
-    const { w, calls } = await mountApp(Q1, { report: () => report(), report_workload_exams: () => [] });
+    const { w, calls } = await mountApp(Q1, { report_view: () => report(), report_workload_exams: () => [] });
     wrapper = w;
     await openReports(w);
     await w.findAll('[data-testid="fig5-cell"]')[1]!.trigger("click");
     await flushPromises();
-    expect(argsOf(calls, "report_workload_exams")).toEqual([{ month: currentMonth(), person: "A2", modality: "DR" }]);
+    expect(argsOf(calls, "report_workload_exams")).toEqual([{ scope: thisMonth, person: "A2", modality: "DR" }]);
   });
 
   it("shows the shell's error envelope in the user's language", async () => {
     const refused = { code: "NOT_PERMITTED", message_zh: "只有质控员和科主任可以查看科室报表", message_en: "only QC officers" };
     const { w } = await mountApp(Q1, {
-      report: () => {
+      report_view: () => {
         throw refused;
       },
     });
@@ -264,5 +278,234 @@ describe("报表 screen", () => {
     await openReports(w);
     expect(byId(w, "reports-error").text()).toContain("只有质控员和科主任可以查看科室报表");
     expect(byId(w, "reports-error").text()).toContain("NOT_PERMITTED");
+  });
+});
+
+describe("filter scope", () => {
+  const names = { A1: "王磊", D1: "赵敏" };
+
+  it("starts on this month with nothing filtered", () => {
+    const f = defaultFilters("2026-11");
+    expect(scopeOf(f)).toEqual({ from: "2026-11", to: "2026-11" });
+    expect(activeFilters(f)).toEqual([]);
+  });
+
+  it("one month asks from = to; a range asks both ends", () => {
+    const f = { ...defaultFilters("2026-11"), to: "2026-12" };
+    expect(scopeOf(f)).toEqual({ from: "2026-11", to: "2026-11" }); // a stale end of a range is not sent
+    expect(scopeOf({ ...f, span: "range" })).toEqual({ from: "2026-11", to: "2026-12" });
+  });
+
+  it("sends only the filters set, trimmed, under the shell's names", () => {
+    const f = {
+      ...defaultFilters("2026-11"),
+      role: "technologist",
+      modality: "CT",
+      mode: "random",
+      person: " A1 ",
+      department: " 放射科 ",
+      rubricVersion: "2026.1",
+    };
+    expect(scopeOf(f, names)).toEqual({
+      from: "2026-11",
+      to: "2026-11",
+      role: "technologist",
+      modality: "CT",
+      mode: "random",
+      person: "A1",
+      department: "放射科",
+      rubric_version: "2026.1",
+    });
+    expect(activeFilters(f)).toEqual(["role", "modality", "mode", "person", "department", "rubricVersion"]);
+    expect(scopeOf({ ...defaultFilters("2026-11"), department: "   " })).toEqual({ from: "2026-11", to: "2026-11" });
+  });
+
+  it.each([
+    ["A1", "A1"],
+    ["王磊", "A1"],
+    ["王磊 (A1)", "A1"],
+    ["D7", "D7"], // not on the roster: the shell decides
+    ["  ", ""],
+  ])("a person typed as %j is staff code %j", (typed, code) => {
+    expect(personCode(typed, names)).toBe(code);
+  });
+
+  it("breaks 5.1 down by month only for several months, by site only for several sites", () => {
+    const row = (key: string) => ({ key, sampled: 1, qualified: 1, rate: 100 });
+    const ind = {
+      sampled: 2,
+      qualified: 2,
+      rate: 100,
+      by_month: [row("2026-10"), row("2026-11")],
+      by_site: [row("DEMO-RAD")],
+      by_department: [row("放射科")],
+      by_modality: [row("CT"), row("MR")],
+      by_person: [row("D1")],
+    };
+    expect(breakdowns(ind, false).map((b) => b.key)).toEqual(["byDepartment", "byModality", "byPerson"]);
+    expect(breakdowns(ind, true).map((b) => b.key)).toEqual(["byMonth", "byDepartment", "byModality", "byPerson"]);
+    expect(breakdowns({ ...ind, by_site: [row("A"), row("B")] }, false).map((b) => b.key)).toContain("bySite");
+  });
+});
+
+describe("报表 filters", () => {
+  /** Sets a native select of the filter bar and lets the reload answer. */
+  async function choose(w: VueWrapper, testid: string, value: string) {
+    await byId(w, testid).setValue(value);
+    await flushPromises();
+  }
+
+  async function type(w: VueWrapper, testid: string, value: string) {
+    const input = byId(w, testid);
+    await input.setValue(value);
+    await input.trigger("change");
+    await flushPromises();
+  }
+
+  it("asks once on open, then once per change, with every filter set; reset asks for the month again", async () => {
+    const { w, calls } = await mountApp(Q1, { report_view: () => report() });
+    wrapper = w;
+    await openReports(w);
+    expect(argsOf(calls, "report_view")).toEqual([{ scope: thisMonth }]);
+    expect(calls.filter((c) => c.cmd.startsWith("report") && c.cmd !== "report_view")).toEqual([]); // no other round trip
+    expect(w.find('[data-testid="report-active-none"]').exists()).toBe(true);
+
+    await choose(w, "report-filter-modality", "CT");
+    await choose(w, "report-filter-role", "technologist");
+    await choose(w, "report-filter-mode", "centralized");
+    await type(w, "report-filter-person", "王磊");
+    await type(w, "report-filter-department", "放射科");
+    await byId(w, "report-filter-more").trigger("click");
+    await type(w, "report-filter-version", "2026.1");
+    const asked = argsOf<{ scope: ReportScope }>(calls, "report_view").map((a) => a.scope);
+    expect(asked).toHaveLength(7);
+    expect(asked[1]).toEqual({ ...thisMonth, modality: "CT" });
+    expect(asked[6]).toEqual({
+      ...thisMonth,
+      modality: "CT",
+      role: "technologist",
+      mode: "centralized",
+      person: "A1",
+      department: "放射科",
+      rubric_version: "2026.1",
+    });
+    // The screen says what is filtered, in words.
+    expect(byId(w, "report-active-modality").text()).toContain("设备类型：CT");
+    expect(byId(w, "report-active-role").text()).toContain("被评角色：技师");
+    expect(byId(w, "report-active-mode").text()).toContain("集中质控");
+    expect(byId(w, "report-active-person").text()).toContain("王磊 (A1)");
+    expect(byId(w, "report-active-period").text()).toBe(currentMonth());
+    expect(w.find('[data-testid="indicator-note"]').exists()).toBe(true); // role, mode and person do not narrow 5.1 as they do the figures
+
+    // A typed value that did not change asks nothing.
+    await type(w, "report-filter-department", "放射科");
+    expect(argsOf(calls, "report_view")).toHaveLength(7);
+
+    await byId(w, "report-filter-reset").trigger("click");
+    await flushPromises();
+    expect(argsOf<{ scope: ReportScope }>(calls, "report_view").at(-1)).toEqual({ scope: thisMonth });
+    expect(w.find('[data-testid="report-active-none"]').exists()).toBe(true);
+    expect((byId(w, "report-filter-modality").element as HTMLSelectElement).value).toBe("");
+  });
+
+  it("a chip's close removes that filter alone", async () => {
+    const { w, calls } = await mountApp(Q1, { report_view: () => report() });
+    wrapper = w;
+    await openReports(w);
+    await choose(w, "report-filter-modality", "MR");
+    await choose(w, "report-filter-role", "reporting_doctor");
+    await byId(w, "report-active-modality").get(".el-tag__close").trigger("click");
+    await flushPromises();
+    expect(argsOf<{ scope: ReportScope }>(calls, "report_view").at(-1)).toEqual({
+      scope: { ...thisMonth, role: "reporting_doctor" },
+    });
+  });
+
+  it("a clicked number drills down within the report's filters", async () => {
+    const { w, calls } = await mountApp(Q1, { report_view: () => report(), report_evaluations: () => [fact()] });
+    wrapper = w;
+    await openReports(w);
+    await choose(w, "report-filter-modality", "CT");
+    await w.get('[data-testid="fig2-technologists"] .report-table__cell--flagged button').trigger("click");
+    await flushPromises();
+    expect(argsOf(calls, "report_evaluations")).toEqual([
+      { scope: { ...thisMonth, modality: "CT" }, drill: { group: "technologists", person: "A1", modality: "CT", score: 2 } },
+    ]);
+  });
+
+  it("offers the roles the rubric scores and the modalities the site has", async () => {
+    const { w } = await mountApp(Q1, {
+      report_view: () => report({ workload: { ...report().workload, modalities: ["CT", "DR", "MG"] } }),
+    });
+    wrapper = w;
+    await openReports(w);
+    const options = (id: string) => byId(w, id).findAll("option").map((o) => o.attributes("value"));
+    expect(options("report-filter-role")).toEqual(["", "ordering_clinician", "technologist", "reporting_doctor", "auditing_doctor"]);
+    expect(options("report-filter-modality")).toEqual(["", "CT", "DR", "MG", "MR"]);
+    expect(options("report-filter-mode")).toEqual(["", "random", "active", "centralized", "gold"]);
+    expect(w.findAll("#report-filter-people option").map((o) => o.attributes("value"))).toEqual(["A1", "D1", "D9", "Q1"]);
+  });
+
+  it("shows 5.1's breakdowns; by month only for several months; a rate is — when nothing counted", async () => {
+    const row = (key: string, sampled: number, qualified: number, rate: number | null, site?: string) => ({
+      key,
+      sampled,
+      qualified,
+      rate,
+      ...(site ? { site } : {}),
+    });
+    const indicators = {
+      sampled: 5,
+      qualified: 4,
+      rate: 80,
+      by_month: [row("2026-10", 2, 2, 100), row("2026-11", 3, 2, 66.7)],
+      by_site: [row("DEMO-RAD", 5, 4, 80)],
+      by_department: [row("放射科", 4, 4, 100, "DEMO-RAD"), row("", 1, 0, 0, "DEMO-RAD")],
+      by_modality: [row("CT", 3, 2, 66.7), row("MR", 2, 2, 100)],
+      by_person: [row("D1", 5, 4, 80, "DEMO-RAD"), row("D7", 0, 0, null, "DEMO-RAD")],
+    };
+    // One month has one row by month; the range (set below) two.
+    const answer = (a: Record<string, unknown>) => {
+      const { from, to } = a.scope as ReportScope;
+      return report({ indicators: from === to ? { ...indicators, by_month: indicators.by_month.slice(1) } : indicators });
+    };
+    const { w } = await mountApp(Q1, { report_view: answer });
+    wrapper = w;
+    await openReports(w);
+    expect(byId(w, "indicator-rate").text()).toBe("80");
+    expect(w.find('[data-testid="breakdown-byMonth"]').exists()).toBe(false); // one month
+    const cells = (key: string) =>
+      w.findAll(`[data-testid="breakdown-${key}-row"]`).map((r) => r.findAll("td").map((td) => td.text()));
+    expect(cells("byDepartment")).toEqual([
+      ["放射科", "4", "4", "100"],
+      ["（未填写）", "1", "0", "0"],
+    ]);
+    expect(cells("byModality")).toEqual([
+      ["CT", "3", "2", "66.7"],
+      ["MR", "2", "2", "100"],
+    ]);
+    expect(cells("byPerson")).toEqual([
+      ["赵敏 (D1)", "5", "4", "80"],
+      ["D7", "0", "0", "—"],
+    ]);
+    expect(byId(w, "breakdown-byPerson").find("h4").text()).toBe("按报告医生");
+
+    // Hidden and shown again by the toggle.
+    await byId(w, "breakdowns-toggle").trigger("click");
+    expect(w.find('[data-testid="report-breakdowns"]').exists()).toBe(false);
+    await byId(w, "breakdowns-toggle").trigger("click");
+    expect(w.find('[data-testid="report-breakdowns"]').exists()).toBe(true);
+
+    // A range of months adds the table by month (the end picker has a month of its own).
+    await byId(w, "report-filter-span").setValue("range");
+    await flushPromises();
+    const pickers = w.getComponent({ name: "ReportFilterBar" }).findAllComponents({ name: "ElDatePicker" });
+    expect(pickers).toHaveLength(2);
+    pickers[1]!.vm.$emit("update:modelValue", "2099-12");
+    await flushPromises();
+    expect(cells("byMonth")).toEqual([
+      ["2026-10", "2", "2", "100"],
+      ["2026-11", "3", "2", "66.7"],
+    ]);
   });
 });

@@ -1,10 +1,10 @@
-//! The report's drill-down (下钻): which evaluations stand behind one number of a figure. The
-//! filter runs on the same facts `App::report` counts, with the figures' own rules (who is a
-//! technologist's or a doctor's evaluation comes from the rubric's `scored_role`; figures 2 and 7
-//! count only scored evaluations with a scored person), so the list always has exactly as many
-//! rows as the number clicked.
+//! The report's drill-down (下钻): which evaluations stand behind one number of a figure. It runs
+//! on the same facts `App::report_view` counts, within the report's own period and filter, with
+//! the figures' own rules (who is a technologist's or a doctor's evaluation comes from the
+//! rubric's `scored_role`; figures 2 and 7 count only scored evaluations with a scored person),
+//! so the list always has exactly as many rows as the number clicked.
 
-use radqc_domain::report::{EvaluationFact, Month};
+use radqc_domain::report::EvaluationFact;
 use radqc_domain::{CodeError, CriterionCode, Grade, Modality, Role, Rubric, Score, StaffCode};
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ use crate::AppError;
 ///
 /// - figure 2 cell: `group`, `person`, `modality`, `score` (the totals row: no `person`);
 /// - figure 3: `deducted_only`;
-/// - figure 4 count: `criterion`;
+/// - figure 4 count: `criterion` and its `rubric_version` (counts of two versions are apart);
 /// - figure 7 / 6.5: `group`, `person` (the evaluations count), plus `grade` (a rate).
 ///
 /// Text fields are parsed here, not by serde, so a bad value gets the app's error envelope
@@ -35,6 +35,8 @@ pub struct Drill {
     pub criterion: Option<String>,
     /// Only evaluations with a deduction (figure 3).
     pub deducted_only: bool,
+    /// The rubric version the evaluation was scored under (a figure-4 row is one version's).
+    pub rubric_version: Option<String>,
 }
 
 /// A `Drill` once every field is known to make sense.
@@ -46,6 +48,7 @@ pub(crate) struct DrillFilter {
     grade: Option<Grade>,
     criterion: Option<CriterionCode>,
     deducted_only: bool,
+    rubric_version: Option<String>,
 }
 
 const TECHNOLOGISTS: &[Role] = &[Role::Technologist];
@@ -87,6 +90,7 @@ impl DrillFilter {
             grade: field("grade", drill.grade.as_deref())?,
             criterion,
             deducted_only: drill.deducted_only,
+            rubric_version: drill.rubric_version.clone(),
         })
     }
 
@@ -103,10 +107,6 @@ impl DrillFilter {
             && self.grade.is_none_or(|g| f.grade == g)
             && self.criterion.as_ref().is_none_or(|c| f.severe.contains(c) || f.unmet.contains(c))
             && (!self.deducted_only || !f.severe.is_empty() || !f.unmet.is_empty())
+            && self.rubric_version.as_ref().is_none_or(|v| *v == f.rubric_version)
     }
-}
-
-/// The month of a report or a drill, or the app's `INVALID_INPUT` naming the field.
-pub(crate) fn parse_month(month: &str) -> Result<Month, AppError> {
-    month.parse().map_err(|e: CodeError| AppError::invalid("month", e.to_string()))
 }

@@ -11,6 +11,7 @@ mod drill;
 mod error;
 mod gate;
 mod grants;
+mod scope;
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +28,7 @@ pub use drill::Drill;
 pub use error::AppError;
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, SignRequest, SignResponse};
 pub use grants::Grants;
+pub use scope::ReportScope;
 
 const DEFAULT_SAMPLING: &str = include_str!("../../../assets/sampling.json");
 const DEMO_ROSTER: &str = include_str!("../../../assets/demo/roster.json");
@@ -509,57 +511,73 @@ impl App {
             .collect())
     }
 
-    /// The evaluations behind one number of the month's report (a figure-2 cell, a figure-4
-    /// count, a figure-7 count or rate, figure 3), from the same facts `report` counts: the list
-    /// has exactly as many rows as the number. Same permission as the report.
+    /// The evaluations behind one number of a report (a figure-2 cell, a figure-4 count, a
+    /// figure-7 count or rate, figure 3) of `scope`'s period and filters, from the same facts
+    /// the report counts: the list has exactly as many rows as the number. Same permission as
+    /// the report.
     pub fn report_evaluations(
         &self,
-        month: &str,
+        scope: &ReportScope,
         drill: &Drill,
     ) -> Result<Vec<radqc_domain::report::EvaluationFact>, AppError> {
         self.may_see_site_scores()?;
-        let month = drill::parse_month(month)?;
         let rubric = self.store.rubric();
-        let filter = drill::DrillFilter::parse(drill, rubric)?;
-        let (from, to) = month.range();
-        Ok(self.store.evaluation_facts(&from, &to)?.into_iter().filter(|f| filter.keeps(rubric, f)).collect())
+        let (period, filter) = scope.parse(rubric)?;
+        let clicked = drill::DrillFilter::parse(drill, rubric)?;
+        let (from, to) = period.range();
+        Ok(self
+            .store
+            .evaluation_facts(&from, &to)?
+            .into_iter()
+            .filter(|f| filter.matches_fact(f, rubric) && clicked.keeps(rubric, f))
+            .collect())
     }
 
-    /// The exams behind a workload number of figure 5: performed in the month by `person` (any
-    /// technologist when none), of `modality` (any when none). Workload counts exams, not
-    /// evaluations, by their performing time, as `Store::work_facts` does.
+    /// The exams behind a workload number of figure 5: performed in `scope`'s period by
+    /// `person` (any technologist when none), of `modality` (any when none), within the scope's
+    /// filters as figure 5 applies them (`ReportFilter::matches_work`: department, modality,
+    /// the technologist; nothing for a doctor's role). Workload counts exams, not evaluations,
+    /// by their performing time, as `Store::work_facts` does.
     pub fn report_workload_exams(
         &self,
-        month: &str,
+        scope: &ReportScope,
         person: Option<&str>,
         modality: Option<&str>,
     ) -> Result<Vec<ExamView>, AppError> {
         self.may_see_site_scores()?;
-        let month = drill::parse_month(month)?;
+        let (period, filter) = scope.parse(self.store.rubric())?;
         let person: Option<StaffCode> = person
             .map(|p| p.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("person", e.to_string())))
             .transpose()?;
         let modality: Option<radqc_domain::Modality> = modality
             .map(|m| m.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("modality", e.to_string())))
             .transpose()?;
-        let (from, to) = month.range();
+        let (from, to) = period.range();
         let instant = |t: &str| {
-            DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a month's bounds are RFC 3339")
+            DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a period's bounds are RFC 3339")
         };
         let (from, to) = (instant(&from), instant(&to));
-        let filter =
+        let key_of = |e: &ExamRecord| -> Option<radqc_domain::rollup::WorkKey> {
+            let performed = e.performed_at.filter(|t| from <= *t && *t < to)?;
+            Some(radqc_domain::rollup::WorkKey {
+                month: performed.format("%Y-%m").to_string(),
+                site: e.site.to_string(),
+                department: e.department.clone().unwrap_or_default(),
+                modality: e.modality.to_string(),
+                person: e.staff.technologist.as_ref()?.to_string(),
+            })
+        };
+        let exams =
             ExamFilter { from: Some(from), to: Some(to), modality, staff: person.clone(), ..ExamFilter::default() };
         Ok(self
             .store
-            .find_exams(&filter)?
+            .find_exams(&exams)?
             .into_iter()
-            // The filter also matches a creation time and any role; workload needs the
-            // performing time and the technologist.
-            .filter(|e| e.performed_at.is_some_and(|t| from <= t && t < to))
-            .filter(|e| match (&person, &e.staff.technologist) {
-                (_, None) => false,
-                (None, Some(_)) => true,
-                (Some(p), Some(t)) => p == t,
+            // The store's filter matches any of the exam's staff and a creation time; the
+            // workload is the technologist's, by the performing time, within the report's filter.
+            .filter(|e| {
+                key_of(e)
+                    .is_some_and(|k| filter.matches_work(&k) && person.as_ref().is_none_or(|p| p.as_str() == k.person))
             })
             .map(|e| ExamView::new(e, false))
             .collect())
@@ -584,6 +602,13 @@ impl App {
         let month: radqc_domain::report::Month =
             month.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("month", e.to_string()))?;
         self.report_filtered(radqc_domain::report::Period::month(month), radqc_domain::report::ReportFilter::default())
+    }
+
+    /// The report of the 报表 screen: `scope`'s period and filters, as text, parsed here.
+    pub fn report_view(&self, scope: &ReportScope) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
+        let (period, filter) = scope.parse(self.store.rubric())?;
+        self.report_filtered(period, filter)
     }
 
     /// The site's report of a period (months, both ends included), restricted to `filter`.

@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use radqc_app::{
-    App, AppConfig, Drill, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, SignRequest, SignResponse,
+    App, AppConfig, Drill, FindExams, GateAnswer, PanelClosedPolicy, PanelSave, ReportScope, SignRequest, SignResponse,
 };
 use serde_json::json;
 
@@ -216,29 +216,26 @@ fn a_rubric_the_center_published_is_used_after_sync() {
     assert_eq!(saved[0].rubric_version, "2026.2", "new scores record the version they were scored under");
 }
 
-/// The drill-down of every number of the demo month's report lists exactly that many
-/// evaluations (or, for the workload, exams), and each one matches what was clicked.
-#[test]
-fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
-    let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("Q1", now()).unwrap();
-    let report = app.report("2026-11").unwrap();
+/// Drills down every number of the report of `scope` and checks that each lists exactly that
+/// many evaluations (or, for the workload, exams), each one matching what was clicked. Returns
+/// how many numbers were checked.
+fn check_every_number(app: &App, scope: &ReportScope) -> usize {
+    let report = app.report_view(scope).unwrap();
     let drill = |d: serde_json::Value| {
         let d: Drill = serde_json::from_value(d).unwrap();
-        app.report_evaluations("2026-11", &d).unwrap()
+        app.report_evaluations(scope, &d).unwrap()
     };
     let mut checked = 0;
 
     // Figure 2: every cell, and the totals row, of both groups.
     for (group, counts) in [("technologists", &report.scores_technologists), ("doctors", &report.scores_doctors)] {
-        assert!(!counts.rows.is_empty(), "the demo month has {group}' scores");
         for row in &counts.rows {
             for (modality, cell) in &row.cells {
                 for (slot, &n) in cell.iter().enumerate() {
                     let score = 5 - slot as u8;
                     let list =
                         drill(json!({"group": group, "person": row.person, "modality": modality, "score": score}));
-                    assert_eq!(list.len() as u64, n, "figure 2 {group} {} {modality} {score}分", row.person);
+                    assert_eq!(list.len() as u64, n, "{scope:?}: figure 2 {group} {} {modality} {score}分", row.person);
                     assert!(list.iter().all(|f| f.score.map(|s| s.get()) == Some(score)
                         && f.scored_person.as_ref().map(|p| p.as_str()) == Some(row.person.as_str())));
                     checked += 1;
@@ -248,39 +245,32 @@ fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
         for (modality, total) in &counts.totals {
             for (slot, &n) in total.iter().enumerate() {
                 let list = drill(json!({"group": group, "modality": modality, "score": 5 - slot as u8}));
-                assert_eq!(list.len() as u64, n, "figure 2 {group} total {modality} {}分", 5 - slot);
+                assert_eq!(list.len() as u64, n, "{scope:?}: figure 2 {group} total {modality} {}分", 5 - slot);
                 checked += 1;
             }
         }
     }
-    assert!(
-        report.scores_technologists.rows.iter().any(|r| !r.flagged.is_empty())
-            && report.scores_doctors.rows.iter().any(|r| !r.flagged.is_empty()),
-        "the demo has failing scores for technologists and doctors (the red cells)"
-    );
 
     // Figure 3: every evaluation with a deduction.
     let details = drill(json!({"deducted_only": true}));
-    assert_eq!(details, report.deduction_details, "figure 3 is the deducted-only drill, in the same order");
+    assert_eq!(details, report.deduction_details, "{scope:?}: figure 3 is the deducted-only drill, in order");
+    assert_eq!(details.len() as u64, report.deduction_details_total);
 
-    // Figure 4: every criterion's count.
-    assert!(report.deductions.len() >= 6, "the demo deducts several criteria: {:?}", report.deductions);
-    assert!(report.deductions.iter().any(|d| d.kind == "severe"), "and a severe one");
+    // Figure 4: every criterion's count (of its rubric version).
     for d in &report.deductions {
-        let list = drill(json!({"criterion": d.criterion}));
-        assert_eq!(list.len() as u64, d.count, "figure 4 {}", d.criterion);
+        let list = drill(json!({"criterion": d.criterion, "rubric_version": d.rubric_version}));
+        assert_eq!(list.len() as u64, d.count, "{scope:?}: figure 4 {}", d.criterion);
         checked += 1;
     }
 
     // Figure 7 and 6.5: each person's evaluations and each grade's count (behind each rate).
     for (group, rows) in [("technologists", &report.quality_technologists), ("doctors", &report.quality_doctors)] {
-        assert!(rows.len() >= 3, "several {group} in the demo month");
         for row in rows {
             let all = drill(json!({"group": group, "person": row.person}));
-            assert_eq!(all.len() as u64, row.evaluations, "figure 7 {group} {}", row.person);
+            assert_eq!(all.len() as u64, row.evaluations, "{scope:?}: figure 7 {group} {}", row.person);
             for (grade, &n) in ["excellent", "good", "pass", "fail"].iter().zip(&row.counts) {
                 let list = drill(json!({"group": group, "person": row.person, "grade": grade}));
-                assert_eq!(list.len() as u64, n, "figure 7 {group} {} {grade}", row.person);
+                assert_eq!(list.len() as u64, n, "{scope:?}: figure 7 {group} {} {grade}", row.person);
                 checked += 1;
             }
         }
@@ -288,35 +278,161 @@ fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
 
     // Figure 5: every cell, each row's total and the grand total count exams.
     let exams = |person: Option<&str>, modality: Option<&str>| {
-        app.report_workload_exams("2026-11", person, modality).unwrap().len() as u64
+        app.report_workload_exams(scope, person, modality).unwrap().len() as u64
     };
     for row in &report.workload.rows {
-        assert_eq!(exams(Some(&row.person), None), row.total, "figure 5 {} total", row.person);
+        assert_eq!(exams(Some(&row.person), None), row.total, "{scope:?}: figure 5 {} total", row.person);
         for (modality, &n) in &row.by_modality {
-            assert_eq!(exams(Some(&row.person), Some(modality)), n, "figure 5 {} {modality}", row.person);
+            assert_eq!(exams(Some(&row.person), Some(modality)), n, "{scope:?}: figure 5 {} {modality}", row.person);
             checked += 1;
         }
     }
     for (modality, &n) in &report.workload.totals {
-        assert_eq!(exams(None, Some(modality)), n, "figure 5 total {modality}");
+        assert_eq!(exams(None, Some(modality)), n, "{scope:?}: figure 5 total {modality}");
     }
-    assert_eq!(exams(None, None), report.workload.total, "figure 5 grand total");
+    assert_eq!(exams(None, None), report.workload.total, "{scope:?}: figure 5 grand total");
+    checked
+}
+
+fn scope(value: serde_json::Value) -> ReportScope {
+    serde_json::from_value(value).unwrap()
+}
+
+/// The drill-down of every number of the demo month's report lists exactly that many
+/// evaluations (or, for the workload, exams), and each one matches what was clicked.
+#[test]
+fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", now()).unwrap();
+    let month = ReportScope::month("2026-11");
+    let report = app.report_view(&month).unwrap();
+    assert_eq!(report, app.report("2026-11").unwrap(), "report(month) is the unfiltered month");
+    for (group, counts) in [("technologists", &report.scores_technologists), ("doctors", &report.scores_doctors)] {
+        assert!(!counts.rows.is_empty(), "the demo month has {group}' scores");
+    }
+    assert!(
+        report.scores_technologists.rows.iter().any(|r| !r.flagged.is_empty())
+            && report.scores_doctors.rows.iter().any(|r| !r.flagged.is_empty()),
+        "the demo has failing scores for technologists and doctors (the red cells)"
+    );
+    assert!(report.deductions.len() >= 6, "the demo deducts several criteria: {:?}", report.deductions);
+    assert!(report.deductions.iter().any(|d| d.kind == "severe"), "and a severe one");
+    assert!(report.quality_technologists.len() >= 3 && report.quality_doctors.len() >= 3, "several people");
+    let checked = check_every_number(&app, &month);
     assert!(checked > 100, "the demo month has many numbers to check, not a handful: {checked}");
+}
+
+/// A filtered report counts less than the whole month, and every one of its numbers still
+/// drills down to as many rows; a period of two months adds the second month's work.
+#[test]
+fn a_filtered_or_longer_report_drills_down_to_as_many_evaluations() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", now()).unwrap();
+    let whole = app.report_view(&ReportScope::month("2026-11")).unwrap();
+    for filter in [
+        json!({"modality": "CT"}),
+        json!({"role": "technologist"}),
+        json!({"role": "reporting_doctor"}),
+        json!({"person": "A2"}),
+        json!({"person": "D1"}),
+        json!({"mode": "active"}),
+        json!({"department": "放射科", "modality": "MR", "rubric_version": "2026.1"}),
+        json!({"department": "急诊科"}),
+    ] {
+        let mut value = json!({"from": "2026-11", "to": "2026-11"});
+        value.as_object_mut().unwrap().extend(filter.as_object().unwrap().clone());
+        let scoped = scope(value);
+        let report = app.report_view(&scoped).unwrap();
+        assert!(
+            report.quality_technologists.iter().map(|r| r.evaluations).sum::<u64>()
+                <= whole.quality_technologists.iter().map(|r| r.evaluations).sum::<u64>()
+                && report.workload.total <= whole.workload.total,
+            "{filter}: a filter never adds"
+        );
+        check_every_number(&app, &scoped);
+    }
+    let ct = app.report_view(&scope(json!({"from": "2026-11", "to": "2026-11", "modality": "CT"}))).unwrap();
+    assert!(ct.workload.total > 0 && ct.workload.total < whole.workload.total, "CT is some of the month's exams");
+    assert_eq!(ct.workload.modalities, ["CT"]);
+    assert_eq!(ct.indicators.by_modality.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["CT"]);
+    let doctors =
+        app.report_view(&scope(json!({"from": "2026-11", "to": "2026-11", "role": "reporting_doctor"}))).unwrap();
+    assert!(
+        doctors.quality_technologists.is_empty() && doctors.workload.total == 0,
+        "a doctor's role has no technologist views"
+    );
+    assert_eq!(doctors.indicators, whole.indicators, "role does not restrict the sampled cases (exams)");
+
+    // December: an RQ scored on a November exam, so the period has two months of cases.
+    let december = Utc.with_ymd_and_hms(2026, 12, 2, 9, 0, 0).unwrap();
+    let exam = app
+        .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "MR", "limit": 1})).unwrap())
+        .unwrap()
+        .remove(0);
+    app.save_panel(&panel(&exam.exam.accession, "RQ", &["RQ-C1"], None), december).unwrap();
+    let two = scope(json!({"from": "2026-11", "to": "2026-12"}));
+    let report = app.report_view(&two).unwrap();
+    assert_eq!(report.period, "2026-11..2026-12");
+    assert_eq!(report.indicators.by_month.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(), ["2026-11", "2026-12"]);
+    assert_eq!(report.indicators.sampled, whole.indicators.sampled + 1, "December's case adds one");
+    check_every_number(&app, &two);
+    check_every_number(
+        &app,
+        &scope(json!({"from": "2026-11", "to": "2026-12", "modality": "MR", "role": "reporting_doctor"})),
+    );
+    check_every_number(&app, &scope(json!({"to": "2026-12"})));
+}
+
+/// Every field of a scope is parsed by the app: a bad value is refused with `INVALID_INPUT`
+/// naming the field, and nothing is counted.
+#[test]
+fn a_report_scope_names_the_field_that_is_wrong() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", now()).unwrap();
+    for (input, field, says) in [
+        (json!({"from": "2026-13", "to": "2026-11"}), "from", "2026-13"),
+        (json!({"from": "2026-11", "to": "11/2026"}), "to", "11/2026"),
+        (json!({"from": "2026-12", "to": "2026-11"}), "period", "after it ends"),
+        (json!({"modality": "x"}), "modality", "invalid modality `x`"),
+        (json!({"role": "nurse"}), "role", "unknown role `nurse`"),
+        (json!({"role": "qc_officer"}), "role", "not a role the rubric scores"),
+        (json!({"mode": "lucky"}), "mode", "lucky"),
+        (json!({"person": "A".repeat(65)}), "person", "longer than 64"),
+        (json!({"person": "A\u{7}1"}), "person", "control characters"),
+        (json!({"department": "科".repeat(65)}), "department", "longer than 64"),
+        (json!({"rubric_version": "v".repeat(65)}), "rubric_version", "longer than 64"),
+    ] {
+        let scope = scope(input.clone());
+        for e in [
+            app.report_view(&scope).unwrap_err(),
+            app.report_evaluations(&scope, &Drill::default()).unwrap_err(),
+            app.report_workload_exams(&scope, None, None).unwrap_err(),
+        ] {
+            assert_eq!(e.code, "INVALID_INPUT", "{input}");
+            assert!(e.message_en.starts_with(&format!("`{field}`")), "names `{field}`: {}", e.message_en);
+            assert!(e.message_en.contains(says), "says what is wrong ({says}): {}", e.message_en);
+            assert!(e.message_zh.contains(field), "in Chinese too: {}", e.message_zh);
+        }
+    }
+    let blank = scope(json!({"from": "2026-11", "to": "2026-11", "modality": " ", "person": "", "department": ""}));
+    assert_eq!(app.report_view(&blank).unwrap(), app.report("2026-11").unwrap(), "blank filters do not restrict");
+    assert!(serde_json::from_value::<ReportScope>(json!({"colour": "red"})).is_err(), "unknown fields are refused");
 }
 
 #[test]
 fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
     let any = Drill::default();
-    assert_eq!(app.report_evaluations("2026-11", &any).unwrap_err().code, "NOT_SIGNED_IN");
+    let month = ReportScope::month("2026-11");
+    assert_eq!(app.report_evaluations(&month, &any).unwrap_err().code, "NOT_SIGNED_IN");
     app.sign_in("A1", now()).unwrap();
-    assert_eq!(app.report_evaluations("2026-11", &any).unwrap_err().code, "NOT_PERMITTED");
-    assert_eq!(app.report_workload_exams("2026-11", None, None).unwrap_err().code, "NOT_PERMITTED");
+    assert_eq!(app.report_evaluations(&month, &any).unwrap_err().code, "NOT_PERMITTED");
+    assert_eq!(app.report_workload_exams(&month, None, None).unwrap_err().code, "NOT_PERMITTED");
     app.sign_in("H1", now()).unwrap();
-    assert!(!app.report_evaluations("2026-11", &any).unwrap().is_empty(), "the department head sees them");
+    assert!(!app.report_evaluations(&month, &any).unwrap().is_empty(), "the department head sees them");
     let bad = |d: serde_json::Value| {
         let d: Drill = serde_json::from_value(d).unwrap();
-        app.report_evaluations("2026-11", &d).unwrap_err()
+        app.report_evaluations(&month, &d).unwrap_err()
     };
     for (input, field) in [
         (json!({"grade": "superb"}), "grade"),
@@ -330,8 +446,5 @@ fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
         assert_eq!(e.code, "INVALID_INPUT", "{input}");
         assert!(e.message_en.contains(field), "the error names the field `{field}`: {}", e.message_en);
     }
-    let e = app.report_evaluations("2026-13", &any).unwrap_err();
-    assert!(e.code == "INVALID_INPUT" && e.message_en.contains("month"), "{e:?}");
-    assert_eq!(app.report_workload_exams("11/2026", None, None).unwrap_err().code, "INVALID_INPUT");
     assert!(serde_json::from_value::<Drill>(json!({"colour": "red"})).is_err(), "unknown fields are refused");
 }
