@@ -4,11 +4,13 @@
 #   scripts/postgres.sh start [PORT]   # prints postgres://postgres@127.0.0.1:PORT/postgres
 #                                      # (without PORT: a free one, so checkouts do not collide)
 #   scripts/postgres.sh stop
-# The cluster lives in target/pg (trust authentication, loopback only); stop removes it.
+# The cluster lives in target/pg, or in RADQC_PG_DIR (trust authentication, loopback only);
+# stop removes it. The report benchmark keeps its own (RADQC_PG_DIR=target/pg-bench), so a test
+# run does not remove its data.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-DIR=$PWD/target/pg
+DIR=${RADQC_PG_DIR:-$PWD/target/pg}
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$BIN" ] || { echo "PostgreSQL server binaries not found (install postgresql)" >&2; exit 1; }

@@ -13,8 +13,10 @@
 //! `offline_month` bench, run with and without `RADQC_CENTER_ROLLUPS=off`.
 //!
 //! Run: `cargo bench -p radqc-e2e --bench report_10m` (RADQC_BENCH_EVALUATIONS=N, default
-//! 10,000,000; PostgreSQL too when RADQC_TEST_DATABASE_URL is set). The generated databases are
-//! kept (target/bench-data, and database radqc_bench_N) and reused by the next run.
+//! 10,000,000; PostgreSQL too when RADQC_TEST_DATABASE_URL is set, e.g. a cluster of its own:
+//! `RADQC_PG_DIR=target/pg-bench scripts/postgres.sh start`). The generated databases are
+//! kept (target/bench-data, and database radqc_bench_N) and reused by the next run;
+//! RADQC_BENCH_REBUILD=1 rebuilds their rollups first.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -48,6 +50,8 @@ struct ExamGen {
     technologist: String,
     reporting_doctor: String,
     performed_at: String,
+    /// The patient identified (id, sex, age): 2 % are not, so their cases do not qualify.
+    patient_known: bool,
 }
 
 struct EvalGen {
@@ -92,6 +96,7 @@ fn site_month(rng: &mut Rng, site: usize, m: usize, exams: usize, seq: &mut i64)
             technologist: format!("A{}", 1 + rng.next(8)),
             reporting_doctor: format!("D{}", 1 + rng.next(6)),
             performed_at,
+            patient_known: rng.next(50) != 0,
         };
         let items: &[usize] = if rng.next(2) == 0 { &[0, 1] } else { &[0, 1, 2] };
         for &i in items {
@@ -176,7 +181,8 @@ fn load_sqlite(path: &PathBuf, evaluations: u64) {
             let mut exam = t
                 .prepare_cached(
                     "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, \
-                     reporting_doctor, performed_at, body) VALUES (?1, ?2, ?3, '检查', ?4, ?5, ?6, ?7, ?8)",
+                     reporting_doctor, auditing_doctor, performed_at, body, patient_known) \
+                     VALUES (?1, ?2, ?3, '检查', ?4, ?5, ?6, 'D9', ?7, ?8, ?9)",
                 )
                 .unwrap();
             let mut evaluation = t
@@ -196,7 +202,8 @@ fn load_sqlite(path: &PathBuf, evaluations: u64) {
                         x.technologist,
                         x.reporting_doctor,
                         x.performed_at,
-                        EXAM_BODY
+                        EXAM_BODY,
+                        x.patient_known
                     ])
                     .unwrap();
                 }
@@ -239,9 +246,9 @@ async fn load_postgres(url: &str, evaluations: u64) {
             client
                 .execute(
                     "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, \
-                     reporting_doctor, performed_at, body) \
-                     SELECT s, a, m, '检查', d, t, r, p, '{}' FROM unnest($1::text[], $2::text[], $3::text[], \
-                     $4::text[], $5::text[], $6::text[], $7::text[]) AS u(s, a, m, d, t, r, p)",
+                     reporting_doctor, auditing_doctor, performed_at, body, patient_known) \
+                     SELECT s, a, m, '检查', d, t, r, 'D9', p, '{}', k FROM unnest($1::text[], $2::text[], \
+                     $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[]) AS u(s, a, m, d, t, r, p, k)",
                     &[
                         &col(&|x| x.site.clone()),
                         &col(&|x| x.accession.clone()),
@@ -250,6 +257,7 @@ async fn load_postgres(url: &str, evaluations: u64) {
                         &col(&|x| x.technologist.clone()),
                         &col(&|x| x.reporting_doctor.clone()),
                         &col(&|x| x.performed_at.clone()),
+                        &xs.iter().map(|x| x.patient_known).collect::<Vec<bool>>(),
                     ],
                 )
                 .await
@@ -395,6 +403,11 @@ fn main() {
             }
         }
         let db = Db::open_sqlite(&path).unwrap();
+        if !fresh && std::env::var("RADQC_BENCH_REBUILD").as_deref() == Ok("1") {
+            let start = Instant::now();
+            let exams = db.rebuild_rollups().await.unwrap();
+            println!("sqlite: rollups rebuilt from {exams} exams in {:.0} s", start.elapsed().as_secs_f64());
+        }
         if fresh {
             let start = Instant::now();
             load_sqlite(&path, evaluations);
@@ -416,7 +429,8 @@ fn main() {
             let (client, conn) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await.unwrap();
             tokio::spawn(conn);
             let done = dir.join(format!("{name}.done"));
-            let exists = if done.exists() { Some(()) } else { None };
+            let there = client.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await.unwrap();
+            let exists = if done.exists() && there.is_some() { Some(()) } else { None };
             if exists.is_none() {
                 client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).await.unwrap();
                 client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();

@@ -25,6 +25,8 @@ pub struct ExamState {
     pub technologist: Option<String>,
     pub reporting_doctor: Option<String>,
     pub performed_at: Option<String>,
+    pub auditing_doctor: Option<String>,
+    pub patient_known: bool,
 }
 
 impl ExamState {
@@ -38,7 +40,20 @@ impl ExamState {
             technologist: keep(&new.technologist, old.map(|o| &o.technologist)),
             reporting_doctor: keep(&new.reporting_doctor, old.map(|o| &o.reporting_doctor)),
             performed_at: keep(&new.performed_at, old.map(|o| &o.performed_at)),
+            auditing_doctor: keep(&new.auditing_doctor, old.map(|o| &o.auditing_doctor)),
+            patient_known: new.patient_known || old.is_some_and(|o| o.patient_known),
         }
+    }
+
+    /// 5.3 a's general data, as far as the exam shows it.
+    pub fn general_data_complete(&self) -> bool {
+        radqc_domain::rollup::general_data_complete(
+            self.patient_known,
+            self.department.as_deref(),
+            self.performed_at.is_some(),
+            self.reporting_doctor.is_some(),
+            self.auditing_doctor.is_some(),
+        )
     }
 }
 
@@ -91,6 +106,7 @@ pub fn contribution(site: &str, exam: &ExamState, evaluations: &[Counted], sign:
         department: exam.department.clone(),
         modality: exam.modality.clone(),
         reporting_doctor: exam.reporting_doctor.clone(),
+        general_data_complete: exam.general_data_complete(),
     };
     into.add_evaluations(&dims, evaluations, sign);
     if let (Some(t), Some(at)) = (&exam.technologist, &exam.performed_at) {
@@ -198,4 +214,17 @@ impl Rebuild {
         self.rollup.prune();
         (self.rollup, self.deducted, self.exams)
     }
+}
+
+/// Whether a stored exam body identifies the patient (for data stored before the column).
+pub fn body_patient_known(body: &str) -> bool {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Patient {
+        patient_hash: Option<String>,
+        patient_sex: Option<radqc_domain::Sex>,
+        patient_age: Option<u8>,
+    }
+    let p: Patient = serde_json::from_str(body).unwrap_or_default();
+    radqc_domain::rollup::patient_known(p.patient_hash.is_some(), p.patient_sex, p.patient_age)
 }

@@ -14,6 +14,8 @@ pub struct ExamRow {
     pub auditing_doctor: Option<String>,
     pub ordering_clinician: Option<String>,
     pub performed_at: Option<String>,
+    /// The patient identified as 5.3 a asks (id, sex, age): part of the general data.
+    pub patient_known: bool,
     pub body: String,
 }
 
@@ -81,6 +83,7 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
         auditing_doctor: name(&s.auditing_doctor),
         ordering_clinician: name(&s.ordering_clinician),
         performed_at: x.performed_at.map(ts),
+        patient_known: radqc_domain::rollup::patient_known(x.patient_hash.is_some(), x.patient_sex, x.patient_age),
         body: serde_json::to_string(x).expect("exam serializes"),
     };
     let mut rows = Rows { exam, evaluation: None, event: None };

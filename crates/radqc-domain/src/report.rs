@@ -69,6 +69,8 @@ pub struct EvaluationFact {
     pub exam_item: String,
     /// The exam's reporting doctor: the person of its sampled case (5.1).
     pub reporting_doctor: Option<StaffCode>,
+    /// Whether the exam's general data is complete (5.3 a; see `rollup::general_data_complete`).
+    pub general_data_complete: bool,
     pub item: ItemCode,
     pub scored_person: Option<StaffCode>,
     pub reviewer: StaffCode,
@@ -323,7 +325,8 @@ pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
 }
 
 /// Section 5.1: sampled cases (exams with a report-quality evaluation), qualified cases (every
-/// RQ and AR evaluation of the exam passes), and the rate; in total and broken down.
+/// RQ and AR evaluation of the exam passes and its general data is complete), and the rate; in
+/// total and broken down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Indicators {
     pub sampled: u64,

@@ -10,8 +10,8 @@
 //! - scores: every current evaluation with a score and a scored person, at its score;
 //! - deductions: every severe or unmet criterion of a current evaluation;
 //! - cases (5.1): an exam with a report-quality (`RQ`) evaluation in the month is sampled, and
-//!   qualified when every `RQ` and `AR` evaluation of it in that month passes; its person is the
-//!   exam's reporting doctor;
+//!   qualified when every `RQ` and `AR` evaluation of it in that month passes and its general
+//!   data is complete (5.3 a); its person is the exam's reporting doctor;
 //! - work (figure 5): an exam with a technologist and a performing time, in the month performed.
 
 use std::collections::BTreeMap;
@@ -55,13 +55,38 @@ pub struct CaseKey {
 /// The key of exams performed (figure 5); `person` is the technologist.
 pub type WorkKey = CaseKey;
 
-/// The exam's attributes the rollups group by.
+/// The exam's attributes the rollups group by, and whether its report's general data is
+/// complete (see [`general_data_complete`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExamDims {
     pub site: String,
     pub department: Option<String>,
     pub modality: String,
     pub reporting_doctor: Option<String>,
+    pub general_data_complete: bool,
+}
+
+/// Whether the patient is identified as 5.3 a asks: an id (its hash), a known sex and an age.
+pub fn patient_known(has_id: bool, sex: Option<crate::Sex>, age: Option<u8>) -> bool {
+    has_id && matches!(sex, Some(crate::Sex::Female | crate::Sex::Male | crate::Sex::Other)) && age.is_some()
+}
+
+/// 5.3 a, as far as an exam record shows it: the patient identified ([`patient_known`]), the
+/// department, the imaging number and exam item (an exam always has them), the exam date, and
+/// both signatures (the writing and the approving physician). A sampled case whose general data
+/// is incomplete is not qualified, whatever its scores.
+pub fn general_data_complete(
+    patient_known: bool,
+    department: Option<&str>,
+    performed: bool,
+    reporting_doctor: bool,
+    auditing_doctor: bool,
+) -> bool {
+    patient_known
+        && department.is_some_and(|d| !d.trim().is_empty())
+        && performed
+        && reporting_doctor
+        && auditing_doctor
 }
 
 /// A current evaluation (the latest revision) as the rollups count it.
@@ -141,7 +166,7 @@ impl Rollup {
             };
             let counts = self.cases.entry(key).or_default();
             counts[0] += sign;
-            counts[1] += sign * i64::from(qualified);
+            counts[1] += sign * i64::from(qualified && exam.general_data_complete);
         }
     }
 
@@ -175,6 +200,7 @@ impl Rollup {
                     department: f.department.clone(),
                     modality: f.modality.to_string(),
                     reporting_doctor: f.reporting_doctor.as_ref().map(StaffCode::to_string),
+                    general_data_complete: f.general_data_complete,
                 };
                 (dims, Vec::new())
             });

@@ -17,7 +17,8 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT x.site, x.department, x.accession, x.modality, x.exam_item, e.item, e.scored_person, e.reviewer,
                     e.score, e.grade, e.severe, e.unmet, e.note, e.id, x.reporting_doctor, e.mode, e.rubric_version,
-                    e.at
+                    e.at, x.patient_hash IS NOT NULL, x.patient_sex, x.patient_age, x.performed_at IS NOT NULL,
+                    x.auditing_doctor IS NOT NULL
              FROM evaluations e JOIN exams x ON x.id = e.exam_id
              WHERE e.at >= ?1 AND e.at < ?2 AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = e.id)
              ORDER BY e.at, e.id",
@@ -27,14 +28,27 @@ impl Store {
             let staff = |i: usize| -> rusqlite::Result<Option<radqc_domain::StaffCode>> {
                 r.get::<_, Option<String>>(i)?.map(|s| s.parse()).transpose().map_err(conversion)
             };
+            let sex: Option<radqc_domain::Sex> =
+                r.get::<_, Option<String>>(19)?.map(|s| s.parse()).transpose().map_err(conversion)?;
+            let department: Option<String> = r.get(1)?;
+            let reporting_doctor = staff(14)?;
+            let patient = radqc_domain::rollup::patient_known(r.get(18)?, sex, r.get(20)?);
+            let general_data_complete = radqc_domain::rollup::general_data_complete(
+                patient,
+                department.as_deref(),
+                r.get(21)?,
+                reporting_doctor.is_some(),
+                r.get(22)?,
+            );
             Ok(EvaluationFact {
                 id: text(13)?,
+                general_data_complete,
                 site: text(0)?,
-                department: r.get(1)?,
+                department,
                 accession: text(2)?,
                 modality: text(3)?.parse().map_err(conversion)?,
                 exam_item: text(4)?,
-                reporting_doctor: staff(14)?,
+                reporting_doctor,
                 item: text(5)?.parse().map_err(conversion)?,
                 scored_person: staff(6)?,
                 reviewer: text(7)?.parse().map_err(conversion)?,

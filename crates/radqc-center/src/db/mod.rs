@@ -286,6 +286,9 @@ pub(crate) struct FactRow {
     pub mode: String,
     pub rubric_version: String,
     pub at: String,
+    pub patient_known: bool,
+    pub performed_at: Option<String>,
+    pub auditing_doctor: Option<String>,
 }
 
 impl FactRow {
@@ -299,7 +302,15 @@ impl FactRow {
         }
         let body: Body = serde_json::from_str(&self.body).map_err(|e| bad(&e))?;
         let staff = |p: Option<String>| p.map(|p| p.parse()).transpose().map_err(|e| bad(&e));
+        let general_data_complete = radqc_domain::rollup::general_data_complete(
+            self.patient_known,
+            self.department.as_deref(),
+            self.performed_at.is_some(),
+            self.reporting_doctor.is_some(),
+            self.auditing_doctor.is_some(),
+        );
         Ok(EvaluationFact {
+            general_data_complete,
             id: self.id,
             site: self.site,
             department: self.department,

@@ -288,6 +288,7 @@ impl PgDb {
                     &e.ordering_clinician,
                     &e.performed_at,
                     &e.body,
+                    &e.patient_known,
                 ],
             ));
             if let Some(v) = &r.evaluation {
@@ -552,6 +553,9 @@ impl PgDb {
                     mode: r.get(13),
                     rubric_version: r.get(14),
                     at: r.get(15),
+                    patient_known: r.get(16),
+                    performed_at: r.get(17),
+                    auditing_doctor: r.get(18),
                 }
                 .into_fact()
             })
@@ -600,8 +604,8 @@ fn is_pass(payload: &SyncPayload) -> bool {
     !matches!(payload, SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass)
 }
 
-const EXAM_STATES: &str = "SELECT accession, modality, department, technologist, reporting_doctor, performed_at \
-     FROM exams WHERE site = $1 AND accession = ANY($2)";
+const EXAM_STATES: &str = "SELECT accession, modality, department, technologist, reporting_doctor, performed_at, \
+     auditing_doctor, patient_known FROM exams WHERE site = $1 AND accession = ANY($2)";
 const CURRENT_EVALUATIONS: &str = "SELECT accession, id, item, scored_person, mode, rubric_version, at, score, grade, \
      body FROM evaluations WHERE site = $1 AND accession = ANY($2) AND current";
 
@@ -612,6 +616,8 @@ fn exam_state(r: &tokio_postgres::Row, first: usize) -> ExamState {
         technologist: r.get(first + 2),
         reporting_doctor: r.get(first + 3),
         performed_at: r.get(first + 4),
+        auditing_doctor: r.get(first + 5),
+        patient_known: r.get(first + 6),
     }
 }
 
@@ -736,6 +742,12 @@ async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data,
 /// reading exams and their evaluations through a cursor.
 async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
+    let set = tx.prepare(sql::SET_PATIENT_KNOWN).await?;
+    for r in tx.query(sql::EXAMS_PATIENT_UNKNOWN, &[]).await? {
+        if rollups::body_patient_known(r.get(2)) {
+            tx.execute(&set, &[&r.get::<_, &str>(0), &r.get::<_, &str>(1)]).await?;
+        }
+    }
     tx.execute(sql::MARK_NOT_CURRENT, &[]).await?;
     tx.execute(sql::MARK_CURRENT, &[]).await?;
     tx.batch_execute(&format!("DECLARE rebuild_scan NO SCROLL CURSOR FOR {}", sql::REBUILD_SCAN)).await?;
@@ -746,8 +758,8 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
             break;
         }
         for r in &rows {
-            let evaluation = match r.get::<_, Option<String>>(7) {
-                Some(_) => Some(counted(r, 7)?),
+            let evaluation = match r.get::<_, Option<String>>(9) {
+                Some(_) => Some(counted(r, 9)?),
                 None => None,
             };
             scan.row((r.get(0), r.get(1)), exam_state(r, 2), evaluation);
@@ -881,5 +893,8 @@ fn fact_row(r: &tokio_postgres::Row) -> super::FactRow {
         mode: r.get(13),
         rubric_version: r.get(14),
         at: r.get(15),
+        patient_known: r.get(16),
+        performed_at: r.get(17),
+        auditing_doctor: r.get(18),
     }
 }

@@ -131,6 +131,7 @@ CREATE INDEX notices_site ON notices (site, created_at);
     // this migration runs (`rebuild_rollups`).
     r#"
 ALTER TABLE evaluations ADD COLUMN current BOOLEAN NOT NULL DEFAULT TRUE;
+ALTER TABLE exams ADD COLUMN patient_known BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE evaluations ADD COLUMN deducted BOOLEAN NOT NULL DEFAULT FALSE;
 CREATE INDEX evaluations_exam ON evaluations (site, accession);
 CREATE INDEX evaluations_deducted ON evaluations (at) WHERE deducted AND current;
@@ -219,15 +220,18 @@ pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, acti
 pub const STAFF_OF_SITE: &str = "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
 
 pub const REJECTED_REASON: &str = "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
-pub const UPSERT_EXAM: &str = "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
-         auditing_doctor, ordering_clinician, performed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+pub const UPSERT_EXAM: &str =
+    "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
+         auditing_doctor, ordering_clinician, performed_at, body, patient_known) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
      ON CONFLICT (site, accession) DO UPDATE SET modality = excluded.modality, exam_item = excluded.exam_item, \
          department = coalesce(excluded.department, exams.department), \
          technologist = coalesce(excluded.technologist, exams.technologist), \
          reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
          auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
          ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
-         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body \
+         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body, \
+         patient_known = exams.patient_known OR excluded.patient_known \
      WHERE exams.body <> excluded.body";
 pub const INSERT_EVALUATION: &str =
     "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
@@ -260,7 +264,8 @@ pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
 
 pub const EVALUATION_FACTS: &str =
     "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
-         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at \
+         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
+         x.patient_known, x.performed_at, x.auditing_doctor \
      FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
      WHERE e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
        AND e.current ORDER BY e.at, e.id";
@@ -281,8 +286,11 @@ pub const CLOSE_SUPERSEDED_NOTICE: &str = "UPDATE notices SET correction = $1, c
 
 // --- Rollups. Keys are never NULL: a missing department or person is ''.
 
-pub const EXAM_STATE: &str = "SELECT modality, department, technologist, reporting_doctor, performed_at \
-     FROM exams WHERE site = $1 AND accession = $2";
+pub const EXAM_STATE: &str = "SELECT modality, department, technologist, reporting_doctor, performed_at, \
+     auditing_doctor, patient_known FROM exams WHERE site = $1 AND accession = $2";
+/// Exams stored before `patient_known` was kept: a rebuild reads it from their bodies.
+pub const EXAMS_PATIENT_UNKNOWN: &str = "SELECT site, accession, body FROM exams WHERE NOT patient_known";
+pub const SET_PATIENT_KNOWN: &str = "UPDATE exams SET patient_known = TRUE WHERE site = $1 AND accession = $2";
 pub const CURRENT_EVALUATIONS: &str = "SELECT id, item, scored_person, mode, rubric_version, at, score, grade, body \
      FROM evaluations WHERE site = $1 AND accession = $2 AND current";
 pub const ADD_SCORES: &str = "INSERT INTO rollup_scores (month, site, department, modality, item, person, mode, \
@@ -305,8 +313,8 @@ pub const CLEAR_ROLLUPS: &str =
     "DELETE FROM rollup_scores; DELETE FROM rollup_deductions; DELETE FROM rollup_cases; DELETE FROM rollup_work;";
 /// Every exam with its current evaluations (none: one row of NULLs), in exam order, for a rebuild.
 pub const REBUILD_SCAN: &str = "SELECT x.site, x.accession, x.modality, x.department, x.technologist, \
-         x.reporting_doctor, x.performed_at, e.id, e.item, e.scored_person, e.mode, e.rubric_version, e.at, e.score, \
-         e.grade, e.body \
+         x.reporting_doctor, x.performed_at, x.auditing_doctor, x.patient_known, e.id, e.item, e.scored_person, e.mode, \
+         e.rubric_version, e.at, e.score, e.grade, e.body \
      FROM exams x LEFT JOIN evaluations e ON e.site = x.site AND e.accession = x.accession AND e.current \
      ORDER BY x.site, x.accession";
 /// A rebuild writes only the rows whose flags change (an update rewrites the row in PostgreSQL).
@@ -382,7 +390,8 @@ pub const REPORT_WORK_GROUP: &str = "GROUP BY site, person, modality HAVING sum(
 /// conditions, the order and the limit).
 pub const REPORT_DETAILS: &str =
     "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
-         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at \
+         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
+         x.patient_known, x.performed_at, x.auditing_doctor \
      FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession";
 
 /// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.

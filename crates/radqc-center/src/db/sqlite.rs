@@ -295,7 +295,8 @@ impl SqliteDb {
                             e.auditing_doctor,
                             e.ordering_clinician,
                             e.performed_at,
-                            e.body
+                            e.body,
+                            e.patient_known
                         ])?;
                         let mut new_evaluation = false;
                         if let Some(v) = &rows.evaluation {
@@ -498,6 +499,9 @@ impl SqliteDb {
                     mode: r.get(13)?,
                     rubric_version: r.get(14)?,
                     at: r.get(15)?,
+                    patient_known: r.get(16)?,
+                    performed_at: r.get(17)?,
+                    auditing_doctor: r.get(18)?,
                 })
             })?;
             rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
@@ -639,6 +643,9 @@ fn fact_row(r: &rusqlite::Row) -> rusqlite::Result<super::FactRow> {
         mode: r.get(13)?,
         rubric_version: r.get(14)?,
         at: r.get(15)?,
+        patient_known: r.get(16)?,
+        performed_at: r.get(17)?,
+        auditing_doctor: r.get(18)?,
     })
 }
 
@@ -649,6 +656,8 @@ fn exam_state(r: &rusqlite::Row, first: usize) -> rusqlite::Result<ExamState> {
         technologist: r.get(first + 2)?,
         reporting_doctor: r.get(first + 3)?,
         performed_at: r.get(first + 4)?,
+        auditing_doctor: r.get(first + 5)?,
+        patient_known: r.get(first + 6)?,
     })
 }
 
@@ -753,14 +762,24 @@ fn add_rollup(tx: &rusqlite::Transaction, r: &Rollup) -> Result<(), ApiError> {
 
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data.
 fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
+    {
+        let mut set = tx.prepare(sql::SET_PATIENT_KNOWN)?;
+        let mut unknown = tx.prepare(sql::EXAMS_PATIENT_UNKNOWN)?;
+        let mut rows = unknown.query([])?;
+        while let Some(r) = rows.next()? {
+            if rollups::body_patient_known(&r.get::<_, String>(2)?) {
+                set.execute(params![r.get::<_, String>(0)?, r.get::<_, String>(1)?])?;
+            }
+        }
+    }
     tx.execute(sql::MARK_NOT_CURRENT, [])?;
     tx.execute(sql::MARK_CURRENT, [])?;
     let mut scan = rollups::Rebuild::default();
     let mut stmt = tx.prepare(sql::REBUILD_SCAN)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
-        let evaluation = match r.get::<_, Option<String>>(7)? {
-            Some(_) => Some(counted(r, 7)?),
+        let evaluation = match r.get::<_, Option<String>>(9)? {
+            Some(_) => Some(counted(r, 9)?),
             None => None,
         };
         scan.row((r.get(0)?, r.get(1)?), exam_state(r, 2)?, evaluation);

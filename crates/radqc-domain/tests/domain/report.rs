@@ -17,6 +17,7 @@ fn fact(person: &str, modality: &str, score: u8) -> EvaluationFact {
         modality: modality.parse().unwrap(),
         exam_item: "x".into(),
         reporting_doctor: None,
+        general_data_complete: true,
         item: "IQ".parse().unwrap(),
         scored_person: Some(person.parse().unwrap()),
         reviewer: "Q1".parse().unwrap(),
@@ -222,6 +223,12 @@ fn qualification_counts_cases_with_a_report_evaluation() {
     let ind = report::indicators(&facts);
     assert_eq!((ind.sampled, ind.qualified), (3, 1), "C1 qualifies; C2 fails RQ; C3 fails AR; C4 and C5 have no RQ");
     assert_eq!(ind.rate.map(|r| r.to_string()).as_deref(), Some("33.3"));
+    let mut incomplete = facts.clone();
+    for f in incomplete.iter_mut().filter(|f| f.accession == "C1") {
+        f.general_data_complete = false;
+    }
+    let ind = report::indicators(&incomplete);
+    assert_eq!((ind.sampled, ind.qualified), (3, 0), "C1's scores pass but its general data is incomplete (5.3 a)");
     assert_eq!(report::indicators(&[]).rate, None, "no sampled case: no rate");
 }
 
@@ -412,4 +419,30 @@ fn a_figure_3_limit_shows_the_oldest_and_counts_all() {
     assert_eq!(r.deduction_details_total, 5);
     let days: Vec<&str> = r.deduction_details.iter().map(|f| &f.at[..10]).collect();
     assert_eq!(days, ["2026-11-01", "2026-11-02"]);
+}
+
+/// Data-driven: what 5.3 a's general data needs, field by field.
+#[test]
+fn general_data_is_complete_with_patient_department_date_and_both_signatures() {
+    use radqc_domain::rollup::{general_data_complete, patient_known};
+    use radqc_domain::Sex;
+    assert!(patient_known(true, Some(Sex::Female), Some(40)));
+    assert!(!patient_known(false, Some(Sex::Female), Some(40)), "no patient id");
+    assert!(!patient_known(true, Some(Sex::Unknown), Some(40)), "sex unknown");
+    assert!(!patient_known(true, None, Some(40)), "no sex");
+    assert!(!patient_known(true, Some(Sex::Male), None), "no age");
+    /// What, patient known, department, exam date, writer, approver, complete.
+    type Case<'a> = (&'a str, bool, Option<&'a str>, bool, bool, bool, bool);
+    let cases: &[Case] = &[
+        ("everything", true, Some("放射科"), true, true, true, true),
+        ("patient unknown", false, Some("放射科"), true, true, true, false),
+        ("no department", true, None, true, true, true, false),
+        ("blank department", true, Some(" "), true, true, true, false),
+        ("no exam date", true, Some("放射科"), false, true, true, false),
+        ("not signed by the writer", true, Some("放射科"), true, false, true, false),
+        ("not approved", true, Some("放射科"), true, true, false, false),
+    ];
+    for (what, patient, department, performed, writer, approver, want) in cases {
+        assert_eq!(general_data_complete(*patient, *department, *performed, *writer, *approver), *want, "{what}");
+    }
 }

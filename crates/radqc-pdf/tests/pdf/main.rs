@@ -26,6 +26,7 @@ fn fact(person: &str, modality: &str, item: &str, score: u8) -> EvaluationFact {
     EvaluationFact {
         id: format!("{person}-{modality}-{item}-{score}"),
         reporting_doctor: None,
+        general_data_complete: true,
         mode: radqc_domain::QcMode::Random,
         rubric_version: Rubric::bundled().version.clone(),
         at: "2026-11-10T08:00:00.000Z".into(),
