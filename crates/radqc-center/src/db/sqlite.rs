@@ -22,7 +22,14 @@ use crate::rollups::{self, ExamState, StoredEvaluations};
 pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
     rollups_at_ingest: bool,
+    /// Pushes since the planner's statistics were last refreshed.
+    pushes: Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// How often (in pushes) `PRAGMA optimize` refreshes the planner's statistics as data grows:
+/// the rollup queries need them to pick their indexes (a site's all-time report reads 24 short
+/// ranges instead of a whole index).
+const OPTIMIZE_EVERY: u64 = 500;
 
 fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -60,7 +67,11 @@ impl SqliteDb {
         }
         // Statistics for the query planner where they are missing or stale (cheap when not).
         conn.execute_batch("PRAGMA optimize = 0x10002")?;
-        Ok(SqliteDb { conn: Arc::new(Mutex::new(conn)), rollups_at_ingest: super::rollups_at_ingest() })
+        Ok(SqliteDb {
+            conn: Arc::new(Mutex::new(conn)),
+            rollups_at_ingest: super::rollups_at_ingest(),
+            pushes: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        })
     }
 
     /// Runs `f` on the connection in a blocking thread.
@@ -243,6 +254,8 @@ impl SqliteDb {
         let device = device.clone();
         let rubrics = rubrics.clone();
         let keep_rollups = self.rollups_at_ingest;
+        let optimize =
+            self.pushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % OPTIMIZE_EVERY == OPTIMIZE_EVERY - 1;
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (site, last_seq): (String, i64) =
@@ -358,6 +371,9 @@ impl SqliteDb {
             }
             tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
             tx.commit()?;
+            if optimize {
+                c.execute_batch("PRAGMA optimize")?;
+            }
             Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
         })
         .await
@@ -850,6 +866,7 @@ impl SqliteDb {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let n = rebuild(&tx)?;
             tx.commit()?;
+            c.execute_batch("ANALYZE")?;
             Ok(n)
         })
         .await
