@@ -1,8 +1,10 @@
 """The 报表 screen in the real window, on a fresh demo department: the QC officer opens the
 month's report, every figure has rows, the charts of figures 6 and 8 are drawn, and a clicked
-number opens a drawer listing exactly that many evaluations (or exams). Screenshots at
-1366x768 in Chinese and English go to artifacts/screenshots/ and are checked for cut-off,
-covered or untranslated parts. A technologist does not get the screen."""
+number opens a drawer listing exactly that many evaluations (or exams). With a filter (modality
+CT, then the technologist's role) the figures change to what the shell counts for it, and a
+clicked number still lists exactly that many. Screenshots at 1366x768 in Chinese and English go
+to artifacts/screenshots/ and are checked for cut-off, covered or untranslated parts. A
+technologist does not get the screen."""
 
 from __future__ import annotations
 
@@ -10,15 +12,17 @@ from datetime import datetime
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from helpers import WAIT_S, by_testid, click, invoke, layout_problems, screenshot, text_of, untranslated, wait_for
 
 # The demo's evaluations are dated in the current month (crates/radqc-app/src/demo.rs), and the
 # screen opens on the workstation's current month.
 MONTH = datetime.now().strftime("%Y-%m")
+THIS_MONTH = {"from": MONTH, "to": MONTH}
 
 
 def sign_in(driver: WebDriver, code: str) -> None:
@@ -90,6 +94,7 @@ def test_reports_for_the_qc_officer(demo_driver: WebDriver, screenshot_dir: Path
     click(d, "nav-reports")
     wait_for(d, "report-indicators")
     report = invoke(d, "report", {"month": MONTH})
+    assert invoke(d, "report_view", {"scope": THIS_MONTH}) == report, "the screen's scope of one month is report(month)"
 
     # 5.1, as the shell computed it.
     ind = report["indicators"]
@@ -197,9 +202,123 @@ def test_reports_are_not_for_a_technologist(demo_driver: WebDriver):
     result = d.execute_async_script(
         """
         const done = arguments[arguments.length - 1];
-        window.__TAURI_INTERNALS__.invoke('report_evaluations', { month: arguments[0], drill: {} })
+        window.__TAURI_INTERNALS__.invoke('report_evaluations', { scope: arguments[0], drill: {} })
           .then((v) => done({ ok: v }), (e) => done({ error: e }));
         """,
-        MONTH,
+        THIS_MONTH,
     )
     assert result.get("error", {}).get("code") == "NOT_PERMITTED", result
+
+
+def choose(driver: WebDriver, testid: str, value: str) -> None:
+    """Picks an option of one of the filter bar's selects, as a reader would."""
+    Select(wait_for(driver, testid)).select_by_value(value)
+
+
+def wait_for_report(driver: WebDriver, expected: dict) -> None:
+    """Waits until the screen shows the report `expected` (the shell's answer for the scope the
+    filter bar should now send): its 5.1 numbers and figure 2's and 5's rows, loaded."""
+
+    def shown(d):
+        active = d.find_element(*by_testid("report-active"))
+        if active.get_attribute("data-loaded") != "true":
+            return False
+        ind = expected["indicators"]
+        return (
+            text_of(d, "indicator-sampled") == str(ind["sampled"])
+            and text_of(d, "indicator-qualified") == str(ind["qualified"])
+            and len(d.find_elements(*by_testid("fig2-technologists-row"))) == len(expected["scores_technologists"]["rows"])
+        )
+
+    WebDriverWait(driver, WAIT_S).until(shown)
+
+
+def test_report_filters_change_the_figures_and_their_drill_downs(demo_driver: WebDriver, screenshot_dir: Path):
+    d = demo_driver
+    sign_in(d, "Q1")
+    click(d, "nav-reports")
+    wait_for(d, "report-filters")
+    whole = invoke(d, "report_view", {"scope": THIS_MONTH})
+    wait_for_report(d, whole)
+    assert d.find_elements(*by_testid("report-active-none")), "nothing filtered yet, and the screen says so"
+
+    # Modality CT: every view counts CT only.
+    ct_scope = {**THIS_MONTH, "modality": "CT"}
+    ct = invoke(d, "report_view", {"scope": ct_scope})
+    assert 0 < ct["workload"]["total"] < whole["workload"]["total"], "the demo month has CT and other exams"
+    assert ct["workload"]["modalities"] == ["CT"]
+    assert ct["indicators"]["sampled"] < whole["indicators"]["sampled"], "some sampled cases are not CT"
+    choose(d, "report-filter-modality", "CT")
+    wait_for_report(d, ct)
+    assert "CT" in text_of(d, "report-active-modality")
+    modality_rows = d.find_elements(*by_testid("breakdown-byModality-row"))
+    assert [r.find_element(By.TAG_NAME, "td").text for r in modality_rows] == ["CT"]
+    header = d.find_element(*by_testid("fig2-technologists")).find_element(By.TAG_NAME, "thead").text
+    assert "CT" in header and "DR" not in header and "MR" not in header, header
+    assert layout_problems(d, ["report-filters", "report-active", "report-breakdowns", "fig2-technologists"]) == []
+    assert untranslated(d) == []
+    screenshot(d, screenshot_dir, "reports-filtered-zh-CN")
+    for button in [
+        d.find_elements(*by_testid("fig2-technologists-total"))[0],
+        d.find_elements(By.CSS_SELECTOR, '[data-testid="fig2-technologists"] button.report-count')[0],
+    ]:
+        expected, listed = drill_rows_after_click(d, button)
+        assert listed == expected, f"CT: {expected} clicked, {listed} listed"
+        modalities = {r.find_elements(By.TAG_NAME, "td")[2].text for r in d.find_elements(*by_testid("report-drill-row"))}
+        assert modalities == {"CT"}, f"the drill-down stays within the filter: {modalities}"
+        close_drawer(d)
+    open_tab(d, "workload")
+    assert len(d.find_elements(*by_testid("fig5-row"))) == len(ct["workload"]["rows"]) > 0
+    expected, listed = drill_rows_after_click(d, d.find_elements(*by_testid("fig5-total"))[0])
+    assert listed == expected, f"CT workload: {expected} clicked, {listed} exams listed"
+    close_drawer(d)
+
+    # And the technologist's role: the doctors' figures empty, 5.1 (exams) as for CT alone.
+    tech = invoke(d, "report_view", {"scope": {**ct_scope, "role": "technologist"}})
+    assert tech["indicators"] == ct["indicators"], "the role scored does not restrict sampled cases"
+    assert tech["quality_doctors"] == [] and tech["quality_technologists"]
+    choose(d, "report-filter-role", "technologist")
+    WebDriverWait(d, WAIT_S).until(lambda x: x.find_elements(*by_testid("report-active-role")))
+    wait_for_report(d, tech)
+    wait_for(d, "indicator-note")
+    open_tab(d, "doctors")
+    wait_for(d, "quality-doctors-empty")
+    open_tab(d, "quality")
+    assert len(d.find_elements(*by_testid("fig7-row"))) == len(tech["quality_technologists"])
+    expected, listed = drill_rows_after_click(d, d.find_elements(*by_testid("fig7-count"))[0])
+    assert listed == expected
+    close_drawer(d)
+
+    # English: the bar, the chips and the breakdowns translated, nothing cut off.
+    open_tab(d, "scores")
+    click(d, "lang-toggle")
+    WebDriverWait(d, WAIT_S).until(EC.text_to_be_present_in_element(by_testid("nav-reports"), "Reports"))
+    assert text_of(d, "report-active-role") == "Role scored: Technologist"
+    assert untranslated(d) == []
+    assert layout_problems(d, ["report-filters", "report-active", "report-breakdowns", "fig2-technologists"]) == []
+    screenshot(d, screenshot_dir, "reports-filtered-en")
+
+    # Reset: the whole month again.
+    click(d, "report-filter-reset")
+    wait_for_report(d, whole)
+    wait_for(d, "report-active-none")
+
+    # Several months: a range typed into the start picker; 5.1 gets its table by month.
+    year, month = (int(x) for x in MONTH.split("-"))
+    previous = f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+    two = invoke(d, "report_view", {"scope": {"from": previous, "to": MONTH}})
+    assert two["period"] == f"{previous}..{MONTH}"
+    choose(d, "report-filter-span", "range")
+    start = d.find_elements(By.CSS_SELECTOR, ".report-filters .reports__month input")[0]
+    start.click()
+    start.send_keys(Keys.CONTROL, "a")
+    start.send_keys(previous, Keys.ENTER)
+    WebDriverWait(d, WAIT_S).until(lambda x: previous in text_of(x, "report-active-period"))
+    wait_for_report(d, two)
+    d.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)  # the picker's panel, if still open
+    months = [r.find_element(By.TAG_NAME, "td").text for r in wait_for(d, "breakdown-byMonth").find_elements(By.TAG_NAME, "tr")[1:]]
+    assert months == [r["key"] for r in two["indicators"]["by_month"]]
+    open_tab(d, "scores")
+    assert untranslated(d) == []
+    assert layout_problems(d, ["report-filters", "report-breakdowns", "breakdown-byMonth"]) == []
+    screenshot(d, screenshot_dir, "reports-range-en")

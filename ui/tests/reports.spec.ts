@@ -443,7 +443,22 @@ describe("报表 filters", () => {
     expect(options("report-filter-role")).toEqual(["", "ordering_clinician", "technologist", "reporting_doctor", "auditing_doctor"]);
     expect(options("report-filter-modality")).toEqual(["", "CT", "DR", "MG", "MR"]);
     expect(options("report-filter-mode")).toEqual(["", "random", "active", "centralized", "gold"]);
-    expect(w.findAll("#report-filter-people option").map((o) => o.attributes("value"))).toEqual(["A1", "D1", "D9", "Q1"]);
+  });
+
+  it("a person is picked from the roster by name or code, or typed", async () => {
+    const { w, calls } = await mountApp(Q1, { report_view: () => report() });
+    wrapper = w;
+    await openReports(w);
+    const suggestions = () => [...document.querySelectorAll(".el-autocomplete-suggestion li")].map((li) => li.textContent!.trim());
+    const person = byId(w, "report-filter-person");
+    await person.trigger("focus");
+    await vi.waitFor(() => expect(suggestions()).toEqual(["王磊 (A1)", "赵敏 (D1)", "吴强 (D9)", "郑丽 (Q1)"]), { timeout: 2000 });
+    await person.setValue("赵");
+    await vi.waitFor(() => expect(suggestions()).toEqual(["赵敏 (D1)"]), { timeout: 2000 });
+    (document.querySelector(".el-autocomplete-suggestion li") as HTMLElement).click();
+    await flushPromises();
+    await vi.waitFor(() => expect(argsOf<{ scope: ReportScope }>(calls, "report_view").at(-1)).toEqual({ scope: { ...thisMonth, person: "D1" } }));
+    expect(byId(w, "report-active-person").text()).toContain("赵敏 (D1)");
   });
 
   it("shows 5.1's breakdowns; by month only for several months; a rate is — when nothing counted", async () => {
