@@ -364,7 +364,7 @@ impl Indicators {
             ("按站点", "By site", &self.by_site, 2),
             ("按科室", "By department", &self.by_department, 1),
             ("按设备类型", "By modality", &self.by_modality, 1),
-            ("按报告医师", "By reporting doctor", &self.by_person, 1),
+            ("按报告医生", "By reporting doctor", &self.by_person, 1),
         ];
         all.into_iter().filter(|(_, _, rows, min)| rows.len() >= *min).map(|(zh, en, rows, _)| (zh, en, rows)).collect()
     }
