@@ -60,7 +60,11 @@ def drill_rows_after_click(driver: WebDriver, button) -> tuple[int, int]:
 
 
 def drawer_layout_problems(driver: WebDriver) -> list[str]:
-    """The layout check with the drawer open: the modal drawer covers the header on purpose."""
+    """The layout check with the drawer open: the modal drawer covers the header on purpose.
+    Waits for the drawer's opening slide to end first (mid-slide it is partly off the window)."""
+    WebDriverWait(driver, WAIT_S).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, "[class*='el-drawer-fade-enter'], [class*='rtl-enter']")
+    )
     problems = layout_problems(driver, ["report-drill-count"])
     return [p for p in problems if not (p.startswith(("app-title is covered", "lang-toggle is covered")))]
 
