@@ -254,7 +254,8 @@ def test_report_filters_change_the_figures_and_their_drill_downs(demo_driver: We
     assert ct["indicators"]["sampled"] < whole["indicators"]["sampled"], "some sampled cases are not CT"
     choose(d, "report-filter-modality", "CT")
     wait_for_report(d, ct)
-    assert "CT" in text_of(d, "report-active-modality")
+    # The chip fades in: its text reads empty until it is shown.
+    WebDriverWait(d, WAIT_S).until(lambda d: "CT" in text_of(d, "report-active-modality"))
     modality_rows = d.find_elements(*by_testid("breakdown-byModality-row"))
     assert [r.find_element(By.TAG_NAME, "td").text for r in modality_rows] == ["CT"]
     header = d.find_element(*by_testid("fig2-technologists")).find_element(By.TAG_NAME, "thead").text
@@ -297,7 +298,7 @@ def test_report_filters_change_the_figures_and_their_drill_downs(demo_driver: We
     open_tab(d, "scores")
     click(d, "lang-toggle")
     WebDriverWait(d, WAIT_S).until(EC.text_to_be_present_in_element(by_testid("nav-reports"), "Reports"))
-    assert text_of(d, "report-active-role") == "Role scored: Technologist"
+    WebDriverWait(d, WAIT_S).until(lambda x: text_of(x, "report-active-role") == "Role scored: Technologist")
     assert untranslated(d) == []
     assert layout_problems(d, ["report-filters", "report-active", "report-breakdowns", "fig2-technologists"]) == []
     screenshot(d, screenshot_dir, "reports-filtered-en")
