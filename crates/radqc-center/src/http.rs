@@ -347,6 +347,8 @@ pub struct ReportQuery {
     pub rubric_version: Option<String>,
     /// At most this many evaluations in figure 3 (default 500; the total is always given).
     pub details_limit: Option<u32>,
+    /// json (default), csv, xlsx (the standard's figures as sheets) or pdf (the monthly report).
+    pub format: Option<String>,
 }
 
 impl ReportQuery {
@@ -418,17 +420,23 @@ impl ReportQuery {
         ("site" = Option<String>, Query), ("department" = Option<String>, Query),
         ("modality" = Option<String>, Query), ("role" = Option<String>, Query, description = "technologist, reporting_doctor or auditing_doctor"),
         ("person" = Option<String>, Query, description = "staff code"), ("mode" = Option<String>, Query, description = "random, active, centralized or gold"),
-        ("rubric_version" = Option<String>, Query), ("details_limit" = Option<u32>, Query, description = "figure 3 rows, default 500")),
-    responses((status = 200, description = "the report (see radqc_domain::report::Report)", body = Object),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+        ("rubric_version" = Option<String>, Query), ("details_limit" = Option<u32>, Query, description = "figure 3 rows (json: default 500; files: all)"),
+        ("format" = Option<String>, Query, description = "json (default), csv, xlsx or pdf (a file to download)")),
+    responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", body = Object),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 503, description = "a PDF was asked and the center has no CJK font", body = ErrorBody)),
     security(("person_token" = [])))]
 async fn report(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<axum::Json<radqc_domain::report::Report>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let (period, filter) = q.parse()?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
+        return Err(ApiError::bad_request("INVALID_QUERY", format!("format: `{format}` (use json, csv, xlsx or pdf)")));
+    }
     let allowed = match (&caller, filter.site.as_deref()) {
         (Caller::Device(d), Some(site)) => d.site == site,
         (Caller::Device(_), None) => false,
@@ -441,7 +449,62 @@ async fn report(
             None => "the region's report needs a regional role".to_owned(),
         }));
     }
-    Ok(axum::Json(build_report(&state.db, period, filter, Some(q.details_limit.unwrap_or(500))).await?))
+    // The files carry all of figure 3; JSON (for screens) a first page of it.
+    let limit = if format == "json" { Some(q.details_limit.unwrap_or(500)) } else { q.details_limit };
+    let scope = filter.site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
+    let report = build_report(&state.db, period, filter, limit).await?;
+    export(&report, format, &scope)
+}
+
+/// The report as the format asks: JSON, or a file to download.
+fn export(
+    report: &radqc_domain::report::Report,
+    format: &str,
+    scope: &str,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let rubric = Rubric::bundled();
+    let file = |bytes: Vec<u8>, mime: &str, ext: &str| {
+        let name = format!("attachment; filename=\"radqc-report-{}.{ext}\"", report.period.replace("..", "_"));
+        ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response()
+    };
+    Ok(match format {
+        "csv" => file(radqc_export::csv(report, rubric).into_bytes(), "text/csv; charset=utf-8", "csv"),
+        "xlsx" => file(
+            radqc_export::xlsx(report, rubric)
+                .map_err(|e| ApiError::storage(format!("cannot build the workbook: {e}")))?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        "pdf" => {
+            let (font, index) = pdf_font()?;
+            let opts = radqc_export::pdf::PdfOptions {
+                font,
+                font_index: index,
+                title: "影像质控月报".to_owned(),
+                scope: scope.to_owned(),
+                generated_at: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+            };
+            let bytes = radqc_export::pdf::render(report, rubric, &opts)
+                .map_err(|e| ApiError::storage(format!("cannot make the PDF: {e}")))?;
+            file(bytes, "application/pdf", "pdf")
+        }
+        _ => axum::Json(report).into_response(),
+    })
+}
+
+/// A font's bytes and the face in them.
+type Font = (std::sync::Arc<Vec<u8>>, u32);
+
+/// The CJK font the center's PDFs use, found once (RADQC_PDF_FONT or the system's fonts).
+fn pdf_font() -> Result<Font, ApiError> {
+    static FONT: std::sync::OnceLock<Result<Font, String>> = std::sync::OnceLock::new();
+    FONT.get_or_init(|| {
+        radqc_export::pdf::find_cjk_font().map(|f| (std::sync::Arc::new(f.bytes), f.index)).map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(|e| ApiError::new(503, "NO_PDF_FONT", format!("this center cannot make PDFs: {e}")))
 }
 
 /// A report of a period from the center's rollups, with the bundled rubric's roles.

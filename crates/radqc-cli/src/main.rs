@@ -6,7 +6,6 @@ mod local_cmd;
 mod report_cmd;
 mod rubric_cmd;
 mod score_cmd;
-mod xlsx;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

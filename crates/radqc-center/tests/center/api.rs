@@ -410,6 +410,25 @@ async fn reports_are_read_by_roles_that_see_the_site() {
         assert_eq!(c.get(&format!("/api/v1/report?month={month}"), Some(&admin)).await.0, 200);
         let (status, body) = c.get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head)).await;
         assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")));
+
+        // The same report as files to download; each is the format it says.
+        let files: &[(&str, &str, &[u8])] = &[
+            ("csv", "text/csv; charset=utf-8", "5.1 评估指标".as_bytes()),
+            ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", b"PK\x03\x04"),
+            ("pdf", "application/pdf", b"%PDF-"),
+        ];
+        for (format, mime, starts) in files {
+            let path = format!("/api/v1/report?month={month}&site=SITE-A&format={format}");
+            let (status, content_type, disposition, bytes) = c.get_file(&path, &head).await;
+            assert_eq!((status, content_type.as_str()), (200, *mime), "{backend} {format}");
+            assert_eq!(disposition, format!("attachment; filename=\"radqc-report-{month}.{format}\""));
+            assert!(bytes.starts_with(starts), "{backend} {format}: {:?}", &bytes[..bytes.len().min(16)]);
+        }
+        let (status, body) = c.get(&format!("/api/v1/report?month={month}&site=SITE-A&format=doc"), Some(&head)).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")), "{backend}: {body}");
+        assert!(body["message"].as_str().unwrap().starts_with("format:"), "names the parameter: {body}");
+        let tech_file = c.get_file(&format!("/api/v1/report?month={month}&site=SITE-A&format=xlsx"), &tech).await;
+        assert_eq!(tech_file.0, 403, "{backend}: files follow the same permission");
     })
     .await;
 }

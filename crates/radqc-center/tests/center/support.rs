@@ -93,6 +93,16 @@ impl Center {
         (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// A GET that answers a file: status, content type, content disposition and the bytes.
+    pub async fn get_file(&self, path: &str, token: &str) -> (u16, String, String, Vec<u8>) {
+        let resp = self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.unwrap();
+        let header = |name: &str| {
+            resp.headers().get(name).map(|v| v.to_str().unwrap_or_default().to_owned()).unwrap_or_default()
+        };
+        let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+        (resp.status().as_u16(), content_type, disposition, resp.bytes().await.unwrap().to_vec())
+    }
+
     /// Enrolls a fresh device id with `code`; returns (device id, token).
     pub async fn enroll(&self, code: &str) -> (String, String) {
         let device = uuid_v4();
