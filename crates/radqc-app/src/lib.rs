@@ -522,7 +522,7 @@ impl App {
     ) -> Result<Vec<radqc_domain::report::EvaluationFact>, AppError> {
         self.may_see_site_scores()?;
         let rubric = self.store.rubric();
-        let (period, filter) = scope.parse(rubric)?;
+        let (period, filter) = scope::parse(scope, rubric)?;
         let clicked = drill::DrillFilter::parse(drill, rubric)?;
         let (from, to) = period.range();
         Ok(self
@@ -545,7 +545,7 @@ impl App {
         modality: Option<&str>,
     ) -> Result<Vec<ExamView>, AppError> {
         self.may_see_site_scores()?;
-        let (period, filter) = scope.parse(self.store.rubric())?;
+        let (period, filter) = scope::parse(scope, self.store.rubric())?;
         let person: Option<StaffCode> = person
             .map(|p| p.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("person", e.to_string())))
             .transpose()?;
@@ -607,7 +607,7 @@ impl App {
     /// The report of the 报表 screen: `scope`'s period and filters, as text, parsed here.
     pub fn report_view(&self, scope: &ReportScope) -> Result<radqc_domain::report::Report, AppError> {
         self.may_see_site_scores()?;
-        let (period, filter) = scope.parse(self.store.rubric())?;
+        let (period, filter) = scope::parse(scope, self.store.rubric())?;
         self.report_filtered(period, filter)
     }
 

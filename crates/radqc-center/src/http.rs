@@ -352,60 +352,29 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
-    /// The period and filter, or an error naming the parameter that is wrong.
+    /// The period and filter, or an error naming the parameter that is wrong (the domain's
+    /// `ReportScope` rules, as the CLI and the desktop app apply them).
     pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
-        fn field<T: std::str::FromStr<Err = radqc_domain::CodeError>>(
-            name: &str,
-            v: &Option<String>,
-        ) -> Result<Option<T>, ApiError> {
-            v.as_deref()
-                .map(|s| {
-                    s.parse().map_err(|e: radqc_domain::CodeError| {
-                        ApiError::bad_request("INVALID_QUERY", format!("{name}: {e}"))
-                    })
-                })
-                .transpose()
+        if self.month.is_some() && (self.from.is_some() || self.to.is_some()) {
+            return Err(ApiError::bad_request("INVALID_QUERY", "give either month, or from and to, not both"));
         }
-        let period = match (&self.month, &self.from, &self.to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(ApiError::bad_request("INVALID_QUERY", "give either month, or from and to, not both"))
-            }
-            (Some(_), None, None) => Period::month(field("month", &self.month)?.expect("a month")),
-            _ => Period::between(field("from", &self.from)?, field("to", &self.to)?)
-                .map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?,
+        let scope = radqc_domain::scope::ReportScope {
+            from: self.month.clone().or_else(|| self.from.clone()),
+            to: self.month.clone().or_else(|| self.to.clone()),
+            site: self.site.clone(),
+            department: self.department.clone(),
+            modality: self.modality.clone(),
+            role: self.role.clone(),
+            person: self.person.clone(),
+            mode: self.mode.clone(),
+            rubric_version: self.rubric_version.clone(),
         };
-        let role: Option<radqc_domain::Role> = field("role", &self.role)?;
-        if let Some(r) = role {
-            if !matches!(
-                r,
-                radqc_domain::Role::Technologist
-                    | radqc_domain::Role::ReportingDoctor
-                    | radqc_domain::Role::AuditingDoctor
-            ) {
-                return Err(ApiError::bad_request(
-                    "INVALID_QUERY",
-                    format!("role: {r} is not scored; use technologist, reporting_doctor or auditing_doctor"),
-                ));
+        scope.parse(Rubric::bundled()).map_err(|mut e| {
+            if self.month.is_some() && matches!(e.field, "from" | "to") {
+                e.field = "month";
             }
-        }
-        let text = |name: &str, v: &Option<String>| -> Result<Option<String>, ApiError> {
-            match v {
-                Some(s) if s.trim().is_empty() || s.len() > 128 => {
-                    Err(ApiError::bad_request("INVALID_QUERY", format!("{name}: 1 to 128 characters")))
-                }
-                other => Ok(other.clone()),
-            }
-        };
-        let filter = ReportFilter {
-            site: text("site", &self.site)?,
-            department: text("department", &self.department)?,
-            modality: field("modality", &self.modality)?,
-            role,
-            person: field("person", &self.person)?,
-            mode: field("mode", &self.mode)?,
-            rubric_version: text("rubric_version", &self.rubric_version)?,
-        };
-        Ok((period, filter))
+            ApiError::bad_request("INVALID_QUERY", e.to_string())
+        })
     }
 }
 

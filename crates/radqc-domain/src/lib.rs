@@ -9,6 +9,7 @@ pub mod report;
 pub mod rollup;
 mod rubric;
 mod sampling;
+pub mod scope;
 mod scoring;
 
 pub use codes::{Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score};

@@ -515,6 +515,32 @@ impl std::fmt::Display for Period {
     }
 }
 
+/// How a report's views name people: the staff code, or `SITE/CODE` in a report of several
+/// sites (codes are unique only within a site).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    pub several_sites: bool,
+}
+
+impl Names {
+    pub fn person(self, site: &str, code: &str) -> String {
+        if self.several_sites {
+            format!("{site}/{code}")
+        } else {
+            code.to_owned()
+        }
+    }
+
+    /// A breakdown row's key ("（未填写）" when the exam has none), within its site if it has one.
+    pub fn breakdown(self, row: &IndicatorRow) -> String {
+        let key = if row.key.is_empty() { "（未填写）" } else { row.key.as_str() };
+        match &row.site {
+            Some(site) => self.person(site, key),
+            None => key.to_owned(),
+        }
+    }
+}
+
 /// All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -549,23 +575,9 @@ impl Report {
         sites.len() > 1
     }
 
-    /// A person as the views print them: the staff code, or `SITE/CODE` in a report of several
-    /// sites.
-    pub fn person_label(&self, site: &str, code: &str) -> String {
-        if self.spans_sites() {
-            format!("{site}/{code}")
-        } else {
-            code.to_owned()
-        }
-    }
-
-    /// A breakdown row's key as the views print it ("（未填写）" when the exam has none).
-    pub fn breakdown_label(&self, row: &IndicatorRow) -> String {
-        let key = if row.key.is_empty() { "（未填写）" } else { row.key.as_str() };
-        match &row.site {
-            Some(site) => self.person_label(site, key),
-            None => key.to_owned(),
-        }
+    /// How the views name people and breakdown rows (worked out once per report).
+    pub fn names(&self) -> Names {
+        Names { several_sites: self.spans_sites() }
     }
 
     /// Builds every view from cells (see [`Rollup::cells`]) and figure 3's details. Who counts

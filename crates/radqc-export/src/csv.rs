@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use radqc_domain::report::{QualityRow, Report, ScoreCounts};
+use radqc_domain::report::{Names, QualityRow, Report, ScoreCounts};
 
 /// A CSV field, quoted when it must be.
 fn field(s: &str) -> String {
@@ -13,7 +13,7 @@ fn field(s: &str) -> String {
     }
 }
 
-fn score_table(out: &mut String, title: &str, fig: &ScoreCounts, r: &Report) {
+fn score_table(out: &mut String, title: &str, fig: &ScoreCounts, names: Names) {
     let _ = writeln!(out, "{title}");
     let mut head = vec!["人员".to_owned()];
     for m in &fig.modalities {
@@ -21,7 +21,7 @@ fn score_table(out: &mut String, title: &str, fig: &ScoreCounts, r: &Report) {
     }
     let _ = writeln!(out, "{}", head.join(","));
     for row in &fig.rows {
-        let mut cells = vec![field(&r.person_label(&row.site, &row.person))];
+        let mut cells = vec![field(&names.person(&row.site, &row.person))];
         for m in &fig.modalities {
             match row.cells.get(m) {
                 Some(c) => cells.extend(c.iter().map(u64::to_string)),
@@ -37,13 +37,13 @@ fn score_table(out: &mut String, title: &str, fig: &ScoreCounts, r: &Report) {
     let _ = writeln!(out, "{}\n", total.join(","));
 }
 
-fn quality_table(out: &mut String, title: &str, rows: &[QualityRow], report: &Report) {
+fn quality_table(out: &mut String, title: &str, rows: &[QualityRow], names: Names) {
     let _ = writeln!(out, "{title}\n人员,被质控数,优秀率(%),良好率(%),合格率(%),不合格率(%)");
     for r in rows {
         let _ = writeln!(
             out,
             "{},{},{},{},{},{}",
-            field(&report.person_label(&r.site, &r.person)),
+            field(&names.person(&r.site, &r.person)),
             r.evaluations,
             r.excellent,
             r.good,
@@ -55,6 +55,7 @@ fn quality_table(out: &mut String, title: &str, rows: &[QualityRow], report: &Re
 }
 
 pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
+    let names = r.names();
     // The standard's figures 3 and 4 name criteria by their text.
     let named = |code: &str| -> String {
         let text = code.parse().ok().and_then(|c| rubric.criterion(&c)).map_or("", |c| c.text.zh.as_str());
@@ -71,12 +72,12 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
         let _ = writeln!(out, "5.1 {zh}\n{zh},抽查例数,合格例数,合格率(%)");
         for b in rows {
             let rate = b.rate.map_or("—".to_owned(), |x| x.to_string());
-            let _ = writeln!(out, "{},{},{},{}", field(&r.breakdown_label(b)), b.sampled, b.qualified, rate);
+            let _ = writeln!(out, "{},{},{},{}", field(&names.breakdown(b)), b.sampled, b.qualified, rate);
         }
         out.push('\n');
     }
-    score_table(&mut out, "图2 质控评分统计（技师）", &r.scores_technologists, r);
-    score_table(&mut out, "图2 质控评分统计（医生）", &r.scores_doctors, r);
+    score_table(&mut out, "图2 质控评分统计（技师）", &r.scores_technologists, names);
+    score_table(&mut out, "图2 质控评分统计（医生）", &r.scores_doctors, names);
     let _ = writeln!(out, "图3 质控扣分明细\n设备类型,检查部位,医生/技师,质控人,分数,不符合项,严重扣分项,问题说明");
     for f in &r.deduction_details {
         let codes = |v: &[radqc_domain::CriterionCode]| {
@@ -87,7 +88,7 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
             "{},{},{},{},{},{},{},{}",
             f.modality,
             field(&f.exam_item),
-            field(&f.scored_person.as_ref().map_or(String::new(), |p| r.person_label(&f.site, p.as_str()))),
+            field(&f.scored_person.as_ref().map_or(String::new(), |p| names.person(&f.site, p.as_str()))),
             f.reviewer,
             f.score.map_or(f.grade.label_zh().to_owned(), |s| format!("{s}分")),
             codes(&f.unmet),
@@ -108,11 +109,11 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
             .iter()
             .map(|m| row.by_modality.get(m).map_or(String::new(), u64::to_string))
             .collect();
-        let _ = writeln!(out, "{},{},{}", field(&r.person_label(&row.site, &row.person)), row.total, cells.join(","));
+        let _ = writeln!(out, "{},{},{}", field(&names.person(&row.site, &row.person)), row.total, cells.join(","));
     }
     let totals: Vec<String> = r.workload.modalities.iter().map(|m| r.workload.totals[m].to_string()).collect();
     let _ = writeln!(out, "合计,{},{}\n", r.workload.total, totals.join(","));
-    quality_table(&mut out, "图7 技师质量统计", &r.quality_technologists, r);
-    quality_table(&mut out, "6.5 医生质量统计", &r.quality_doctors, r);
+    quality_table(&mut out, "图7 技师质量统计", &r.quality_technologists, names);
+    quality_table(&mut out, "6.5 医生质量统计", &r.quality_doctors, names);
     out
 }

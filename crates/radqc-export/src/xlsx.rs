@@ -1,7 +1,7 @@
 //! The report as an XLSX workbook, one sheet per view, laid out as the standard's figures:
 //! figure 2 with a merged header per modality over 5分 … 1分 and failing cells in red.
 
-use radqc_domain::report::{QualityRow, Report, ScoreCounts};
+use radqc_domain::report::{Names, QualityRow, Report, ScoreCounts};
 use radqc_domain::Rubric;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
@@ -24,7 +24,7 @@ fn styles() -> Styles {
     }
 }
 
-fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts, r: &Report) -> Result<(), XlsxError> {
+fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts, names: Names) -> Result<(), XlsxError> {
     ws.write_with_format(0, 0, title, &s.title)?;
     ws.merge_range(1, 0, 2, 0, "技师/医生", &s.head)?;
     for (i, m) in fig.modalities.iter().enumerate() {
@@ -36,7 +36,7 @@ fn score_sheet(ws: &mut Worksheet, s: &Styles, title: &str, fig: &ScoreCounts, r
     }
     let mut row = 3u32;
     for p in &fig.rows {
-        ws.write_with_format(row, 0, r.person_label(&p.site, &p.person), &s.cell)?;
+        ws.write_with_format(row, 0, names.person(&p.site, &p.person), &s.cell)?;
         for (i, m) in fig.modalities.iter().enumerate() {
             let c = 1 + 5 * i as u16;
             match p.cells.get(m) {
@@ -70,7 +70,7 @@ fn quality_sheet(
     title: &str,
     who: &str,
     rows: &[QualityRow],
-    report: &Report,
+    names: Names,
 ) -> Result<(), XlsxError> {
     ws.write_with_format(0, 0, title, &s.title)?;
     ws.merge_range(1, 0, 1, 5, "5分：优秀；4分：良好；3分：合格；2分、1分：不合格", &s.head)?;
@@ -80,7 +80,7 @@ fn quality_sheet(
     }
     for (i, r) in rows.iter().enumerate() {
         let row = 3 + i as u32;
-        ws.write_with_format(row, 0, report.person_label(&r.site, &r.person), &s.cell)?;
+        ws.write_with_format(row, 0, names.person(&r.site, &r.person), &s.cell)?;
         ws.write_with_format(row, 1, r.evaluations as f64, &s.cell)?;
         for (c, rate) in [r.excellent, r.good, r.pass, r.fail].iter().enumerate() {
             ws.write_with_format(row, 2 + c as u16, f64::from(rate.tenths()) / 10.0, &s.cell)?;
@@ -92,6 +92,7 @@ fn quality_sheet(
 
 /// Writes the workbook to bytes.
 pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
+    let names = r.names();
     let s = styles();
     let mut wb = Workbook::new();
     let named = |code: &str| -> String {
@@ -119,7 +120,7 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         }
         row += 2;
         for b in rows {
-            ws.write_with_format(row, 0, r.breakdown_label(b), &s.cell)?;
+            ws.write_with_format(row, 0, names.breakdown(b), &s.cell)?;
             ws.write_with_format(row, 1, b.sampled as f64, &s.cell)?;
             ws.write_with_format(row, 2, b.qualified as f64, &s.cell)?;
             rate(ws, row, 3, b.rate)?;
@@ -134,9 +135,15 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         &s,
         "图2 质控评分统计（技师）",
         &r.scores_technologists,
-        r,
+        names,
     )?;
-    score_sheet(wb.add_worksheet().set_name("图2 医生评分")?, &s, "图2 质控评分统计（医生）", &r.scores_doctors, r)?;
+    score_sheet(
+        wb.add_worksheet().set_name("图2 医生评分")?,
+        &s,
+        "图2 质控评分统计（医生）",
+        &r.scores_doctors,
+        names,
+    )?;
 
     let ws = wb.add_worksheet().set_name("图3 扣分明细")?;
     ws.write_with_format(0, 0, "图3 质控扣分明细", &s.title)?;
@@ -153,7 +160,7 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         for (c, v) in [
             f.modality.to_string(),
             f.exam_item.clone(),
-            f.scored_person.as_ref().map_or(String::new(), |p| r.person_label(&f.site, p.as_str())),
+            f.scored_person.as_ref().map_or(String::new(), |p| names.person(&f.site, p.as_str())),
             f.reviewer.to_string(),
             score,
             list(&f.unmet),
@@ -201,7 +208,7 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
     }
     let mut row = 3u32;
     for w in &r.workload.rows {
-        ws.write_with_format(row, 0, r.person_label(&w.site, &w.person), &s.cell)?;
+        ws.write_with_format(row, 0, names.person(&w.site, &w.person), &s.cell)?;
         ws.write_with_format(row, 1, w.total as f64, &s.cell)?;
         for (i, m) in mods.iter().enumerate() {
             match w.by_modality.get(m) {
@@ -223,8 +230,15 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         "图7 技师质量统计",
         "技师",
         &r.quality_technologists,
-        r,
+        names,
     )?;
-    quality_sheet(wb.add_worksheet().set_name("6.5 医生质量")?, &s, "6.5 医生数据展现", "医生", &r.quality_doctors, r)?;
+    quality_sheet(
+        wb.add_worksheet().set_name("6.5 医生质量")?,
+        &s,
+        "6.5 医生数据展现",
+        "医生",
+        &r.quality_doctors,
+        names,
+    )?;
     wb.save_to_buffer()
 }

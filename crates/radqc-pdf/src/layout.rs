@@ -179,13 +179,13 @@ pub struct Pages<'a> {
     pub pages: Vec<Vec<Op>>,
     /// Top of the free space on the current page.
     pub y: f32,
-    /// Whether the report spans several sites: people are then named `SITE/CODE`.
-    pub multi_site: bool,
+    /// How the report names people (`SITE/CODE` in a report of several sites).
+    pub names: radqc_domain::report::Names,
 }
 
 impl<'a> Pages<'a> {
     pub fn new(face: Face<'a>) -> Pages<'a> {
-        Pages { face, pages: vec![Vec::new()], y: TOP, multi_site: false }
+        Pages { face, pages: vec![Vec::new()], y: TOP, names: radqc_domain::report::Names { several_sites: false } }
     }
 
     pub fn new_page(&mut self) {

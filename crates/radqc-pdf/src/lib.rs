@@ -68,7 +68,7 @@ pub fn render(report: &Report, rubric: &Rubric, opts: &PdfOptions) -> Result<Vec
     let font = krilla::text::Font::new(opts.font.clone().into(), index).ok_or(PdfError::BadFont { index })?;
 
     let mut pages = Pages::new(face);
-    pages.multi_site = report.spans_sites();
+    pages.names = report.names();
     title_block(&mut pages, report, rubric, opts);
     indicators(&mut pages, report);
     score_counts(
@@ -104,14 +104,9 @@ pub fn render(report: &Report, rubric: &Rubric, opts: &PdfOptions) -> Result<Vec
     layout::write(&pages, font, metadata).map_err(PdfError::Write)
 }
 
-/// A person as the tables print them: staff codes are unique only within a site, so a report
-/// of several sites names people `SITE/CODE`.
+/// A person as the tables print them (see `Names`).
 fn person(pages: &Pages<'_>, site: &str, p: &str) -> String {
-    if pages.multi_site {
-        format!("{site}/{p}")
-    } else {
-        p.to_owned()
-    }
+    pages.names.person(site, p)
 }
 
 fn rate(r: Option<Rate>) -> String {
@@ -208,7 +203,7 @@ fn indicators(pages: &mut Pages<'_>, report: &Report) {
                 .iter()
                 .map(|r| {
                     vec![
-                        Cell::text(report.breakdown_label(r)),
+                        Cell::text(pages.names.breakdown(r)),
                         Cell::text(r.sampled.to_string()),
                         Cell::text(r.qualified.to_string()),
                         Cell::text(rate(r.rate)),

@@ -249,7 +249,7 @@ impl Db {
         if !work_applies {
             rows.work.clear();
         }
-        let (cells, total) = rows.into_cells(&p)?;
+        let (cells, total) = rows.into_cells()?;
         let details = p.details_query(details_limit.unwrap_or(u32::MAX));
         let details = dispatch!(self, db => db.report_details(details).await)?;
         Ok(Report::from_cells(rubric, period.to_string(), filter, &cells, details, total))
@@ -385,11 +385,6 @@ impl ReportParams {
         }
     }
 
-    /// Whether the role filter keeps an item.
-    pub fn keeps(&self, item: &str) -> bool {
-        self.items.as_ref().is_none_or(|list| list.iter().any(|i| i == item))
-    }
-
     fn rollup_conditions(&self, evaluations: bool) -> sql::Conditions {
         let mut c = sql::Conditions::default();
         c.cmp("month", ">=", self.first_month.as_deref())
@@ -444,12 +439,12 @@ pub(crate) struct CellRows {
 }
 
 impl CellRows {
-    pub fn into_cells(self, p: &ReportParams) -> Result<(ReportCells, u64), ApiError> {
+    pub fn into_cells(self) -> Result<(ReportCells, u64), ApiError> {
         let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         let mut cells = ReportCells::default();
         let mut deducted = 0;
-        for (site, person, modality, item, c) in self.scores.into_iter().filter(|r| p.keeps(&r.3)) {
+        for (site, person, modality, item, c) in self.scores {
             deducted += n(c[5]);
             if c[..5].iter().all(|v| *v == 0) || person.is_empty() {
                 continue;
@@ -457,7 +452,7 @@ impl CellRows {
             let counts = [n(c[0]), n(c[1]), n(c[2]), n(c[3]), n(c[4])];
             cells.scores.push(ScoreCell { site, person, modality, item: item.parse().map_err(|e| bad(&e))?, counts });
         }
-        for (rubric_version, criterion, _, count) in self.deductions.into_iter().filter(|r| p.keeps(&r.2)) {
+        for (rubric_version, criterion, _, count) in self.deductions {
             let criterion = criterion.parse().map_err(|e| bad(&e))?;
             cells.deductions.push(DeductionCell { rubric_version, criterion, count: n(count) });
         }

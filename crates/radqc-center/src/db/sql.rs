@@ -262,13 +262,20 @@ pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
          (SELECT count(*) FROM rejected_entries r WHERE r.device = d.id) \
      FROM devices d ORDER BY d.site, d.id";
 
-pub const EVALUATION_FACTS: &str =
-    "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
-         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
-         x.patient_known, x.performed_at, x.auditing_doctor \
-     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession \
-     WHERE e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) \
-       AND e.current ORDER BY e.at, e.id";
+/// An evaluation with its exam, as `FactRow` reads it (the reports' facts and figure 3).
+macro_rules! fact_select {
+    () => {
+        "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
+             e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
+             x.patient_known, x.performed_at, x.auditing_doctor \
+         FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession"
+    };
+}
+
+pub const EVALUATION_FACTS: &str = concat!(
+    fact_select!(),
+    " WHERE e.at >= $1 AND e.at < $2 AND (CAST($3 AS TEXT) IS NULL OR e.site = $3) AND e.current ORDER BY e.at, e.id"
+);
 pub const WORK_FACTS: &str = "SELECT technologist, modality, site, department, performed_at FROM exams \
      WHERE technologist IS NOT NULL AND performed_at >= $1 AND performed_at < $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3)";
 
@@ -388,11 +395,7 @@ pub const REPORT_WORK: &str = "SELECT site, person, modality, CAST(sum(n) AS BIG
 pub const REPORT_WORK_GROUP: &str = "GROUP BY site, person, modality HAVING sum(n) > 0";
 /// Figure 3: the current evaluations with a deduction, oldest first (the caller adds the
 /// conditions, the order and the limit).
-pub const REPORT_DETAILS: &str =
-    "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
-         e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
-         x.patient_known, x.performed_at, x.auditing_doctor \
-     FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession";
+pub const REPORT_DETAILS: &str = fact_select!();
 
 /// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.
 pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mode, rubric_version";

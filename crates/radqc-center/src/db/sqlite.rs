@@ -497,29 +497,7 @@ impl SqliteDb {
         let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
         self.with(move |c| {
             let mut stmt = c.prepare(sql::EVALUATION_FACTS)?;
-            let rows = stmt.query_map(params![from, to, site], |r| {
-                Ok(super::FactRow {
-                    site: r.get(0)?,
-                    department: r.get(1)?,
-                    accession: r.get(2)?,
-                    modality: r.get(3)?,
-                    exam_item: r.get(4)?,
-                    item: r.get(5)?,
-                    scored_person: r.get(6)?,
-                    reviewer: r.get(7)?,
-                    score: r.get(8)?,
-                    grade: r.get(9)?,
-                    body: r.get(10)?,
-                    id: r.get(11)?,
-                    reporting_doctor: r.get(12)?,
-                    mode: r.get(13)?,
-                    rubric_version: r.get(14)?,
-                    at: r.get(15)?,
-                    patient_known: r.get(16)?,
-                    performed_at: r.get(17)?,
-                    auditing_doctor: r.get(18)?,
-                })
-            })?;
+            let rows = stmt.query_map(params![from, to, site], fact_row)?;
             rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
         })
         .await

@@ -399,10 +399,10 @@ fn the_same_staff_code_at_two_sites_is_two_people() {
     };
     let region = build(&facts);
     assert!(region.spans_sites());
-    assert_eq!(region.person_label("T", "A1"), "T/A1", "several sites: people are SITE/CODE in every export");
+    assert_eq!(region.names().person("T", "A1"), "T/A1", "several sites: people are SITE/CODE in every export");
     let one_site = build(&facts[..1]);
     assert!(!one_site.spans_sites());
-    assert_eq!(one_site.person_label("S", "A1"), "A1");
+    assert_eq!(one_site.names().person("S", "A1"), "A1");
 }
 
 #[test]
@@ -444,5 +444,34 @@ fn general_data_is_complete_with_patient_department_date_and_both_signatures() {
     ];
     for (what, patient, department, performed, writer, approver, want) in cases {
         assert_eq!(general_data_complete(*patient, *department, *performed, *writer, *approver), *want, "{what}");
+    }
+}
+
+/// Data-driven: a report scope as typed, and the field its error names (the center, the CLI and
+/// the app all parse it this way).
+#[test]
+fn a_scope_is_parsed_once_and_a_wrong_field_is_named() {
+    use radqc_domain::scope::ReportScope;
+    let scope = |v: serde_json::Value| serde_json::from_value::<ReportScope>(v).unwrap();
+    let (period, filter) =
+        scope(serde_json::json!({"from": "2026-01", "to": "2026-11", "modality": "CT", "site": " "}))
+            .parse(Rubric::bundled())
+            .unwrap();
+    assert_eq!(period.to_string(), "2026-01..2026-11");
+    assert_eq!(
+        filter,
+        ReportFilter { modality: Some("CT".parse().unwrap()), ..Default::default() },
+        "blank is no filter"
+    );
+    for (input, field, says) in [
+        (serde_json::json!({"from": "2026-13"}), "from", "2026-13"),
+        (serde_json::json!({"from": "2026-12", "to": "2026-11"}), "period", "after it ends"),
+        (serde_json::json!({"role": "qc_officer"}), "role", "not a role the rubric scores"),
+        (serde_json::json!({"mode": "lucky"}), "mode", "lucky"),
+        (serde_json::json!({"site": "S".repeat(65)}), "site", "longer than 64"),
+    ] {
+        let e = scope(input.clone()).parse(Rubric::bundled()).unwrap_err();
+        assert_eq!(e.field, field, "{input}");
+        assert!(e.to_string().starts_with(&format!("{field}: ")) && e.message.contains(says), "{input}: {e}");
     }
 }
