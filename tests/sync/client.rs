@@ -31,7 +31,7 @@ async fn a_refused_entry_becomes_a_dead_letter_and_the_rest_go_on() {
     clinic.save_evaluation(2);
 
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
-    assert_eq!(outcome, Outcome::Synced { pushed: 2, duplicates: 0, rejected: 1, pulled: 0 });
+    assert_eq!(outcome, Outcome::Synced { pushed: 2, duplicates: 0, rejected: 1, pulled: 0, copy: None });
     let dead = clinic.store.rejected_outbox().unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].seq, 2);
@@ -43,7 +43,7 @@ async fn a_refused_entry_becomes_a_dead_letter_and_the_rest_go_on() {
     let again = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
     assert_eq!(
         again,
-        Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 0 },
+        Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, copy: None },
         "a dead letter is not resent"
     );
 }
@@ -76,10 +76,14 @@ async fn feeds_arrive_once_and_an_unreachable_center_means_retry() {
         .unwrap();
     center.db.publish(FeedKind::Sampling, None, &json!({"rules": []}), Utc::now()).await.unwrap();
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
-    assert_eq!(outcome, Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 2 });
+    assert_eq!(outcome, Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 2, copy: None });
     assert_eq!(clinic.store.feed_items(FeedKind::Notices).unwrap()[0].body["text"], json!("请复核"));
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
-    assert_eq!(outcome, Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 0 }, "cursors remember");
+    assert_eq!(
+        outcome,
+        Outcome::Synced { pushed: 0, duplicates: 0, rejected: 0, pulled: 0, copy: None },
+        "cursors remember"
+    );
 
     let link = clinic.store.center_link().unwrap().unwrap();
     let dead = radqc_store::CenterLink { url: "http://127.0.0.1:9".into(), token: link.token };

@@ -18,7 +18,7 @@ fn a_month_offline_syncs_completely_in_one_pass() {
         let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
         assert_eq!(
             outcome,
-            Outcome::Synced { pushed: 55_000, duplicates: 0, rejected: 0, pulled: 0 },
+            Outcome::Synced { pushed: 55_000, duplicates: 0, rejected: 0, pulled: 0, copy: None },
             "one pass sends it all"
         );
         let stats = center.db.stats().await.unwrap();

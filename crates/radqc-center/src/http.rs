@@ -14,7 +14,8 @@ use chrono::{Duration, Utc};
 use radqc_domain::report::{Period, ReportFilter};
 use radqc_domain::Rubric;
 use radqc_protocol::{
-    EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage, PushRequest, PushResponse,
+    DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage,
+    ForkRequest, PushRequest, PushResponse,
 };
 use serde::Deserialize;
 use utoipa::OpenApi;
@@ -135,7 +136,7 @@ impl FromRequestParts<AppState> for Caller {
         title = "RadQC regional center",
         description = "Sync and reads for RadQC sites. Every failure answers an ErrorBody."
     ),
-    paths(health, enroll, push_entries, feed, evaluations, report, notices),
+    paths(health, enroll, push_entries, device_state, fork_device, device_records, feed, evaluations, report, notices),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -145,6 +146,10 @@ impl FromRequestParts<AppState> for Caller {
         radqc_protocol::PushEntry,
         radqc_protocol::EntryResult,
         radqc_protocol::EntryStatus,
+        radqc_protocol::DeviceState,
+        radqc_protocol::ForkRequest,
+        radqc_protocol::DeviceRecord,
+        radqc_protocol::DeviceRecordsPage,
         FeedPage,
         radqc_protocol::FeedItem,
         FeedKind,
@@ -173,6 +178,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/push", post(push_entries))
+        .route("/api/v1/device", get(device_state))
+        .route("/api/v1/device/fork", post(fork_device))
+        .route("/api/v1/device/records", get(device_records))
         .route("/api/v1/feed/{kind}", get(feed))
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
@@ -245,6 +253,89 @@ fn rubric_version(payload: &str) -> Option<String> {
         rubric_version: String,
     }
     serde_json::from_str::<Entry>(payload).ok()?.evaluation.map(|v| v.rubric_version)
+}
+
+/// What the center holds of the calling device: a store whose own copy ends below `last_seq`
+/// is a restored or copied copy and forks.
+#[utoipa::path(get, path = "/api/v1/device",
+    responses((status = 200, body = DeviceState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn device_state(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+) -> Result<axum::Json<DeviceState>, ApiError> {
+    let found = state.db.device_state(&device.id).await?;
+    found.map(axum::Json).ok_or_else(|| ApiError::not_found("UNKNOWN_DEVICE", format!("no device {}", device.id)))
+}
+
+/// Makes a device of its own, with its own sequence, for a restored or copied store of the
+/// calling device (same site). The store chose the id and the token; a retry answers the same.
+#[utoipa::path(post, path = "/api/v1/device/fork", request_body = ForkRequest,
+    responses((status = 200, body = DeviceState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, description = "DEVICE_EXISTS", body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn fork_device(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    ApiJson(req): ApiJson<ForkRequest>,
+) -> Result<axum::Json<DeviceState>, ApiError> {
+    if uuid_like(&req.device_id).is_none() {
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be a new device UUID"));
+    }
+    let well_formed = req
+        .token
+        .strip_prefix("rq_")
+        .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+    if !well_formed {
+        return Err(ApiError::bad_request("INVALID_BODY", "`token` must be `rq_` and 64 lowercase hex characters"));
+    }
+    if req.device_name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` has at most 200 characters"));
+    }
+    let forked = state
+        .db
+        .fork_device(&device, &req.device_id, req.device_name.as_deref(), &secret::hash(&req.token), Utc::now())
+        .await?;
+    Ok(axum::Json(forked))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsQuery {
+    device: String,
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+/// What a device of the caller's site pushed after a sequence number, each record with its
+/// exam: a restored store pulls back its own evaluations and events.
+#[utoipa::path(get, path = "/api/v1/device/records",
+    params(("device" = String, Query), ("after" = Option<i64>, Query, minimum = 0),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500)),
+    responses((status = 200, body = DeviceRecordsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn device_records(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<DeviceRecordsPage>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
+        return Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
+        ));
+    }
+    let Some(other) = state.db.device_state(&q.device).await? else {
+        return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {}", q.device)));
+    };
+    if other.site != device.site {
+        return Err(ApiError::forbidden(format!("device {} acts for another site", q.device)));
+    }
+    Ok(axum::Json(state.db.device_records(&q.device, q.after, q.limit).await?))
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,8 @@ pub enum Write {
 pub struct Plan {
     pub results: Vec<EntryResult>,
     pub writes: Vec<Write>,
+    /// The digest of every entry planned above the device's `last_seq`, to keep.
+    pub digests: Vec<(i64, String)>,
     pub last_seq: i64,
 }
 
@@ -59,31 +61,83 @@ pub trait Rubrics {
     fn get(&self, version: &str) -> Option<&Rubric>;
 }
 
-/// What a plan needs to know of the center's data, read inside the push's transaction.
-pub trait Known {
-    /// The stored reason of an earlier rejected entry, so a duplicate is answered the same way.
-    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody>;
-    /// The site of a monitoring notice, if it exists.
-    fn notice_site(&mut self, id: &str) -> Option<String>;
+/// A record the center already holds, as a plan compares it with an incoming one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub site: String,
+    pub accession: String,
+    /// The record as stored (`rows::rows`'s `body`): equal bodies are the same record.
+    pub body: String,
+    /// The evaluation that supersedes this one, if any (evaluations only).
+    pub superseded_by: Option<String>,
 }
 
-/// The notices a batch closes (a cheap partial parse), for backends that look them up first.
-pub fn notice_ids(entries: &[PushEntry]) -> Vec<String> {
+/// What a plan needs to know of the center's data, read inside the push's transaction. A
+/// lookup that fails is an error of the whole push (a 5xx the client retries), never a verdict
+/// on an entry.
+pub trait Known {
+    /// The digest of the entry applied (or rejected) under `seq` for this device, if the center
+    /// kept one (entries applied before digests were kept have none).
+    fn digest(&mut self, seq: i64) -> Result<Option<String>, ApiError>;
+    /// The stored reason of an earlier rejected entry, so a duplicate is answered the same way.
+    fn rejected_reason(&mut self, seq: i64) -> Result<Option<ErrorBody>, ApiError>;
+    /// The site of a monitoring notice, if it exists.
+    fn notice_site(&mut self, id: &str) -> Result<Option<String>, ApiError>;
+    /// A stored evaluation, by id.
+    fn evaluation(&mut self, id: &str) -> Result<Option<StoredRecord>, ApiError>;
+    /// A stored exam event, by id.
+    fn event(&mut self, id: &str) -> Result<Option<StoredRecord>, ApiError>;
+}
+
+/// The digest of an entry's payload, as sent (the store never changes an entry's text).
+pub fn digest(payload: &serde_json::value::RawValue) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(payload.get().as_bytes()))
+}
+
+/// The ids a batch names (its records and the evaluations its corrections supersede), for
+/// backends that look them up before planning: (evaluation ids, event ids, notice ids).
+pub fn named_ids(entries: &[PushEntry]) -> (Vec<String>, Vec<String>, Vec<String>) {
     #[derive(serde::Deserialize)]
     struct Entry {
+        evaluation: Option<Id>,
+        event: Option<Id>,
         closure: Option<Closure>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        id: String,
+        #[serde(default)]
+        supersedes: Option<String>,
     }
     #[derive(serde::Deserialize)]
     struct Closure {
         notice_id: String,
     }
-    entries
-        .iter()
-        .filter_map(|e| serde_json::from_str::<Entry>(e.payload.get()).ok()?.closure.map(|c| c.notice_id))
-        .collect()
+    let (mut evaluations, mut events, mut notices) = (Vec::new(), Vec::new(), Vec::new());
+    for e in entries {
+        let Ok(entry) = serde_json::from_str::<Entry>(e.payload.get()) else { continue };
+        if let Some(v) = entry.evaluation {
+            evaluations.push(v.id);
+            evaluations.extend(v.supersedes);
+        }
+        if let Some(v) = entry.event {
+            events.push(v.id);
+        }
+        if let Some(c) = entry.closure {
+            notices.push(c.notice_id);
+        }
+    }
+    (evaluations, events, notices)
 }
 
 /// Plans a checked batch.
+///
+/// An entry at or below `last_seq` is a duplicate when its digest is the one applied under that
+/// number; other content under a used number is a conflict (`SEQUENCE_REUSED`: a restored or
+/// copied store), and planning stops there. A new entry is applied, or rejected for its content
+/// (and the rejection kept as a dead letter); a record the center already holds with the same
+/// content is acknowledged as a duplicate and written nowhere.
 pub fn plan(
     device_site: &str,
     last_seq: i64,
@@ -97,18 +151,46 @@ pub fn plan(
             return Err(ApiError::sequence_gap(last_seq + 1, first.seq));
         }
     }
+    let mut batch = Batch::default();
     for entry in entries {
+        let digest = digest(&entry.payload);
         if entry.seq <= plan.last_seq {
-            let reason = known.rejected_reason(entry.seq);
-            plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Duplicate, reason });
-            continue;
+            match known.digest(entry.seq)? {
+                Some(stored) if stored != digest => {
+                    plan.results.push(EntryResult {
+                        seq: entry.seq,
+                        status: EntryStatus::Conflict,
+                        reason: Some(ErrorBody {
+                            expected_seq: Some(last_seq + 1),
+                            ..ErrorBody::new(
+                                "SEQUENCE_REUSED",
+                                format!(
+                                    "entry {} of this device was applied with other content: this store is a \
+                                     restored or copied copy and must continue as a device of its own",
+                                    entry.seq
+                                ),
+                            )
+                        }),
+                    });
+                    break;
+                }
+                _ => {
+                    let reason = known.rejected_reason(entry.seq)?;
+                    plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Duplicate, reason });
+                    continue;
+                }
+            }
         }
-        match validate(device_site, &entry.payload, rubrics, known) {
-            Ok(payload) => {
-                plan.writes.push(Write::Apply { seq: entry.seq, payload: Box::new(payload) });
+        plan.digests.push((entry.seq, digest));
+        match validate(device_site, &entry.payload, rubrics, known, &mut batch)? {
+            Verdict::Apply(payload) => {
+                plan.writes.push(Write::Apply { seq: entry.seq, payload });
                 plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Applied, reason: None });
             }
-            Err(reason) => {
+            Verdict::Held => {
+                plan.results.push(EntryResult { seq: entry.seq, status: EntryStatus::Duplicate, reason: None });
+            }
+            Verdict::Reject(reason) => {
                 plan.writes.push(Write::Reject {
                     seq: entry.seq,
                     reason: reason.clone(),
@@ -122,87 +204,221 @@ pub fn plan(
     Ok(plan)
 }
 
-/// Whether an entry's content may enter the region's data.
+/// What the batch planned so far adds to the stored data (later entries see it).
+#[derive(Default)]
+struct Batch {
+    evaluations: std::collections::HashMap<String, StoredRecord>,
+    events: std::collections::HashMap<String, StoredRecord>,
+    /// Evaluation id → the one this batch supersedes it with.
+    superseded: std::collections::HashMap<String, String>,
+}
+
+enum Verdict {
+    Apply(Box<SyncPayload>),
+    /// The center already holds this record, with the same content: nothing to write.
+    Held,
+    Reject(ErrorBody),
+}
+
+impl From<ErrorBody> for Verdict {
+    fn from(reason: ErrorBody) -> Self {
+        Verdict::Reject(reason)
+    }
+}
+
+/// Whether the batch or the center already holds a record with this id: `Held` for the same
+/// content of the same site, a rejection for anything else.
+fn collision(
+    what: &str,
+    id: &str,
+    site: &str,
+    body: &str,
+    planned: Option<&StoredRecord>,
+    stored: Option<StoredRecord>,
+) -> Option<Verdict> {
+    let held = planned.cloned().or(stored)?;
+    if held.site != site {
+        return Some(Verdict::Reject(ErrorBody::new(
+            "ID_CONFLICT",
+            format!("{what} {id} already exists at another site ({})", held.site),
+        )));
+    }
+    if held.body != body {
+        return Some(Verdict::Reject(ErrorBody::new(
+            "ID_CONFLICT",
+            format!("{what} {id} already exists with other content; a change is a correction with an id of its own"),
+        )));
+    }
+    Some(Verdict::Held)
+}
+
+/// Whether an entry's content may enter the region's data. `Err` only for a failed lookup.
 fn validate(
     device_site: &str,
     payload: &serde_json::value::RawValue,
     rubrics: &dyn Rubrics,
     known: &mut dyn Known,
-) -> Result<SyncPayload, ErrorBody> {
-    let payload: SyncPayload = serde_json::from_str(payload.get())
-        .map_err(|e| ErrorBody::new("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")))?;
+    batch: &mut Batch,
+) -> Result<Verdict, ApiError> {
+    let reject = |code: &str, message: String| Ok(Verdict::Reject(ErrorBody::new(code, message)));
+    let payload: SyncPayload = match serde_json::from_str(payload.get()) {
+        Ok(p) => p,
+        Err(e) => return reject("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")),
+    };
     if let Some(other) = payload.sites().into_iter().find(|s| s.as_str() != device_site) {
-        return Err(ErrorBody::new(
+        return reject(
             "SITE_MISMATCH",
             format!("this device acts for site {device_site}, the entry is for site {other}"),
+        );
+    }
+    match &payload {
+        SyncPayload::NoticeClosed { closure } => {
+            match known.notice_site(&closure.notice_id)? {
+                None => return reject("UNKNOWN_NOTICE", format!("no monitoring notice {}", closure.notice_id)),
+                Some(site) if site != device_site => {
+                    return reject("SITE_MISMATCH", format!("notice {} belongs to site {site}", closure.notice_id))
+                }
+                Some(_) => {}
+            }
+            let chars = closure.correction.trim().chars().count();
+            if chars == 0 || chars > 2000 {
+                return reject(
+                    "INVALID_PAYLOAD",
+                    "the correction (整改) must say what was done, in 1-2000 characters".to_owned(),
+                );
+            }
+        }
+        SyncPayload::Evaluation { evaluation: e, exam } => {
+            if let Err(reason) = check_ids(e) {
+                return Ok(Verdict::Reject(reason));
+            }
+            if let Some(reason) = check_rubric(e, rubrics) {
+                return Ok(Verdict::Reject(reason));
+            }
+            if e.accession != exam.accession {
+                return reject(
+                    "INVALID_PAYLOAD",
+                    format!("evaluation {} names exam {}, the entry carries {}", e.id, e.accession, exam.accession),
+                );
+            }
+            let body = serde_json::to_string(e.as_ref()).expect("an evaluation serializes");
+            let stored = if batch.evaluations.contains_key(&e.id) { None } else { known.evaluation(&e.id)? };
+            if let Some(verdict) =
+                collision("evaluation", &e.id, device_site, &body, batch.evaluations.get(&e.id), stored)
+            {
+                return Ok(verdict);
+            }
+            if let Some(previous) = &e.supersedes {
+                let original = match batch.evaluations.get(previous) {
+                    Some(planned) => Some(planned.clone()),
+                    None => known.evaluation(previous)?,
+                };
+                if let Some(original) = original {
+                    if original.site != device_site {
+                        return reject(
+                            "SITE_MISMATCH",
+                            format!(
+                                "evaluation {} corrects evaluation {previous} of site {}; a device corrects only its own site's",
+                                e.id, original.site
+                            ),
+                        );
+                    }
+                    if original.accession != e.accession {
+                        return reject(
+                            "INVALID_PAYLOAD",
+                            format!(
+                                "evaluation {} corrects evaluation {previous} of exam {}, not of its own exam {}",
+                                e.id, original.accession, e.accession
+                            ),
+                        );
+                    }
+                    let by = batch.superseded.get(previous).cloned().or(original.superseded_by);
+                    if let Some(by) = by {
+                        return reject(
+                            "ALREADY_SUPERSEDED",
+                            format!("evaluation {previous} was already corrected by {by}; correct that one instead"),
+                        );
+                    }
+                }
+                batch.superseded.insert(previous.clone(), e.id.clone());
+            }
+            batch.evaluations.insert(
+                e.id.clone(),
+                StoredRecord {
+                    site: device_site.to_owned(),
+                    accession: e.accession.clone(),
+                    body,
+                    superseded_by: None,
+                },
+            );
+        }
+        SyncPayload::ExamEvent { event, exam } => {
+            if event.accession != exam.accession {
+                return reject(
+                    "INVALID_PAYLOAD",
+                    format!("event {} names exam {}, the entry carries {}", event.id, event.accession, exam.accession),
+                );
+            }
+            let body = serde_json::to_string(event).expect("an event serializes");
+            let stored = if batch.events.contains_key(&event.id) { None } else { known.event(&event.id)? };
+            if let Some(verdict) =
+                collision("exam event", &event.id, device_site, &body, batch.events.get(&event.id), stored)
+            {
+                return Ok(verdict);
+            }
+            batch.events.insert(
+                event.id.clone(),
+                StoredRecord {
+                    site: device_site.to_owned(),
+                    accession: event.accession.clone(),
+                    body,
+                    superseded_by: None,
+                },
+            );
+        }
+    }
+    Ok(Verdict::Apply(Box::new(payload)))
+}
+
+/// The evaluation's score is what its findings give under its rubric version.
+fn check_rubric(e: &radqc_protocol::EvaluationRecord, rubrics: &dyn Rubrics) -> Option<ErrorBody> {
+    let Some(rubric) = rubrics.get(&e.rubric_version) else {
+        return Some(ErrorBody::new(
+            "UNKNOWN_RUBRIC_VERSION",
+            format!("rubric version {} is not known to this center", e.rubric_version),
+        ));
+    };
+    let findings = Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
+    let verdict = match rubric.score(&findings) {
+        Ok(v) => v,
+        Err(err) => return Some(ErrorBody::new("INVALID_FINDINGS", format!("evaluation {}: {err}", e.id))),
+    };
+    if verdict.score != e.score
+        || verdict.grade != e.grade
+        || verdict.pass != e.pass
+        || verdict.severe != e.severe
+        || verdict.unmet != e.unmet
+    {
+        return Some(ErrorBody::new(
+            "SCORE_MISMATCH",
+            format!(
+                "evaluation {}: the findings score {:?} ({}) under rubric {}, the entry says {:?} ({})",
+                e.id,
+                verdict.score.map(|s| s.get()),
+                verdict.grade,
+                e.rubric_version,
+                e.score.map(|s| s.get()),
+                e.grade
+            ),
         ));
     }
-    if let SyncPayload::NoticeClosed { closure } = &payload {
-        match known.notice_site(&closure.notice_id) {
-            None => {
-                return Err(ErrorBody::new("UNKNOWN_NOTICE", format!("no monitoring notice {}", closure.notice_id)))
-            }
-            Some(site) if site != device_site => {
-                return Err(ErrorBody::new(
-                    "SITE_MISMATCH",
-                    format!("notice {} belongs to site {site}", closure.notice_id),
-                ))
-            }
-            Some(_) => {}
-        }
-        let chars = closure.correction.trim().chars().count();
-        if chars == 0 || chars > 2000 {
-            return Err(ErrorBody::new(
-                "INVALID_PAYLOAD",
-                "the correction (整改) must say what was done, in 1-2000 characters",
-            ));
-        }
+    None
+}
+
+/// An evaluation's id is the store's UUID; it names no other record.
+fn check_ids(e: &radqc_protocol::EvaluationRecord) -> Result<(), ErrorBody> {
+    if e.supersedes.as_deref() == Some(e.id.as_str()) {
+        return Err(ErrorBody::new("INVALID_PAYLOAD", format!("evaluation {} cannot correct itself", e.id)));
     }
-    if let SyncPayload::Evaluation { evaluation: e, exam } = &payload {
-        let Some(rubric) = rubrics.get(&e.rubric_version) else {
-            return Err(ErrorBody::new(
-                "UNKNOWN_RUBRIC_VERSION",
-                format!("rubric version {} is not known to this center", e.rubric_version),
-            ));
-        };
-        let findings =
-            Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
-        let verdict = rubric
-            .score(&findings)
-            .map_err(|err| ErrorBody::new("INVALID_FINDINGS", format!("evaluation {}: {err}", e.id)))?;
-        if verdict.score != e.score
-            || verdict.grade != e.grade
-            || verdict.pass != e.pass
-            || verdict.severe != e.severe
-            || verdict.unmet != e.unmet
-        {
-            return Err(ErrorBody::new(
-                "SCORE_MISMATCH",
-                format!(
-                    "evaluation {}: the findings score {:?} ({}) under rubric {}, the entry says {:?} ({})",
-                    e.id,
-                    verdict.score.map(|s| s.get()),
-                    verdict.grade,
-                    e.rubric_version,
-                    e.score.map(|s| s.get()),
-                    e.grade
-                ),
-            ));
-        }
-        if e.accession != exam.accession {
-            return Err(ErrorBody::new(
-                "INVALID_PAYLOAD",
-                format!("evaluation {} names exam {}, the entry carries {}", e.id, e.accession, exam.accession),
-            ));
-        }
-    }
-    if let SyncPayload::ExamEvent { event, exam } = &payload {
-        if event.accession != exam.accession {
-            return Err(ErrorBody::new(
-                "INVALID_PAYLOAD",
-                format!("event {} names exam {}, the entry carries {}", event.id, event.accession, exam.accession),
-            ));
-        }
-    }
-    Ok(payload)
+    Ok(())
 }

@@ -231,10 +231,16 @@ pub struct PushRequest {
 pub enum EntryStatus {
     /// Applied now.
     Applied,
-    /// Applied (or rejected) before: acknowledged again, not applied twice.
+    /// Applied (or rejected) before: acknowledged again, not applied twice. Also an entry whose
+    /// record the center already holds with the same content (resent under another device).
     Duplicate,
     /// Refused for its content; its sequence number is consumed all the same.
     Rejected,
+    /// The center applied other content under this sequence number (`SEQUENCE_REUSED`): the
+    /// store is a restored or copied copy. Nothing of the entry was applied; the planning of the
+    /// batch stopped here (later entries have no result). The client forks a device of its own
+    /// and sends the entry again there.
+    Conflict,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -320,4 +326,53 @@ pub struct StaffMember {
     pub name: String,
     pub roles: Vec<String>,
     pub active: bool,
+}
+
+/// `GET /api/v1/device`: what the center holds of the calling device. A store whose own copy
+/// ends below `last_seq` is a restored or copied copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceState {
+    /// The store's device UUID.
+    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    pub device_id: String,
+    pub site: String,
+    /// The last sequence number the center applied for this device.
+    pub last_seq: i64,
+    /// The device this one was forked from, if it was.
+    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    pub forked_from: Option<String>,
+}
+
+/// `POST /api/v1/device/fork`, authenticated by the parent device's token: a restored or
+/// copied store becomes a device of its own, with its own sequence. The store chooses the new
+/// device id and token (and keeps them before it asks), so a retried request is answered the
+/// same way and never makes a second device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForkRequest {
+    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    pub device_id: String,
+    /// The new device's token: `rq_` and 64 hex characters from the OS's randomness.
+    #[schema(pattern = "^rq_[0-9a-f]{64}$")]
+    pub token: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+}
+
+/// One record a device pushed, as the center holds it now (its exam as last stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceRecord {
+    pub seq: i64,
+    pub payload: SyncPayload,
+}
+
+/// `GET /api/v1/device/records?device=ID&after=SEQ&limit=N`: what a device of the caller's
+/// site pushed after a sequence number, in order (a restored store pulls back what it lost).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceRecordsPage {
+    pub items: Vec<DeviceRecord>,
+    /// The sequence number to ask after next time.
+    pub after: i64,
+    /// More records wait beyond this page.
+    pub more: bool,
 }

@@ -8,6 +8,7 @@
 
 mod center_link;
 mod error;
+mod fork;
 mod model;
 mod open;
 mod report_facts;
@@ -16,6 +17,7 @@ mod store;
 
 pub use center_link::{CenterLink, SyncStatus};
 pub use error::StoreError;
+pub use fork::{ForkPlan, Pullback, Restored};
 pub use model::{
     AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord, NewEvaluation, OutboxCounts,
     OutboxEntry, OutboxState, PatientInput, SyncPayload,

@@ -18,7 +18,7 @@ pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
     pub(crate) site: SiteCode,
-    device_id: String,
+    pub(crate) device_id: String,
     patient_salt: String,
     store_patient_names: bool,
     rubric: Rubric,

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use radqc_protocol::{
-    EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage, PushEntry, PushRequest, PushResponse,
-    SCHEMA_VERSION,
+    DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage,
+    ForkRequest, PushEntry, PushRequest, PushResponse, SCHEMA_VERSION,
 };
-use radqc_store::{CenterLink, OutboxEntry, Store, StoreError};
+use radqc_store::{CenterLink, ForkPlan, OutboxEntry, Store, StoreError};
 use serde::Serialize;
 
 /// How many outbox entries go in one push.
@@ -25,8 +25,9 @@ pub const BATCH: u32 = 1000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    /// Everything pending went out and every feed is current.
-    Synced { pushed: u64, duplicates: u64, rejected: u64, pulled: u64 },
+    /// Everything pending went out and every feed is current. `copy` tells when this pass found
+    /// the store to be a restored or copied copy and made it a device of its own.
+    Synced { pushed: u64, duplicates: u64, rejected: u64, pulled: u64, copy: Option<CopyRecovery> },
     /// The store is not enrolled with a center.
     NotEnrolled,
     /// The network or the center failed; nothing is lost. Try again after a backoff.
@@ -35,6 +36,24 @@ pub enum Outcome {
     /// not help until a person acts.
     Stopped { code: String, message: String },
 }
+
+/// What a pass did about a store that turned out to be a copy (restored from a backup, or
+/// copied onto another workstation).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyRecovery {
+    /// `restored`: the center holds more of this device than the store; `reused`: the center
+    /// holds other content under a number the store used again.
+    pub why: String,
+    /// The device the store was, and the one it is now.
+    pub was: String,
+    pub now: String,
+    /// Records of the device it was that the store lacked and took back from the center.
+    pub restored_evaluations: u64,
+    pub restored_events: u64,
+}
+
+/// How many times one pass may fork (a copy forks once; more means something else is wrong).
+const MAX_FORKS: u32 = 2;
 
 /// Jittered exponential backoff: attempt `n` waits a uniformly random share (`jitter` in 0..1,
 /// passed in so the schedule is reproducible in tests) of `min(max, base · 2ⁿ)`.
@@ -162,20 +181,20 @@ pub async fn enroll(
     Ok(resp)
 }
 
-/// A batch and its compressed push body.
-fn prepare(batch: Vec<OutboxEntry>) -> Result<(Vec<OutboxEntry>, Vec<u8>), StoreError> {
-    let body = if batch.is_empty() { Vec::new() } else { gzip(&push_request(&batch)?) };
+/// A batch and its compressed push body, numbered for the current device (`seq - base`).
+fn prepare(batch: Vec<OutboxEntry>, base: i64) -> Result<(Vec<OutboxEntry>, Vec<u8>), StoreError> {
+    let body = if batch.is_empty() { Vec::new() } else { gzip(&push_request(&batch, base)?) };
     Ok((batch, body))
 }
 
-fn push_request(entries: &[OutboxEntry]) -> Result<Vec<u8>, StoreError> {
+fn push_request(entries: &[OutboxEntry], base: i64) -> Result<Vec<u8>, StoreError> {
     let entries = entries
         .iter()
         .map(|e| {
             let payload = serde_json::value::RawValue::from_string(e.payload.clone()).map_err(|err| {
                 StoreError::Invalid { field: format!("outbox[{}].payload", e.seq), message: err.to_string() }
             })?;
-            Ok(PushEntry { seq: e.seq, payload })
+            Ok(PushEntry { seq: e.seq - base, payload })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(serde_json::to_vec(&PushRequest { schema: SCHEMA_VERSION, entries }).expect("push serializes"))
@@ -210,117 +229,235 @@ pub async fn try_sync_once_batched(
 }
 
 async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, batch_size: u32) -> Outcome {
-    let link = match store.center_link() {
-        Ok(Some(link)) => link,
-        Ok(None) => return Outcome::NotEnrolled,
-        Err(e) => return Outcome::Retry { error: e.to_string(), pushed: 0 },
-    };
     let (mut pushed, mut duplicates, mut rejected, mut pulled) = (0u64, 0u64, 0u64, 0u64);
-    let fail = |f: Failure, pushed: u64| match f {
-        Failure::Network(e) => Outcome::Retry { error: format!("cannot reach {}: {e}", link.url), pushed },
-        Failure::Server(b) => {
-            Outcome::Retry { error: format!("the center failed: {} ({})", b.message, b.code), pushed }
-        }
-        Failure::Refused(b) => Outcome::Stopped { code: b.code, message: b.message },
-    };
-    // After a SEQUENCE_GAP the center asks for entries again from this number (it lost them).
-    let mut resend_from: Option<i64> = None;
-    // The next batch, read and compressed while the center was working on the previous one.
-    let mut prefetched: Option<(Vec<OutboxEntry>, Vec<u8>)> = None;
-    loop {
-        let (batch, body) = match (resend_from.take(), prefetched.take()) {
-            (None, Some(ready)) => ready,
-            (resend, _) => {
-                let batch = match resend {
-                    Some(seq) => store.outbox_from(seq, batch_size),
-                    None => store.pending_outbox(batch_size),
-                };
-                match batch.and_then(prepare) {
-                    Ok(ready) => ready,
-                    Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
-                }
-            }
+    let mut copy: Option<CopyRecovery> = None;
+    let mut forks = 0;
+    'device: loop {
+        let link = match store.center_link() {
+            Ok(Some(link)) => link,
+            Ok(None) => return Outcome::NotEnrolled,
+            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
         };
-        if batch.is_empty() {
-            break;
+        let fail = |f: Failure, pushed: u64| match f {
+            Failure::Network(e) => Outcome::Retry { error: format!("cannot reach {}: {e}", link.url), pushed },
+            Failure::Server(b) => {
+                Outcome::Retry { error: format!("the center failed: {} ({})", b.message, b.code), pushed }
+            }
+            Failure::Refused(b) => Outcome::Stopped { code: b.code, message: b.message },
+        };
+        // A fork asked for before (its answer lost, or the app stopped): ask again, the same way.
+        let pending_fork = match store.fork_pending() {
+            Ok(p) => p,
+            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+        };
+        if let Some(plan) = pending_fork {
+            if let Err(f) = fork(store, http, &link, &plan, now).await {
+                return fail(f, pushed);
+            }
+            copy.get_or_insert_with(|| recovery(&plan));
+            continue 'device;
         }
-        let req = http
-            .post(url(&link.url, "/api/v1/push"))
-            .bearer_auth(&link.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header(reqwest::header::CONTENT_ENCODING, "gzip")
-            .body(body);
-        let last = batch[batch.len() - 1].seq;
-        // The center works on this batch while the next one is read and compressed here.
-        let in_flight = tokio::spawn(call::<PushResponse>(req));
-        let next = store.pending_outbox_after(last, batch_size).and_then(prepare);
-        let answer = in_flight.await.unwrap_or_else(|e| Err(Failure::Network(format!("the push task failed: {e}"))));
-        let resp = match answer {
-            Ok(r) => r,
-            Err(Failure::Refused(b)) if b.code == "SEQUENCE_GAP" => match b.expected_seq {
-                Some(expected) if expected < batch[0].seq => {
-                    resend_from = Some(expected);
-                    continue;
-                }
-                _ => return Outcome::Stopped { code: b.code, message: b.message },
-            },
+        // What the center holds of this device: beyond this store's own entries means a copy.
+        let state: DeviceState = match call(http.get(url(&link.url, "/api/v1/device")).bearer_auth(&link.token)).await {
+            Ok(s) => s,
             Err(f) => return fail(f, pushed),
         };
-        prefetched = next.ok();
-        let pending: HashSet<i64> =
-            batch.iter().filter(|e| e.state == radqc_store::OutboxState::Pending).map(|e| e.seq).collect();
-        let mut sent = Vec::new();
-        for r in &resp.results {
-            match (r.status, &r.reason) {
-                (EntryStatus::Applied, _) => {
-                    pushed += 1;
-                    sent.push(r.seq);
+        let own = match store.last_device_seq() {
+            Ok(n) => n,
+            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+        };
+        if state.last_seq > own {
+            match start_fork(store, "restored", &mut forks, now) {
+                Ok(()) => continue 'device,
+                Err(o) => return o,
+            }
+        }
+        // What a fork left to pull back: the parent's records beyond what this copy had.
+        match pull_back(store, http, &link, now).await {
+            Ok((evaluations, events)) => {
+                if let Some(c) = copy.as_mut() {
+                    c.restored_evaluations += evaluations;
+                    c.restored_events += events;
                 }
-                (EntryStatus::Duplicate, None) => {
-                    duplicates += 1;
-                    sent.push(r.seq);
+            }
+            Err(f) => return fail(f, pushed),
+        }
+        let base = match store.seq_base() {
+            Ok(b) => b,
+            Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+        };
+        // After a SEQUENCE_GAP the center asks for entries again from this number (it lost them).
+        let mut resend_from: Option<i64> = None;
+        // The next batch, read and compressed while the center was working on the previous one.
+        let mut prefetched: Option<(Vec<OutboxEntry>, Vec<u8>)> = None;
+        loop {
+            let (batch, body) = match (resend_from.take(), prefetched.take()) {
+                (None, Some(ready)) => ready,
+                (resend, _) => {
+                    let batch = match resend {
+                        Some(seq) => store.outbox_from(seq, batch_size),
+                        None => store.pending_outbox_after(base, batch_size),
+                    };
+                    match batch.and_then(|b| prepare(b, base)) {
+                        Ok(ready) => ready,
+                        Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+                    }
                 }
-                (EntryStatus::Rejected, reason) | (EntryStatus::Duplicate, reason @ Some(_)) => {
-                    rejected += 1;
-                    if pending.contains(&r.seq) {
-                        let reason = reason
-                            .as_ref()
-                            .map_or_else(|| "rejected".to_owned(), |b| format!("{} ({})", b.message, b.code));
-                        if let Err(e) = store.mark_rejected(r.seq, &reason, now) {
-                            return Outcome::Retry { error: e.to_string(), pushed };
+            };
+            if batch.is_empty() {
+                break;
+            }
+            let req = http
+                .post(url(&link.url, "/api/v1/push"))
+                .bearer_auth(&link.token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::CONTENT_ENCODING, "gzip")
+                .body(body);
+            let last = batch[batch.len() - 1].seq;
+            // The center works on this batch while the next one is read and compressed here.
+            let in_flight = tokio::spawn(call::<PushResponse>(req));
+            let next = store.pending_outbox_after(last, batch_size).and_then(|b| prepare(b, base));
+            let answer =
+                in_flight.await.unwrap_or_else(|e| Err(Failure::Network(format!("the push task failed: {e}"))));
+            let resp = match answer {
+                Ok(r) => r,
+                Err(Failure::Refused(b)) if b.code == "SEQUENCE_GAP" => match b.expected_seq {
+                    Some(expected) if expected + base < batch[0].seq && expected >= 1 => {
+                        resend_from = Some(expected + base);
+                        continue;
+                    }
+                    _ => return Outcome::Stopped { code: b.code, message: b.message },
+                },
+                Err(f) => return fail(f, pushed),
+            };
+            prefetched = next.ok();
+            let pending: HashSet<i64> =
+                batch.iter().filter(|e| e.state == radqc_store::OutboxState::Pending).map(|e| e.seq).collect();
+            let mut sent = Vec::new();
+            let mut conflict = false;
+            for r in &resp.results {
+                let seq = r.seq + base;
+                match (r.status, &r.reason) {
+                    (EntryStatus::Applied, _) => {
+                        pushed += 1;
+                        sent.push(seq);
+                    }
+                    (EntryStatus::Duplicate, None) => {
+                        duplicates += 1;
+                        sent.push(seq);
+                    }
+                    (EntryStatus::Conflict, _) => conflict = true,
+                    (EntryStatus::Rejected, reason) | (EntryStatus::Duplicate, reason @ Some(_)) => {
+                        rejected += 1;
+                        if pending.contains(&seq) {
+                            let reason = reason
+                                .as_ref()
+                                .map_or_else(|| "rejected".to_owned(), |b| format!("{} ({})", b.message, b.code));
+                            if let Err(e) = store.mark_rejected(seq, &reason, now) {
+                                return Outcome::Retry { error: e.to_string(), pushed };
+                            }
                         }
                     }
                 }
             }
-        }
-        sent.retain(|s| pending.contains(s));
-        if let Err(e) = store.mark_sent(&sent, now) {
-            return Outcome::Retry { error: e.to_string(), pushed };
-        }
-    }
-    for kind in FeedKind::ALL {
-        loop {
-            let after = match store.feed_cursor(kind) {
-                Ok(c) => c,
-                Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
-            };
-            let req = http
-                .get(url(&link.url, &format!("/api/v1/feed/{}?after={after}&limit=200", kind.as_str())))
-                .bearer_auth(&link.token);
-            let page: FeedPage = match call(req).await {
-                Ok(p) => p,
-                Err(f) => return fail(f, pushed),
-            };
-            pulled += page.items.len() as u64;
-            if let Err(e) = store.save_feed_items(&page.items, now) {
+            sent.retain(|s| pending.contains(s));
+            if let Err(e) = store.mark_sent(&sent, now) {
                 return Outcome::Retry { error: e.to_string(), pushed };
             }
-            if !page.more || page.items.is_empty() {
-                break;
+            if conflict {
+                match start_fork(store, "reused", &mut forks, now) {
+                    Ok(()) => continue 'device,
+                    Err(o) => return o,
+                }
             }
         }
+        for kind in FeedKind::ALL {
+            loop {
+                let after = match store.feed_cursor(kind) {
+                    Ok(c) => c,
+                    Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
+                };
+                let req = http
+                    .get(url(&link.url, &format!("/api/v1/feed/{}?after={after}&limit=200", kind.as_str())))
+                    .bearer_auth(&link.token);
+                let page: FeedPage = match call(req).await {
+                    Ok(p) => p,
+                    Err(f) => return fail(f, pushed),
+                };
+                pulled += page.items.len() as u64;
+                if let Err(e) = store.save_feed_items(&page.items, now) {
+                    return Outcome::Retry { error: e.to_string(), pushed };
+                }
+                if !page.more || page.items.is_empty() {
+                    break;
+                }
+            }
+        }
+        return Outcome::Synced { pushed, duplicates, rejected, pulled, copy };
     }
-    Outcome::Synced { pushed, duplicates, rejected, pulled }
+}
+
+fn recovery(plan: &ForkPlan) -> CopyRecovery {
+    CopyRecovery {
+        why: plan.why.clone(),
+        was: plan.parent.clone(),
+        now: plan.device_id.clone(),
+        restored_evaluations: 0,
+        restored_events: 0,
+    }
+}
+
+/// Plans a fork (committed before the center is asked), unless this pass forked too often.
+fn start_fork(store: &mut Store, why: &str, forks: &mut u32, now: DateTime<Utc>) -> Result<(), Outcome> {
+    *forks += 1;
+    if *forks > MAX_FORKS {
+        return Err(Outcome::Stopped {
+            code: "FORK_LOOP".to_owned(),
+            message: format!("this store was found to be a copy {forks} times in one pass; ask the regional center"),
+        });
+    }
+    store.plan_fork(why, now).map(drop).map_err(|e| Outcome::Retry { error: e.to_string(), pushed: 0 })
+}
+
+/// Asks the center for the planned device (the same request however often it is repeated) and
+/// makes the store that device.
+async fn fork(
+    store: &mut Store,
+    http: &reqwest::Client,
+    link: &CenterLink,
+    plan: &ForkPlan,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    let req = ForkRequest { device_id: plan.device_id.clone(), token: plan.token.clone(), device_name: None };
+    let _: DeviceState =
+        call(http.post(url(&link.url, "/api/v1/device/fork")).bearer_auth(&link.token).json(&req)).await?;
+    store.complete_fork(plan, now).map_err(|e| Failure::Network(format!("cannot record the new device: {e}")))
+}
+
+/// Pulls back what a fork left to pull back, page by page (each page kept in one transaction,
+/// so an interrupted pull-back goes on where it stopped).
+async fn pull_back(
+    store: &mut Store,
+    http: &reqwest::Client,
+    link: &CenterLink,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), Failure> {
+    let (mut evaluations, mut events) = (0, 0);
+    loop {
+        let Some(p) = store.pullback().map_err(|e| Failure::Network(e.to_string()))? else {
+            return Ok((evaluations, events));
+        };
+        let req = http
+            .get(url(&link.url, &format!("/api/v1/device/records?device={}&after={}&limit=500", p.device, p.after)))
+            .bearer_auth(&link.token);
+        let page: DeviceRecordsPage = call(req).await?;
+        let done = !page.more || page.items.is_empty();
+        let r = store
+            .restore_records(&page.items, page.after, done, now)
+            .map_err(|e| Failure::Network(format!("cannot keep the records pulled back: {e}")))?;
+        evaluations += r.evaluations;
+        events += r.events;
+    }
 }
 
 /// Runs passes until one ends in `Synced`, `NotEnrolled` or `Stopped`, or `attempts` are used,

@@ -10,7 +10,10 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
-use radqc_protocol::{EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
+use radqc_protocol::{
+    DeviceRecordsPage, DeviceState, EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse,
+    StaffMember,
+};
 use serde::Serialize;
 
 use radqc_domain::report::Report;
@@ -24,6 +27,46 @@ use crate::push::Rubrics;
 
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
+
+/// A fork request seen before: the same parent, id and token answer the same device; anything
+/// else is refused.
+fn check_fork_retry(
+    parent: &Device,
+    device_id: &str,
+    token_hash: &str,
+    (site, stored_hash, forked_from): (String, String, Option<String>),
+) -> Result<(), ApiError> {
+    if site == parent.site && stored_hash == token_hash && forked_from.as_deref() == Some(parent.id.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::conflict("DEVICE_EXISTS", format!("device {device_id} already exists; choose a new device id")))
+}
+
+/// A page of device records from `(seq, kind, record body, exam body)` rows (one more than
+/// `limit` asked, to tell whether more wait).
+fn records_page(
+    rows: Vec<(i64, String, String, String)>,
+    after: i64,
+    limit: i64,
+) -> Result<DeviceRecordsPage, ApiError> {
+    let more = rows.len() as i64 > limit;
+    let mut items = Vec::with_capacity(rows.len());
+    for (seq, kind, body, exam) in rows.into_iter().take(limit as usize) {
+        let bad = |e: serde_json::Error| ApiError::storage(format!("a stored record does not parse: {e}"));
+        let exam = serde_json::from_str(&exam).map_err(bad)?;
+        let payload = if kind == "evaluation" {
+            radqc_protocol::SyncPayload::Evaluation {
+                exam,
+                evaluation: Box::new(serde_json::from_str(&body).map_err(bad)?),
+            }
+        } else {
+            radqc_protocol::SyncPayload::ExamEvent { exam, event: serde_json::from_str(&body).map_err(bad)? }
+        };
+        items.push(radqc_protocol::DeviceRecord { seq, payload });
+    }
+    let after = items.last().map_or(after, |r| r.seq);
+    Ok(DeviceRecordsPage { items, after, more })
+}
 
 /// A device as authentication finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,6 +231,26 @@ impl Db {
         now: DateTime<Utc>,
     ) -> Result<PushResponse, ApiError> {
         dispatch!(self, db => db.push(device, entries, rubrics, now).await)
+    }
+    /// What the center holds of a device.
+    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
+        dispatch!(self, db => db.device_state(device_id).await)
+    }
+    /// Makes a device of its own for a restored or copied store of `parent` (same site, sequence
+    /// from 1). A retry with the same id and token answers the same device.
+    pub async fn fork_device(
+        &self,
+        parent: &Device,
+        device_id: &str,
+        name: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceState, ApiError> {
+        dispatch!(self, db => db.fork_device(parent, device_id, name, token_hash, now).await)
+    }
+    /// The evaluations and events a device pushed after `after`, in sequence order.
+    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
+        dispatch!(self, db => db.device_records(device_id, after, limit).await)
     }
     pub async fn publish(
         &self,

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState};
 use radqc_domain::rollup::Rollup;
+use radqc_protocol::{DeviceRecordsPage, DeviceState};
 
 #[derive(Clone)]
 pub struct PgDb {
@@ -213,8 +214,10 @@ impl PgDb {
         let tx = client.transaction().await?;
         let row = tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id]).await?;
         let (site, last_seq): (String, i64) = (row.get(0), row.get(1));
-        // Reasons of earlier rejections within reach of this batch, for answering duplicates.
-        let mut reasons = std::collections::HashMap::new();
+        // What the plan looks up, read first (PostgreSQL calls are async, the plan is not): the
+        // digests and rejection reasons of entries within reach of this batch, the notices it
+        // closes, the evaluations and events it names.
+        let mut known = PgKnown::default();
         if let (Some(first), true) = (entries.first(), entries.first().is_some_and(|e| e.seq <= last_seq)) {
             for r in tx
                 .query(
@@ -223,16 +226,49 @@ impl PgDb {
                 )
                 .await?
             {
-                reasons.insert(r.get::<_, i64>(0), ErrorBody::new(r.get::<_, &str>(1), r.get::<_, String>(2)));
+                known.reasons.insert(
+                    r.try_get::<_, i64>(0)?,
+                    ErrorBody::new(r.try_get::<_, &str>(1)?, r.try_get::<_, String>(2)?),
+                );
+            }
+            for r in tx
+                .query(
+                    "SELECT seq, digest FROM entry_digests WHERE device = $1 AND seq >= $2 AND seq <= $3",
+                    &[&device.id, &first.seq, &last_seq],
+                )
+                .await?
+            {
+                known.digests.insert(r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?);
             }
         }
-        let mut notice_sites = std::collections::HashMap::new();
-        for id in push::notice_ids(&entries) {
+        let (evaluation_ids, event_ids, notice_ids) = push::named_ids(&entries);
+        for id in notice_ids {
             if let Some(r) = tx.query_opt(sql::NOTICE_SITE, &[&id]).await? {
-                notice_sites.insert(id, r.get::<_, String>(0));
+                known.notice_sites.insert(id, r.try_get::<_, String>(0)?);
             }
         }
-        let mut known = PgKnown { reasons, notice_sites };
+        if !evaluation_ids.is_empty() {
+            for r in tx.query(STORED_EVALUATIONS, &[&evaluation_ids]).await? {
+                let record = push::StoredRecord {
+                    site: r.try_get(1)?,
+                    accession: r.try_get(2)?,
+                    body: r.try_get(3)?,
+                    superseded_by: r.try_get(4)?,
+                };
+                known.evaluations.insert(r.try_get(0)?, record);
+            }
+        }
+        if !event_ids.is_empty() {
+            for r in tx.query(STORED_EVENTS, &[&event_ids]).await? {
+                let record = push::StoredRecord {
+                    site: r.try_get(1)?,
+                    accession: r.try_get(2)?,
+                    body: r.try_get(3)?,
+                    superseded_by: None,
+                };
+                known.events.insert(r.try_get(0)?, record);
+            }
+        }
         let plan = push::plan(&site, last_seq, &entries, rubrics, &mut known)?;
         let received = ts(now);
         // The bulk of a push (exams, evaluations, events, rejections) goes out pipelined: every
@@ -425,9 +461,58 @@ impl PgDb {
                 _ => {}
             }
         }
+        if !plan.digests.is_empty() {
+            let (seqs, digests): (Vec<i64>, Vec<&str>) = plan.digests.iter().map(|(s, d)| (*s, d.as_str())).unzip();
+            tx.execute(
+                "INSERT INTO entry_digests (device, seq, digest) SELECT $1, s, d FROM unnest($2::BIGINT[], $3::TEXT[]) AS t (s, d)",
+                &[&device.id, &seqs, &digests],
+            )
+            .await?;
+        }
         tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
         tx.commit().await?;
         Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+    }
+
+    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
+        let client = self.pool.get().await?;
+        client.query_opt(sql::DEVICE_STATE, &[&device_id]).await?.map(|r| device_state(&r)).transpose()
+    }
+
+    pub async fn fork_device(
+        &self,
+        parent: &Device,
+        device_id: &str,
+        name: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceState, ApiError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // The parent's row, locked: forks of one device are made one at a time.
+        tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&parent.id]).await?;
+        match tx.query_opt(sql::FIND_FORK, &[&device_id]).await? {
+            Some(r) => {
+                super::check_fork_retry(parent, device_id, token_hash, (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))?
+            }
+            None => {
+                tx.execute(sql::FORK_DEVICE, &[&device_id, &parent.site, &name, &token_hash, &ts(now), &parent.id])
+                    .await?;
+            }
+        }
+        let state = device_state(&tx.query_one(sql::DEVICE_STATE, &[&device_id]).await?)?;
+        tx.commit().await?;
+        Ok(state)
+    }
+
+    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
+        let client = self.pool.get().await?;
+        let rows = client.query(sql::DEVICE_RECORDS, &[&device_id, &after, &(limit + 1)]).await?;
+        let rows = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        super::records_page(rows, after, limit)
     }
 
     pub async fn publish(
@@ -550,18 +635,45 @@ impl PgDb {
     }
 }
 
-/// The push plan's lookups, read before planning (PostgreSQL calls are async, the plan is not).
-struct PgKnown {
-    reasons: std::collections::HashMap<i64, ErrorBody>,
-    notice_sites: std::collections::HashMap<String, String>,
+fn device_state(r: &tokio_postgres::Row) -> Result<DeviceState, ApiError> {
+    Ok(DeviceState {
+        device_id: r.try_get(0)?,
+        site: r.try_get(1)?,
+        last_seq: r.try_get(2)?,
+        forked_from: r.try_get(3)?,
+    })
 }
 
+/// The push plan's lookups, read before planning (PostgreSQL calls are async, the plan is not).
+#[derive(Default)]
+struct PgKnown {
+    digests: std::collections::HashMap<i64, String>,
+    reasons: std::collections::HashMap<i64, ErrorBody>,
+    notice_sites: std::collections::HashMap<String, String>,
+    evaluations: std::collections::HashMap<String, push::StoredRecord>,
+    events: std::collections::HashMap<String, push::StoredRecord>,
+}
+
+/// The stored evaluations (with the one superseding each) and events a batch names.
+const STORED_EVALUATIONS: &str = "SELECT e.id, e.site, e.accession, e.body, \
+     (SELECT s.id FROM evaluations s WHERE s.supersedes = e.id LIMIT 1) FROM evaluations e WHERE e.id = ANY($1)";
+const STORED_EVENTS: &str = "SELECT id, site, accession, body FROM exam_events WHERE id = ANY($1)";
+
 impl push::Known for PgKnown {
-    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody> {
-        self.reasons.get(&seq).cloned()
+    fn digest(&mut self, seq: i64) -> Result<Option<String>, ApiError> {
+        Ok(self.digests.get(&seq).cloned())
     }
-    fn notice_site(&mut self, id: &str) -> Option<String> {
-        self.notice_sites.get(id).cloned()
+    fn rejected_reason(&mut self, seq: i64) -> Result<Option<ErrorBody>, ApiError> {
+        Ok(self.reasons.get(&seq).cloned())
+    }
+    fn notice_site(&mut self, id: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.notice_sites.get(id).cloned())
+    }
+    fn evaluation(&mut self, id: &str) -> Result<Option<push::StoredRecord>, ApiError> {
+        Ok(self.evaluations.get(id).cloned())
+    }
+    fn event(&mut self, id: &str) -> Result<Option<push::StoredRecord>, ApiError> {
+        Ok(self.events.get(id).cloned())
     }
 }
 

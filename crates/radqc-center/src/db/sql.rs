@@ -190,6 +190,19 @@ CREATE INDEX rollup_scores_by_person ON rollup_scores
     (site, person, modality, item, month, s5, s4, s3, s2, s1, deducted);
 CREATE INDEX rollup_deductions_by_criterion ON rollup_deductions (rubric_version, criterion, item, month, n);
 "#,
+    // What makes a push exactly-once beyond retries: the digest of every entry kept by device and
+    // sequence number, so other content under a used number (a restored or copied store) is told
+    // from a real duplicate; and devices forked from another (such a store's own device).
+    r#"
+CREATE TABLE entry_digests (
+    device TEXT NOT NULL,
+    seq    BIGINT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (device, seq)
+);
+ALTER TABLE devices ADD COLUMN forked_from TEXT;
+CREATE INDEX devices_site ON devices (site);
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
@@ -219,6 +232,22 @@ pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, acti
      ON CONFLICT (site, code) DO UPDATE SET name = excluded.name, roles = excluded.roles, active = excluded.active";
 pub const STAFF_OF_SITE: &str = "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
 
+pub const ENTRY_DIGEST: &str = "SELECT digest FROM entry_digests WHERE device = $1 AND seq = $2";
+pub const INSERT_DIGEST: &str = "INSERT INTO entry_digests (device, seq, digest) VALUES ($1, $2, $3)";
+pub const STORED_EVALUATION: &str = "SELECT e.site, e.accession, e.body, \
+     (SELECT s.id FROM evaluations s WHERE s.supersedes = e.id LIMIT 1) FROM evaluations e WHERE e.id = $1";
+pub const STORED_EVENT: &str = "SELECT site, accession, body FROM exam_events WHERE id = $1";
+pub const DEVICE_STATE: &str = "SELECT id, site, last_seq, forked_from FROM devices WHERE id = $1";
+pub const FORK_DEVICE: &str =
+    "INSERT INTO devices (id, site, name, token_hash, revoked, last_seq, enrolled_at, forked_from) \
+     VALUES ($1, $2, $3, $4, FALSE, 0, $5, $6)";
+pub const FIND_FORK: &str = "SELECT site, token_hash, forked_from FROM devices WHERE id = $1";
+/// What a device pushed after a sequence number: its evaluations and events, each with its exam
+/// as stored now, in order.
+pub const DEVICE_RECORDS: &str = "SELECT r.seq, r.kind, r.body, x.body FROM ( \
+         SELECT seq, 'evaluation' AS kind, body, site, accession FROM evaluations WHERE device = $1 AND seq > $2 \
+         UNION ALL SELECT seq, 'exam_event' AS kind, body, site, accession FROM exam_events WHERE device = $1 AND seq > $2 \
+     ) r JOIN exams x ON x.site = r.site AND x.accession = r.accession ORDER BY r.seq LIMIT $3";
 pub const REJECTED_REASON: &str = "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
 pub const UPSERT_EXAM: &str =
     "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \

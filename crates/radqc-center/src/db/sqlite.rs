@@ -17,6 +17,7 @@ use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState, StoredEvaluations};
+use radqc_protocol::{DeviceRecordsPage, DeviceState};
 
 #[derive(Clone)]
 pub struct SqliteDb {
@@ -369,12 +370,71 @@ impl SqliteDb {
                 let delta = rollups::delta(&site, &stored, &evaluations, &applied, &inserted)?;
                 add_rollup(&tx, &delta)?;
             }
+            for (seq, digest) in &plan.digests {
+                tx.prepare_cached(sql::INSERT_DIGEST)?.execute(params![device.id, seq, digest])?;
+            }
             tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
             tx.commit()?;
             if optimize {
                 c.execute_batch("PRAGMA optimize")?;
             }
             Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+        })
+        .await
+    }
+
+    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
+        let device_id = device_id.to_owned();
+        self.with(move |c| {
+            Ok(c.query_row(sql::DEVICE_STATE, [&device_id], |r| {
+                Ok(DeviceState { device_id: r.get(0)?, site: r.get(1)?, last_seq: r.get(2)?, forked_from: r.get(3)? })
+            })
+            .optional()?)
+        })
+        .await
+    }
+
+    pub async fn fork_device(
+        &self,
+        parent: &Device,
+        device_id: &str,
+        name: Option<&str>,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DeviceState, ApiError> {
+        let (parent, device_id, name, token_hash) =
+            (parent.clone(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing: Option<(String, String, Option<String>)> =
+                tx.query_row(sql::FIND_FORK, [&device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+            match existing {
+                Some(found) => super::check_fork_retry(&parent, &device_id, &token_hash, found)?,
+                None => {
+                    tx.execute(
+                        sql::FORK_DEVICE,
+                        params![device_id, parent.site, name, token_hash, ts(now), parent.id],
+                    )?;
+                }
+            }
+            let state = tx.query_row(sql::DEVICE_STATE, [&device_id], |r| {
+                Ok(DeviceState { device_id: r.get(0)?, site: r.get(1)?, last_seq: r.get(2)?, forked_from: r.get(3)? })
+            })?;
+            tx.commit()?;
+            Ok(state)
+        })
+        .await
+    }
+
+    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
+        let device_id = device_id.to_owned();
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::DEVICE_RECORDS)?;
+            let rows = stmt.query_map(params![device_id, after, limit + 1], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+            })?;
+            let rows: Vec<(i64, String, String, String)> = rows.collect::<Result<_, _>>()?;
+            super::records_page(rows, after, limit)
         })
         .await
     }
@@ -524,19 +584,43 @@ struct SqliteKnown<'a> {
 }
 
 impl push::Known for SqliteKnown<'_> {
-    fn rejected_reason(&mut self, seq: i64) -> Option<ErrorBody> {
-        self.tx
-            .prepare_cached(sql::REJECTED_REASON)
-            .ok()?
+    fn digest(&mut self, seq: i64) -> Result<Option<String>, ApiError> {
+        Ok(self.tx.prepare_cached(sql::ENTRY_DIGEST)?.query_row(params![self.device, seq], |r| r.get(0)).optional()?)
+    }
+    fn rejected_reason(&mut self, seq: i64) -> Result<Option<ErrorBody>, ApiError> {
+        Ok(self
+            .tx
+            .prepare_cached(sql::REJECTED_REASON)?
             .query_row(params![self.device, seq], |r| {
                 Ok(ErrorBody::new(&r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
-            .optional()
-            .ok()
-            .flatten()
+            .optional()?)
     }
-    fn notice_site(&mut self, id: &str) -> Option<String> {
-        self.tx.prepare_cached(sql::NOTICE_SITE).ok()?.query_row([id], |r| r.get(0)).optional().ok().flatten()
+    fn notice_site(&mut self, id: &str) -> Result<Option<String>, ApiError> {
+        Ok(self.tx.prepare_cached(sql::NOTICE_SITE)?.query_row([id], |r| r.get(0)).optional()?)
+    }
+    fn evaluation(&mut self, id: &str) -> Result<Option<push::StoredRecord>, ApiError> {
+        Ok(self
+            .tx
+            .prepare_cached(sql::STORED_EVALUATION)?
+            .query_row([id], |r| {
+                Ok(push::StoredRecord {
+                    site: r.get(0)?,
+                    accession: r.get(1)?,
+                    body: r.get(2)?,
+                    superseded_by: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+    fn event(&mut self, id: &str) -> Result<Option<push::StoredRecord>, ApiError> {
+        Ok(self
+            .tx
+            .prepare_cached(sql::STORED_EVENT)?
+            .query_row([id], |r| {
+                Ok(push::StoredRecord { site: r.get(0)?, accession: r.get(1)?, body: r.get(2)?, superseded_by: None })
+            })
+            .optional()?)
     }
 }
 

@@ -1,28 +1,10 @@
 //! A real `radqc center serve` process on a loopback port, administered and synced with from
 //! the command line, as a region's administrator and a clinic would.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use serde_json::Value;
 
 use crate::local::line;
-use crate::support::radqc;
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn ok(args: &[&str], stdin: &str) -> String {
-    let out = radqc(args, stdin);
-    assert!(out.status.success(), "radqc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
+use crate::support::{ok, radqc, Center};
 
 #[test]
 fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
@@ -33,16 +15,8 @@ fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
     let code = ok(&["center", "device", "enroll", "--site", "CLINIC-07", "--db", center_db], "").trim().to_owned();
     assert_eq!(code.len(), 14, "a readable one-time code: {code}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
-        .args(["center", "serve", "--listen", "127.0.0.1:0", "--db", center_db])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let _server = Server(child);
-    let url = first.trim().strip_prefix("listening on ").expect("the server says where it listens").to_owned();
+    let center = Center::serve(center_db);
+    let url = center.url.clone();
 
     let qc = dir.path().join("qc.db");
     let qc = qc.to_str().unwrap();

@@ -21,3 +21,39 @@ pub fn stdout_json(out: &Output) -> Value {
     assert!(out.status.success(), "radqc succeeded; stderr: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
+
+/// A `radqc center serve` process on a loopback port, killed when dropped.
+pub struct Center {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Center {
+    pub fn serve(db: &str) -> Center {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
+            .args(["center", "serve", "--listen", "127.0.0.1:0", "--db", db])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let url = first.trim().strip_prefix("listening on ").expect("the server says where it listens").to_owned();
+        Center { child, url }
+    }
+}
+
+impl Drop for Center {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `radqc` and returns its stdout, failing the test with its stderr when it fails.
+pub fn ok(args: &[&str], stdin: &str) -> String {
+    let out = radqc(args, stdin);
+    assert!(out.status.success(), "radqc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
