@@ -200,6 +200,25 @@ impl Clinic {
         self.store.save_evaluation(&fix, Utc::now()).unwrap().id
     }
 
+    /// A copy of this store's files as an operator's backup or a copy onto another
+    /// workstation takes it: the database and its WAL, as they are on disk now.
+    pub fn copy_files(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for suffix in ["", "-wal"] {
+            let from = format!("{}{suffix}", self.store.path().display());
+            if std::path::Path::new(&from).exists() {
+                std::fs::copy(&from, dir.path().join(format!("qc.db{suffix}"))).unwrap();
+            }
+        }
+        dir
+    }
+
+    /// A clinic whose store is the copy in `dir` (from [`Clinic::copy_files`]).
+    pub fn from_copy(dir: tempfile::TempDir, site: &str) -> Clinic {
+        let store = Store::open(&dir.path().join("qc.db"), &Key::from_bytes([3; 32])).unwrap();
+        Clinic { _dir: dir, store, name: site.to_owned(), saved: 0 }
+    }
+
     /// Records a signing event; returns its id.
     pub fn record_event(&mut self, n: u64) -> String {
         let exam = self.exam(n);

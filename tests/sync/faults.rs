@@ -25,6 +25,34 @@ fn schedule(seed: u64, fault_rate: u32) -> Box<dyn FnMut() -> Fault + Send> {
     })
 }
 
+/// What happens to a clinic's store in a run, besides the network's faults.
+#[derive(Debug, Clone, Copy)]
+enum Life {
+    Plain,
+    /// Restored from a backup taken a third of the way through.
+    Restored,
+    /// Copied onto a second workstation half way through; both go on scoring and syncing.
+    Copied,
+}
+
+impl Life {
+    const ALL: [Life; 3] = [Life::Plain, Life::Restored, Life::Copied];
+}
+
+/// Syncs until the outbox is empty (bounded: faults are random); the last outcome.
+async fn drain(clinic: &mut Clinic, http: &reqwest::Client) -> Option<Outcome> {
+    let mut last = None;
+    for _ in 0..300 {
+        let outcome = radqc_sync::try_sync_once_batched(&mut clinic.store, http, Utc::now(), 3).await;
+        let done = matches!(outcome, Outcome::Synced { .. }) && clinic.store.outbox_counts().unwrap().pending == 0;
+        last = Some(outcome);
+        if done {
+            break;
+        }
+    }
+    last
+}
+
 async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
     let dir = tempfile::tempdir().unwrap();
     for (backend, storage) in storages(dir.path()).await {
@@ -34,45 +62,89 @@ async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
         for c in 0..clinics {
             let mut clinic = Clinic::new(&format!("CLINIC-{c}"));
             clinic.enroll(&*center.lock().await, &proxy.url()).await;
+            // What happens to this clinic's store besides faults: nothing, a restore from a
+            // backup taken earlier, or a copy onto a second workstation that goes on beside it.
+            let life = Life::ALL[((seed as usize) + c) % Life::ALL.len()];
             tasks.push(tokio::spawn(async move {
                 let http = radqc_sync::http_client();
                 let mut saved = HashSet::new();
+                let mut twin: Option<(Clinic, HashSet<String>)> = None;
+                let mut backup = None;
                 // Save and sync in turns, as a clinic does through a day.
                 for n in 0..per_clinic {
                     saved.insert(clinic.save_evaluation(n));
                     if n % 3 == 0 {
                         saved.insert(clinic.record_event(n));
                     }
+                    if let Some((twin, twin_saved)) = twin.as_mut() {
+                        twin_saved.insert(twin.save_evaluation(n + 1000));
+                        if n % 2 == 1 {
+                            let _ = radqc_sync::try_sync_once_batched(&mut twin.store, &http, Utc::now(), 3).await;
+                        }
+                    }
                     if n % 4 == 3 {
                         let _ = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3).await;
                     }
-                }
-                // Then keep trying until everything is through (bounded: faults are random).
-                let mut last = None;
-                for _ in 0..300 {
-                    let outcome = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 3).await;
-                    let done =
-                        matches!(outcome, Outcome::Synced { .. }) && clinic.store.outbox_counts().unwrap().pending == 0;
-                    last = Some(outcome);
-                    if done {
-                        break;
+                    match life {
+                        Life::Restored if n == per_clinic / 3 => backup = Some(clinic.copy_files()),
+                        Life::Restored if n == 2 * per_clinic / 3 => {
+                            // Everything reaches the center, then the disk dies: the clinic goes
+                            // on from last night's backup.
+                            drain(&mut clinic, &http).await;
+                            let name = clinic.name.clone();
+                            clinic = Clinic::from_copy(backup.take().unwrap(), &name);
+                        }
+                        Life::Copied if n == per_clinic / 2 => {
+                            let copy = Clinic::from_copy(clinic.copy_files(), &clinic.name);
+                            twin = Some((copy, HashSet::new()));
+                        }
+                        _ => {}
                     }
                 }
-                (clinic, saved, last)
+                // Then keep trying until everything is through (bounded: faults are random).
+                let last = drain(&mut clinic, &http).await;
+                let mut done = vec![(clinic, saved, last)];
+                if let Some((mut twin, twin_saved)) = twin {
+                    let last = drain(&mut twin, &http).await;
+                    // The first may have gone on under the number the copy took: once more.
+                    let first = &mut done[0];
+                    first.2 = drain(&mut first.0, &http).await;
+                    done.push((twin, twin_saved, last));
+                }
+                let forks = done.iter().filter(|(c, ..)| c.store.last_fork().unwrap().is_some()).count();
+                let expected_forks = match life {
+                    Life::Plain => 0,
+                    Life::Restored | Life::Copied => 1,
+                };
+                assert_eq!(forks, expected_forks, "seed {seed}: a {life:?} store became a device of its own once");
+                done
             }));
         }
         let mut expected: BTreeMap<String, String> = BTreeMap::new();
         for t in tasks {
-            let (clinic, saved, last) = t.await.unwrap();
-            let counts = clinic.store.outbox_counts().unwrap();
-            assert_eq!(
-                (counts.pending, counts.rejected),
-                (0, 0),
-                "{backend} seed {seed}: {} drained ({last:?})",
-                clinic.name
-            );
-            for id in saved {
-                expected.insert(id, clinic.name.clone());
+            for (clinic, saved, last) in t.await.unwrap() {
+                let counts = clinic.store.outbox_counts().unwrap();
+                assert_eq!(
+                    (counts.pending, counts.rejected),
+                    (0, 0),
+                    "{backend} seed {seed}: {} drained ({last:?})",
+                    clinic.name
+                );
+                // Each store still holds everything it saved (a restored one pulled back what
+                // its backup lacked).
+                let held: HashSet<String> = clinic
+                    .store
+                    .evaluations()
+                    .unwrap()
+                    .into_iter()
+                    .map(|e| e.id)
+                    .chain(clinic.store.events().unwrap().into_iter().map(|e| e.id))
+                    .collect();
+                let lost: Vec<&String> = saved.difference(&held).collect();
+                assert!(lost.is_empty(), "{backend} seed {seed}: {} lost {lost:?} locally", clinic.name);
+                for id in saved {
+                    expected.insert(id, clinic.name.clone());
+                }
             }
         }
         // Stale copies still in the network arrive last: they must change nothing.

@@ -464,7 +464,8 @@ impl PgDb {
         if !plan.digests.is_empty() {
             let (seqs, digests): (Vec<i64>, Vec<&str>) = plan.digests.iter().map(|(s, d)| (*s, d.as_str())).unzip();
             tx.execute(
-                "INSERT INTO entry_digests (device, seq, digest) SELECT $1, s, d FROM unnest($2::BIGINT[], $3::TEXT[]) AS t (s, d)",
+                "INSERT INTO entry_digests (device, seq, digest) SELECT $1, s, d FROM unnest($2::BIGINT[], $3::TEXT[]) AS t (s, d) \
+                 ON CONFLICT (device, seq) DO UPDATE SET digest = excluded.digest",
                 &[&device.id, &seqs, &digests],
             )
             .await?;

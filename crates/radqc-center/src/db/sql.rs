@@ -233,7 +233,10 @@ pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, acti
 pub const STAFF_OF_SITE: &str = "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
 
 pub const ENTRY_DIGEST: &str = "SELECT digest FROM entry_digests WHERE device = $1 AND seq = $2";
-pub const INSERT_DIGEST: &str = "INSERT INTO entry_digests (device, seq, digest) VALUES ($1, $2, $3)";
+/// Entries above `last_seq` are being applied now: a digest left there (a center restored from
+/// a backup older than its digests) is replaced.
+pub const INSERT_DIGEST: &str = "INSERT INTO entry_digests (device, seq, digest) VALUES ($1, $2, $3) \
+     ON CONFLICT (device, seq) DO UPDATE SET digest = excluded.digest";
 pub const STORED_EVALUATION: &str = "SELECT e.site, e.accession, e.body, \
      (SELECT s.id FROM evaluations s WHERE s.supersedes = e.id LIMIT 1) FROM evaluations e WHERE e.id = $1";
 pub const STORED_EVENT: &str = "SELECT site, accession, body FROM exam_events WHERE id = $1";

@@ -4,3 +4,4 @@
 mod api;
 mod openapi;
 mod support;
+mod trust;
