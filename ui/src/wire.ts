@@ -160,6 +160,29 @@ export interface SyncStatus {
   last_error: string | null;
   outbox: { pending: number; sent: number; rejected: number };
   rejected: RejectedEntry[];
+  /** The store was found to be a restored or copied copy and became a device of its own. */
+  copy: CopyRecord | null;
+}
+
+/** Why a store became a device of its own: `restored` (the center held more of the device
+ * than the store: a backup put back) or `reused` (another copy of the store used the same
+ * numbers: a copy on a second workstation). */
+export type CopyWhy = "restored" | "reused";
+
+export interface CopyRecord {
+  why: CopyWhy;
+  was: string;
+  device: string;
+  at: string;
+}
+
+/** What one sync pass did about a store that turned out to be a copy. */
+export interface CopyRecovery {
+  why: CopyWhy;
+  was: string;
+  now: string;
+  restored_evaluations: number;
+  restored_events: number;
 }
 
 export type SyncOutcomeKind = "synced" | "retry" | "stopped" | "not_enrolled";
@@ -170,6 +193,7 @@ export interface SyncOutcome {
   duplicates?: number;
   rejected?: number;
   pulled?: number;
+  copy?: CopyRecovery | null;
   error?: string;
   code?: string;
   message?: string;

@@ -288,6 +288,7 @@ describe("sync", () => {
     last_error: null,
     outbox: { pending: 4, sent: 120, rejected: 1 },
     rejected: [{ seq: 17, kind: "evaluation", ref_id: "ev-17", reason: "SCORE_MISMATCH: score 4, center computes 3" }],
+    copy: null,
   };
 
   it("shows the outbox counts and each rejected entry with its reason", async () => {
@@ -318,6 +319,40 @@ describe("sync", () => {
     expect(argsOf(calls, "sync_now")).toHaveLength(1);
     expect(byId(w, "sync-outcome").text()).toContain("发送 4 条");
     expect(byId(w, "sync-pending").text()).toBe("0");
+  });
+
+  it("says in plain words when the store turned out to be a restored copy, and that nothing was lost", async () => {
+    let current = status;
+    const { w } = await mountApp(doctor, {
+      sync_status: () => current,
+      sync_now: () => {
+        current = {
+          ...status,
+          copy: { why: "restored", was: "dev-old", device: "dev-new", at: "2026-11-03T01:00:00Z" },
+        };
+        return {
+          outcome: "synced",
+          pushed: 5,
+          duplicates: 2,
+          rejected: 0,
+          pulled: 0,
+          copy: { why: "restored", was: "dev-old", now: "dev-new", restored_evaluations: 7, restored_events: 3 },
+        };
+      },
+    });
+    wrapper = w;
+    await open(w, "sync");
+    expect(w.find('[data-testid="sync-copy"]').exists()).toBe(false);
+    await byId(w, "sync-now").trigger("click");
+    await flushPromises();
+    const text = byId(w, "sync-outcome").text();
+    expect(text).toContain("从备份恢复");
+    expect(text).toContain("取回备份之后的 7 条评分和 3 条检查记录");
+    expect(text).toContain("没有评分丢失");
+    const copy = byId(w, "sync-copy");
+    expect(copy.attributes("data-why")).toBe("restored");
+    expect(copy.text()).toContain("新设备 dev-new");
+    expect(copy.text()).toContain("原设备 dev-old");
   });
 
   it("offers enrollment by center URL and one-time code when not enrolled", async () => {

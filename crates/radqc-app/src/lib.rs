@@ -235,7 +235,15 @@ impl App {
         let site = self.store.site().to_string();
         let published = self.store.feed_items(FeedKind::Roster)?;
         let list: Vec<StaffMember> = match published.iter().rev().find(|i| i.site.as_deref() == Some(&site)) {
-            Some(item) => serde_json::from_value(item.body["staff"].clone()).unwrap_or_default(),
+            // A roster that does not read is an error to show, never an empty roster (nobody
+            // could sign in, and it would look like the center's doing).
+            Some(item) => serde_json::from_value(item.body["staff"].clone()).map_err(|e| {
+                AppError::new(
+                    "ROSTER_UNREADABLE",
+                    format!("中心发布的人员名单（第 {} 条）无法读取：{e}；请联系区域中心", item.cursor),
+                    format!("the roster the center published (feed item {}) does not read: {e}", item.cursor),
+                )
+            })?,
             None if self.config.demo => serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses"),
             None => Vec::new(),
         };

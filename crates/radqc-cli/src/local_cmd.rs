@@ -151,6 +151,22 @@ fn outbox(db: &DbArgs, rejected: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a person reads when a sync found the store to be a copy (stdout stays one JSON line).
+fn copy_words(c: &radqc_sync::CopyRecovery) -> String {
+    match c.why.as_str() {
+        "restored" => format!(
+            "radqc sync: 本库是从备份恢复的副本，已作为新设备 {} 继续同步（原设备 {}），并从中心取回 {} 条评分、{} 条检查记录，没有评分丢失。\n\
+             radqc sync: this store was restored from a backup; it now syncs as new device {} (was {}) and took back {} evaluations and {} exam events from the center; nothing was lost.",
+            c.now, c.was, c.restored_evaluations, c.restored_events, c.now, c.was, c.restored_evaluations, c.restored_events
+        ),
+        _ => format!(
+            "radqc sync: 本库是另一台工作站数据库的副本，已作为新设备 {} 继续同步（原设备 {}），两边的评分都已保留。\n\
+             radqc sync: this store is a copy of another workstation's; it now syncs as new device {} (was {}); the scores of both are kept.",
+            c.now, c.was, c.now, c.was
+        ),
+    }
+}
+
 /// Who is at the command line, for the audit log.
 fn actor() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
@@ -186,6 +202,9 @@ pub fn sync(once: bool, db: &DbArgs, attempts: u32) -> Result<ExitCode> {
         &mut jitter,
     ));
     println!("{}", serde_json::to_string(&outcome)?);
+    if let radqc_sync::Outcome::Synced { copy: Some(c), .. } = &outcome {
+        eprintln!("{}", copy_words(c));
+    }
     Ok(match outcome {
         radqc_sync::Outcome::Synced { .. } => ExitCode::SUCCESS,
         _ => ExitCode::FAILURE,

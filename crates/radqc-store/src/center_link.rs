@@ -25,6 +25,8 @@ pub struct SyncStatus {
     pub last_sync_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub outbox: OutboxCounts,
+    /// This store was found to be a restored or copied copy and became a device of its own.
+    pub copy: Option<crate::ForkRecord>,
 }
 
 impl Store {
@@ -172,6 +174,7 @@ impl Store {
             last_sync_at: self.meta("last_sync_at")?.map(|s| parse_ts(&s)).transpose()?,
             last_error: self.meta("last_sync_error")?,
             outbox: self.outbox_counts()?,
+            copy: self.last_fork()?,
         })
     }
 }

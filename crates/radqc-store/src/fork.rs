@@ -43,6 +43,17 @@ pub struct Pullback {
     pub after: i64,
 }
 
+/// When and why this store last became a device of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForkRecord {
+    /// `restored` or `reused` (see [`ForkPlan::why`]).
+    pub why: String,
+    /// The device it was, and the one it is.
+    pub was: String,
+    pub device: String,
+    pub at: DateTime<Utc>,
+}
+
 /// How a page of pulled-back records went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Restored {
@@ -147,7 +158,13 @@ impl Store {
         Self::put_meta(&tx, "fork_pending", None)?;
         let pullback = Pullback { device: plan.parent.clone(), after: plan.parent_after };
         Self::put_meta(&tx, "pullback", Some(&json(&pullback)))?;
-        Self::put_meta(&tx, "forked", Some(&json(&(&plan.why, &plan.parent, ts(now)))))?;
+        let record = ForkRecord {
+            why: plan.why.clone(),
+            was: plan.parent.clone(),
+            device: plan.device_id.clone(),
+            at: crate::store::parse_ts(&ts(now))?,
+        };
+        Self::put_meta(&tx, "forked", Some(&json(&record)))?;
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'forked', ?2, ?3)",
             params![
@@ -164,9 +181,8 @@ impl Store {
         Ok(())
     }
 
-    /// When and why this store last became a device of its own, if it did: (why, the device it
-    /// was, when).
-    pub fn last_fork(&self) -> Result<Option<(String, String, String)>, StoreError> {
+    /// When and why this store last became a device of its own, if it did.
+    pub fn last_fork(&self) -> Result<Option<ForkRecord>, StoreError> {
         self.meta_json("forked")
     }
 

@@ -17,7 +17,7 @@ mod store;
 
 pub use center_link::{CenterLink, SyncStatus};
 pub use error::StoreError;
-pub use fork::{ForkPlan, Pullback, Restored};
+pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
 pub use model::{
     AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord, NewEvaluation, OutboxCounts,
     OutboxEntry, OutboxState, PatientInput, SyncPayload,

@@ -7,6 +7,8 @@ use radqc_app::{
 };
 use serde_json::json;
 
+mod roster;
+
 fn app(policy: PanelClosedPolicy) -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
     let config = AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: policy };

@@ -56,8 +56,9 @@ fn save(db: &str, from: usize, n: usize) -> Vec<String> {
 
 fn sync(db: &str) -> Value {
     let out = crate::support::radqc(&["sync", "--once", "--db", db], "");
-    let outcome: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let mut outcome: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     assert!(out.status.success(), "sync failed: {outcome} {}", String::from_utf8_lossy(&out.stderr));
+    outcome["stderr"] = Value::String(String::from_utf8_lossy(&out.stderr).into_owned());
     outcome
 }
 
@@ -133,6 +134,10 @@ fn a_store_restored_from_a_copy_taken_while_saving_loses_nothing() {
     let outcome = sync(&qc);
     assert_eq!(outcome["outcome"], "synced", "{outcome}");
     assert_eq!(outcome["copy"]["why"], "restored", "the store learns it is a restored copy: {outcome}");
+    let words = outcome["stderr"].as_str().unwrap();
+    assert!(words.contains("本库是从备份恢复的副本") && words.contains("nothing was lost"), "{words}");
+    let status = ok(&["local", "outbox", "--db", &qc], "");
+    assert!(status.contains(r#""pending":0"#), "{status}");
     assert_each_once(&clinic.center_ids(), &saved);
     assert_eq!(export_ids(&qc), saved, "the restored store's own export is whole again");
     // A second pass is quiet, and later scores flow as usual.
