@@ -27,6 +27,11 @@ pub async fn backends(dir: &std::path::Path) -> Vec<(&'static str, Db)> {
 
 /// A new, empty database on the server behind `admin_url`.
 pub async fn fresh_postgres(admin_url: &str) -> Db {
+    Db::connect_postgres(&fresh_postgres_url(admin_url).await).await.unwrap()
+}
+
+/// The URL of a new, empty database on the server behind `admin_url`.
+pub async fn fresh_postgres_url(admin_url: &str) -> String {
     let (client, conn) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls).await.expect("PostgreSQL reachable");
     tokio::spawn(conn);
     let mut bytes = [0u8; 8];
@@ -34,7 +39,7 @@ pub async fn fresh_postgres(admin_url: &str) -> Db {
     let name = format!("radqc_t_{}", hex::encode(bytes));
     client.batch_execute(&format!("CREATE DATABASE {name}")).await.unwrap();
     let (base, _) = admin_url.rsplit_once('/').expect("URL ends with /dbname");
-    Db::connect_postgres(&format!("{base}/{name}")).await.unwrap()
+    format!("{base}/{name}")
 }
 
 /// Runs `test` once per backend.
