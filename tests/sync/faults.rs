@@ -53,6 +53,43 @@ async fn drain(clinic: &mut Clinic, http: &reqwest::Client) -> Option<Outcome> {
     last
 }
 
+/// Pushes two tampered entries of site HOSTILE (retrying through faults until answered) and
+/// checks that both are refused for the right reason.
+async fn hostile_push(center: &tokio::sync::Mutex<Center>, via: &str, supersede: &str, reuse: &str, case: &str) {
+    let mut hostile = Clinic::new("HOSTILE");
+    // Enrolled with the center held; the pushes go without it (the proxy restarts the center).
+    hostile.enroll(&*center.lock().await, via).await;
+    hostile.save_evaluation(0);
+    hostile.save_evaluation(1);
+    let token = hostile.store.center_link().unwrap().unwrap().token;
+    let mut entries: Vec<serde_json::Value> = hostile
+        .store
+        .pending_outbox(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::json!({"seq": e.seq, "payload": serde_json::from_str::<serde_json::Value>(&e.payload).unwrap()}))
+        .collect();
+    entries[0]["payload"]["evaluation"]["supersedes"] = serde_json::json!(supersede);
+    entries[1]["payload"]["evaluation"]["id"] = serde_json::json!(reuse);
+    let body = serde_json::json!({"schema": radqc_protocol::SCHEMA_VERSION, "entries": entries});
+    let http = radqc_sync::http_client();
+    for _ in 0..100 {
+        let Ok(resp) = http.post(format!("{via}/api/v1/push")).bearer_auth(&token).json(&body).send().await else {
+            continue;
+        };
+        let Ok(answer) = resp.json::<radqc_protocol::PushResponse>().await else { continue };
+        let codes: Vec<(radqc_protocol::EntryStatus, Option<String>)> =
+            answer.results.iter().map(|r| (r.status, r.reason.as_ref().map(|b| b.code.clone()))).collect();
+        use radqc_protocol::EntryStatus::{Duplicate, Rejected};
+        for (r, code) in codes.iter().zip(["SITE_MISMATCH", "ID_CONFLICT"]) {
+            assert!(matches!(r.0, Rejected | Duplicate), "{case}: the hostile entry is refused: {codes:?}");
+            assert_eq!(r.1.as_deref(), Some(code), "{case}: {codes:?}");
+        }
+        return;
+    }
+    panic!("{case}: the hostile push was never answered");
+}
+
 async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
     let dir = tempfile::tempdir().unwrap();
     for (backend, storage) in storages(dir.path()).await {
@@ -147,6 +184,11 @@ async fn run_case(seed: u64, fault_rate: u32, per_clinic: u64, clinics: usize) {
                 }
             }
         }
+        // A hostile device of another site, through the same faulty network: a correction naming
+        // a clinic's evaluation, and an evaluation under a clinic's id. Both refused, with reasons.
+        let evaluations = center.lock().await.db.evaluations(None).await.unwrap();
+        let victims: Vec<&str> = evaluations.iter().map(|e| e.id.as_str()).take(2).collect();
+        hostile_push(&center, &proxy.url(), victims[0], victims[1], &format!("{backend} seed {seed}")).await;
         // Stale copies still in the network arrive last: they must change nothing.
         proxy.flush_stale().await;
         let log = proxy.log();
