@@ -2,6 +2,7 @@
 
 mod center;
 mod crash;
+mod edges;
 mod local;
 mod score;
 mod support;
