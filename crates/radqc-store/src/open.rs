@@ -87,7 +87,10 @@ impl Key {
     pub fn for_new_store(path: &Path, db: &Path) -> Result<Key, StoreError> {
         match Self::load_or_create(path) {
             Err(e @ StoreError::KeyFile { .. }) => {
-                let text = std::fs::read(path).unwrap_or_default();
+                // A file that cannot be read (permissions) may be a good key: never touched.
+                let Ok(text) = std::fs::read(path) else {
+                    return Err(e);
+                };
                 let text = text.strip_suffix(b"\n").unwrap_or(&text);
                 let cut_short = text.len() < 64 && text.iter().all(u8::is_ascii_hexdigit);
                 let db_empty = std::fs::metadata(db).map(|m| m.len() == 0).unwrap_or(true);
