@@ -34,7 +34,7 @@ fn init_killed_at_any_moment_leaves_a_store_that_init_and_save_can_use() {
     // How long a whole init takes here: the kills land anywhere from its start to a bit past its end.
     let started = Instant::now();
     assert!(init(&dir.path().join("timing.db")).status.success());
-    let span = started.elapsed().as_micros() as u64 * 5 / 4;
+    let mut span = started.elapsed().as_micros() as u64 * 5 / 4;
 
     let (mut finished, mut redone) = (0, 0);
     for round in 0..kills {
@@ -51,10 +51,13 @@ fn init_killed_at_any_moment_leaves_a_store_that_init_and_save_can_use() {
             finished += 1;
         }
 
+        let started = Instant::now();
         let again = init(&db);
         let err = String::from_utf8_lossy(&again.stderr);
         if again.status.success() {
             redone += 1;
+            // Follow the machine's pace (other builds come and go): a whole init, timed again.
+            span = (span * 3 + started.elapsed().as_micros() as u64 * 5 / 4) / 4;
         } else {
             assert!(
                 err.contains("already holds data"),
