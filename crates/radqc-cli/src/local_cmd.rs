@@ -119,7 +119,7 @@ fn save(db: &DbArgs) -> Result<ExitCode> {
         }
         // A line that is not UTF-8 is a bad line like any other: reported, and the next goes on.
         let text = std::str::from_utf8(&bytes)
-            .map_err(|e| format!("not UTF-8 text: invalid byte at column {}", e.valid_up_to() + 1));
+            .map_err(|e| format!("not UTF-8 text (byte {} of the line is invalid)", e.valid_up_to() + 1));
         let line = match text {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => line,
