@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use radqc_domain::SiteCode;
-use radqc_store::{default_key_path, Key, NewEvaluation, Store};
+use radqc_store::{default_key_path, Key, NewEvaluation, Store, StoreError};
 
 #[derive(Args)]
 pub struct DbArgs {
@@ -25,9 +25,16 @@ impl DbArgs {
         self.key_file.clone().unwrap_or_else(|| default_key_path(&self.db))
     }
     pub fn open(&self) -> Result<Store> {
-        let key = Key::from_file(&self.key_path())?;
-        Ok(Store::open(&self.db, &key)?)
+        self.open_store().map_err(with_code)
     }
+    fn open_store(&self) -> Result<Store, StoreError> {
+        Store::open(&self.db, &Key::from_file(&self.key_path())?)
+    }
+}
+
+/// A store's error as the CLI prints it: the message and its stable code, e.g. `(DISK_FULL)`.
+fn with_code(e: StoreError) -> anyhow::Error {
+    anyhow::anyhow!("{e} ({})", e.code())
 }
 
 #[derive(Subcommand)]
@@ -87,7 +94,7 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
 fn init(db: &DbArgs, site: &str) -> Result<ExitCode> {
     let site: SiteCode = site.parse().context("--site")?;
     let key_path = db.key_path();
-    let key = Key::load_or_create(&key_path)?;
+    let key = Key::for_new_store(&key_path, &db.db)?;
     let store = Store::create(&db.db, &key, &site, Utc::now())?;
     println!(
         "created {} for site {} (device {}); key file {}",
@@ -103,13 +110,26 @@ fn save(db: &DbArgs) -> Result<ExitCode> {
     let mut store = db.open()?;
     let stdout = std::io::stdout();
     let mut failed = 0usize;
-    for (index, line) in std::io::stdin().lock().lines().enumerate() {
-        let number = index + 1;
-        let line = line.with_context(|| format!("cannot read line {number} of stdin"))?;
-        if line.trim().is_empty() {
-            continue;
+    let mut stdin = std::io::stdin().lock();
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        if stdin.read_until(b'\n', &mut bytes).with_context(|| format!("cannot read line {number} of stdin"))? == 0 {
+            break;
         }
-        let saved = serde_json::from_str::<NewEvaluation>(&line)
+        // A line that is not UTF-8 is a bad line like any other: reported, and the next goes on.
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|e| format!("not UTF-8 text (byte {} of the line is invalid)", e.valid_up_to() + 1));
+        let line = match text {
+            Ok(line) if line.trim().is_empty() => continue,
+            Ok(line) => line,
+            Err(e) => {
+                failed += 1;
+                eprintln!("radqc local save: line {number}: {e}");
+                continue;
+            }
+        };
+        let saved = serde_json::from_str::<NewEvaluation>(line)
             .map_err(|e| e.to_string())
             .and_then(|e| store.save_evaluation(&e, Utc::now()).map_err(|e| format!("{} ({})", e, e.code())));
         match saved {
@@ -128,7 +148,14 @@ fn save(db: &DbArgs) -> Result<ExitCode> {
 }
 
 fn export(db: &DbArgs) -> Result<ExitCode> {
-    let store = db.open()?;
+    // On a full disk the store cannot be opened for writing; reading it still works.
+    let (store, full) = match db.open_store() {
+        Ok(store) => (store, false),
+        Err(StoreError::DiskFull) => {
+            (Store::open_read_only(&db.db, &Key::from_file(&db.key_path())?).map_err(with_code)?, true)
+        }
+        Err(e) => return Err(with_code(e)),
+    };
     let evaluations = store.evaluations()?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for e in &evaluations {
@@ -136,7 +163,13 @@ fn export(db: &DbArgs) -> Result<ExitCode> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    store.audit(&actor(), "exported", None, Some(&format!("{} evaluations", evaluations.len())), Utc::now())?;
+    if full {
+        eprintln!(
+            "radqc local export: the disk is full (DISK_FULL): exported read-only; this export is not in the audit log"
+        );
+    } else {
+        store.audit(&actor(), "exported", None, Some(&format!("{} evaluations", evaluations.len())), Utc::now())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,6 +54,9 @@ where
 }
 
 const MAX_NOTE_CHARS: usize = 2000;
+/// How far in the future an evaluation's `at` may be: the clock skew allowed between the
+/// workstation that scored and this one.
+pub const MAX_CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 const MAX_TEXT_CHARS: usize = 128;
 
 /// A short free-text field (accession, exam item, department): present, trimmed, no control characters.
@@ -70,7 +73,11 @@ fn check_text(field: &str, value: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn check_exam(exam: &ExamInput) -> Result<(), StoreError> {
+/// The exam's fields, and its site: a store holds its own site's exams only.
+fn check_exam(exam: &ExamInput, own: &SiteCode) -> Result<(), StoreError> {
+    if let Some(site) = exam.site.as_ref().filter(|s| *s != own) {
+        return Err(invalid("exam.site", format!("is {site}, but this store belongs to site {own}")));
+    }
     check_text("exam.accession", &exam.accession)?;
     check_text("exam.exam_item", &exam.exam_item)?;
     if let Some(d) = &exam.department {
@@ -178,10 +185,8 @@ fn outbox_from_row(r: &Row) -> rusqlite::Result<OutboxEntry> {
 impl Store {
     /// Creates a new store for `site` at `path`, encrypted with `key`.
     pub fn create(path: &Path, key: &Key, site: &SiteCode, now: DateTime<Utc>) -> Result<Store, StoreError> {
-        let conn = open::create(path, key)?;
         let mut salt = [0u8; 32];
         getrandom::fill(&mut salt).map_err(|e| invalid("salt", e.to_string()))?;
-        conn.execute_batch("BEGIN IMMEDIATE")?;
         let meta = [
             ("site", site.to_string()),
             ("device_id", uuid::Uuid::new_v4().to_string()),
@@ -189,10 +194,8 @@ impl Store {
             ("store_patient_names", "0".to_owned()),
             ("created_at", ts(now)),
         ];
-        for (k, v) in meta {
-            conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", params![k, v])?;
-        }
-        conn.execute_batch("COMMIT")?;
+        // The schema and the meta commit together: a store either has its site or does not exist.
+        let conn = open::create(path, key, &meta)?;
         Self::from_conn(conn, path)
     }
 
@@ -200,6 +203,13 @@ impl Store {
     /// or that the key does not open, is refused without being changed.
     pub fn open(path: &Path, key: &Key) -> Result<Store, StoreError> {
         let conn = open::open_existing(path, key)?;
+        Self::from_conn(conn, path)
+    }
+
+    /// Opens an existing store read-only, holding it exclusively while open: for reading on a
+    /// full disk (an export). Every write through it fails.
+    pub fn open_read_only(path: &Path, key: &Key) -> Result<Store, StoreError> {
+        let conn = open::open_read_only(path, key)?;
         Self::from_conn(conn, path)
     }
 
@@ -411,9 +421,20 @@ impl Store {
         input: &NewEvaluation,
         now: DateTime<Utc>,
     ) -> Result<EvaluationRecord, StoreError> {
-        check_exam(&input.exam)?;
+        check_exam(&input.exam, &self.site)?;
         if input.note.chars().count() > MAX_NOTE_CHARS {
             return Err(invalid("note", format!("is longer than {MAX_NOTE_CHARS} characters")));
+        }
+        if let Some(at) = input.at.filter(|at| *at > now + MAX_CLOCK_SKEW) {
+            return Err(invalid(
+                "at",
+                format!(
+                    "{} is in the future (now {}; at most {} minutes of clock skew)",
+                    ts(at),
+                    ts(now),
+                    MAX_CLOCK_SKEW.num_minutes()
+                ),
+            ));
         }
         let findings = Findings {
             item: input.item,
@@ -561,7 +582,7 @@ impl Store {
         at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<ExamEventRecord, StoreError> {
-        check_exam(exam)?;
+        check_exam(exam, &self.site)?;
         let id = uuid::Uuid::now_v7().to_string();
         let (exam_id, exam_record) = self.upsert_exam(tx, exam, now)?;
         tx.execute(

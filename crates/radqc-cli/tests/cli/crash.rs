@@ -13,9 +13,9 @@ use radqc_store::{Key, Store};
 use crate::local::line;
 
 /// A small deterministic generator, so a failing run can be repeated from its seed.
-struct Lcg(u64);
+pub struct Lcg(pub u64);
 impl Lcg {
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         self.0 >> 33
     }

@@ -3,6 +3,7 @@
 mod center;
 mod copies;
 mod crash;
+mod edges;
 mod local;
 mod score;
 mod support;

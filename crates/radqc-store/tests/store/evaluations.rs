@@ -247,3 +247,26 @@ fn audit_counts_are_per_actor_action_and_period() {
     assert_eq!(f.store.count_audit("sampled", "D1", t(3, 0)).unwrap(), 1, "only since the given time");
     assert_eq!(f.store.count_audit("sampled", "D3", t(1, 0)).unwrap(), 0);
 }
+
+#[test]
+fn another_site_s_exam_and_a_time_beyond_the_clock_skew_are_refused() {
+    let mut f = fresh();
+    let now = t(2, 10);
+    let mut other = evaluation("CT1", "IQ", &[]);
+    other.exam.site = Some("OTHER".parse().unwrap());
+    let err = f.store.save_evaluation(&other, now).unwrap_err();
+    assert_eq!(err.code(), "INVALID_INPUT");
+    assert!(err.to_string().contains("`exam.site`: is OTHER, but this store belongs to site NJGL"), "{err}");
+    let signer = "D1".parse().unwrap();
+    let err = f.store.record_event(&other.exam, ExamEventKind::ReportSigned, &signer, now, now).unwrap_err();
+    assert!(err.to_string().contains("exam.site"), "an exam event of another site too: {err}");
+
+    let mut ahead = evaluation("CT2", "IQ", &[]);
+    ahead.at = Some(now + radqc_store::MAX_CLOCK_SKEW + chrono::TimeDelta::seconds(1));
+    let err = f.store.save_evaluation(&ahead, now).unwrap_err();
+    assert!(err.to_string().contains("`at`") && err.to_string().contains("in the future"), "{err}");
+    ahead.at = Some(now + radqc_store::MAX_CLOCK_SKEW);
+    f.store.save_evaluation(&ahead, now).expect("within the allowed clock skew");
+    assert_eq!(f.store.evaluations().unwrap().len(), 1, "only the one within the rules");
+    assert_eq!(f.store.outbox().unwrap().len(), 1);
+}

@@ -3,4 +3,5 @@
 mod bad_files;
 mod durability;
 mod evaluations;
+mod init;
 mod support;
