@@ -18,6 +18,26 @@ async fn site_and_center_reports_agree() {
                 clinic.record_event(n);
             }
         }
+        // One exam scored in October (passing) and again in November (failing): one case over
+        // both months, not two, and not qualified; in each month's row by month.
+        let mut span = |item: &str, findings: &[&str], at: &str| {
+            let mut exam = clinic.exam(2);
+            exam.accession = "CLINIC-R-SPAN".into();
+            let e = radqc_store::NewEvaluation {
+                item: item.parse().unwrap(),
+                findings: findings.iter().map(|c| c.parse().unwrap()).collect(),
+                not_applicable: vec![],
+                exam,
+                reviewer: "D9".parse().unwrap(),
+                mode: QcMode::Random,
+                note: String::new(),
+                supersedes: None,
+                at: Some(at.parse().unwrap()),
+            };
+            clinic.store.save_evaluation(&e, Utc::now()).unwrap();
+        };
+        span("RQ", &[], "2026-10-15T10:00:00Z");
+        span("RQ", &["RQ-S1"], "2026-11-03T10:00:00Z");
         // A correction: only the latest revision may count, at both ends.
         let first = clinic.store.evaluations().unwrap().into_iter().find(|e| e.item.as_str() == "AR").unwrap();
         clinic.correct(&first.id, &[], "Q1", "复核后更正");
@@ -53,11 +73,19 @@ async fn site_and_center_reports_agree() {
             ("centralized", ReportFilter { mode: Some(QcMode::Centralized), ..Default::default() }),
             ("急诊科", ReportFilter { department: Some("急诊科".into()), ..Default::default() }),
         ];
-        let periods = [Period::month(this_month), Period::month(Month { year: 2026, month: 10 }), Period::all()];
+        let october = Month { year: 2026, month: 10 };
+        let periods = [
+            Period::month(this_month),
+            Period::month(october),
+            Period::between(Some(october), Some(october.next())).unwrap(),
+            Period::all(),
+        ];
+        let zone = clinic.store.time_zone().unwrap();
         for period in periods {
             for (what, filter) in &filters {
-                let (from, to) = period.range();
-                let at_site = Report::build(
+                let (from, to) = period.range(zone);
+                let at_site = Report::build_in(
+                    &radqc_domain::Zones::one(zone),
                     clinic.store.rubric(),
                     period.to_string(),
                     filter.clone(),
@@ -76,7 +104,28 @@ async fn site_and_center_reports_agree() {
                 );
             }
         }
-        let (from, to) = this_month.range();
+        let two_months = Period::between(Some(october), Some(october.next())).unwrap();
+        let report =
+            radqc_center::http::build_report(&center.db, two_months, ReportFilter::default(), None).await.unwrap();
+        let by_month: Vec<(String, u64, u64)> =
+            report.indicators.by_month.iter().map(|r| (r.key.clone(), r.sampled, r.qualified)).collect();
+        assert_eq!(
+            by_month,
+            [("2026-10".into(), 1, 1), ("2026-11".into(), 1, 0)],
+            "{backend}: by month the exam counts in each of its months"
+        );
+        assert_eq!(
+            (report.indicators.sampled, report.indicators.qualified, report.indicators.rate.map(|r| r.tenths())),
+            (1, 0, Some(0)),
+            "{backend}: 1 sampled, 0 qualified, 0.0 %"
+        );
+        let spanned = report.indicators.by_person.iter().find(|r| r.key == "D2").expect("D2's cases");
+        assert_eq!(
+            (spanned.sampled, spanned.qualified),
+            (1, 0),
+            "{backend}: by reporting doctor too the exam is one case"
+        );
+        let (from, to) = this_month.range(zone);
         let facts = clinic.store.evaluation_facts(&from, &to).unwrap();
         assert_eq!(facts.len(), 60, "60 current evaluations (the corrected one counts once)");
         assert!(facts.iter().any(|f| f.note == "复核后更正"));

@@ -524,7 +524,7 @@ impl App {
         let rubric = self.store.rubric();
         let (period, filter) = scope::parse(scope, rubric)?;
         let clicked = drill::DrillFilter::parse(drill, rubric)?;
-        let (from, to) = period.range();
+        let (from, to) = period.range(self.store.time_zone()?);
         Ok(self
             .store
             .evaluation_facts(&from, &to)?
@@ -552,7 +552,8 @@ impl App {
         let modality: Option<radqc_domain::Modality> = modality
             .map(|m| m.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("modality", e.to_string())))
             .transpose()?;
-        let (from, to) = period.range();
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
         let instant = |t: &str| {
             DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a period's bounds are RFC 3339")
         };
@@ -560,7 +561,7 @@ impl App {
         let key_of = |e: &ExamRecord| -> Option<radqc_domain::rollup::WorkKey> {
             let performed = e.performed_at.filter(|t| from <= *t && *t < to)?;
             Some(radqc_domain::rollup::WorkKey {
-                month: performed.format("%Y-%m").to_string(),
+                month: zone.month_at(performed).to_string(),
                 site: e.site.to_string(),
                 department: e.department.clone().unwrap_or_default(),
                 modality: e.modality.to_string(),
@@ -618,11 +619,13 @@ impl App {
         filter: radqc_domain::report::ReportFilter,
     ) -> Result<radqc_domain::report::Report, AppError> {
         self.may_see_site_scores()?;
-        let (from, to) = period.range();
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
         let facts = self.store.evaluation_facts(&from, &to)?;
         let work = self.store.work_facts(&from, &to)?;
         let rubric = self.store.rubric();
-        Ok(radqc_domain::report::Report::build(rubric, period.to_string(), filter, &facts, &work, None))
+        let zones = radqc_domain::Zones::one(zone);
+        Ok(radqc_domain::report::Report::build_in(&zones, rubric, period.to_string(), filter, &facts, &work, None))
     }
 
     /// Records the correction that closes a monitoring notice; it reaches the center by sync.
