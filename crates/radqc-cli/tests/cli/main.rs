@@ -1,6 +1,7 @@
 //! The `radqc` binary as a user runs it.
 
 mod center;
+mod counting;
 mod crash;
 mod local;
 mod score;
