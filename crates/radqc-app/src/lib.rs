@@ -15,7 +15,7 @@ mod scope;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use radqc_domain::{
     CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode, Verdict,
 };
@@ -368,10 +368,12 @@ impl App {
         let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
         let rules = self.sampling_rules()?;
         let key = self.sampling_key(now)?;
-        let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        // The monthly minimum and maximum count the site's local month.
+        let zone = self.store.time_zone()?;
+        let month_start = zone.month_start(zone.month_at(now));
         let sampled_this_month = self.store.count_audit("sampled", req.signer.as_str(), month_start)? as u32;
-        let month =
-            radqc_domain::StaffMonth { sampled: sampled_this_month, day: now.day(), days_in_month: days_in_month(now) };
+        let (day, days_in_month) = zone.day_of_month(now);
+        let month = radqc_domain::StaffMonth { sampled: sampled_this_month, day, days_in_month };
         let signing = radqc_domain::Signing {
             accession: &exam.accession,
             modality: &exam.modality,
@@ -657,20 +659,6 @@ impl App {
                 .map(|e| RejectedEntry { seq: e.seq, kind: e.kind, ref_id: e.ref_id, reason: e.reason })
                 .collect(),
         })
-    }
-}
-
-fn days_in_month(t: DateTime<Utc>) -> u32 {
-    let (y, m) = (t.year(), t.month());
-    let next = if m == 12 {
-        chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
-    } else {
-        chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
-    };
-    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1);
-    match (first, next) {
-        (Some(a), Some(b)) => (b - a).num_days() as u32,
-        _ => 30,
     }
 }
 

@@ -318,8 +318,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, department, open, overdue_days } => {
-            let list = db.open().await?.notices(site.as_deref()).await?;
-            for n in radqc_center::http::select_notices(list, open, overdue_days, department.as_deref(), Utc::now()) {
+            let db = db.open().await?;
+            let (list, zones) = (db.notices(site.as_deref()).await?, db.site_zones().await?);
+            let now = Utc::now();
+            for n in radqc_center::http::select_notices(list, open, overdue_days, department.as_deref(), now, &zones) {
                 println!("{}", serde_json::to_string(&n)?);
             }
         }

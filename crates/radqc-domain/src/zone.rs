@@ -84,6 +84,19 @@ impl SiteZone {
         Month { year: l.year(), month: l.month() }
     }
 
+    /// The local day of the month of an instant, and how many days its month has.
+    pub fn day_of_month(self, t: DateTime<Utc>) -> (u32, u32) {
+        let l = t.with_timezone(&self.0);
+        let first = |m: Month| NaiveDate::from_ymd_opt(m.year, m.month, 1).expect("a month has a first day");
+        let m = Month { year: l.year(), month: l.month() };
+        (l.day(), (first(m.next()) - first(m)).num_days() as u32)
+    }
+
+    /// Whole local days from the day of `from` to the day of `to` (0 on the same local day).
+    pub fn days_between(self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        (to.with_timezone(&self.0).date_naive() - from.with_timezone(&self.0).date_naive()).num_days()
+    }
+
     /// The first instant of a local day, UTC (a day that starts in a DST gap starts at the
     /// first instant that exists).
     pub fn day_start(self, day: NaiveDate) -> DateTime<Utc> {
