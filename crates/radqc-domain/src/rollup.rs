@@ -86,8 +86,9 @@ impl SpanKey {
 /// every breakdown except the months'.
 pub fn case_corrections<'a>(spans: impl IntoIterator<Item = (&'a SpanKey, &'a [i64; 3])>) -> Vec<CaseCell> {
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    // Per exam: months in the period, months sampled, months qualified, months all passing.
-    let mut exams: BTreeMap<(&str, &str), (CaseKey, u64, u64, u64, u64)> = BTreeMap::new();
+    /// An exam's case key, and its months in the period: all, sampled, qualified, passing.
+    type Months = (CaseKey, u64, u64, u64, u64);
+    let mut exams: BTreeMap<(&str, &str), Months> = BTreeMap::new();
     for (k, v) in spans {
         if v[0] <= 0 {
             continue;
