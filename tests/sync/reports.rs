@@ -131,3 +131,118 @@ async fn site_and_center_reports_agree() {
         assert!(facts.iter().any(|f| f.note == "复核后更正"));
     }
 }
+
+/// Saves an RQ evaluation with a deduction of exam `n` at `at` (performed then too).
+fn save_at(clinic: &mut Clinic, n: u64, at: &str) {
+    let mut exam = clinic.exam(n);
+    exam.performed_at = Some(at.parse().unwrap());
+    let e = radqc_store::NewEvaluation {
+        item: "RQ".parse().unwrap(),
+        findings: vec!["RQ-C1".parse().unwrap()],
+        not_applicable: vec![],
+        exam,
+        reviewer: "D9".parse().unwrap(),
+        mode: QcMode::Random,
+        note: String::new(),
+        supersedes: None,
+        at: Some(at.parse().unwrap()),
+    };
+    clinic.store.save_evaluation(&e, Utc::now()).unwrap();
+}
+
+async fn sync(clinic: &mut Clinic) {
+    let outcome = radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now()).await;
+    assert!(matches!(outcome, radqc_sync::Outcome::Synced { .. }), "{outcome:?}");
+}
+
+/// Each site's months are its own, on both backends: two sites in different zones, scores on
+/// both sides of Beijing's midnight on the 1st; the region's report counts each in its zone;
+/// a zone changed at the center reaches the site, and the rollups kept at ingest equal a rebuild.
+#[tokio::test(flavor = "multi_thread")]
+async fn months_are_each_site_s_local_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let times = ["2026-10-31T15:59:59Z", "2026-10-31T23:30:00Z", "2026-11-30T15:59:59Z", "2026-11-30T16:00:00Z"];
+    for (backend, storage) in storages(dir.path()).await {
+        let center = Center::start(storage).await;
+        let mut beijing = Clinic::new("CLINIC-BJ");
+        beijing.enroll(&center, &center.url()).await;
+        let mut utc = Clinic::new("CLINIC-UTC");
+        utc.enroll(&center, &center.url()).await;
+        radqc_center::set_site_zone(&center.db, "CLINIC-UTC", "UTC".parse().unwrap()).await.unwrap();
+        for clinic in [&mut beijing, &mut utc] {
+            for (n, at) in times.iter().enumerate() {
+                save_at(clinic, n as u64, at);
+            }
+            sync(clinic).await;
+        }
+        assert_eq!(utc.store.time_zone().unwrap().name(), "UTC", "{backend}: published with the roster");
+        assert_eq!(beijing.store.time_zone().unwrap().name(), "Asia/Shanghai");
+        let november = Period::month(Month { year: 2026, month: 11 });
+        let accessions = |r: &Report| -> Vec<String> {
+            let mut v: Vec<String> = r.deduction_details.iter().map(|f| f.accession.clone()).collect();
+            v.sort();
+            v
+        };
+        let at_center = |site: &str| {
+            let filter = ReportFilter { site: Some(site.into()), ..Default::default() };
+            radqc_center::http::build_report(&center.db, november, filter, None)
+        };
+        let at_site = |clinic: &Clinic| {
+            let zone = clinic.store.time_zone().unwrap();
+            let (from, to) = november.range(zone);
+            Report::build_in(
+                &radqc_domain::Zones::one(zone),
+                clinic.store.rubric(),
+                november.to_string(),
+                ReportFilter::default(),
+                &clinic.store.evaluation_facts(&from, &to).unwrap(),
+                &clinic.store.work_facts(&from, &to).unwrap(),
+                None,
+            )
+        };
+        let bj = at_center("CLINIC-BJ").await.unwrap();
+        assert_eq!(
+            accessions(&bj),
+            ["CLINIC-BJ-000001", "CLINIC-BJ-000002"],
+            "{backend}: 07:30 on the 1st is November"
+        );
+        assert_eq!(bj.workload.total, 2, "{backend}: exams performed in the local month");
+        let u = at_center("CLINIC-UTC").await.unwrap();
+        assert_eq!(accessions(&u), ["CLINIC-UTC-000002", "CLINIC-UTC-000003"], "{backend}: UTC's November");
+        for (clinic, mut center_report) in [(&beijing, bj), (&utc, u)] {
+            center_report.filter.site = None;
+            assert_eq!(
+                serde_json::to_value(at_site(clinic)).unwrap(),
+                serde_json::to_value(&center_report).unwrap(),
+                "{backend} {}: the site and the center count the same months",
+                clinic.name
+            );
+        }
+        let region =
+            radqc_center::http::build_report(&center.db, november, ReportFilter::default(), None).await.unwrap();
+        assert_eq!(
+            (region.indicators.sampled, region.deduction_details_total),
+            (4, 4),
+            "{backend}: each site in its zone"
+        );
+        assert_eq!(region.deduction_details.len(), 4);
+
+        // Beijing's site moves to Urumqi (UTC+6): 16:00 UTC on 30 November is still November.
+        radqc_center::set_site_zone(&center.db, "CLINIC-BJ", "Asia/Urumqi".parse().unwrap()).await.unwrap();
+        save_at(&mut beijing, 9, "2026-11-30T17:30:00Z"); // 23:30 on 30 November in Urumqi
+        sync(&mut beijing).await;
+        assert_eq!(beijing.store.time_zone().unwrap().name(), "Asia/Urumqi");
+        let moved = at_center("CLINIC-BJ").await.unwrap();
+        assert_eq!(
+            accessions(&moved),
+            ["CLINIC-BJ-000001", "CLINIC-BJ-000002", "CLINIC-BJ-000003", "CLINIC-BJ-000009"],
+            "{backend}: the site's months follow its new zone"
+        );
+        let mut moved = moved;
+        moved.filter.site = None;
+        assert_eq!(serde_json::to_value(at_site(&beijing)).unwrap(), serde_json::to_value(&moved).unwrap());
+        let kept = center.db.rollups().await.unwrap();
+        center.db.rebuild_rollups().await.unwrap();
+        assert_eq!(kept, center.db.rollups().await.unwrap(), "{backend}: rollups kept at ingest = rebuilt");
+    }
+}

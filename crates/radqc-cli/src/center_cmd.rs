@@ -252,9 +252,8 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             let zone: radqc_domain::SiteZone = time_zone.parse().context("--time-zone")?;
             let db = db.open().await?;
             db.add_site(&code, &name, Utc::now()).await?;
-            if zone != radqc_domain::SiteZone::default() {
-                radqc_center::set_site_zone(&db, &code, zone).await?;
-            }
+            // The site learns its zone from its first sync on (published with its roster).
+            radqc_center::set_site_zone(&db, &code, zone).await?;
             println!("added site {code} ({zone})");
         }
         CenterCommand::Site { command: SiteCommand::TimeZone { db, code, zone } } => {

@@ -138,7 +138,8 @@ impl Db {
     pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
         dispatch!(self, db => db.site_zones().await)
     }
-    /// Sets a site's time zone and rebuilds the rollups (their months are the site's).
+    /// Sets a site's time zone and, when it changes, rebuilds the rollups (their months are the
+    /// site's).
     pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
         dispatch!(self, db => db.set_site_zone(code, zone).await)
     }

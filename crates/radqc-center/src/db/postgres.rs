@@ -94,9 +94,13 @@ impl PgDb {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
-        if tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await? == 0 {
-            return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}")));
+        let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
+        match stored.map(|r| r.get::<_, String>(0)) {
+            None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+            Some(z) if z == zone.name() => return Ok(()),
+            Some(_) => {}
         }
+        tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await?;
         tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
         rebuild(&tx).await?;
         tx.commit().await?;

@@ -110,9 +110,13 @@ impl SqliteDb {
         let code = code.to_owned();
         self.with(move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if tx.execute(sql::SET_SITE_ZONE, params![zone.name(), code])? == 0 {
-                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}")));
+            let stored: Option<String> = tx.query_row(sql::SITE_ZONE, [&code], |r| r.get(0)).optional()?;
+            match stored {
+                None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                Some(z) if z == zone.name() => return Ok(()),
+                Some(_) => {}
             }
+            tx.execute(sql::SET_SITE_ZONE, params![zone.name(), code])?;
             rebuild(&tx)?;
             tx.commit()?;
             Ok(())
