@@ -88,12 +88,16 @@ impl PgDb {
         site_zones(&**client).await
     }
 
-    /// Sets the zone (the site's row stays locked until the rollups are rebuilt, so a push of
-    /// the site, which reads the zone `FOR SHARE`, sees the old zone and rollups or the new).
+    /// Sets the zone and rebuilds the rollups, the tables locked against writes meanwhile (a
+    /// push reads its site's zone `FOR SHARE` after its writes, so it sees the old zone and
+    /// rollups or the new).
     pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+        // The tables first: pushes in flight finish (they read the zone after their writes),
+        // later ones wait for the new zone and rollups.
+        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
         let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
         match stored.map(|r| r.get::<_, String>(0)) {
             None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
@@ -101,7 +105,6 @@ impl PgDb {
             Some(_) => {}
         }
         tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await?;
-        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
         rebuild(&tx).await?;
         tx.commit().await?;
         Ok(())
