@@ -335,7 +335,7 @@ async fn measure(backend: &str, db: &Db, quick: bool) {
     let check = Period::month(month(17));
     let site = ReportFilter { site: Some("S042".into()), ..Default::default() };
     let from_rollups = db.report(check, site.clone(), Rubric::bundled(), None).await.unwrap();
-    let (from, to) = check.range();
+    let (from, to) = check.range(radqc_domain::SiteZone::default());
     let facts: Vec<_> = db.evaluation_facts(&from, &to, Some("S042")).await.unwrap().into_iter().collect();
     let work = db.work_facts(&from, &to, Some("S042")).await.unwrap();
     let raw = Report::build(Rubric::bundled(), check.to_string(), site, &facts, &work, None);

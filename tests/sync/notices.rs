@@ -57,7 +57,8 @@ async fn a_failed_score_becomes_a_notice_and_its_correction_closes_it() {
         assert!(closed.closed, "{backend}: closed at the center");
         assert_eq!((closed.correction.as_deref(), closed.closed_by.as_deref()), (Some("已组织复核并培训"), Some("H1")));
         assert!(
-            radqc_center::http::select_notices(vec![closed], true, None, None, Utc::now()).is_empty(),
+            radqc_center::http::select_notices(vec![closed], true, None, None, Utc::now(), &Default::default())
+                .is_empty(),
             "no longer open"
         );
         radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;

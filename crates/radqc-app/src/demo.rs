@@ -2,7 +2,7 @@
 //! signing and audit events, and evaluations of every scored item (a few failing), so a newcomer
 //! can sign and score at once and the 报表 screen has a month to show.
 
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use radqc_domain::{ExamEventKind, QcMode, StaffCode};
 use radqc_store::{ExamInput, NewEvaluation, Store};
 use serde_json::json;
@@ -33,10 +33,11 @@ const FILM_FINDINGS: &[&[&str]] = &[&[], &["FL-C1"], &[], &["FL-C3", "FL-C4"], &
 const RECONSTRUCTION_FINDINGS: &[&[&str]] = &[&[], &["TR-C3"], &["TR-C1"]];
 
 /// Seeds 140 exams over the 7 days before `now` (deterministic, so screenshots are stable).
-/// Evaluations are dated at least at the start of `now`'s month, so the month's report has
+/// Evaluations are dated at least at the start of `now`'s month (the site's local month), so the month's report has
 /// every kind of evaluation even early in a month.
 pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> {
-    let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let zone = store.time_zone()?;
+    let month_start = zone.month_start(zone.month_at(now));
     let scored_at =
         |performed: DateTime<Utc>, minutes: i64| (performed + Duration::minutes(minutes)).clamp(month_start, now);
     let mut x: u64 = 20261129;

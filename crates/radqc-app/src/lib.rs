@@ -15,7 +15,7 @@ mod scope;
 
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Utc};
 use radqc_domain::{
     CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode, Verdict,
 };
@@ -376,10 +376,12 @@ impl App {
         let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
         let rules = self.sampling_rules()?;
         let key = self.sampling_key(now)?;
-        let month_start = now.with_day(1).unwrap_or(now).date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        // The monthly minimum and maximum count the site's local month.
+        let zone = self.store.time_zone()?;
+        let month_start = zone.month_start(zone.month_at(now));
         let sampled_this_month = self.store.count_audit("sampled", req.signer.as_str(), month_start)? as u32;
-        let month =
-            radqc_domain::StaffMonth { sampled: sampled_this_month, day: now.day(), days_in_month: days_in_month(now) };
+        let (day, days_in_month) = zone.day_of_month(now);
+        let month = radqc_domain::StaffMonth { sampled: sampled_this_month, day, days_in_month };
         let signing = radqc_domain::Signing {
             accession: &exam.accession,
             modality: &exam.modality,
@@ -532,7 +534,7 @@ impl App {
         let rubric = self.store.rubric();
         let (period, filter) = scope::parse(scope, rubric)?;
         let clicked = drill::DrillFilter::parse(drill, rubric)?;
-        let (from, to) = period.range();
+        let (from, to) = period.range(self.store.time_zone()?);
         Ok(self
             .store
             .evaluation_facts(&from, &to)?
@@ -560,7 +562,8 @@ impl App {
         let modality: Option<radqc_domain::Modality> = modality
             .map(|m| m.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("modality", e.to_string())))
             .transpose()?;
-        let (from, to) = period.range();
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
         let instant = |t: &str| {
             DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a period's bounds are RFC 3339")
         };
@@ -568,7 +571,7 @@ impl App {
         let key_of = |e: &ExamRecord| -> Option<radqc_domain::rollup::WorkKey> {
             let performed = e.performed_at.filter(|t| from <= *t && *t < to)?;
             Some(radqc_domain::rollup::WorkKey {
-                month: performed.format("%Y-%m").to_string(),
+                month: zone.month_at(performed).to_string(),
                 site: e.site.to_string(),
                 department: e.department.clone().unwrap_or_default(),
                 modality: e.modality.to_string(),
@@ -626,11 +629,13 @@ impl App {
         filter: radqc_domain::report::ReportFilter,
     ) -> Result<radqc_domain::report::Report, AppError> {
         self.may_see_site_scores()?;
-        let (from, to) = period.range();
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
         let facts = self.store.evaluation_facts(&from, &to)?;
         let work = self.store.work_facts(&from, &to)?;
         let rubric = self.store.rubric();
-        Ok(radqc_domain::report::Report::build(rubric, period.to_string(), filter, &facts, &work, None))
+        let zones = radqc_domain::Zones::one(zone);
+        Ok(radqc_domain::report::Report::build_in(&zones, rubric, period.to_string(), filter, &facts, &work, None))
     }
 
     /// Records the correction that closes a monitoring notice; it reaches the center by sync.
@@ -662,20 +667,6 @@ impl App {
                 .map(|e| RejectedEntry { seq: e.seq, kind: e.kind, ref_id: e.ref_id, reason: e.reason })
                 .collect(),
         })
-    }
-}
-
-fn days_in_month(t: DateTime<Utc>) -> u32 {
-    let (y, m) = (t.year(), t.month());
-    let next = if m == 12 {
-        chrono::NaiveDate::from_ymd_opt(y + 1, 1, 1)
-    } else {
-        chrono::NaiveDate::from_ymd_opt(y, m + 1, 1)
-    };
-    let first = chrono::NaiveDate::from_ymd_opt(y, m, 1);
-    match (first, next) {
-        (Some(a), Some(b)) => (b - a).num_days() as u32,
-        _ => 30,
     }
 }
 

@@ -593,7 +593,7 @@ struct NoticesQuery {
 /// the caller's own (as the person scored or as a department head named on it).
 #[utoipa::path(get, path = "/api/v1/notices",
     params(("site" = Option<String>, Query), ("department" = Option<String>, Query), ("open" = Option<bool>, Query),
-        ("overdue_days" = Option<i64>, Query, description = "only open notices older than this many days (0 or more)")),
+        ("overdue_days" = Option<i64>, Query, description = "only open notices past their due date: the site's local day they opened plus this many days (0 or more)")),
     responses((status = 200, body = Vec<radqc_protocol::MonitoringNotice>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("person_token" = [])))]
 async fn notices(
@@ -614,7 +614,8 @@ async fn notices(
         return Err(ApiError::forbidden(format!("you may not read site {site}'s notices")));
     }
     let list = state.db.notices(Some(&site)).await?;
-    let list = select_notices(list, q.open, q.overdue_days, q.department.as_deref(), Utc::now());
+    let zones = state.db.site_zones().await?;
+    let list = select_notices(list, q.open, q.overdue_days, q.department.as_deref(), Utc::now(), &zones);
     Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site()) {
         Some(p) => {
             list.into_iter().filter(|n| n.to.as_deref() == Some(&p.staff) || n.also_to.contains(&p.staff)).collect()
@@ -623,7 +624,8 @@ async fn notices(
     }))
 }
 
-/// The open (or all) notices, and with `overdue_days` only open ones older than that; of one
+/// The open (or all) notices, and with `overdue_days` only open ones past their due date (the
+/// local day they opened plus that many days, in each site's zone of `zones`); of one
 /// department when it is given.
 pub fn select_notices(
     list: Vec<radqc_protocol::MonitoringNotice>,
@@ -631,10 +633,11 @@ pub fn select_notices(
     overdue_days: Option<i64>,
     department: Option<&str>,
     now: chrono::DateTime<Utc>,
+    zones: &radqc_domain::Zones,
 ) -> Vec<radqc_protocol::MonitoringNotice> {
     list.into_iter()
         .filter(|n| department.is_none_or(|d| n.department.as_deref() == Some(d)))
         .filter(|n| !(open || overdue_days.is_some()) || !n.closed)
-        .filter(|n| overdue_days.is_none_or(|d| n.created_at < now - Duration::days(d)))
+        .filter(|n| overdue_days.is_none_or(|d| zones.of(&n.site).days_between(n.created_at, now) > d))
         .collect()
 }

@@ -76,8 +76,21 @@ pub async fn put_staff(db: &Db, member: &StaffMember) -> Result<i64, ApiError> {
         .parse::<radqc_domain::StaffCode>()
         .map_err(|e| ApiError::bad_request("INVALID_STAFF", e.to_string()))?;
     db.upsert_staff(member).await?;
-    let roster = db.staff(&member.site).await?;
-    db.publish(FeedKind::Roster, Some(&member.site), &serde_json::json!({ "staff": roster }), Utc::now()).await
+    publish_roster(db, &member.site).await
+}
+
+/// Publishes a site's roster, with the site's time zone (the site's months and days follow it).
+pub async fn publish_roster(db: &Db, site: &str) -> Result<i64, ApiError> {
+    let roster = db.staff(site).await?;
+    let zone = db.site_zones().await?.of(site);
+    let body = serde_json::json!({ "staff": roster, "time_zone": zone.name() });
+    db.publish(FeedKind::Roster, Some(site), &body, Utc::now()).await
+}
+
+/// Sets a site's time zone (the rollups are rebuilt in it) and publishes it to the site.
+pub async fn set_site_zone(db: &Db, site: &str, zone: radqc_domain::SiteZone) -> Result<i64, ApiError> {
+    db.set_site_zone(site, zone).await?;
+    publish_roster(db, site).await
 }
 
 /// Publishes a rubric version (validated first) to every site.

@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use radqc_domain::rollup::{Counted, ExamDims, Rollup};
+use radqc_domain::{SiteZone, Zones};
 
 use crate::error::ApiError;
 use crate::rows::{EvaluationRow, ExamRow, Rows};
@@ -99,10 +100,18 @@ pub fn counted(v: &EvaluationRow) -> Result<Counted, ApiError> {
     })
 }
 
-/// One exam's contribution to the rollups.
-pub fn contribution(site: &str, exam: &ExamState, evaluations: &[Counted], sign: i64, into: &mut Rollup) {
+/// One exam's contribution to the rollups, its months in its site's zone.
+pub fn contribution(
+    (site, accession, zone): (&str, &str, SiteZone),
+    exam: &ExamState,
+    evaluations: &[Counted],
+    sign: i64,
+    into: &mut Rollup,
+) {
     let dims = ExamDims {
         site: site.to_owned(),
+        accession: accession.to_owned(),
+        zone,
         department: exam.department.clone(),
         modality: exam.modality.clone(),
         reporting_doctor: exam.reporting_doctor.clone(),
@@ -110,14 +119,15 @@ pub fn contribution(site: &str, exam: &ExamState, evaluations: &[Counted], sign:
     };
     into.add_evaluations(&dims, evaluations, sign);
     if let (Some(t), Some(at)) = (&exam.technologist, &exam.performed_at) {
-        into.add_work(site, exam.department.as_deref(), &exam.modality, t, at, sign);
+        into.add_work(zone, site, exam.department.as_deref(), &exam.modality, t, at, sign);
     }
 }
 
-/// What the batch adds to the rollups. `inserted[i]` says whether `rows[i]`'s evaluation was
-/// new (an id the center already had is not counted twice).
+/// What the batch adds to the rollups (the site's months in its `zone`). `inserted[i]` says
+/// whether `rows[i]`'s evaluation was new (an id the center already had is not counted twice).
 pub fn delta(
     site: &str,
+    zone: SiteZone,
     stored: &HashMap<String, ExamState>,
     evaluations: &HashMap<String, StoredEvaluations>,
     rows: &[Rows],
@@ -156,10 +166,10 @@ pub fn delta(
     for (acc, exam) in exams.iter().filter(|(_, e)| e.changed) {
         if let Some(before) = &exam.before {
             let old = evaluations.get(*acc).map(|l| l.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>());
-            contribution(site, before, &old.unwrap_or_default(), -1, &mut rollup);
+            contribution((site, acc, zone), before, &old.unwrap_or_default(), -1, &mut rollup);
         }
         let now: Vec<Counted> = exam.evaluations.iter().map(|(_, c)| c.clone()).collect();
-        contribution(site, &exam.now, &now, 1, &mut rollup);
+        contribution((site, acc, zone), &exam.now, &now, 1, &mut rollup);
     }
     rollup.prune();
     Ok(rollup)
@@ -180,6 +190,8 @@ pub fn body_deductions(body: &str) -> Result<Vec<radqc_domain::CriterionCode>, A
 /// A rebuild's pass over every exam and its current evaluations, in exam order.
 #[derive(Default)]
 pub struct Rebuild {
+    /// Each site's zone (read from `sites` first).
+    zones: Zones,
     rollup: Rollup,
     exam: Option<((String, String), ExamState, Vec<Counted>)>,
     deducted: Vec<String>,
@@ -187,6 +199,10 @@ pub struct Rebuild {
 }
 
 impl Rebuild {
+    pub fn new(zones: Zones) -> Rebuild {
+        Rebuild { zones, ..Rebuild::default() }
+    }
+
     /// One row of `sql::REBUILD_SCAN`: an exam, and one of its current evaluations if it has any.
     pub fn row(&mut self, key: (String, String), exam: ExamState, evaluation: Option<(String, Counted)>) {
         if self.exam.as_ref().is_none_or(|(k, _, _)| *k != key) {
@@ -202,8 +218,8 @@ impl Rebuild {
     }
 
     fn flush(&mut self) {
-        if let Some(((site, _), exam, list)) = self.exam.take() {
-            contribution(&site, &exam, &list, 1, &mut self.rollup);
+        if let Some(((site, accession), exam, list)) = self.exam.take() {
+            contribution((&site, &accession, self.zones.of(&site)), &exam, &list, 1, &mut self.rollup);
             self.exams += 1;
         }
     }
@@ -227,4 +243,19 @@ pub fn body_patient_known(body: &str) -> bool {
     }
     let p: Patient = serde_json::from_str(body).unwrap_or_default();
     radqc_domain::rollup::patient_known(p.patient_hash.is_some(), p.patient_sex, p.patient_age)
+}
+
+/// The zones of the stored sites, from the rows of `sql::SITE_ZONES`.
+pub fn zones(rows: impl IntoIterator<Item = (String, String)>) -> Result<Zones, ApiError> {
+    let mut zones = Zones::default();
+    for (site, zone) in rows {
+        let zone = zone.parse().map_err(|e| ApiError::storage(format!("site {site}: {e}")))?;
+        zones.sites.insert(site, zone);
+    }
+    Ok(zones)
+}
+
+/// One site's zone, from its `sites.time_zone` (the default for a site the center lacks).
+pub fn zone(site: &str, stored: Option<String>) -> Result<SiteZone, ApiError> {
+    stored.map_or(Ok(SiteZone::default()), |z| z.parse().map_err(|e| ApiError::storage(format!("site {site}: {e}"))))
 }

@@ -156,6 +156,18 @@ pub enum SiteCommand {
         code: String,
         #[arg(long)]
         name: String,
+        /// The site's time zone (its months and days), an IANA name.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+    },
+    /// Set a site's time zone (an IANA name, e.g. Asia/Urumqi): the region's reports count its
+    /// months in it from now on (the rollups are rebuilt), and the site receives it with its
+    /// roster at its next sync.
+    TimeZone {
+        #[command(flatten)]
+        db: CenterDb,
+        code: String,
+        zone: String,
     },
 }
 
@@ -235,10 +247,19 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             };
             radqc_center::serve(listener, state, tls, shutdown).await?;
         }
-        CenterCommand::Site { command: SiteCommand::Add { db, code, name } } => {
+        CenterCommand::Site { command: SiteCommand::Add { db, code, name, time_zone } } => {
             code.parse::<radqc_domain::SiteCode>()?;
-            db.open().await?.add_site(&code, &name, Utc::now()).await?;
-            println!("added site {code}");
+            let zone: radqc_domain::SiteZone = time_zone.parse().context("--time-zone")?;
+            let db = db.open().await?;
+            db.add_site(&code, &name, Utc::now()).await?;
+            // The site learns its zone from its first sync on (published with its roster).
+            radqc_center::set_site_zone(&db, &code, zone).await?;
+            println!("added site {code} ({zone})");
+        }
+        CenterCommand::Site { command: SiteCommand::TimeZone { db, code, zone } } => {
+            let zone: radqc_domain::SiteZone = zone.parse().context("ZONE")?;
+            radqc_center::set_site_zone(&db.open().await?, &code, zone).await?;
+            println!("site {code} is in {zone}; rollups rebuilt and the zone published with the roster");
         }
         CenterCommand::Device { command: DeviceCommand::Enroll { db, site, hours } } => {
             anyhow::ensure!((1..=24 * 90).contains(&hours), "--hours must be 1 to 2160");
@@ -296,8 +317,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, department, open, overdue_days } => {
-            let list = db.open().await?.notices(site.as_deref()).await?;
-            for n in radqc_center::http::select_notices(list, open, overdue_days, department.as_deref(), Utc::now()) {
+            let db = db.open().await?;
+            let (list, zones) = (db.notices(site.as_deref()).await?, db.site_zones().await?);
+            let now = Utc::now();
+            for n in radqc_center::http::select_notices(list, open, overdue_days, department.as_deref(), now, &zones) {
                 println!("{}", serde_json::to_string(&n)?);
             }
         }

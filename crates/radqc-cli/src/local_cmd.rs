@@ -71,6 +71,14 @@ pub enum LocalCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print the site's time zone (months and days of reports and sampling are local to it); with
+    /// ZONE, set the site's own one (a zone the center publishes for the site comes first).
+    TimeZone {
+        #[command(flatten)]
+        db: DbArgs,
+        /// An IANA name, e.g. Asia/Shanghai, Asia/Urumqi.
+        zone: Option<String>,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -87,8 +95,19 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
+        LocalCommand::TimeZone { db, zone } => time_zone(&db, zone.as_deref()),
         LocalCommand::Enroll { db, center, code, name } => enroll(&db, &center, &code, name.as_deref()),
     }
+}
+
+fn time_zone(db: &DbArgs, zone: Option<&str>) -> Result<ExitCode> {
+    let mut store = db.open()?;
+    if let Some(z) = zone {
+        let zone: radqc_domain::SiteZone = z.parse().context("ZONE")?;
+        store.set_meta_value("time_zone", zone.name(), Utc::now())?;
+    }
+    println!("{}", store.time_zone()?);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(db: &DbArgs, site: &str) -> Result<ExitCode> {

@@ -150,27 +150,29 @@ impl FilterArgs {
     }
 }
 
-fn day(s: &str, flag: &str) -> Result<String> {
+/// The first instant of a local day, as RFC 3339 UTC text.
+fn day(s: &str, flag: &str, zone: radqc_domain::SiteZone) -> Result<String> {
     let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .with_context(|| format!("{flag}: `{s}` is not a date YYYY-MM-DD"))?;
-    Ok(format!("{}T00:00:00.000Z", d.format("%Y-%m-%d")))
+    Ok(zone.day_start(d).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
+    let store = args.db.open()?;
+    let zone = store.time_zone()?;
     let (label, from, to) = match (&args.month, &args.from, &args.to) {
         (Some(m), _, _) => {
             let month: Month = m.parse()?;
-            let (from, to) = month.range();
+            let (from, to) = month.range(zone);
             (month.to_string(), from, to)
         }
-        (None, Some(f), Some(t)) => (format!("{f}..{t}"), day(f, "--from")?, day(t, "--to")?),
+        (None, Some(f), Some(t)) => (format!("{f}..{t}"), day(f, "--from", zone)?, day(t, "--to", zone)?),
         _ => anyhow::bail!("give --month YYYY-MM, or --from and --to"),
     };
     anyhow::ensure!(from < to, "the period is empty: --from must be before --to");
     let (_, filter) = args.filter.query(None).parse()?;
-    let store = args.db.open()?;
     let (facts, work) = (store.evaluation_facts(&from, &to)?, store.work_facts(&from, &to)?);
-    let report = Report::build(store.rubric(), label, filter, &facts, &work, None);
+    let report = Report::build_in(&radqc_domain::Zones::one(zone), store.rubric(), label, filter, &facts, &work, None);
     let scope = format!("站点 Site {}", store.site());
     emit(&report, store.rubric(), args.format, args.output.as_deref(), &scope, &args.pdf)?;
     Ok(ExitCode::SUCCESS)

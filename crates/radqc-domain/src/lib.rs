@@ -11,9 +11,11 @@ mod rubric;
 mod sampling;
 pub mod scope;
 mod scoring;
+pub mod zone;
 
 pub use codes::{Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score};
 pub use exam::{ExamEventKind, ExamStaff, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode};
 pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
 pub use sampling::{decide, draw, Decision, SamplingRule, SamplingRules, Signing, StaffMonth, Why, PPM};
 pub use scoring::{Findings, ScoringError, Verdict};
+pub use zone::{SiteZone, Zones};

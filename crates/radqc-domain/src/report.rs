@@ -101,16 +101,11 @@ pub struct WorkFact {
     pub performed_at: String,
 }
 
-/// Staff codes in natural order: `A2` before `A10`.
+/// Staff codes in natural order, whatever their style: `A1`, `A2-1`, `A10`, `A10-1`, `B`,
+/// `王技师` (digit runs compare as numbers, other characters by code point); a tie (`A2`, `A02`)
+/// falls back to the text, so the order is total.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let split = |s: &str| {
-        let digits = s.trim_end_matches(|c: char| !c.is_ascii_digit());
-        let start = digits.rfind(|c: char| !c.is_ascii_digit()).map_or(0, |i| i + 1);
-        (s[..start].to_owned(), s[start..digits.len()].parse::<u64>().ok(), s[digits.len()..].to_owned())
-    };
-    let (pa, na, ra) = split(a);
-    let (pb, nb, rb) = split(b);
-    pa.cmp(&pb).then(na.cmp(&nb)).then(ra.cmp(&rb)).then(a.cmp(b))
+    alphanumeric_sort::compare_str(a, b).then_with(|| a.cmp(b))
 }
 
 /// People are named by site and staff code (codes are unique only within a site).
@@ -167,7 +162,7 @@ pub fn score_counts(facts: &[EvaluationFact]) -> ScoreCounts {
 }
 
 fn all_cells(facts: &[EvaluationFact], work: &[WorkFact]) -> ReportCells {
-    Rollup::from_facts(facts, work).cells(&ReportFilter::default(), crate::Rubric::bundled())
+    Rollup::from_facts(facts, work, &crate::Zones::default()).cells(&ReportFilter::default(), crate::Rubric::bundled())
 }
 
 /// Figure 4 (质控扣分项目): how often each criterion was deducted, severe and compliance apart.
@@ -370,13 +365,20 @@ impl Indicators {
     }
 }
 
-pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
-    type Groups = BTreeMap<(Option<String>, String), (u64, u64)>;
+/// 5.1 from the cases of each month and the corrections for exams counted in several of them
+/// (`counted_twice`, see [`crate::rollup::case_corrections`]): a case counts once in the totals
+/// and in the breakdowns by site, department, modality and person, and in each of its months
+/// in the breakdown by month.
+pub fn indicators_of(cells: &[CaseCell], counted_twice: &[CaseCell]) -> Indicators {
+    type Groups = BTreeMap<(Option<String>, String), (i64, i64)>;
     let mut groups: [Groups; 5] = Default::default();
-    let (mut sampled, mut qualified) = (0, 0);
-    for c in cells {
-        sampled += c.sampled;
-        qualified += c.qualified;
+    let (mut sampled, mut qualified) = (0i64, 0i64);
+    let add = cells.iter().map(|c| (c, 1i64));
+    let take = counted_twice.iter().map(|c| (c, -1i64));
+    for (c, sign) in add.chain(take) {
+        let (s, q) = (sign * c.sampled as i64, sign * c.qualified as i64);
+        sampled += s;
+        qualified += q;
         let k = &c.key;
         let keys = [
             (None, k.month.clone()),
@@ -385,12 +387,17 @@ pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
             (None, k.modality.clone()),
             (Some(k.site.clone()), k.person.clone()),
         ];
-        for (group, key) in groups.iter_mut().zip(keys) {
+        for (i, (group, key)) in groups.iter_mut().zip(keys).enumerate() {
+            if i == 0 && sign < 0 {
+                continue; // by month, a case counts in each of its months
+            }
             let slot = group.entry(key).or_default();
-            slot.0 += c.sampled;
-            slot.1 += c.qualified;
+            slot.0 += s;
+            slot.1 += q;
         }
     }
+    let n = |v: i64| u64::try_from(v).unwrap_or(0);
+    let (sampled, qualified) = (n(sampled), n(qualified));
     let rows = |g: &Groups| -> Vec<IndicatorRow> {
         let mut rows: Vec<IndicatorRow> = g
             .iter()
@@ -398,9 +405,9 @@ pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
             .map(|((site, key), (s, q))| IndicatorRow {
                 site: site.clone(),
                 key: key.clone(),
-                sampled: *s,
-                qualified: *q,
-                rate: Rate::of(*q, *s),
+                sampled: n(*s),
+                qualified: n(*q),
+                rate: Rate::of(n(*q), n(*s)),
             })
             .collect();
         rows.sort_by(|a, b| {
@@ -421,7 +428,8 @@ pub fn indicators_of(cells: &[CaseCell]) -> Indicators {
 }
 
 pub fn indicators(facts: &[EvaluationFact]) -> Indicators {
-    indicators_of(&all_cells(facts, &[]).cases)
+    let cells = all_cells(facts, &[]);
+    indicators_of(&cells.cases, &cells.cases_counted_twice)
 }
 
 /// A calendar month, `YYYY-MM`, the default period of every indicator.
@@ -459,9 +467,10 @@ impl Month {
         }
     }
 
-    /// The first instant of the month and of the next, UTC, as RFC 3339 text (a half-open range).
-    pub fn range(self) -> (String, String) {
-        (format!("{self}-01T00:00:00.000Z"), format!("{}-01T00:00:00.000Z", self.next()))
+    /// The first instant of the month and of the next in `zone`, as RFC 3339 UTC text (a
+    /// half-open range).
+    pub fn range(self, zone: crate::SiteZone) -> (String, String) {
+        zone.month_range(self)
     }
 }
 
@@ -491,11 +500,10 @@ impl Period {
         Ok(Period { from, to })
     }
 
-    /// `[from, to)` as RFC 3339 UTC text; the open ends are far past and far future.
-    pub fn range(self) -> (String, String) {
-        let from = self.from.map_or_else(|| "0000-01-01T00:00:00.000Z".to_owned(), |m| m.range().0);
-        let to = self.to.map_or_else(|| "9999-12-31T23:59:59.999Z".to_owned(), |m| m.range().1);
-        (from, to)
+    /// `[from, to)` as RFC 3339 UTC text, the months local to `zone`; the open ends are far
+    /// past and far future.
+    pub fn range(self, zone: crate::SiteZone) -> (String, String) {
+        zone.period_range(self)
     }
 }
 
@@ -601,7 +609,7 @@ impl Report {
         let items = filter.items(rubric);
         Report {
             period,
-            indicators: indicators_of(&cells.cases),
+            indicators: indicators_of(&cells.cases, &cells.cases_counted_twice),
             scores_technologists: score_counts_of(&technologists),
             scores_doctors: score_counts_of(&doctors),
             deduction_details,
@@ -614,8 +622,7 @@ impl Report {
         }
     }
 
-    /// Builds every view from the facts of one period (a site's own data), restricted to
-    /// `filter`; figure 3 lists at most `details_limit` evaluations (all with `None`).
+    /// [`Report::build_in`] for sites in the default zone (`Asia/Shanghai`).
     pub fn build(
         rubric: &crate::Rubric,
         period: String,
@@ -624,7 +631,22 @@ impl Report {
         work: &[WorkFact],
         details_limit: Option<usize>,
     ) -> Report {
-        let cells = Rollup::from_facts(evaluations, work).cells(&filter, rubric);
+        Report::build_in(&crate::Zones::default(), rubric, period, filter, evaluations, work, details_limit)
+    }
+
+    /// Builds every view from the facts of one period (a site's own data, read with the
+    /// period's range in the site's zone; months are each site's in `zones`), restricted to
+    /// `filter`; figure 3 lists at most `details_limit` evaluations (all with `None`).
+    pub fn build_in(
+        zones: &crate::Zones,
+        rubric: &crate::Rubric,
+        period: String,
+        filter: ReportFilter,
+        evaluations: &[EvaluationFact],
+        work: &[WorkFact],
+        details_limit: Option<usize>,
+    ) -> Report {
+        let cells = Rollup::from_facts(evaluations, work, zones).cells(&filter, rubric);
         let mut details: Vec<&EvaluationFact> =
             evaluations.iter().filter(|f| f.deducted() && filter.matches_fact(f, rubric)).collect();
         details.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));

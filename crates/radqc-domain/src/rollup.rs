@@ -6,13 +6,19 @@
 //! an exam's contribution after a change and subtracting the one before it), and a site computes
 //! the same counts from its facts; both then build the report with the same code.
 //!
+//! Months are the site's local months ([`SiteZone`]).
+//!
 //! What counts, once per exam and month:
 //! - scores: every current evaluation with a score and a scored person, at its score;
 //! - deductions: every severe or unmet criterion of a current evaluation;
 //! - cases (5.1): an exam with a report-quality (`RQ`) evaluation in the month is sampled, and
 //!   qualified when every `RQ` and `AR` evaluation of it in that month passes and its general
 //!   data is complete (5.3 a); its person is the exam's reporting doctor;
-//! - work (figure 5): an exam with a technologist and a performing time, in the month performed.
+//! - work (figure 5): an exam with a technologist and a performing time, in the month performed;
+//! - spans: for the rare exam with `RQ` or `AR` evaluations in more than one month, each such
+//!   month's part of its case, so that a report of several months counts the exam once
+//!   (sampled when any month has an `RQ`, qualified when every month's `RQ` and `AR` pass)
+//!   while its month's breakdown still counts it in each month.
 
 use std::collections::BTreeMap;
 
@@ -21,12 +27,8 @@ use serde::{Deserialize, Serialize};
 use crate::codes::{CriterionCode, ItemCode, Role, Score};
 use crate::exam::{Modality, QcMode, StaffCode};
 use crate::report::{EvaluationFact, WorkFact};
+use crate::zone::{SiteZone, Zones};
 use crate::Rubric;
-
-/// `YYYY-MM` of an RFC 3339 UTC time.
-pub fn month_of(at: &str) -> &str {
-    at.get(..7).unwrap_or(at)
-}
 
 /// The key of an evaluation's counts. A missing department or person is an empty string (key
 /// columns are never NULL, so PostgreSQL can make them a primary key).
@@ -55,11 +57,70 @@ pub struct CaseKey {
 /// The key of exams performed (figure 5); `person` is the technologist.
 pub type WorkKey = CaseKey;
 
+/// One month of an exam whose case spans several months (see the module's docs); the other
+/// fields are the exam's, as in [`CaseKey`].
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct SpanKey {
+    pub site: String,
+    pub accession: String,
+    pub month: String,
+    pub department: String,
+    pub modality: String,
+    pub person: String,
+}
+
+impl SpanKey {
+    pub fn case_key(&self) -> CaseKey {
+        CaseKey {
+            month: self.month.clone(),
+            site: self.site.clone(),
+            department: self.department.clone(),
+            modality: self.modality.clone(),
+            person: self.person.clone(),
+        }
+    }
+}
+
+/// What to take off 5.1's sums of months for exams counted in several months of a period:
+/// `sampled` and `qualified` of `key` (its month empty) are subtracted from the totals and from
+/// every breakdown except the months'.
+pub fn case_corrections<'a>(spans: impl IntoIterator<Item = (&'a SpanKey, &'a [i64; 3])>) -> Vec<CaseCell> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    /// An exam's case key, and its months in the period: all, sampled, qualified, passing.
+    type Months = (CaseKey, u64, u64, u64, u64);
+    let mut exams: BTreeMap<(&str, &str), Months> = BTreeMap::new();
+    for (k, v) in spans {
+        if v[0] <= 0 {
+            continue;
+        }
+        let slot = exams
+            .entry((k.site.as_str(), k.accession.as_str()))
+            .or_insert_with(|| (CaseKey { month: String::new(), ..k.case_key() }, 0, 0, 0, 0));
+        slot.1 += 1;
+        slot.2 += count(v[1]);
+        slot.3 += u64::from(v[1] > 0 && v[2] > 0);
+        slot.4 += count(v[2]);
+    }
+    exams
+        .into_values()
+        .filter(|(_, months, ..)| *months > 1)
+        .filter_map(|(key, months, sampled, qualified, passing)| {
+            let once_sampled = u64::from(sampled > 0);
+            let once_qualified = u64::from(sampled > 0 && passing == months);
+            let cell = CaseCell { key, sampled: sampled - once_sampled, qualified: qualified - once_qualified };
+            (cell.sampled > 0 || cell.qualified > 0).then_some(cell)
+        })
+        .collect()
+}
+
 /// The exam's attributes the rollups group by, and whether its report's general data is
 /// complete (see [`general_data_complete`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExamDims {
     pub site: String,
+    pub accession: String,
+    /// The site's zone: which month an evaluation is in.
+    pub zone: SiteZone,
     pub department: Option<String>,
     pub modality: String,
     pub reporting_doctor: Option<String>,
@@ -112,17 +173,20 @@ pub struct Rollup {
     /// Sampled, qualified.
     pub cases: BTreeMap<CaseKey, [i64; 2]>,
     pub work: BTreeMap<WorkKey, i64>,
+    /// Exams whose case spans several months, per month: present, sampled (an `RQ` that
+    /// month), passing (that month's `RQ` and `AR` pass and the general data is complete).
+    pub spans: BTreeMap<SpanKey, [i64; 3]>,
 }
 
 impl Rollup {
     /// Adds (`sign` 1) or removes (`sign` -1) what one exam's current evaluations contribute.
     pub fn add_evaluations(&mut self, exam: &ExamDims, evaluations: &[Counted], sign: i64) {
         let department = exam.department.clone().unwrap_or_default();
-        let mut cases: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+        let mut cases: BTreeMap<String, (bool, bool)> = BTreeMap::new();
         for e in evaluations {
-            let month = month_of(&e.at);
+            let month = exam.zone.month_of(&e.at);
             let key = EvalKey {
-                month: month.to_owned(),
+                month: month.clone(),
                 site: exam.site.clone(),
                 department: department.clone(),
                 modality: exam.modality.clone(),
@@ -153,26 +217,43 @@ impl Rollup {
                 case.1 &= e.passes;
             }
         }
-        for (month, (sampled, qualified)) in cases {
-            if !sampled {
-                continue;
-            }
+        let spans = cases.len() > 1;
+        for (month, (sampled, passing)) in cases {
+            let passing = passing && exam.general_data_complete;
             let key = CaseKey {
-                month: month.to_owned(),
+                month,
                 site: exam.site.clone(),
                 department: department.clone(),
                 modality: exam.modality.clone(),
                 person: exam.reporting_doctor.clone().unwrap_or_default(),
             };
-            let counts = self.cases.entry(key).or_default();
-            counts[0] += sign;
-            counts[1] += sign * i64::from(qualified && exam.general_data_complete);
+            if spans {
+                let span = SpanKey {
+                    site: key.site.clone(),
+                    accession: exam.accession.clone(),
+                    month: key.month.clone(),
+                    department: key.department.clone(),
+                    modality: key.modality.clone(),
+                    person: key.person.clone(),
+                };
+                let counts = self.spans.entry(span).or_default();
+                counts[0] += sign;
+                counts[1] += sign * i64::from(sampled);
+                counts[2] += sign * i64::from(passing);
+            }
+            if sampled {
+                let counts = self.cases.entry(key).or_default();
+                counts[0] += sign;
+                counts[1] += sign * i64::from(passing);
+            }
         }
     }
 
-    /// Adds or removes one exam performed.
+    /// Adds or removes one exam performed (in its local month).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_work(
         &mut self,
+        zone: SiteZone,
         site: &str,
         department: Option<&str>,
         modality: &str,
@@ -181,7 +262,7 @@ impl Rollup {
         sign: i64,
     ) {
         let key = WorkKey {
-            month: month_of(performed_at).to_owned(),
+            month: zone.month_of(performed_at),
             site: site.to_owned(),
             department: department.unwrap_or_default().to_owned(),
             modality: modality.to_owned(),
@@ -190,13 +271,16 @@ impl Rollup {
         *self.work.entry(key).or_default() += sign;
     }
 
-    /// The rollup of a site's facts (current evaluations and exams performed), grouped by exam.
-    pub fn from_facts(evaluations: &[EvaluationFact], work: &[WorkFact]) -> Rollup {
+    /// The rollup of a site's facts (current evaluations and exams performed), grouped by exam,
+    /// each site's months in its zone.
+    pub fn from_facts(evaluations: &[EvaluationFact], work: &[WorkFact], zones: &Zones) -> Rollup {
         let mut exams: BTreeMap<(&str, &str), (ExamDims, Vec<Counted>)> = BTreeMap::new();
         for f in evaluations {
             let (_, list) = exams.entry((f.site.as_str(), f.accession.as_str())).or_insert_with(|| {
                 let dims = ExamDims {
                     site: f.site.clone(),
+                    accession: f.accession.clone(),
+                    zone: zones.of(&f.site),
                     department: f.department.clone(),
                     modality: f.modality.to_string(),
                     reporting_doctor: f.reporting_doctor.as_ref().map(StaffCode::to_string),
@@ -221,6 +305,7 @@ impl Rollup {
         }
         for w in work {
             rollup.add_work(
+                zones.of(&w.site),
                 &w.site,
                 w.department.as_deref(),
                 w.modality.as_str(),
@@ -258,6 +343,7 @@ impl Rollup {
         add1(&mut self.deductions, &other.deductions, sign);
         add(&mut self.cases, &other.cases, sign);
         add1(&mut self.work, &other.work, sign);
+        add(&mut self.spans, &other.spans, sign);
     }
 
     /// Removes keys whose counts are all zero.
@@ -266,6 +352,7 @@ impl Rollup {
         self.deductions.retain(|_, v| *v != 0);
         self.cases.retain(|_, v| v.iter().any(|n| *n != 0));
         self.work.retain(|_, v| *v != 0);
+        self.spans.retain(|_, v| v.iter().any(|n| *n != 0));
     }
 
     /// The cells a report of `filter` is built from: the rollup summed over the dimensions the
@@ -312,6 +399,9 @@ impl Rollup {
                 .into_iter()
                 .map(|((site, person, modality), count)| WorkCell { site, person, modality, count })
                 .collect(),
+            cases_counted_twice: case_corrections(
+                self.spans.iter().filter(|(k, _)| filter.matches_case(&k.case_key())),
+            ),
         }
     }
 }
@@ -426,4 +516,7 @@ pub struct ReportCells {
     pub deductions: Vec<DeductionCell>,
     pub cases: Vec<CaseCell>,
     pub work: Vec<WorkCell>,
+    /// 5.1's corrections for exams counted in several months of the period (see
+    /// [`case_corrections`]).
+    pub cases_counted_twice: Vec<CaseCell>,
 }

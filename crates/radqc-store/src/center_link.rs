@@ -61,6 +61,23 @@ impl Store {
         Ok(())
     }
 
+    /// The site's time zone, which every month and day boundary uses: the one the center
+    /// published with the site's roster, else the site's own setting (`time_zone`), else
+    /// `Asia/Shanghai`.
+    pub fn time_zone(&self) -> Result<radqc_domain::SiteZone, StoreError> {
+        let site = self.site().to_string();
+        let published = self.feed_items(FeedKind::Roster)?;
+        let from_center = published
+            .iter()
+            .rev()
+            .filter(|i| i.site.as_deref() == Some(&site))
+            .find_map(|i| i.body.get("time_zone").and_then(|z| z.as_str()).map(str::to_owned));
+        match from_center.or(self.meta_value("time_zone")?) {
+            Some(z) => z.parse().map_err(|e: radqc_domain::CodeError| invalid("time_zone", e.to_string())),
+            None => Ok(radqc_domain::SiteZone::default()),
+        }
+    }
+
     pub fn center_link(&self) -> Result<Option<CenterLink>, StoreError> {
         Ok(match (self.meta("center_url")?, self.meta("device_token")?) {
             (Some(url), Some(token)) => Some(CenterLink { url, token }),

@@ -450,3 +450,34 @@ fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
     }
     assert!(serde_json::from_value::<Drill>(json!({"colour": "red"})).is_err(), "unknown fields are refused");
 }
+
+#[test]
+fn the_monthly_maximum_counts_the_site_s_local_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let config =
+        AppConfig { data_dir: dir.path().join("data"), demo: false, when_panel_closed: PanelClosedPolicy::Allow };
+    let at = |s: &str| -> chrono::DateTime<Utc> { s.parse().unwrap() };
+    let mut app = App::open(config, at("2026-10-31T12:00:00Z")).unwrap();
+    let rules = json!({"version": "t-1", "monthly_min_per_staff": 0, "monthly_max_per_staff": 1,
+                       "rules": [{"name": "all", "probability": 1.0}]});
+    let item = radqc_protocol::FeedItem {
+        cursor: 1,
+        kind: radqc_protocol::FeedKind::Sampling,
+        site: None,
+        body: rules,
+        published_at: at("2026-10-31T12:00:00Z"),
+    };
+    app.store_mut().save_feed_items(&[item], at("2026-10-31T12:00:00Z")).unwrap();
+    let mut sampled = |accession: &str, now: &str| match app.sign(&sign_request(accession, false), at(now)).unwrap() {
+        SignResponse::Go { decision } => decision.sampled,
+        SignResponse::Hold { gate, decision, .. } => {
+            app.close_gate(&gate.id, at(now)).unwrap();
+            decision.sampled
+        }
+    };
+    // 23:00 on 31 October in Beijing: October's one sample.
+    assert!(sampled("CT-OCT", "2026-10-31T15:00:00Z"));
+    // 07:30 on 1 November in Beijing (still 31 October in UTC): a new month, a new maximum.
+    assert!(sampled("CT-NOV-1", "2026-10-31T23:30:00Z"), "November starts at 16:00 UTC in Beijing");
+    assert!(!sampled("CT-NOV-2", "2026-11-01T01:00:00Z"), "November's maximum of 1 is reached");
+}

@@ -1,6 +1,8 @@
 //! The center's database: embedded SQLite by default, PostgreSQL for regions that run several
 //! center processes. Both run the same statements (`sql.rs`) and the same test suite.
 
+#[cfg(test)]
+mod migration_tests;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -177,6 +179,15 @@ impl Db {
     pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         dispatch!(self, db => db.add_site(code, name, now).await)
     }
+    /// Each stored site's time zone.
+    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
+        dispatch!(self, db => db.site_zones().await)
+    }
+    /// Sets a site's time zone and, when it changes, rebuilds the rollups (their months are the
+    /// site's).
+    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
+        dispatch!(self, db => db.set_site_zone(code, zone).await)
+    }
     pub async fn create_enrollment_code(
         &self,
         site: &str,
@@ -306,7 +317,8 @@ impl Db {
         rubric: &Rubric,
         details_limit: Option<u32>,
     ) -> Result<Report, ApiError> {
-        let p = ReportParams::new(period, &filter, rubric);
+        let zones = self.site_zones().await?;
+        let p = ReportParams::new(period, &filter, rubric, &zones);
         let work_applies = filter.role.is_none_or(|r| r == radqc_domain::Role::Technologist);
         let mut rows = dispatch!(self, db => db.report_rows(p.rollup_queries()).await)?;
         if !work_applies {
@@ -418,8 +430,9 @@ pub(crate) fn work_fact(
 pub(crate) struct ReportParams {
     pub first_month: Option<String>,
     pub last_month: Option<String>,
-    pub from: String,
-    pub to: String,
+    pub period: Period,
+    /// Each site's zone: figure 3 reads evaluations by time, each site's months its own.
+    pub zones: radqc_domain::Zones,
     pub site: Option<String>,
     pub department: Option<String>,
     pub modality: Option<String>,
@@ -431,13 +444,12 @@ pub(crate) struct ReportParams {
 }
 
 impl ReportParams {
-    pub fn new(period: Period, f: &ReportFilter, rubric: &Rubric) -> ReportParams {
-        let (from, to) = period.range();
+    pub fn new(period: Period, f: &ReportFilter, rubric: &Rubric, zones: &radqc_domain::Zones) -> ReportParams {
         ReportParams {
             first_month: period.from.map(|m| m.to_string()),
             last_month: period.to.map(|m| m.to_string()),
-            from,
-            to,
+            period,
+            zones: zones.clone(),
             site: f.site.clone(),
             department: f.department.clone(),
             modality: f.modality.as_ref().map(|m| m.to_string()),
@@ -464,23 +476,52 @@ impl ReportParams {
         c
     }
 
-    /// The four rollup statements: scores, deductions, cases, work.
-    pub fn rollup_queries(&self) -> [sql::Query; 4] {
+    /// The five rollup statements: scores, deductions, cases, work, case spans.
+    pub fn rollup_queries(&self) -> [sql::Query; 5] {
         [
             self.rollup_conditions(true).query(sql::REPORT_SCORES, sql::REPORT_SCORES_GROUP),
             self.rollup_conditions(true).query(sql::REPORT_DEDUCTIONS, sql::REPORT_DEDUCTIONS_GROUP),
             self.rollup_conditions(false).query(sql::REPORT_CASES, sql::REPORT_CASES_GROUP),
             self.rollup_conditions(false).query(sql::REPORT_WORK, sql::REPORT_WORK_GROUP),
+            self.rollup_conditions(false).fixed("present > 0").query(sql::REPORT_SPANS, sql::REPORT_SPANS_ORDER),
         ]
+    }
+
+    /// `e.at` within the period, each site's months in its zone: one range when the report
+    /// is of one site or every site has the default zone, else one per zone.
+    fn at_in_period(&self, c: &mut sql::Conditions) {
+        let range = |c: &mut sql::Conditions, zone: radqc_domain::SiteZone| {
+            let (from, to) = self.period.range(zone);
+            format!("e.at >= {} AND e.at < {}", c.param(&from), c.param(&to))
+        };
+        let groups = self.zones.groups();
+        if let Some(site) = &self.site {
+            let r = range(c, self.zones.of(site));
+            c.fixed(&r);
+        } else if groups.is_empty() {
+            let r = range(c, self.zones.default);
+            c.fixed(&r);
+        } else {
+            let mut parts = Vec::new();
+            let mut others = Vec::new();
+            for (zone, sites) in groups.values() {
+                let list: Vec<String> = sites.iter().map(|s| c.param(s)).collect();
+                others.extend(list.iter().cloned());
+                let r = range(c, *zone);
+                parts.push(format!("(e.site IN ({}) AND {r})", list.join(", ")));
+            }
+            let r = range(c, self.zones.default);
+            parts.push(format!("(e.site NOT IN ({}) AND {r})", others.join(", ")));
+            c.fixed(&format!("({})", parts.join(" OR ")));
+        }
     }
 
     /// Figure 3's statement, at most `limit` rows.
     pub fn details_query(&self, limit: u32) -> sql::Query {
         let mut c = sql::Conditions::default();
-        c.fixed("e.deducted AND e.current")
-            .cmp("e.at", ">=", Some(&self.from))
-            .cmp("e.at", "<", Some(&self.to))
-            .cmp("e.site", "=", self.site.as_deref())
+        c.fixed("e.deducted AND e.current");
+        self.at_in_period(&mut c);
+        c.cmp("e.site", "=", self.site.as_deref())
             .cmp("x.department", "=", self.department.as_deref())
             .cmp("x.modality", "=", self.modality.as_deref())
             .cmp("e.scored_person", "=", self.person.as_deref())
@@ -499,6 +540,7 @@ pub(crate) struct CellRows {
     pub deductions: Vec<(String, String, String, i64)>,
     pub cases: Vec<(CaseKey, i64, i64)>,
     pub work: Vec<(String, String, String, i64)>,
+    pub spans: Vec<(radqc_domain::rollup::SpanKey, [i64; 3])>,
 }
 
 impl CellRows {
@@ -526,6 +568,7 @@ impl CellRows {
             .into_iter()
             .map(|(site, person, modality, count)| WorkCell { site, person, modality, count: n(count) })
             .collect();
+        cells.cases_counted_twice = radqc_domain::rollup::case_corrections(self.spans.iter().map(|(k, v)| (k, v)));
         Ok((cells, deducted))
     }
 }

@@ -62,9 +62,10 @@ impl PgDb {
                 "the database was written by a newer RadQC center (schema {version}); update RadQC"
             )));
         }
+        let rebuild_at_end = sql::rebuilds_rollups(version as usize);
         for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
             tx.batch_execute(&m.replace("{serial}", "BIGSERIAL")).await?;
-            if i + 1 == sql::ROLLUP_MIGRATION {
+            if rebuild_at_end && i + 1 == sql::MIGRATIONS.len() {
                 rebuild(&tx).await?;
             }
             tx.execute("UPDATE center_schema SET version = $1", &[&(i as i64 + 1)]).await?;
@@ -79,7 +80,34 @@ impl PgDb {
         if n > 0 {
             return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
         }
-        client.execute(sql::ADD_SITE, &[&code, &name, &ts(now)]).await?;
+        client.execute(sql::ADD_SITE, &[&code, &name, &ts(now), &radqc_domain::SiteZone::default().name()]).await?;
+        Ok(())
+    }
+
+    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
+        let client = self.pool.get().await?;
+        site_zones(&**client).await
+    }
+
+    /// Sets the zone and rebuilds the rollups, the tables locked against writes meanwhile (a
+    /// push reads its site's zone `FOR SHARE` after its writes, so it sees the old zone and
+    /// rollups or the new).
+    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+        // The tables first: pushes in flight finish (they read the zone after their writes),
+        // later ones wait for the new zone and rollups.
+        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
+        let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
+        match stored.map(|r| r.get::<_, String>(0)) {
+            None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+            Some(z) if z == zone.name() => return Ok(()),
+            Some(_) => {}
+        }
+        tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await?;
+        rebuild(&tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -388,7 +416,9 @@ impl PgDb {
             inserted.push(new);
         }
         let delta = if self.rollups_at_ingest {
-            rollups::delta(&site, &stored, &evaluations, &rows, &inserted)?
+            let zone = tx.query_opt(&format!("{} FOR SHARE", sql::SITE_ZONE), &[&site]).await?;
+            let zone = rollups::zone(&site, zone.map(|r| r.get(0)))?;
+            rollups::delta(&site, zone, &stored, &evaluations, &rows, &inserted)?
         } else {
             Rollup::default()
         };
@@ -735,6 +765,7 @@ struct RollupRows {
     deductions: Vec<([String; 9], i64)>,
     cases: Vec<([String; 5], [i64; 2])>,
     work: Vec<([String; 5], i64)>,
+    spans: Vec<([String; 6], [i64; 3])>,
 }
 
 struct RollupStatements {
@@ -742,6 +773,7 @@ struct RollupStatements {
     deductions: tokio_postgres::Statement,
     cases: tokio_postgres::Statement,
     work: tokio_postgres::Statement,
+    spans: tokio_postgres::Statement,
 }
 
 impl RollupStatements {
@@ -751,6 +783,7 @@ impl RollupStatements {
             deductions: tx.prepare(sql::ADD_DEDUCTIONS).await?,
             cases: tx.prepare(sql::ADD_CASES).await?,
             work: tx.prepare(sql::ADD_WORK).await?,
+            spans: tx.prepare(sql::ADD_SPANS).await?,
         })
     }
 }
@@ -786,6 +819,21 @@ impl RollupRows {
                 .collect(),
             cases: r.cases.iter().map(|(k, v)| (case(k), *v)).collect(),
             work: r.work.iter().map(|(k, n)| (case(k), *n)).collect(),
+            spans: r
+                .spans
+                .iter()
+                .map(|(k, v)| {
+                    let key = [
+                        k.site.clone(),
+                        k.accession.clone(),
+                        k.month.clone(),
+                        k.department.clone(),
+                        k.modality.clone(),
+                        k.person.clone(),
+                    ];
+                    (key, *v)
+                })
+                .collect(),
         }
     }
 
@@ -814,6 +862,11 @@ impl RollupRows {
             p.push(n);
             out.push((&s.work, p));
         }
+        for (k, v) in &self.spans {
+            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
+            p.extend(v.iter().map(|x| x as Param));
+            out.push((&s.spans, p));
+        }
     }
 }
 
@@ -841,7 +894,7 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
     tx.execute(sql::MARK_NOT_CURRENT, &[]).await?;
     tx.execute(sql::MARK_CURRENT, &[]).await?;
     tx.batch_execute(&format!("DECLARE rebuild_scan NO SCROLL CURSOR FOR {}", sql::REBUILD_SCAN)).await?;
-    let mut scan = rollups::Rebuild::default();
+    let mut scan = rollups::Rebuild::new(site_zones(tx).await?);
     loop {
         let rows = tx.query("FETCH 10000 FROM rebuild_scan", &[]).await?;
         if rows.is_empty() {
@@ -866,19 +919,20 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
 }
 
 impl PgDb {
-    pub(crate) async fn report_rows(&self, queries: [sql::Query; 4]) -> Result<super::CellRows, ApiError> {
+    pub(crate) async fn report_rows(&self, queries: [sql::Query; 5]) -> Result<super::CellRows, ApiError> {
         let client = self.pool.get().await?;
         fn params(q: &sql::Query) -> Vec<Param<'_>> {
             q.params.iter().map(|p| p as Param).collect()
         }
-        let [q_scores, q_deductions, q_cases, q_work] = &queries;
-        let (p_scores, p_deductions, p_cases, p_work) =
-            (params(q_scores), params(q_deductions), params(q_cases), params(q_work));
-        let (scores, deductions, cases, work) = futures_util::try_join!(
+        let [q_scores, q_deductions, q_cases, q_work, q_spans] = &queries;
+        let (p_scores, p_deductions, p_cases, p_work, p_spans) =
+            (params(q_scores), params(q_deductions), params(q_cases), params(q_work), params(q_spans));
+        let (scores, deductions, cases, work, spans) = futures_util::try_join!(
             client.query(&q_scores.text, &p_scores),
             client.query(&q_deductions.text, &p_deductions),
             client.query(&q_cases.text, &p_cases),
             client.query(&q_work.text, &p_work),
+            client.query(&q_spans.text, &p_spans),
         )?;
         let mut out = super::CellRows::default();
         for r in scores {
@@ -900,6 +954,9 @@ impl PgDb {
         }
         for r in work {
             out.work.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+        }
+        for r in spans {
+            out.spans.push((span_key(&r), [r.get(6), r.get(7), r.get(8)]));
         }
         Ok(out)
     }
@@ -960,6 +1017,10 @@ impl PgDb {
         for r in client.query(&q, &[]).await? {
             out.work.insert(case_key(&r), r.get(5));
         }
+        let q = format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY);
+        for r in client.query(&q, &[]).await? {
+            out.spans.insert(span_key(&r), [r.get(6), r.get(7), r.get(8)]);
+        }
         out.prune();
         Ok(out)
     }
@@ -987,4 +1048,21 @@ fn fact_row(r: &tokio_postgres::Row) -> super::FactRow {
         performed_at: r.get(17),
         auditing_doctor: r.get(18),
     }
+}
+
+/// The columns of `sql::SPAN_KEY`, first.
+fn span_key(r: &tokio_postgres::Row) -> radqc_domain::rollup::SpanKey {
+    radqc_domain::rollup::SpanKey {
+        site: r.get(0),
+        accession: r.get(1),
+        month: r.get(2),
+        department: r.get(3),
+        modality: r.get(4),
+        person: r.get(5),
+    }
+}
+
+async fn site_zones(c: &impl tokio_postgres::GenericClient) -> Result<radqc_domain::Zones, ApiError> {
+    let rows = c.query(sql::SITE_ZONES, &[]).await?;
+    rollups::zones(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))))
 }

@@ -203,12 +203,42 @@ CREATE TABLE entry_digests (
 ALTER TABLE devices ADD COLUMN forked_from TEXT;
 CREATE INDEX devices_site ON devices (site);
 "#,
+    // Months are each site's local months (its time zone), and exams whose case spans several
+    // months keep each month's part (see `radqc_domain::rollup`), so a report of several
+    // months counts such an exam once. The rollups are rebuilt after it.
+    r#"
+ALTER TABLE sites ADD COLUMN time_zone TEXT NOT NULL DEFAULT 'Asia/Shanghai';
+CREATE TABLE rollup_case_spans (
+    site       TEXT NOT NULL,
+    accession  TEXT NOT NULL,
+    month      TEXT NOT NULL,
+    department TEXT NOT NULL,
+    modality   TEXT NOT NULL,
+    person     TEXT NOT NULL,
+    present    BIGINT NOT NULL,
+    sampled    BIGINT NOT NULL,
+    passing    BIGINT NOT NULL,
+    PRIMARY KEY (site, accession, month, department, modality, person)
+);
+CREATE INDEX rollup_case_spans_month ON rollup_case_spans (month);
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
 pub const ROLLUP_MIGRATION: usize = 3;
+/// The migration that makes months local and adds the case spans: a rebuild follows it.
+pub const LOCAL_MONTHS_MIGRATION: usize = 5;
 
-pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at) VALUES ($1, $2, $3)";
+/// Whether migrating from `version` runs a migration after which the rollups are rebuilt; the
+/// rebuild then runs once, after the last migration (it reads the newest schema).
+pub fn rebuilds_rollups(version: usize) -> bool {
+    [ROLLUP_MIGRATION, LOCAL_MONTHS_MIGRATION].iter().any(|m| *m > version)
+}
+
+pub const ADD_SITE: &str = "INSERT INTO sites (code, name, created_at, time_zone) VALUES ($1, $2, $3, $4)";
+pub const SITE_ZONES: &str = "SELECT code, time_zone FROM sites";
+pub const SITE_ZONE: &str = "SELECT time_zone FROM sites WHERE code = $1";
+pub const SET_SITE_ZONE: &str = "UPDATE sites SET time_zone = $1 WHERE code = $2";
 pub const SITE_EXISTS: &str = "SELECT count(*) FROM sites WHERE code = $1";
 pub const ADD_CODE: &str =
     "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_at) VALUES ($1, $2, $3, $4)";
@@ -348,8 +378,13 @@ pub const ADD_CASES: &str = "INSERT INTO rollup_cases (month, site, department, 
 pub const ADD_WORK: &str = "INSERT INTO rollup_work (month, site, department, modality, person, n) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (month, site, department, modality, person) \
      DO UPDATE SET n = rollup_work.n + excluded.n";
-pub const CLEAR_ROLLUPS: &str =
-    "DELETE FROM rollup_scores; DELETE FROM rollup_deductions; DELETE FROM rollup_cases; DELETE FROM rollup_work;";
+pub const ADD_SPANS: &str = "INSERT INTO rollup_case_spans (site, accession, month, department, modality, person, \
+         present, sampled, passing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (site, accession, month, department, modality, person) DO UPDATE SET \
+         present = rollup_case_spans.present + excluded.present, \
+         sampled = rollup_case_spans.sampled + excluded.sampled, passing = rollup_case_spans.passing + excluded.passing";
+pub const CLEAR_ROLLUPS: &str = "DELETE FROM rollup_scores; DELETE FROM rollup_deductions; DELETE FROM rollup_cases; \
+     DELETE FROM rollup_work; DELETE FROM rollup_case_spans;";
 /// Every exam with its current evaluations (none: one row of NULLs), in exam order, for a rebuild.
 pub const REBUILD_SCAN: &str = "SELECT x.site, x.accession, x.modality, x.department, x.technologist, \
          x.reporting_doctor, x.performed_at, x.auditing_doctor, x.patient_known, e.id, e.item, e.scored_person, e.mode, \
@@ -406,6 +441,11 @@ impl Conditions {
         }
         self
     }
+    /// A parameter for a condition written by hand (`fixed`): its `$n`.
+    pub fn param(&mut self, value: &str) -> String {
+        self.params.push(value.to_owned());
+        format!("${}", self.params.len())
+    }
     pub fn query(&self, select: &str, rest: &str) -> Query {
         let conditions = if self.parts.is_empty() { "TRUE".to_owned() } else { self.parts.join(" AND ") };
         Query { text: format!("{select} WHERE {conditions} {rest}"), params: self.params.clone() }
@@ -424,6 +464,10 @@ pub const REPORT_CASES: &str = "SELECT month, site, department, modality, person
      CAST(sum(qualified) AS BIGINT) FROM rollup_cases";
 pub const REPORT_CASES_GROUP: &str = "GROUP BY month, site, department, modality, person HAVING sum(sampled) > 0";
 pub const REPORT_WORK: &str = "SELECT site, person, modality, CAST(sum(n) AS BIGINT) FROM rollup_work";
+/// The months of exams whose case spans several months (few rows), by exam.
+pub const REPORT_SPANS: &str =
+    "SELECT site, accession, month, department, modality, person, present, sampled, passing FROM rollup_case_spans";
+pub const REPORT_SPANS_ORDER: &str = "ORDER BY site, accession, month";
 pub const REPORT_WORK_GROUP: &str = "GROUP BY site, person, modality HAVING sum(n) > 0";
 /// Figure 3: the current evaluations with a deduction, oldest first (the caller adds the
 /// conditions, the order and the limit).
@@ -432,3 +476,5 @@ pub const REPORT_DETAILS: &str = fact_select!();
 /// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.
 pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mode, rubric_version";
 pub const CASE_KEY: &str = "month, site, department, modality, person";
+/// The key columns of `rollup_case_spans`.
+pub const SPAN_KEY: &str = "site, accession, month, department, modality, person";

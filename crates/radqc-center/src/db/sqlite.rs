@@ -57,10 +57,11 @@ impl SqliteDb {
                 path.display()
             )));
         }
+        let rebuild_at_end = sql::rebuilds_rollups(version as usize);
         for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(&m.replace("{serial}", "INTEGER"))?;
-            if i + 1 == sql::ROLLUP_MIGRATION {
+            if rebuild_at_end && i + 1 == sql::MIGRATIONS.len() {
                 rebuild(&tx)?;
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
@@ -96,7 +97,29 @@ impl SqliteDb {
             if n > 0 {
                 return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
             }
-            c.execute(sql::ADD_SITE, params![code, name, ts(now)])?;
+            c.execute(sql::ADD_SITE, params![code, name, ts(now), radqc_domain::SiteZone::default().name()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
+        self.with(|c| site_zones(c)).await
+    }
+
+    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
+        let code = code.to_owned();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let stored: Option<String> = tx.query_row(sql::SITE_ZONE, [&code], |r| r.get(0)).optional()?;
+            match stored {
+                None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                Some(z) if z == zone.name() => return Ok(()),
+                Some(_) => {}
+            }
+            tx.execute(sql::SET_SITE_ZONE, params![zone.name(), code])?;
+            rebuild(&tx)?;
+            tx.commit()?;
             Ok(())
         })
         .await
@@ -367,7 +390,11 @@ impl SqliteDb {
                 }
             }
             if keep_rollups {
-                let delta = rollups::delta(&site, &stored, &evaluations, &applied, &inserted)?;
+                let zone = rollups::zone(
+                    &site,
+                    tx.prepare_cached(sql::SITE_ZONE)?.query_row([&site], |r| r.get(0)).optional()?,
+                )?;
+                let delta = rollups::delta(&site, zone, &stored, &evaluations, &applied, &inserted)?;
                 add_rollup(&tx, &delta)?;
             }
             for (seq, digest) in &plan.digests {
@@ -835,7 +862,17 @@ fn add_rollup(tx: &rusqlite::Transaction, r: &Rollup) -> Result<(), ApiError> {
     for (k, n) in &r.work {
         work.execute(params![k.month, k.site, k.department, k.modality, k.person, n])?;
     }
+    let mut spans = tx.prepare_cached(sql::ADD_SPANS)?;
+    for (k, v) in &r.spans {
+        spans.execute(params![k.site, k.accession, k.month, k.department, k.modality, k.person, v[0], v[1], v[2]])?;
+    }
     Ok(())
+}
+
+fn site_zones(c: &rusqlite::Connection) -> Result<radqc_domain::Zones, ApiError> {
+    let mut stmt = c.prepare_cached(sql::SITE_ZONES)?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<(String, String)>, _>>()?;
+    rollups::zones(rows)
 }
 
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data.
@@ -852,7 +889,7 @@ fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
     }
     tx.execute(sql::MARK_NOT_CURRENT, [])?;
     tx.execute(sql::MARK_CURRENT, [])?;
-    let mut scan = rollups::Rebuild::default();
+    let mut scan = rollups::Rebuild::new(site_zones(tx)?);
     let mut stmt = tx.prepare(sql::REBUILD_SCAN)?;
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
@@ -873,9 +910,9 @@ fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
 }
 
 impl SqliteDb {
-    pub(crate) async fn report_rows(&self, queries: [sql::Query; 4]) -> Result<super::CellRows, ApiError> {
+    pub(crate) async fn report_rows(&self, queries: [sql::Query; 5]) -> Result<super::CellRows, ApiError> {
         self.with(move |c| {
-            let [scores, deductions, cases, work] = queries;
+            let [scores, deductions, cases, work, spans] = queries;
             let mut out = super::CellRows::default();
             let run = |q: &sql::Query, each: &mut dyn FnMut(&rusqlite::Row) -> rusqlite::Result<()>| {
                 let mut stmt = c.prepare_cached(&q.text)?;
@@ -907,6 +944,10 @@ impl SqliteDb {
             })?;
             run(&work, &mut |r| {
                 out.work.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+                Ok(())
+            })?;
+            run(&spans, &mut |r| {
+                out.spans.push((span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]));
                 Ok(())
             })?;
             Ok(out)
@@ -981,9 +1022,27 @@ impl SqliteDb {
             while let Some(r) = rows.next()? {
                 out.work.insert(case_key(r)?, r.get(5)?);
             }
+            let mut stmt =
+                c.prepare(&format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY))?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                out.spans.insert(span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]);
+            }
             out.prune();
             Ok(out)
         })
         .await
     }
+}
+
+/// The columns of `sql::SPAN_KEY`, first.
+fn span_key(r: &rusqlite::Row) -> rusqlite::Result<radqc_domain::rollup::SpanKey> {
+    Ok(radqc_domain::rollup::SpanKey {
+        site: r.get(0)?,
+        accession: r.get(1)?,
+        month: r.get(2)?,
+        department: r.get(3)?,
+        modality: r.get(4)?,
+        person: r.get(5)?,
+    })
 }

@@ -471,10 +471,54 @@ fn notices_are_selected_by_state_age_and_department() {
         ("overdue in 急诊", false, Some(14), Some("急诊"), &["n3"]),
     ];
     for (what, open, overdue, department, want) in cases {
-        let got: Vec<String> = radqc_center::http::select_notices(all.clone(), *open, *overdue, *department, now)
-            .into_iter()
-            .map(|n| n.id)
-            .collect();
+        let got: Vec<String> =
+            radqc_center::http::select_notices(all.clone(), *open, *overdue, *department, now, &Default::default())
+                .into_iter()
+                .map(|n| n.id)
+                .collect();
         assert_eq!(got, *want, "{what}");
     }
+}
+
+/// A notice is due on the site's local day it opened plus `overdue_days`, and overdue from the
+/// next local day: both sides of Beijing's midnight (16:00 UTC), and a site in UTC.
+#[test]
+fn notices_are_due_by_the_site_s_local_days() {
+    let at = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap() };
+    let notice = |id: &str, site: &str, created: &str| radqc_protocol::MonitoringNotice {
+        id: id.into(),
+        site: site.into(),
+        evaluation_id: format!("e-{id}"),
+        accession: "A".into(),
+        item: "IQ".into(),
+        to: Some("A1".into()),
+        also_to: vec![],
+        department: None,
+        grade: "fail".into(),
+        score: Some(2),
+        created_at: at(created),
+        closed: false,
+        correction: None,
+        closed_by: None,
+        closed_at: None,
+    };
+    let all = vec![
+        notice("bj-31-oct", "BJ", "2026-10-31T15:50:00Z"), // 23:50 on 31 October in Beijing: due 14 November
+        notice("bj-1-nov", "BJ", "2026-10-31T16:10:00Z"),  // 00:10 on 1 November in Beijing: due 15 November
+        notice("utc-31-oct", "UTC-SITE", "2026-10-31T16:10:00Z"), // 31 October in UTC: due 14 November
+    ];
+    let mut zones = radqc_domain::Zones::default();
+    zones.sites.insert("UTC-SITE".into(), "UTC".parse().unwrap());
+    let overdue = |now: &str| -> Vec<String> {
+        radqc_center::http::select_notices(all.clone(), false, Some(14), None, at(now), &zones)
+            .into_iter()
+            .map(|n| n.id)
+            .collect()
+    };
+    // 23:00 on 15 November in Beijing (15:00 UTC): the 1 November notice is due today.
+    assert_eq!(overdue("2026-11-15T15:00:00Z"), ["bj-31-oct", "utc-31-oct"]);
+    // 00:30 on 16 November in Beijing (16:30 UTC on the 15th): now it is overdue too.
+    assert_eq!(overdue("2026-11-15T16:30:00Z"), ["bj-31-oct", "bj-1-nov", "utc-31-oct"]);
+    // 23:30 on 14 November in Beijing: nothing is past its due date yet.
+    assert_eq!(overdue("2026-11-14T15:30:00Z"), Vec::<String>::new());
 }

@@ -105,7 +105,7 @@ fn report_gives_the_month_s_figures_from_the_store() {
         at(line("DR1", "IQ", &[]), "2026-11-03T08:00:00Z"),
         at(line("DR2", "IQ", &["IQ-C2"]), "2026-11-04T08:00:00Z"),
         at(line("DR3", "RQ", &["RQ-S1"]), "2026-11-05T08:00:00Z"),
-        at(line("DR4", "IQ", &["IQ-S2"]), "2026-10-31T23:59:59Z"),
+        at(line("DR4", "IQ", &["IQ-S2"]), "2026-10-31T15:59:59Z"), // 23:59:59 on 31 October in Beijing
     ];
     assert!(radqc(&["local", "save", "--db", db], &lines.join("\n")).status.success());
     let report = stdout_json(&radqc(&["report", "--db", db, "--month", "2026-11"], ""));

@@ -2,6 +2,7 @@
 
 mod center;
 mod copies;
+mod counting;
 mod crash;
 mod edges;
 mod local;

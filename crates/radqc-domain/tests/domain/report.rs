@@ -475,3 +475,74 @@ fn a_scope_is_parsed_once_and_a_wrong_field_is_named() {
         assert!(e.to_string().starts_with(&format!("{field}: ")) && e.message.contains(says), "{input}: {e}");
     }
 }
+
+/// 5.1 over several months: an exam is one case of the period, sampled when any month has an
+/// RQ and qualified when every month's RQ and AR pass; by month it is in each of its months.
+/// Every breakdown but the month's, and every filter, see it once.
+#[test]
+fn a_case_scored_in_several_months_counts_once_in_the_period() {
+    let case = |accession: &str, item: &str, score: u8, at: &str, department: &str| {
+        let mut f = fact("D1", "CT", score);
+        f.item = item.parse().unwrap();
+        f.accession = accession.into();
+        f.at = at.into();
+        f.department = Some(department.into());
+        f.reporting_doctor = Some("D1".parse().unwrap());
+        f
+    };
+    let facts = vec![
+        case("SPAN", "RQ", 5, "2026-10-15T02:00:00Z", "放射科"),
+        case("SPAN", "RQ", 1, "2026-11-15T02:00:00Z", "放射科"),
+        case("AR-LATE", "RQ", 5, "2026-10-15T02:00:00Z", "急诊科"),
+        case("AR-LATE", "AR", 1, "2026-11-15T02:00:00Z", "急诊科"), // AR failing in a month without RQ
+        case("PLAIN", "RQ", 5, "2026-11-20T02:00:00Z", "放射科"),
+    ];
+    let rows = |rows: &[report::IndicatorRow]| -> Vec<(String, u64, u64)> {
+        rows.iter().map(|r| (r.key.clone(), r.sampled, r.qualified)).collect()
+    };
+    let ind = report::indicators(&facts);
+    assert_eq!((ind.sampled, ind.qualified), (3, 1), "SPAN failed in November, AR-LATE by its AR");
+    assert_eq!(rows(&ind.by_month), [("2026-10".into(), 2, 2), ("2026-11".into(), 2, 1)], "each month's own cases");
+    assert_eq!(rows(&ind.by_department), [("急诊科".into(), 1, 0), ("放射科".into(), 2, 1)]);
+    assert_eq!(rows(&ind.by_person), [("D1".into(), 3, 1)]);
+    assert_eq!(rows(&ind.by_modality), [("CT".into(), 3, 1)]);
+    let filtered = report::Report::build(
+        Rubric::bundled(),
+        "2026-10..2026-11".into(),
+        ReportFilter { department: Some("急诊科".into()), ..Default::default() },
+        &facts,
+        &[],
+        None,
+    );
+    assert_eq!((filtered.indicators.sampled, filtered.indicators.qualified), (1, 0));
+    let other = ReportFilter { department: Some("放射科".into()), ..Default::default() };
+    let filtered = report::Report::build(Rubric::bundled(), "p".into(), other, &facts, &[], None);
+    assert_eq!((filtered.indicators.sampled, filtered.indicators.qualified), (2, 1));
+    // The same exams with a month each: nothing to correct.
+    let october: Vec<_> = facts.iter().filter(|f| f.at.starts_with("2026-10")).cloned().collect();
+    assert_eq!(report::indicators(&october).sampled, 2);
+}
+
+/// A site's months and days in its zone: both sides of Beijing's midnight on the 1st.
+#[test]
+fn months_and_days_are_local_to_the_site_s_zone() {
+    use radqc_domain::report::{Month, Period};
+    use radqc_domain::SiteZone;
+    let beijing = SiteZone::default();
+    assert_eq!(beijing.name(), "Asia/Shanghai");
+    assert_eq!(beijing.month_of("2026-10-31T23:30:00Z"), "2026-11", "07:30 on 1 November");
+    assert_eq!(beijing.month_of("2026-10-31T15:59:59.999Z"), "2026-10", "23:59:59 on 31 October");
+    assert_eq!(beijing.month_of("2026-11-01T07:30:00+08:00"), "2026-11");
+    let utc: SiteZone = "UTC".parse().unwrap();
+    assert_eq!(utc.month_of("2026-10-31T23:30:00Z"), "2026-10");
+    let november = Month { year: 2026, month: 11 };
+    assert_eq!(november.range(beijing), ("2026-10-31T16:00:00.000Z".to_owned(), "2026-11-30T16:00:00.000Z".to_owned()));
+    let all = Period::all().range(beijing);
+    assert_eq!(all.0, "0000-01-01T00:00:00.000Z");
+    let at = |s: &str| -> chrono::DateTime<chrono::Utc> { s.parse().unwrap() };
+    assert_eq!(beijing.day_of_month(at("2026-11-30T15:59:59Z")), (30, 30), "the last day of November");
+    assert_eq!(beijing.day_of_month(at("2026-11-30T16:00:00Z")), (1, 31), "the first of December");
+    assert_eq!(beijing.days_between(at("2026-10-31T15:59:00Z"), at("2026-10-31T16:01:00Z")), 1);
+    let bad = "Mars/Olympus".parse::<SiteZone>().unwrap_err().to_string();
+    assert!(bad.contains("unknown time zone `Mars/Olympus`"), "{bad}");
+}
