@@ -189,6 +189,7 @@ impl ErrorBody {
 pub struct EnrollRequest {
     pub code: String,
     /// The device id the local store made at creation.
+    #[schema(format = "uuid")]
     pub device_id: String,
     #[serde(default)]
     pub device_name: Option<String>,
@@ -196,6 +197,7 @@ pub struct EnrollRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollResponse {
+    #[schema(format = "uuid")]
     pub device_id: String,
     /// The site the device now acts for.
     pub site: String,
@@ -210,6 +212,7 @@ pub struct EnrollResponse {
 #[serde(deny_unknown_fields)]
 pub struct PushEntry {
     /// The device's sequence number: consecutive, from 1.
+    #[schema(minimum = 1)]
     pub seq: i64,
     /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry is rejected on
     /// its own, without failing the batch.
@@ -221,8 +224,11 @@ pub struct PushEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
-    /// Must be [`SCHEMA_VERSION`].
+    /// Must be [`SCHEMA_VERSION`] (the document's `minimum` and `maximum`).
+    #[schema(minimum = 1, maximum = 1)]
     pub schema: u32,
+    /// At most [`MAX_PUSH_ENTRIES`], consecutive.
+    #[schema(max_items = 1000)]
     pub entries: Vec<PushEntry>,
 }
 
