@@ -125,6 +125,11 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(405, "METHOD_NOT_ALLOWED", format!("{} does not answer {method}; see the Allow header", uri.path()))
 }
 
+/// A bug that panicked answers 500 `INTERNAL_ERROR` instead of closing the connection.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(500, "INTERNAL_ERROR", "the center failed on this request (a bug: please report it)").into_response()
+}
+
 /// The last guard: an error answered by a layer rather than a handler (the request
 /// decompression's 415 for an unknown `Content-Encoding`, a body limit, a timeout) still
 /// leaves as the envelope, its status and headers (`Allow`, `Accept-Encoding`) kept.
@@ -281,6 +286,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::map_response(envelope_every_failure))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
@@ -490,6 +496,33 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
+    /// Over HTTP a parameter given has a value: none that is empty or padded with spaces (the
+    /// CLI and the app read a blank filter as none; a query string simply leaves it out).
+    pub fn check_given(&self) -> Result<(), ApiError> {
+        let fields = [
+            ("month", &self.month),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("site", &self.site),
+            ("department", &self.department),
+            ("modality", &self.modality),
+            ("role", &self.role),
+            ("person", &self.person),
+            ("mode", &self.mode),
+            ("rubric_version", &self.rubric_version),
+            ("format", &self.format),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value.as_deref().filter(|v| v.is_empty() || v.trim() != *v) {
+                return Err(ApiError::bad_request(
+                    "INVALID_QUERY",
+                    format!("{name}: `{v}` is empty or padded with spaces; give a value or leave the parameter out"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The period and filter, or an error naming the parameter that is wrong (the domain's
     /// `ReportScope` rules, as the CLI and the desktop app apply them).
     pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
@@ -525,14 +558,14 @@ impl ReportQuery {
             description = "one month, YYYY-MM (or from/to, or neither for all time)"),
         ("from" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "first month, YYYY-MM"),
         ("to" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "last month, YYYY-MM (not before `from`)"),
-        ("site" = Option<String>, Query, max_length = 64, description = "a site code; none: the region (center_admin)"),
-        ("department" = Option<String>, Query, max_length = 64),
+        ("site" = Option<String>, Query, min_length = 1, max_length = 64, description = "a site code; none: the region (center_admin)"),
+        ("department" = Option<String>, Query, min_length = 1, max_length = 64),
         ("modality" = Option<String>, Query, pattern = "^[A-Z0-9]{1,8}$", description = "DR, CT, MR, …"),
         ("role" = Option<String>, Query, pattern = "^(ordering_clinician|technologist|reporting_doctor|auditing_doctor)$",
             description = "the role scored (a scored role of the rubric)"),
-        ("person" = Option<String>, Query, max_length = 64, description = "a staff code"),
+        ("person" = Option<String>, Query, min_length = 1, max_length = 64, description = "a staff code"),
         ("mode" = Option<String>, Query, pattern = "^(random|active|centralized|gold)$"),
-        ("rubric_version" = Option<String>, Query, max_length = 64),
+        ("rubric_version" = Option<String>, Query, min_length = 1, max_length = 64),
         ("details_limit" = Option<u32>, Query, description = "figure 3 rows (json: default 500; files: all)"),
         ("format" = Option<String>, Query, pattern = "^(json|csv|xlsx|pdf)$", description = "json (default), or a file to download")),
     responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", content(
@@ -548,6 +581,7 @@ async fn report(
     caller: Caller,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
+    q.check_given()?;
     let (period, filter) = q.parse()?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
@@ -695,6 +729,11 @@ pub fn select_notices(
     list.into_iter()
         .filter(|n| department.is_none_or(|d| n.department.as_deref() == Some(d)))
         .filter(|n| !(open || overdue_days.is_some()) || !n.closed)
-        .filter(|n| overdue_days.is_none_or(|d| n.created_at < now - Duration::days(d)))
+        // A number of days beyond the calendar leaves nothing older (no overflow, no panic).
+        .filter(|n| {
+            overdue_days.is_none_or(|d| {
+                Duration::try_days(d).and_then(|d| now.checked_sub_signed(d)).is_some_and(|t| n.created_at < t)
+            })
+        })
         .collect()
 }

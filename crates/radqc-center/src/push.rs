@@ -44,7 +44,7 @@ pub fn check_batch(schema: u32, entries: &[PushEntry]) -> Result<(), ApiError> {
         }
     }
     for pair in entries.windows(2) {
-        if pair[1].seq != pair[0].seq + 1 {
+        if pair[0].seq.checked_add(1) != Some(pair[1].seq) {
             return Err(ApiError::bad_request(
                 "BAD_BATCH",
                 format!("entries must be consecutive: {} is followed by {}", pair[0].seq, pair[1].seq),

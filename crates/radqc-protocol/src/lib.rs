@@ -214,9 +214,9 @@ pub struct PushEntry {
     /// The device's sequence number: consecutive, from 1.
     #[schema(minimum = 1)]
     pub seq: i64,
-    /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry is rejected on
-    /// its own, without failing the batch.
-    #[schema(value_type = Object)]
+    /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry (any JSON
+    /// value that is not a payload) is rejected on its own, without failing the batch.
+    #[schema(value_type = Value)]
     pub payload: Box<serde_json::value::RawValue>,
 }
 

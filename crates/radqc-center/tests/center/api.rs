@@ -404,6 +404,15 @@ async fn every_failure_is_the_envelope() {
             ),
             ("an unknown field", push().json(&json!({"schema": 1, "entries": [], "x": 1})), 400, "INVALID_BODY", ""),
             ("another schema", push().json(&json!({"schema": 99, "entries": []})), 400, "UNSUPPORTED_SCHEMA", ""),
+            (
+                "the last sequence number there is, and one after it",
+                push().json(
+                    &json!({"schema": 1, "entries": [{"seq": i64::MAX, "payload": {}}, {"seq": 1, "payload": {}}]}),
+                ),
+                400,
+                "BAD_BATCH",
+                "",
+            ),
             ("no content type", push().body(r#"{"schema": 1, "entries": []}"#), 415, "UNSUPPORTED_MEDIA_TYPE", ""),
             (
                 "text, not JSON",
@@ -565,8 +574,12 @@ async fn reports_are_read_by_roles_that_see_the_site() {
             "{backend}: the region needs a regional role"
         );
         assert_eq!(c.get(&format!("/api/v1/report?month={month}"), Some(&admin)).await.0, 200);
-        let (status, body) = c.get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head)).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")));
+        for query in
+            ["month=2026-13", "month=+202-11", "to=", "month=%202026-11", "modality=", "role=", "department=%20"]
+        {
+            let (status, body) = c.get(&format!("/api/v1/report?{query}&site=SITE-A"), Some(&head)).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")), "{backend}: {query}: {body}");
+        }
 
         // The same report as files to download; each is the format it says.
         let files: &[(&str, &str, &[u8])] = &[
@@ -626,6 +639,8 @@ fn notices_are_selected_by_state_age_and_department() {
         ("overdue past 14 days (open only)", false, Some(14), None, &["n2", "n3", "n5"]),
         ("open in 放射科", true, None, Some("放射科"), &["n1", "n2"]),
         ("overdue in 急诊", false, Some(14), Some("急诊"), &["n3"]),
+        ("overdue past more days than the calendar has", false, Some(97_865_679_314), None, &[]),
+        ("overdue past i64::MAX days", false, Some(i64::MAX), None, &[]),
     ];
     for (what, open, overdue, department, want) in cases {
         let got: Vec<String> = radqc_center::http::select_notices(all.clone(), *open, *overdue, *department, now)
