@@ -103,11 +103,15 @@ fn too_large() -> ApiError {
 }
 
 /// A query string whose rejection (a value of the wrong type) is the envelope: 400 `INVALID_QUERY`.
+/// No value holds a NUL character (no database stores one).
 pub struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::bad_request("INVALID_QUERY", "a query parameter holds a NUL character (%00)"));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(ApiQuery(q)),
             Err(e) => Err(ApiError::bad_request("INVALID_QUERY", e.body_text())),
@@ -320,6 +324,9 @@ async fn enroll(
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
     if !is_uuid(&req.device_id) {
         return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be the store's device UUID"));
+    }
+    if req.device_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` holds a control character"));
     }
     let token = secret::new_token();
     let (site, next_seq) = state
@@ -566,7 +573,7 @@ impl ReportQuery {
         ("person" = Option<String>, Query, min_length = 1, max_length = 64, description = "a staff code"),
         ("mode" = Option<String>, Query, pattern = "^(random|active|centralized|gold)$"),
         ("rubric_version" = Option<String>, Query, min_length = 1, max_length = 64),
-        ("details_limit" = Option<u32>, Query, description = "figure 3 rows (json: default 500; files: all)"),
+        ("details_limit" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295.0, description = "figure 3 rows (json: default 500; files: all)"),
         ("format" = Option<String>, Query, pattern = "^(json|csv|xlsx|pdf)$", description = "json (default), or a file to download")),
     responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", content(
             (Object = "application/json"), (String = "text/csv"),

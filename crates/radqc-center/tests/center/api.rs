@@ -461,6 +461,29 @@ async fn every_failure_is_the_envelope() {
                 "",
             ),
             (
+                "a NUL in a query",
+                c.http.get(url("/api/v1/evaluations?site=%00")).bearer_auth(&token),
+                400,
+                "INVALID_QUERY",
+                "",
+            ),
+            (
+                "a NUL in a report filter",
+                c.http.get(url("/api/v1/report?site=NJGL&department=a%00")).bearer_auth(&token),
+                400,
+                "INVALID_QUERY",
+                "",
+            ),
+            (
+                "a NUL in the device name",
+                c.http
+                    .post(url("/api/v1/enroll"))
+                    .json(&json!({"code": code, "device_id": uuid_v4(), "device_name": "pc\u{0}"})),
+                400,
+                "INVALID_BODY",
+                "",
+            ),
+            (
                 "a feed path that is not UTF-8",
                 c.http.get(url("/api/v1/feed/%FF")).bearer_auth(&token),
                 404,
