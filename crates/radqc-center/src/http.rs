@@ -577,7 +577,8 @@ impl ReportQuery {
         ("format" = Option<String>, Query, pattern = "^(json|csv|xlsx|pdf)$", description = "json (default), or a file to download")),
     responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", content(
             (Object = "application/json"), (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (Vec<u8> = "application/pdf"))),
+            (inline(FileBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(FileBytes) = "application/pdf"))),
         (status = 400, description = "INVALID_QUERY: names the parameter", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN: a role that does not see the site's scores, or the region without a regional role", body = ErrorBody),
@@ -612,6 +613,12 @@ async fn report(
     let report = build_report(&state.db, period, filter, limit).await?;
     export(&report, format, &scope)
 }
+
+/// A downloaded file's bytes, as the document describes them (a binary string).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // only described, never built
+struct FileBytes(Vec<u8>);
 
 /// The report as the format asks: JSON, or a file to download.
 fn export(
