@@ -51,6 +51,16 @@ fn openapi_document_states_what_the_center_enforces() {
     for name in ["month", "from", "to"] {
         assert_eq!(param("/api/v1/report", name)["pattern"], "^[0-9]{4}-(0[1-9]|1[0-2])$", "{name}: YYYY-MM");
     }
+    // The enumerations the report's parameters take are the domain's own.
+    let mut roles: Vec<&str> = Vec::new();
+    for item in &radqc_domain::Rubric::bundled().items {
+        if !roles.contains(&item.scored_role.as_str()) {
+            roles.push(item.scored_role.as_str());
+        }
+    }
+    assert_eq!(param("/api/v1/report", "role")["pattern"], format!("^({})$", roles.join("|")), "the scored roles");
+    let modes: Vec<&str> = radqc_domain::QcMode::ALL.iter().map(|m| m.as_str()).collect();
+    assert_eq!(param("/api/v1/report", "mode")["pattern"], format!("^({})$", modes.join("|")));
     assert_eq!(param("/api/v1/feed/{kind}", "limit")["maximum"], Value::from(500));
     assert_eq!(param("/api/v1/feed/{kind}", "after")["minimum"], Value::from(0));
     assert_eq!(param("/api/v1/notices", "overdue_days")["minimum"], Value::from(0));
