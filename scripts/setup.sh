@@ -94,9 +94,12 @@ else
   log "ui/node_modules matches package-lock.json"
 fi
 
-# --- Python venv for the WebDriver suite (tests/window), inside target/ so git ignores it.
+# --- Python venv for the WebDriver suite (tests/window) and the API fuzzer (tests/api:
+# schemathesis), inside target/ so git ignores it. Each requirements file has its own stamp;
+# a new venv reinstalls both.
 VENV=target/e2e-venv
 VENV_STAMP=$VENV/.radqc-requirements.sha256
+API_STAMP=$VENV/.radqc-api-requirements.sha256
 if [ ! -x "$VENV/bin/python" ] || stale "$VENV_STAMP" tests/window/requirements.txt; then
   log "Python venv for tests/window in $VENV"
   rm -rf "$VENV"
@@ -105,6 +108,13 @@ if [ ! -x "$VENV/bin/python" ] || stale "$VENV_STAMP" tests/window/requirements.
   stamp "$VENV_STAMP" tests/window/requirements.txt
 else
   log "$VENV matches tests/window/requirements.txt"
+fi
+if [ ! -x "$VENV/bin/st" ] || stale "$API_STAMP" tests/api/requirements.txt; then
+  log "schemathesis for tests/api in $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/api/requirements.txt
+  stamp "$API_STAMP" tests/api/requirements.txt
+else
+  log "$VENV matches tests/api/requirements.txt"
 fi
 
 log "ready in $ROOT"

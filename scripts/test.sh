@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RadQC's whole test suite, as CI runs it: setup, Rust (fmt, clippy, tests on SQLite and on a
-# throwaway PostgreSQL), front-end (type check, unit tests, build), then the real desktop
-# window over WebDriver under Xvfb.
+# throwaway PostgreSQL), schemathesis on the center's API, front-end (type check, unit tests,
+# build), then the real desktop window over WebDriver under Xvfb.
 # Every step runs even after a failure (a step whose inputs failed is skipped), then one
 # summary line; the exit status is non-zero if any step failed or was skipped.
 set -euo pipefail
@@ -73,6 +73,13 @@ step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step postgres start_postgres
 step cargo-test cargo test --workspace
+# Schemathesis on the document a real center serves, on SQLite and the PostgreSQL above (the
+# radqc binary that cargo test built).
+if [ -x target/debug/radqc ]; then
+  step api-fuzz target/e2e-venv/bin/python tests/api/fuzz.py --radqc target/debug/radqc
+else
+  skip api-fuzz "cargo-test built no target/debug/radqc"
+fi
 step ui-typecheck in_ui npx --no-install vue-tsc --noEmit
 step ui-test in_ui npm test
 step ui-build in_ui npx --no-install vite build

@@ -4,9 +4,10 @@
 
 use std::sync::{Arc, RwLock};
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -18,6 +19,7 @@ use radqc_protocol::{
     ForkRequest, PushRequest, PushResponse,
 };
 use serde::Deserialize;
+use tower_http::decompression::RequestDecompressionLayer;
 use utoipa::OpenApi;
 
 use crate::db::{Db, Device, Person, RubricSet};
@@ -69,7 +71,12 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// JSON bodies whose rejections (bad JSON, wrong shape, wrong content type) are envelopes too.
+/// The largest request body the center reads (after gzip is undone).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+
+/// JSON bodies whose rejections are envelopes too: not JSON or not of the documented shape (400
+/// `INVALID_BODY`), larger than [`MAX_BODY_BYTES`] (413 `PAYLOAD_TOO_LARGE`), not sent as
+/// `application/json` (415 `UNSUPPORTED_MEDIA_TYPE`).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -77,9 +84,85 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(ApiError::new(e.status().as_u16(), "INVALID_BODY", e.body_text())),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "send the body as JSON, with `Content-Type: application/json`",
+            )),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
+            Err(e) => Err(ApiError::bad_request("INVALID_BODY", e.body_text())),
         }
     }
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        413,
+        "PAYLOAD_TOO_LARGE",
+        format!("the body is larger than {} MiB (after gzip); send fewer entries per push", MAX_BODY_BYTES >> 20),
+    )
+}
+
+/// A query string whose rejection (a value of the wrong type) is the envelope: 400 `INVALID_QUERY`.
+/// No value holds a NUL character (no database stores one).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::bad_request("INVALID_QUERY", "a query parameter holds a NUL character (%00)"));
+        }
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(q)) => Ok(ApiQuery(q)),
+            Err(e) => Err(ApiError::bad_request("INVALID_QUERY", e.body_text())),
+        }
+    }
+}
+
+/// No route has this path: 404 `NOT_FOUND`.
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found("NOT_FOUND", format!("no such endpoint: {method} {}", uri.path()))
+}
+
+/// The path exists, the method does not: 405 `METHOD_NOT_ALLOWED` (axum adds the `Allow` header).
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(405, "METHOD_NOT_ALLOWED", format!("{} does not answer {method}; see the Allow header", uri.path()))
+}
+
+/// A bug that panicked answers 500 `INTERNAL_ERROR` instead of closing the connection.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::new(500, "INTERNAL_ERROR", "the center failed on this request (a bug: please report it)").into_response()
+}
+
+/// The last guard: an error answered by a layer rather than a handler (the request
+/// decompression's 415 for an unknown `Content-Encoding`, a body limit, a timeout) still
+/// leaves as the envelope, its status and headers (`Allow`, `Accept-Encoding`) kept.
+async fn envelope_every_failure(res: Response) -> Response {
+    let status = res.status();
+    let is_json =
+        res.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (mut parts, _) = res.into_parts();
+    let error = match status {
+        StatusCode::UNSUPPORTED_MEDIA_TYPE if parts.headers.contains_key(header::ACCEPT_ENCODING) => ApiError::new(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "the body's Content-Encoding is not supported: send it plain or with `Content-Encoding: gzip`",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+        _ => {
+            let reason = status.canonical_reason().unwrap_or("error");
+            let code = reason.to_ascii_uppercase().replace([' ', '-'], "_");
+            ApiError::new(status.as_u16(), &code, reason)
+        }
+    };
+    let body = serde_json::to_vec(&error.body).unwrap_or_default();
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 fn bearer(parts: &Parts) -> Result<String, ApiError> {
@@ -130,13 +213,43 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// The bearer tokens the center takes: a device's (from enrollment) and a person's (`radqc
+/// center staff token`). The reads take either.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = |description: &str| {
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some(description.to_owned())).build(),
+            )
+        };
+        components.add_security_scheme(
+            "device_token",
+            bearer("A device's token, given once by POST /api/v1/enroll. A revoked one answers 401 TOKEN_REVOKED."),
+        );
+        components.add_security_scheme(
+            "person_token",
+            bearer("A person's token (`radqc center staff token`): reads by the person's roles."),
+        );
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "RadQC regional center",
-        description = "Sync and reads for RadQC sites. Every failure answers an ErrorBody."
+        description = "Sync and reads for RadQC sites. Every answer that is not 2xx is an ErrorBody \
+            (`application/json`) with a stable code: besides each operation's own, an unknown path answers \
+            404 NOT_FOUND, a method the path does not take 405 METHOD_NOT_ALLOWED (with `Allow`), and \
+            503 STORAGE_UNAVAILABLE a database failure (retry later). Request bodies are JSON, plain or \
+            `Content-Encoding: gzip`, at most 32 MiB once unzipped."
     ),
-    paths(health, enroll, push_entries, device_state, fork_device, device_records, feed, evaluations, report, notices),
+    modifiers(&SecuritySchemes),
+    paths(health, openapi_document, enroll, push_entries, device_state, fork_device, device_records, feed, evaluations,
+        report, notices),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -172,40 +285,57 @@ pub fn openapi_json() -> String {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/health", get(health))
-        .route(
-            "/api/v1/openapi.json",
-            get(|| async { ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()) }),
-        )
-        .route("/api/v1/enroll", post(enroll))
-        .route("/api/v1/push", post(push_entries))
+        .route("/api/v1/openapi.json", get(openapi_document))
+        // Only the bodies read are decompressed: a GET is never refused for its Content-Encoding.
+        .route("/api/v1/enroll", post(enroll).layer(RequestDecompressionLayer::new()))
+        .route("/api/v1/push", post(push_entries).layer(RequestDecompressionLayer::new()))
         .route("/api/v1/device", get(device_state))
-        .route("/api/v1/device/fork", post(fork_device))
+        .route("/api/v1/device/fork", post(fork_device).layer(RequestDecompressionLayer::new()))
         .route("/api/v1/device/records", get(device_records))
         .route("/api/v1/feed/{kind}", get(feed))
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
         .route("/api/v1/notices", get(notices))
-        .fallback(|| async { ApiError::not_found("NOT_FOUND", "no such endpoint") })
-        .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
-        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+        .layer(axum::middleware::map_response(envelope_every_failure))
         .layer(tower_http::compression::CompressionLayer::new())
         .with_state(state)
 }
 
-#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, description = "the center is up")))]
+#[utoipa::path(get, path = "/api/v1/health",
+    responses((status = 200, description = "the center is up", content_type = "text/plain", body = String, example = "ok")))]
 async fn health() -> &'static str {
     "ok"
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json",
+    responses((status = 200, description = "the OpenAPI document", content_type = "application/json", body = Object)))]
+async fn openapi_document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json())
+}
+
 /// Exchanges a one-time enrollment code for a device token.
 #[utoipa::path(post, path = "/api/v1/enroll", request_body = EnrollRequest,
-    responses((status = 200, body = EnrollResponse), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the device's token", body = EnrollResponse),
+        (status = 400, description = "INVALID_BODY: not JSON of this shape, or `device_id` is not a UUID", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED: the code is unknown, used or expired", body = ErrorBody),
+        (status = 409, description = "DEVICE_AT_OTHER_SITE: the device is enrolled at another site", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not `application/json`, or an encoding other than gzip", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)))]
 async fn enroll(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
-    if uuid_like(&req.device_id).is_none() {
+    if !is_uuid(&req.device_id) {
         return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be the store's device UUID"));
+    }
+    if req.device_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` holds a control character"));
     }
     let token = secret::new_token();
     let (site, next_seq) = state
@@ -215,14 +345,23 @@ async fn enroll(
     Ok(axum::Json(EnrollResponse { device_id: req.device_id, site, token, next_seq }))
 }
 
-fn uuid_like(s: &str) -> Option<()> {
-    (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(())
+/// A UUID as text: 8-4-4-4-12 hex digits.
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Applies a batch of consecutive outbox entries exactly once.
 #[utoipa::path(post, path = "/api/v1/push", request_body = PushRequest,
-    responses((status = 200, body = PushResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 409, description = "SEQUENCE_GAP: resend from `expected_seq`", body = ErrorBody)),
+    responses((status = 200, description = "each entry's result, in order", body = PushResponse),
+        (status = 400, description = "INVALID_BODY (not JSON of this shape), UNSUPPORTED_SCHEMA, BATCH_TOO_LARGE \
+            (more than 1000 entries) or BAD_BATCH (not consecutive, or starting below 1)", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
+        (status = 409, description = "SEQUENCE_GAP: resend from `expected_seq`", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not `application/json`, or an encoding other than gzip", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE: nothing was applied; retry", body = ErrorBody)),
     security(("device_token" = [])))]
 async fn push_entries(
     State(state): State<AppState>,
@@ -258,7 +397,10 @@ fn rubric_version(payload: &str) -> Option<String> {
 /// What the center holds of the calling device: a store whose own copy ends below `last_seq`
 /// is a restored or copied copy and forks.
 #[utoipa::path(get, path = "/api/v1/device",
-    responses((status = 200, body = DeviceState), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "the calling device as the center holds it", body = DeviceState),
+        (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
+        (status = 404, description = "UNKNOWN_DEVICE", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
     security(("device_token" = [])))]
 async fn device_state(
     State(state): State<AppState>,
@@ -271,16 +413,25 @@ async fn device_state(
 /// Makes a device of its own, with its own sequence, for a restored or copied store of the
 /// calling device (same site). The store chose the id and the token; a retry answers the same.
 #[utoipa::path(post, path = "/api/v1/device/fork", request_body = ForkRequest,
-    responses((status = 200, body = DeviceState), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, description = "DEVICE_EXISTS", body = ErrorBody)),
+    responses((status = 200, description = "the new device (the same one for a retried request)", body = DeviceState),
+        (status = 400, description = "INVALID_BODY: not a ForkRequest, a device id that is not a UUID, a token not \
+            `rq_` and 64 lowercase hex characters, a name over 200 characters", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
+        (status = 409, description = "DEVICE_EXISTS: the id is taken by another device", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
     security(("device_token" = [])))]
 async fn fork_device(
     State(state): State<AppState>,
     AuthDevice(device): AuthDevice,
     ApiJson(req): ApiJson<ForkRequest>,
 ) -> Result<axum::Json<DeviceState>, ApiError> {
-    if uuid_like(&req.device_id).is_none() {
+    if !is_uuid(&req.device_id) {
         return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be a new device UUID"));
+    }
+    if req.device_name.as_ref().is_some_and(|n| n.contains('\0')) {
+        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` holds a NUL character"));
     }
     let well_formed = req
         .token
@@ -312,17 +463,23 @@ struct RecordsQuery {
 /// What a device of the caller's site pushed after a sequence number, each record with its
 /// exam: a restored store pulls back its own evaluations and events.
 #[utoipa::path(get, path = "/api/v1/device/records",
-    params(("device" = String, Query), ("after" = Option<i64>, Query, minimum = 0),
+    params(("device" = String, Query, format = "uuid"), ("after" = Option<i64>, Query, minimum = 0),
         ("limit" = Option<i64>, Query, minimum = 1, maximum = 500)),
-    responses((status = 200, body = DeviceRecordsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "the records after `after`, in sequence order", body = DeviceRecordsPage),
+        (status = 400, description = "INVALID_QUERY", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: a device of another site", body = ErrorBody),
+        (status = 404, description = "UNKNOWN_DEVICE", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
     security(("device_token" = [])))]
 async fn device_records(
     State(state): State<AppState>,
     AuthDevice(device): AuthDevice,
-    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<RecordsQuery>,
 ) -> Result<axum::Json<DeviceRecordsPage>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    if !is_uuid(&q.device) {
+        return Err(ApiError::bad_request("INVALID_QUERY", "`device`: a device UUID"));
+    }
     if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
         return Err(ApiError::bad_request(
             "INVALID_QUERY",
@@ -352,17 +509,26 @@ fn default_limit() -> i64 {
 
 /// What was published for the caller's site (and the whole region) after a cursor.
 #[utoipa::path(get, path = "/api/v1/feed/{kind}",
-    params(("kind" = FeedKind, Path), ("after" = Option<i64>, Query), ("limit" = Option<i64>, Query)),
-    responses((status = 200, body = FeedPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
-    security(("device_token" = [])))]
+    params(("kind" = FeedKind, Path),
+        ("after" = Option<i64>, Query, minimum = 0, description = "the last cursor seen (default 0: from the start)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "items per page (default 100)")),
+    responses((status = 200, description = "the items after `after`", body = FeedPage),
+        (status = 400, description = "INVALID_QUERY", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
+        (status = 404, description = "UNKNOWN_FEED", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = []), ("person_token" = [])))]
 async fn feed(
     State(state): State<AppState>,
     caller: Caller,
-    Path(kind): Path<String>,
-    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+    kind: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<axum::Json<FeedPage>, ApiError> {
-    let kind: FeedKind = kind.parse().map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    let kind: FeedKind = kind
+        .map_err(|e| ApiError::not_found("UNKNOWN_FEED", e.body_text()))?
+        .0
+        .parse()
+        .map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
     if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
         return Err(ApiError::bad_request(
             "INVALID_QUERY",
@@ -383,15 +549,19 @@ struct EvaluationsQuery {
 
 /// Evaluations the caller may read: a device or person reads its own site; a region role any.
 /// A person whose role does not cover the site's scores sees only evaluations of or by them.
-#[utoipa::path(get, path = "/api/v1/evaluations", params(("site" = Option<String>, Query)),
-    responses((status = 200, body = Vec<EvaluationRecord>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("person_token" = [])))]
+#[utoipa::path(get, path = "/api/v1/evaluations",
+    params(("site" = Option<String>, Query, description = "a site code (default: the caller's site)")),
+    responses((status = 200, description = "every revision, oldest first; `superseded_by` names the correction", body = Vec<EvaluationRecord>),
+        (status = 400, description = "INVALID_QUERY", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: another site, without a regional role", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = []), ("person_token" = [])))]
 async fn evaluations(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<EvaluationsQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<EvaluationsQuery>,
 ) -> Result<axum::Json<Vec<EvaluationRecord>>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let (own_site, person) = match &caller {
         Caller::Device(d) => (d.site.clone(), None),
         Caller::Person(p) => (p.site.clone(), Some(p)),
@@ -443,6 +613,33 @@ pub struct ReportQuery {
 }
 
 impl ReportQuery {
+    /// Over HTTP a parameter given has a value: none that is empty or padded with spaces (the
+    /// CLI and the app read a blank filter as none; a query string simply leaves it out).
+    pub fn check_given(&self) -> Result<(), ApiError> {
+        let fields = [
+            ("month", &self.month),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("site", &self.site),
+            ("department", &self.department),
+            ("modality", &self.modality),
+            ("role", &self.role),
+            ("person", &self.person),
+            ("mode", &self.mode),
+            ("rubric_version", &self.rubric_version),
+            ("format", &self.format),
+        ];
+        for (name, value) in fields {
+            if let Some(v) = value.as_deref().filter(|v| v.is_empty() || v.trim() != *v) {
+                return Err(ApiError::bad_request(
+                    "INVALID_QUERY",
+                    format!("{name}: `{v}` is empty or padded with spaces; give a value or leave the parameter out"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The period and filter, or an error naming the parameter that is wrong (the domain's
     /// `ReportScope` rules, as the CLI and the desktop app apply them).
     pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
@@ -474,24 +671,35 @@ impl ReportQuery {
 /// need a role that sees the site's scores: the figures name people. Read from the month-keyed
 /// rollups, so any period costs about the same.
 #[utoipa::path(get, path = "/api/v1/report", params(
-        ("month" = Option<String>, Query, description = "YYYY-MM (or from/to, or neither for all time)"),
-        ("from" = Option<String>, Query, description = "first month, YYYY-MM"),
-        ("to" = Option<String>, Query, description = "last month, YYYY-MM"),
-        ("site" = Option<String>, Query), ("department" = Option<String>, Query),
-        ("modality" = Option<String>, Query), ("role" = Option<String>, Query, description = "technologist, reporting_doctor or auditing_doctor"),
-        ("person" = Option<String>, Query, description = "staff code"), ("mode" = Option<String>, Query, description = "random, active, centralized or gold"),
-        ("rubric_version" = Option<String>, Query), ("details_limit" = Option<u32>, Query, description = "figure 3 rows (json: default 500; files: all)"),
-        ("format" = Option<String>, Query, description = "json (default), csv, xlsx or pdf (a file to download)")),
-    responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", body = Object),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 503, description = "a PDF was asked and the center has no CJK font", body = ErrorBody)),
-    security(("person_token" = [])))]
+        ("month" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-11",
+            description = "one month, YYYY-MM (or from/to, or neither for all time)"),
+        ("from" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "first month, YYYY-MM"),
+        ("to" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "last month, YYYY-MM (not before `from`)"),
+        ("site" = Option<String>, Query, min_length = 1, max_length = 64, description = "a site code; none: the region (center_admin)"),
+        ("department" = Option<String>, Query, min_length = 1, max_length = 64),
+        ("modality" = Option<String>, Query, pattern = "^[A-Z0-9]{1,8}$", description = "DR, CT, MR, …"),
+        ("role" = Option<String>, Query, pattern = "^(ordering_clinician|technologist|reporting_doctor|auditing_doctor)$",
+            description = "the role scored (a scored role of the rubric)"),
+        ("person" = Option<String>, Query, min_length = 1, max_length = 64, description = "a staff code"),
+        ("mode" = Option<String>, Query, pattern = "^(random|active|centralized|gold)$"),
+        ("rubric_version" = Option<String>, Query, min_length = 1, max_length = 64),
+        ("details_limit" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295.0, description = "figure 3 rows (json: default 500; files: all)"),
+        ("format" = Option<String>, Query, pattern = "^(json|csv|xlsx|pdf)$", description = "json (default), or a file to download")),
+    responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", content(
+            (Object = "application/json"), (String = "text/csv"),
+            (inline(FileBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (inline(FileBytes) = "application/pdf"))),
+        (status = 400, description = "INVALID_QUERY: names the parameter", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: a role that does not see the site's scores, or the region without a regional role", body = ErrorBody),
+        (status = 503, description = "NO_PDF_FONT (a PDF was asked and the center has no CJK font) or STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = []), ("person_token" = [])))]
 async fn report(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
+    q.check_given()?;
     let (period, filter) = q.parse()?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
@@ -515,6 +723,12 @@ async fn report(
     let report = build_report(&state.db, period, filter, limit).await?;
     export(&report, format, &scope)
 }
+
+/// A downloaded file's bytes, as the document describes them (a binary string).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)] // only described, never built
+struct FileBytes(Vec<u8>);
 
 /// The report as the format asks: JSON, or a file to download.
 fn export(
@@ -592,16 +806,20 @@ struct NoticesQuery {
 /// Monitoring notices (7.1) of a site: all of them for roles that see the site's scores, else
 /// the caller's own (as the person scored or as a department head named on it).
 #[utoipa::path(get, path = "/api/v1/notices",
-    params(("site" = Option<String>, Query), ("department" = Option<String>, Query), ("open" = Option<bool>, Query),
-        ("overdue_days" = Option<i64>, Query, description = "only open notices past their due date: the site's local day they opened plus this many days (0 or more)")),
-    responses((status = 200, body = Vec<radqc_protocol::MonitoringNotice>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("person_token" = [])))]
+    params(("site" = Option<String>, Query, description = "a site code (default: the caller's site)"),
+        ("department" = Option<String>, Query), ("open" = Option<bool>, Query, description = "only notices still open"),
+        ("overdue_days" = Option<i64>, Query, minimum = 0, description = "only open notices past their due date: the site's local day they opened plus this many days")),
+    responses((status = 200, description = "the notices, oldest first", body = Vec<radqc_protocol::MonitoringNotice>),
+        (status = 400, description = "INVALID_QUERY", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: another site, without a regional role", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = []), ("person_token" = [])))]
 async fn notices(
     State(state): State<AppState>,
     caller: Caller,
-    query: Result<Query<NoticesQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<NoticesQuery>,
 ) -> Result<axum::Json<Vec<radqc_protocol::MonitoringNotice>>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("INVALID_QUERY", e.body_text()))?;
     let (own_site, person) = match &caller {
         Caller::Device(d) => (d.site.clone(), None),
         Caller::Person(p) => (p.site.clone(), Some(p)),

@@ -46,7 +46,7 @@ pub fn check_batch(schema: u32, entries: &[PushEntry]) -> Result<(), ApiError> {
         }
     }
     for pair in entries.windows(2) {
-        if pair[1].seq != pair[0].seq + 1 {
+        if pair[0].seq.checked_add(1) != Some(pair[1].seq) {
             return Err(ApiError::bad_request(
                 "BAD_BATCH",
                 format!("entries must be consecutive: {} is followed by {}", pair[0].seq, pair[1].seq),
@@ -261,6 +261,10 @@ fn validate(
     batch: &mut Batch,
 ) -> Result<Verdict, ApiError> {
     let reject = |code: &str, message: String| Ok(Verdict::Reject(ErrorBody::new(code, message)));
+    // No text of the region's data holds a NUL (PostgreSQL cannot store one; nothing means one).
+    if payload.get().contains("\\u0000") {
+        return reject("INVALID_PAYLOAD", "the entry holds a NUL character (\\u0000)".to_owned());
+    }
     let payload: SyncPayload = match serde_json::from_str(payload.get()) {
         Ok(p) => p,
         Err(e) => return reject("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")),

@@ -444,6 +444,9 @@ impl std::str::FromStr for Month {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || CodeError::new(format!("invalid month `{s}`: expected YYYY-MM, e.g. 2026-11"));
         let (y, m) = s.split_once('-').ok_or_else(bad)?;
+        if !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+            return Err(bad()); // `parse` alone would take a sign: `+202-11`
+        }
         let (year, month): (i32, u32) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
         if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) {
             return Err(bad());

@@ -189,6 +189,7 @@ impl ErrorBody {
 pub struct EnrollRequest {
     pub code: String,
     /// The device id the local store made at creation.
+    #[schema(format = "uuid")]
     pub device_id: String,
     #[serde(default)]
     pub device_name: Option<String>,
@@ -196,6 +197,7 @@ pub struct EnrollRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct EnrollResponse {
+    #[schema(format = "uuid")]
     pub device_id: String,
     /// The site the device now acts for.
     pub site: String,
@@ -210,10 +212,11 @@ pub struct EnrollResponse {
 #[serde(deny_unknown_fields)]
 pub struct PushEntry {
     /// The device's sequence number: consecutive, from 1.
+    #[schema(minimum = 1)]
     pub seq: i64,
-    /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry is rejected on
-    /// its own, without failing the batch.
-    #[schema(value_type = Object)]
+    /// A [`SyncPayload`] as JSON; parsed by the center so that a malformed entry (any JSON
+    /// value that is not a payload) is rejected on its own, without failing the batch.
+    #[schema(value_type = Value)]
     pub payload: Box<serde_json::value::RawValue>,
 }
 
@@ -221,8 +224,11 @@ pub struct PushEntry {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
-    /// Must be [`SCHEMA_VERSION`].
+    /// Must be [`SCHEMA_VERSION`] (the document's `minimum` and `maximum`).
+    #[schema(minimum = 1, maximum = 1)]
     pub schema: u32,
+    /// At most [`MAX_PUSH_ENTRIES`], consecutive.
+    #[schema(max_items = 1000)]
     pub entries: Vec<PushEntry>,
 }
 
@@ -333,13 +339,13 @@ pub struct StaffMember {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceState {
     /// The store's device UUID.
-    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    #[schema(format = "uuid")]
     pub device_id: String,
     pub site: String,
     /// The last sequence number the center applied for this device.
     pub last_seq: i64,
     /// The device this one was forked from, if it was.
-    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    #[schema(format = "uuid")]
     pub forked_from: Option<String>,
 }
 
@@ -350,7 +356,7 @@ pub struct DeviceState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ForkRequest {
-    #[schema(pattern = "^[0-9a-fA-F-]{36}$")]
+    #[schema(format = "uuid")]
     pub device_id: String,
     /// The new device's token: `rq_` and 64 hex characters from the OS's randomness.
     #[schema(pattern = "^rq_[0-9a-f]{64}$")]

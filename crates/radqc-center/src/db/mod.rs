@@ -119,6 +119,26 @@ pub struct ExportLine {
     pub record: serde_json::Value,
 }
 
+impl ExportLine {
+    /// A line of the export; an evaluation's record with `superseded_by` as the center knows it.
+    pub fn new(kind: &str, site: String, device: String, seq: i64, body: &str, superseded_by: Option<String>) -> Self {
+        let mut record = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+        let kind = if kind == "evaluation" { "evaluation" } else { "exam_event" };
+        if let (serde_json::Value::Object(fields), "evaluation") = (&mut record, kind) {
+            fields.insert("superseded_by".to_owned(), superseded_by.into());
+        }
+        ExportLine { kind, site, device, seq, record }
+    }
+}
+
+/// A stored evaluation's record, with the revision that corrected it (if one has).
+fn evaluation_record(body: &str, superseded_by: Option<String>) -> Result<EvaluationRecord, ApiError> {
+    let mut record: EvaluationRecord = serde_json::from_str(body)
+        .map_err(|e| ApiError::storage(format!("a stored evaluation does not parse: {e}")))?;
+    record.superseded_by = superseded_by;
+    Ok(record)
+}
+
 /// The rubric versions the center accepts evaluations under: the bundled one and every one
 /// published through the rubric feed.
 #[derive(Debug, Clone, Default)]

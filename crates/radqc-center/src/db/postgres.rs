@@ -580,7 +580,13 @@ impl PgDb {
     }
 
     pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
-        self.bodies(sql::EVALUATIONS, site).await
+        let client = self.pool.get().await?;
+        client
+            .query(sql::EVALUATIONS, &[&site])
+            .await?
+            .iter()
+            .map(|r| super::evaluation_record(r.try_get::<_, &str>(0)?, r.try_get(1)?))
+            .collect()
     }
 
     pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
@@ -606,18 +612,21 @@ impl PgDb {
 
     pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
+        client
             .query(sql::EXPORT, &[])
             .await?
             .iter()
-            .map(|r| ExportLine {
-                kind: if r.get::<_, &str>(0) == "evaluation" { "evaluation" } else { "exam_event" },
-                site: r.get(1),
-                device: r.get(2),
-                seq: r.get(3),
-                record: serde_json::from_str(r.get::<_, &str>(4)).unwrap_or(serde_json::Value::Null),
+            .map(|r| {
+                Ok(ExportLine::new(
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                    r.try_get(5)?,
+                ))
             })
-            .collect())
+            .collect()
     }
 
     pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {

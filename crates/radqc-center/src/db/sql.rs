@@ -313,11 +313,25 @@ pub const FEED: &str = "SELECT cursor, site, body, published_at FROM feed WHERE 
      AND (site IS NULL OR site = $3) ORDER BY cursor LIMIT $4";
 pub const RUBRIC_TEXTS: &str = "SELECT body FROM feed WHERE kind = 'rubric' ORDER BY cursor";
 
-pub const EVALUATIONS: &str =
-    "SELECT body FROM evaluations WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
+/// The revision that corrected an evaluation `e` (the site's store has at most one; the oldest
+/// otherwise), as the site's own export gives it: the sender's `superseded_by` is only what it knew.
+macro_rules! superseded_by {
+    () => {
+        "(SELECT s.id FROM evaluations s WHERE s.supersedes = e.id ORDER BY s.at, s.id LIMIT 1)"
+    };
+}
+pub const EVALUATIONS: &str = concat!(
+    "SELECT e.body, ",
+    superseded_by!(),
+    " FROM evaluations e WHERE (CAST($1 AS TEXT) IS NULL OR e.site = $1) ORDER BY e.at, e.id"
+);
 pub const EVENTS: &str = "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
-pub const EXPORT: &str = "SELECT 'evaluation', site, device, seq, body FROM evaluations \
-     UNION ALL SELECT 'exam_event', site, device, seq, body FROM exam_events ORDER BY 2, 3, 4";
+pub const EXPORT: &str = concat!(
+    "SELECT 'evaluation', e.site, e.device, e.seq, e.body, ",
+    superseded_by!(),
+    " FROM evaluations e UNION ALL SELECT 'exam_event', site, device, seq, body, CAST(NULL AS TEXT) FROM exam_events \
+     ORDER BY 2, 3, 4"
+);
 pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
          (SELECT count(*) FROM evaluations e WHERE e.device = d.id), \
          (SELECT count(*) FROM exam_events v WHERE v.device = d.id), \

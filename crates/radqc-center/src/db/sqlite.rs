@@ -509,7 +509,17 @@ impl SqliteDb {
 
     pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
         let site = site.map(str::to_owned);
-        self.with(move |c| bodies(c, sql::EVALUATIONS, site)).await
+        self.with(move |c| {
+            let mut stmt = c.prepare(sql::EVALUATIONS)?;
+            let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (body, superseded_by) = row?;
+                out.push(super::evaluation_record(&body, superseded_by)?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
@@ -521,15 +531,8 @@ impl SqliteDb {
         self.with(|c| {
             let mut stmt = c.prepare(sql::EXPORT)?;
             let rows = stmt.query_map([], |r| {
-                let kind: String = r.get(0)?;
-                let body: String = r.get(4)?;
-                Ok(ExportLine {
-                    kind: if kind == "evaluation" { "evaluation" } else { "exam_event" },
-                    site: r.get(1)?,
-                    device: r.get(2)?,
-                    seq: r.get(3)?,
-                    record: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                })
+                let (kind, body): (String, String) = (r.get(0)?, r.get(4)?);
+                Ok(ExportLine::new(&kind, r.get(1)?, r.get(2)?, r.get(3)?, &body, r.get(5)?))
             })?;
             Ok(rows.collect::<Result<_, _>>()?)
         })

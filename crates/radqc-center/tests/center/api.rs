@@ -309,27 +309,216 @@ async fn nobody_reads_another_sites_data_without_a_regional_role() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_center_names_the_correction_of_each_evaluation_as_the_site_does() {
+    each_backend(|backend, c| async move {
+        let code = c.site("NJGL").await;
+        let (_, token) = c.enroll(&code).await;
+        let mut clinic = Clinic::new("NJGL");
+        let first = clinic.save("CT1", "IQ", &["IQ-C1"]);
+        let other = clinic.save("CT2", "IQ", &[]);
+        let second = clinic.correct(&first, "CT1", "IQ", &[]);
+        let third = clinic.correct(&second, "CT1", "IQ", &["IQ-C2"]);
+        // The correction arrives in a later push than the evaluation it corrects.
+        c.push(&token, &clinic.entries(1, 2)).await;
+        c.push(&token, &clinic.entries(3, 4)).await;
+        let site: Vec<(String, Option<String>)> =
+            clinic.store.evaluations().unwrap().into_iter().map(|e| (e.id, e.superseded_by)).collect();
+        let want = vec![
+            (first.clone(), Some(second.clone())),
+            (other.clone(), None),
+            (second.clone(), Some(third.clone())),
+            (third.clone(), None),
+        ];
+        assert_eq!(site, want, "the site's own export");
+
+        let (status, body) = c.get("/api/v1/evaluations", Some(&token)).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        let http: Vec<(String, Option<String>)> = body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["id"].as_str().unwrap().to_owned(), e["superseded_by"].as_str().map(str::to_owned)))
+            .collect();
+        assert_eq!(http, want, "{backend}: GET /api/v1/evaluations says what the site says");
+
+        let mut export: Vec<(String, Option<String>)> =
+            c.db.export()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| {
+                    let by = l.record["superseded_by"].as_str().map(str::to_owned);
+                    (l.record["id"].as_str().unwrap().to_owned(), by)
+                })
+                .collect();
+        export.sort_by_key(|(id, _)| want.iter().position(|(w, _)| w == id));
+        assert_eq!(export, want, "{backend}: `radqc center export` says it too");
+    })
+    .await;
+}
+
+/// An answer as the client sees it: status, content type, `Allow`, the body as JSON.
+async fn answer(resp: reqwest::Response) -> (u16, String, String, Value) {
+    let header = |name: &str| resp.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let (content_type, allow) = (header("content-type"), header("allow"));
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (status, content_type, allow, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(bytes).unwrap();
+    z.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_failure_is_the_envelope() {
     each_backend(|backend, c| async move {
         let code = c.site("NJGL").await;
         let (_, token) = c.enroll(&code).await;
-        let resp = c
-            .http
-            .post(format!("{}/api/v1/push", c.url))
-            .bearer_auth(&token)
-            .header("content-type", "application/json")
-            .body("{not json")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 400);
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(body["code"], json!("INVALID_BODY"), "{backend}: {body}");
-        let (status, body) = c.post("/api/v1/push", Some(&token), &json!({"schema": 99, "entries": []})).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("UNSUPPORTED_SCHEMA")), "{backend}");
-        let (status, body) = c.get("/api/v1/nothing", None).await;
-        assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
-        assert!(body["message"].is_string());
+        let url = |path: &str| format!("{}{path}", c.url);
+        let push = || c.http.post(url("/api/v1/push")).bearer_auth(&token);
+        let json = "application/json";
+        // (what, request, status, code, Allow)
+        let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str, &str)> = vec![
+            ("unknown path", c.http.get(url("/api/v1/nothing")), 404, "NOT_FOUND", ""),
+            ("unknown path, POST", c.http.post(url("/api/v2/push")).body("{}"), 404, "NOT_FOUND", ""),
+            (
+                "GET of a POST route",
+                c.http.get(url("/api/v1/push")).bearer_auth(&token),
+                405,
+                "METHOD_NOT_ALLOWED",
+                "POST",
+            ),
+            ("DELETE of a GET route", c.http.delete(url("/api/v1/evaluations")), 405, "METHOD_NOT_ALLOWED", "GET,HEAD"),
+            ("PUT of health", c.http.put(url("/api/v1/health")), 405, "METHOD_NOT_ALLOWED", "GET,HEAD"),
+            ("not JSON", push().header("content-type", json).body("{not json"), 400, "INVALID_BODY", ""),
+            (
+                "JSON of the wrong shape",
+                push().header("content-type", json).body(r#"{"schema": 1, "entries": "none"}"#),
+                400,
+                "INVALID_BODY",
+                "",
+            ),
+            ("an unknown field", push().json(&json!({"schema": 1, "entries": [], "x": 1})), 400, "INVALID_BODY", ""),
+            ("another schema", push().json(&json!({"schema": 99, "entries": []})), 400, "UNSUPPORTED_SCHEMA", ""),
+            (
+                "the last sequence number there is, and one after it",
+                push().json(
+                    &json!({"schema": 1, "entries": [{"seq": i64::MAX, "payload": {}}, {"seq": 1, "payload": {}}]}),
+                ),
+                400,
+                "BAD_BATCH",
+                "",
+            ),
+            ("no content type", push().body(r#"{"schema": 1, "entries": []}"#), 415, "UNSUPPORTED_MEDIA_TYPE", ""),
+            (
+                "text, not JSON",
+                push().header("content-type", "text/plain").body(r#"{"schema": 1, "entries": []}"#),
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "",
+            ),
+            (
+                "an encoding the center does not read",
+                push().header("content-type", json).header("content-encoding", "br").body("xx"),
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "",
+            ),
+            (
+                "gzip that is not gzip",
+                push().header("content-type", json).header("content-encoding", "gzip").body("plain"),
+                400,
+                "INVALID_BODY",
+                "",
+            ),
+            (
+                "over 32 MiB once unzipped",
+                push().header("content-type", json).header("content-encoding", "gzip").body(gzip(&vec![
+                    b' ';
+                    radqc_center::http::MAX_BODY_BYTES
+                        + 1
+                ])),
+                413,
+                "PAYLOAD_TOO_LARGE",
+                "",
+            ),
+            (
+                "over 32 MiB",
+                push().header("content-type", json).body(vec![b' '; radqc_center::http::MAX_BODY_BYTES + 1]),
+                413,
+                "PAYLOAD_TOO_LARGE",
+                "",
+            ),
+            (
+                "a query of the wrong type",
+                c.http.get(url("/api/v1/feed/roster?after=abc")).bearer_auth(&token),
+                400,
+                "INVALID_QUERY",
+                "",
+            ),
+            (
+                "a NUL in a query",
+                c.http.get(url("/api/v1/evaluations?site=%00")).bearer_auth(&token),
+                400,
+                "INVALID_QUERY",
+                "",
+            ),
+            (
+                "a NUL in a report filter",
+                c.http.get(url("/api/v1/report?site=NJGL&department=a%00")).bearer_auth(&token),
+                400,
+                "INVALID_QUERY",
+                "",
+            ),
+            (
+                "a NUL in the device name",
+                c.http
+                    .post(url("/api/v1/enroll"))
+                    .json(&json!({"code": code, "device_id": uuid_v4(), "device_name": "pc\u{0}"})),
+                400,
+                "INVALID_BODY",
+                "",
+            ),
+            (
+                "a feed path that is not UTF-8",
+                c.http.get(url("/api/v1/feed/%FF")).bearer_auth(&token),
+                404,
+                "UNKNOWN_FEED",
+                "",
+            ),
+            (
+                "a device id that only looks like a UUID",
+                c.http.post(url("/api/v1/enroll")).json(&json!({"code": code, "device_id": "-".repeat(36)})),
+                400,
+                "INVALID_BODY",
+                "",
+            ),
+        ];
+        for (what, request, status, code, allow) in cases {
+            let (got, content_type, got_allow, body) = answer(request.send().await.unwrap()).await;
+            assert_eq!(
+                (got, content_type.as_str(), body["code"].as_str(), got_allow.as_str()),
+                (status, json, Some(code), allow),
+                "{backend}: {what}: {body}"
+            );
+            assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{backend}: {what}: a message: {body}");
+        }
+        // A GET never reads a body, so its Content-Encoding does not matter.
+        let (status, _, _, body) = answer(
+            c.http
+                .get(url("/api/v1/feed/roster"))
+                .bearer_auth(&token)
+                .header("content-encoding", "br")
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{backend}: {body}");
     })
     .await;
 }
@@ -408,8 +597,12 @@ async fn reports_are_read_by_roles_that_see_the_site() {
             "{backend}: the region needs a regional role"
         );
         assert_eq!(c.get(&format!("/api/v1/report?month={month}"), Some(&admin)).await.0, 200);
-        let (status, body) = c.get("/api/v1/report?month=2026-13&site=SITE-A", Some(&head)).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")));
+        for query in
+            ["month=2026-13", "month=+202-11", "to=", "month=%202026-11", "modality=", "role=", "department=%20"]
+        {
+            let (status, body) = c.get(&format!("/api/v1/report?{query}&site=SITE-A"), Some(&head)).await;
+            assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_QUERY")), "{backend}: {query}: {body}");
+        }
 
         // The same report as files to download; each is the format it says.
         let files: &[(&str, &str, &[u8])] = &[
@@ -469,6 +662,8 @@ fn notices_are_selected_by_state_age_and_department() {
         ("overdue past 14 days (open only)", false, Some(14), None, &["n2", "n3", "n5"]),
         ("open in 放射科", true, None, Some("放射科"), &["n1", "n2"]),
         ("overdue in 急诊", false, Some(14), Some("急诊"), &["n3"]),
+        ("overdue past more days than the calendar has", false, Some(97_865_679_314), None, &[]),
+        ("overdue past i64::MAX days", false, Some(i64::MAX), None, &[]),
     ];
     for (what, open, overdue, department, want) in cases {
         let got: Vec<String> =

@@ -154,6 +154,17 @@ impl Clinic {
         self.store.save_evaluation(&e, Utc::now()).unwrap().id
     }
 
+    /// A correction of `previous` (same exam and item), with other findings.
+    pub fn correct(&mut self, previous: &str, accession: &str, item: &str, findings: &[&str]) -> String {
+        let e: NewEvaluation = serde_json::from_value(json!({
+            "item": item, "findings": findings, "supersedes": previous,
+            "exam": {"accession": accession, "modality": "CT", "exam_item": "CT头颅平扫", "staff": {"technologist": "A1", "reporting_doctor": "D1"}},
+            "reviewer": "D1", "mode": "random"
+        }))
+        .unwrap();
+        self.store.save_evaluation(&e, Utc::now()).unwrap().id
+    }
+
     /// The outbox entries as push entries, `from..=to`.
     pub fn entries(&self, from: i64, to: i64) -> Vec<PushEntry> {
         self.store

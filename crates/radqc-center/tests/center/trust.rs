@@ -218,3 +218,21 @@ async fn a_database_error_is_a_retry_never_a_verdict() {
         assert!(notices.iter().any(|n| n.id == notice && n.closed), "{name}: {notices:?}");
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_is_a_rejected_entry_not_a_failing_push() {
+    each_backend(|backend, center| async move {
+        let code = center.site("SITE-A").await;
+        let (_, token) = center.enroll(&code).await;
+        let mut a = Clinic::new("SITE-A");
+        a.save("CT-A1", "IQ", &[]);
+        a.save("CT-A2", "IQ", &[]);
+        let mut entries = a.entries(1, 2);
+        edit(&mut entries[0], |v| v["evaluation"]["note"] = json!("体位\u{0}不正"));
+        let (s, body) = center.push(&token, &entries).await;
+        assert_eq!(s, 200, "{backend}: {body}");
+        assert_eq!(status(&body, 0), ("rejected", "INVALID_PAYLOAD"), "{backend}: {body}");
+        assert_eq!(status(&body, 1), ("applied", ""), "{backend}: the entries behind it go on");
+    })
+    .await;
+}

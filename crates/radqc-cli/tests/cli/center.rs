@@ -66,6 +66,23 @@ fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
     assert!(text.contains(&format!("统计周期 {month} · 全区域 Region")), "the region's scope in the header:\n{text}");
     assert!(text.contains("A3 1 0 100 0 0"), "figure 7 from the synced evaluation:\n{text}");
 
+    // A correction: `center export` names it on the corrected evaluation, as `local export` does.
+    let first = ids.lines().next().unwrap();
+    let mut correction: Value = serde_json::from_str(&line("DR1", "IQ", &[])).unwrap();
+    correction["supersedes"] = first.into();
+    let corrected_by = ok(&["local", "save", "--db", qc], &format!("{correction}\n")).trim().to_owned();
+    ok(&["sync", "--once", "--db", qc], "");
+    let superseded = |text: &str, record: fn(&Value) -> &Value| -> Vec<(String, Value)> {
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|v| (record(&v)["id"].as_str().unwrap().to_owned(), record(&v)["superseded_by"].clone()))
+            .collect()
+    };
+    let at_site = superseded(&ok(&["local", "export", "--db", qc], ""), |v| v);
+    let at_center = superseded(&ok(&["center", "export", "--db", center_db], ""), |v| &v["record"]);
+    assert_eq!(at_site.iter().find(|(id, _)| id == first).unwrap().1, Value::from(corrected_by.as_str()));
+    assert_eq!(at_center, at_site, "the center names each correction as the site does");
+
     let device = stats["device"].as_str().unwrap();
     ok(&["center", "device", "revoke", device, "--db", center_db], "");
     ok(&["local", "save", "--db", qc], &line("DR3", "IQ", &[]));
@@ -73,5 +90,5 @@ fn a_clinic_enrolls_saves_and_syncs_with_a_center_process() {
     assert!(!out.status.success(), "sync fails once the token is revoked");
     let outcome: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!((outcome["outcome"].as_str(), outcome["code"].as_str()), (Some("stopped"), Some("TOKEN_REVOKED")));
-    assert_eq!(ok(&["local", "outbox", "--db", qc], "").trim(), r#"{"pending":1,"sent":2,"rejected":0}"#);
+    assert_eq!(ok(&["local", "outbox", "--db", qc], "").trim(), r#"{"pending":1,"sent":3,"rejected":0}"#);
 }

@@ -465,6 +465,8 @@ fn a_scope_is_parsed_once_and_a_wrong_field_is_named() {
     );
     for (input, field, says) in [
         (serde_json::json!({"from": "2026-13"}), "from", "2026-13"),
+        (serde_json::json!({"from": "+202-11"}), "from", "+202-11"),
+        (serde_json::json!({"to": "2026-+1"}), "to", "2026-+1"),
         (serde_json::json!({"from": "2026-12", "to": "2026-11"}), "period", "after it ends"),
         (serde_json::json!({"role": "qc_officer"}), "role", "not a role the rubric scores"),
         (serde_json::json!({"mode": "lucky"}), "mode", "lucky"),
