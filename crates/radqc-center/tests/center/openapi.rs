@@ -76,7 +76,10 @@ fn openapi_document_states_what_the_center_enforces() {
             let secured = op.get("security").is_some();
             let mut want: Vec<&str> = Vec::new();
             if secured {
-                want.extend(["400", "401", "503"]);
+                want.extend(["401", "503"]);
+            }
+            if op.get("parameters").and_then(|p| p.as_array()).is_some_and(|p| !p.is_empty()) {
+                want.push("400");
             }
             if method == "post" {
                 want.extend(["400", "413", "415", "503"]);
