@@ -180,6 +180,9 @@ def test_film_and_reconstruction_unknown_are_left_out_unless_stated(
         assert "FL" not in panel_items(d) and "TR" not in panel_items(d)
         assert wait_for(d, "panel-ask-FL").get_attribute("data-stated") == "false"
         assert "未注明是否做了三维重建" in text_of(d, "panel-ask-TR")
+        # No performing time came with the signing: the signing time stands in, and says so.
+        assert d.find_element(*by_testid("exam-performed-at")).get_attribute("data-source") == "signed"
+        assert "签名时间" in text_of(d, "exam-performed-at")
         assert layout_problems(d, ["panel-save", "gate-banner", "panel-ask-FL", "panel-ask-TR"]) == []
         screenshot(d, screenshot_dir, "panel-random-facts-unknown-zh-CN")
 
@@ -235,7 +238,8 @@ def test_radqc_gate_when_the_app_quits_during_a_hold(demo_driver: WebDriver, tmp
         wait_for(d, "gate-overlay")
         assert gate.poll() is None, "held"
         os.kill(_pid_with(tmp_path / "data"), signal.SIGTERM)  # the app quits mid-hold
-        out, err = gate.communicate(timeout=30)
+        gate.wait(timeout=30)
+        out, err = gate.stdout.read(), gate.stderr.read()
     finally:
         if gate.poll() is None:
             gate.kill()
