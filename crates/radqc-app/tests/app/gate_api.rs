@@ -268,3 +268,36 @@ fn an_exam_signed_through_the_gate_counts_in_the_workload_at_its_signing_time() 
     let payload: Value = serde_json::from_str(&outbox.last().unwrap().payload).unwrap();
     assert_eq!(payload["exam"]["performed_at_source"], "signed", "{payload}");
 }
+
+/// Sends `head` (and then `body`) on a fresh connection and reads the whole answer.
+fn raw(gate: &Gate, head: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(gate.addr).unwrap();
+    write!(s, "{head}\r\n\r\n{body}").unwrap();
+    answer(s)
+}
+
+#[test]
+fn the_gate_api_answers_every_request_with_the_envelope() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    assert_eq!(raw(&gate, "GET /v1/health HTTP/1.1", ""), (200, json!({"status": "ok"})));
+    let (status, body) = raw(&gate, "GET /v1/sign HTTP/1.1", "");
+    assert_eq!((status, body["code"].as_str()), (405, Some("METHOD_NOT_ALLOWED")));
+    let (status, body) = raw(&gate, "POST /v2/sign HTTP/1.1\r\nContent-Length: 0", "");
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nContent-Length: 8", "not json");
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
+    let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nTransfer-Encoding: chunked", "0\r\n\r\n");
+    assert_eq!((status, body["code"].as_str()), (411, Some("LENGTH_REQUIRED")));
+    assert!(gate.app().pending_gates().is_empty());
+
+    // curl sends a body over 1 KiB only after `100 Continue`.
+    let mut s = TcpStream::connect(gate.addr).unwrap();
+    write!(s, "POST /v1/sign HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n").unwrap();
+    let mut interim = [0u8; 25];
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    write!(s, "{{}}").unwrap();
+    let (status, body) = answer(s);
+    assert_eq!(status, 400, "{body}");
+}
