@@ -301,3 +301,38 @@ fn the_gate_api_answers_every_request_with_the_envelope() {
     let (status, body) = answer(s);
     assert_eq!(status, 400, "{body}");
 }
+
+#[test]
+fn a_gate_signed_exam_with_its_general_data_can_be_a_qualified_case() {
+    let gate = Gate::start(PanelClosedPolicy::Allow);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let scope: ReportScope = serde_json::from_value(json!({"from": month, "to": month})).unwrap();
+    let indicators = |app: &App| {
+        let i = app.report_view(&scope).unwrap().indicators;
+        (i.sampled, i.qualified)
+    };
+    // Complete general data (5.3 a) but for a performing time, which the workstation never sends.
+    let mut body = signing("CT-QUAL-1");
+    body["exam"]["patient"] = json!({"id": "P-Q1", "sex": "F", "age": 47});
+    body["exam"]["staff"]["auditing_doctor"] = json!("D2");
+    let client = gate.post(&body);
+    let (held, _) = gate.events.wait(1, 0);
+    gate.app().close_gate(&held[0].id, Utc::now()).unwrap();
+    assert_eq!(answer(client).1["decision"], "go");
+
+    // Its report quality scored afterwards (active QC), both passing.
+    let mut app = gate.app();
+    app.sign_in("Q1", Utc::now()).unwrap();
+    let (sampled, qualified) = indicators(&app);
+    let save: PanelSave = serde_json::from_value(json!({
+        "accession": "CT-QUAL-1", "mode": "active",
+        "items": [{"item": "RQ", "findings": []}, {"item": "AR", "findings": []}]
+    }))
+    .unwrap();
+    app.save_panel(&save, Utc::now()).unwrap();
+    let facts = app.report_evaluations(&scope, &serde_json::from_value(json!({})).unwrap()).unwrap();
+    let ours: Vec<_> = facts.iter().filter(|f| f.accession == "CT-QUAL-1").collect();
+    assert_eq!(ours.len(), 2);
+    assert!(ours.iter().all(|f| f.general_data_complete), "the signing time is its exam date");
+    assert_eq!(indicators(&app), (sampled + 1, qualified + 1), "sampled, and qualified");
+}
