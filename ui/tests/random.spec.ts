@@ -82,6 +82,17 @@ describe("random QC", () => {
     expect(byId(w, "gate-outcome").text()).not.toContain("已放行。");
   });
 
+  it("corrects what it said after a save when the workstation had just gone", async () => {
+    const { w } = await mountApp(doctor, { ...scoring, pending_gates: () => [gate("g-1")] });
+    wrapper = w;
+    await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
+    await flushPromises();
+    expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved");
+    await emit("gate-gave-up", gate("g-1", { workstation_waiting: false }));
+    await flushPromises();
+    expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved_gave_up");
+  });
+
   it("queues a second signing behind the first and shows it next", async () => {
     const { w } = await mountApp(doctor, { ...scoring, pending_gates: () => [gate("g-1")] });
     wrapper = w;

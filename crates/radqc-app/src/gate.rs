@@ -101,7 +101,13 @@ struct Held {
 pub struct Gates {
     held: BTreeMap<String, Held>,
     next_waiter: u64,
+    /// Answered gates whose answers are still on their way: how many requests took one. A
+    /// request that finds its workstation gone before it can write the answer takes it back.
+    answered: BTreeMap<String, (GateView, usize)>,
 }
+
+/// How many answered gates are remembered for `answer_lost`.
+const ANSWERED_KEPT: usize = 64;
 
 impl Gates {
     /// Joins the hold of this signing when one is waiting: a new waiter on the same gate.
@@ -144,6 +150,13 @@ impl Gates {
         // A waiter whose request gave up a moment ago may still be listed: its receiver is gone
         // and the send fails, so it is not counted.
         let delivered = held.waiters.values().filter(|tx| tx.send(answer.clone()).is_ok()).count();
+        if delivered > 0 {
+            if self.answered.len() >= ANSWERED_KEPT {
+                let oldest = self.answered.iter().min_by_key(|(_, (v, _))| v.waiting_since).map(|(id, _)| id.clone());
+                oldest.map(|id| self.answered.remove(&id));
+            }
+            self.answered.insert(id.to_owned(), (held.view, delivered));
+        }
         Some(Released { answer, delivered })
     }
 
@@ -156,6 +169,18 @@ impl Gates {
         let mut list: Vec<GateView> = self.held.values().map(|h| h.view.clone()).collect();
         list.sort_by_key(|v| v.waiting_since);
         list
+    }
+
+    /// A request got its gate's answer but its workstation was gone before it could be written.
+    /// Returns the gate's view when no request is left that got the answer: nobody received it.
+    pub fn answer_lost(&mut self, gate: &str) -> Option<GateView> {
+        let (_, left) = self.answered.get_mut(gate)?;
+        *left -= 1;
+        if *left > 0 {
+            return None;
+        }
+        let (view, _) = self.answered.remove(gate)?;
+        Some(GateView { workstation_waiting: false, ..view })
     }
 
     /// One waiting request gave up (its connection closed). Returns the gate's view when that

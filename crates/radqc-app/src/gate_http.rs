@@ -35,7 +35,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub trait GateEvents: Send + Sync + 'static {
     /// A signing is held, or a retry joined its hold (the same gate id): show the panel.
     fn held(&self, gate: &GateView);
-    /// Every request waiting on this gate gave up: the panel must say so.
+    /// Every request waiting on this gate gave up, before its answer or as it came: the panel
+    /// (or what it says after its save or close) must say so.
     fn gave_up(&self, gate: &GateView);
 }
 
@@ -237,6 +238,15 @@ fn sign(body: &[u8], stream: &TcpStream, server: &Server) -> Option<Answer> {
             Err(RecvTimeoutError::Timeout) => {}
         }
     };
+    if workstation_gone(stream) {
+        // It gave up in the moment between two looks: the answer reaches nobody, and the panel
+        // must not go on saying it released (or refused) the signature.
+        let lost = server.app().gate_answer_lost(&waiter, Utc::now());
+        if let Ok(Some(view)) = lost {
+            server.events.gave_up(&view);
+        }
+        return None;
+    }
     let mut body = serde_json::to_value(&answer).expect("the answer serializes");
     body["sampled"] = Value::Bool(true);
     body["draw"] = serde_json::to_value(decision).expect("the decision serializes");

@@ -467,6 +467,17 @@ impl App {
         Ok(view)
     }
 
+    /// A request that got its gate's answer found its workstation gone before writing it. When
+    /// no request is left that got it, the gate's view comes back for the panel: whatever it
+    /// said about the signature reached nobody (the score, if saved, still counts).
+    pub fn gate_answer_lost(&mut self, waiter: &Waiter, now: DateTime<Utc>) -> Result<Option<GateView>, AppError> {
+        let view = self.gates.answer_lost(&waiter.gate);
+        if let Some(v) = &view {
+            self.store.audit(&v.signer, "gate_answer_undelivered", Some(&v.id), Some(&v.accession), now)?;
+        }
+        Ok(view)
+    }
+
     /// The gate API's timeout: the held signature is answered go, for every waiting request,
     /// and dropped from the panel.
     pub fn gate_timed_out(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<Released>, AppError> {

@@ -203,6 +203,25 @@ fn a_workstation_that_gave_up_is_shown_on_the_panel_and_its_score_still_counts()
 }
 
 #[test]
+fn a_workstation_that_gives_up_as_the_panel_is_saved_is_reported_too() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let client = gate.post(&signing("CT-GONE-3"));
+    let (held, _) = gate.events.wait(1, 0);
+    let mut app = gate.app();
+    app.sign_in("D1", Utc::now()).unwrap();
+    // Gone between two looks at the socket, and saved at once: whichever comes first, the
+    // panel hears that nobody got the answer, exactly once.
+    drop(client);
+    app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap();
+    drop(app);
+    let (_, gave_up) = gate.events.wait(1, 1);
+    assert_eq!(gave_up[0].id, held[0].id);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(gate.events.wait(1, 1).1.len(), 1);
+    assert_eq!(audited(&gate.app(), "gate_answer_undelivered", &held[0].id), 1);
+}
+
+#[test]
 fn closing_the_panel_after_the_workstation_gave_up_says_nobody_got_the_answer() {
     let gate = Gate::start(PanelClosedPolicy::Block);
     drop(gate.post(&signing("CT-GONE-2")));
