@@ -246,3 +246,24 @@ def test_radqc_gate_when_the_app_quits_during_a_hold(demo_driver: WebDriver, tmp
     assert gate.returncode == 4, (gate.returncode, err)
     assert b"RadQC quit while the signing was held" in err, err
     assert json.loads(out)["app_quit"] is True
+
+
+def test_film_and_reconstruction_unknown_in_english(demo_driver: WebDriver, screenshot_dir: Path):
+    d = demo_driver
+    sign_in(d, "D1")
+    url = gate_url(d)
+    click(d, "lang-toggle")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(post_json, f"{url}/v1/sign", readme_signing("CT-E2E-FACTS-EN"), 120)
+        wait_for(d, "gate-overlay")
+        wait_verdicts_ready(d)
+        assert "Not stated whether film was printed" in text_of(d, "panel-ask-FL")
+        assert "signing time" in text_of(d, "exam-performed-at")
+        assert untranslated(d) == []
+        assert layout_problems(d, ["panel-save", "gate-banner", "panel-ask-FL", "panel-ask-TR"]) == []
+        screenshot(d, screenshot_dir, "panel-random-facts-unknown-en")
+        # One Enter: the items the exam says apply, nothing for film or 3D.
+        d.switch_to.active_element.send_keys(Keys.ENTER)
+        result = answer.result(timeout=60)
+    items = {e["item"] for e in invoke(d, "exam_detail", {"accession": "CT-E2E-FACTS-EN"})["evaluations"]}
+    assert result["decision"] == "go" and items and not items & {"FL", "TR"}, items
