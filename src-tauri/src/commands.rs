@@ -2,9 +2,7 @@
 //! type to the application layer (`radqc-app`) and back.
 
 use chrono::Utc;
-use radqc_app::{
-    Drill, ExamDetail, ExamView, FindExams, GateAnswer, GateView, Notice, PanelSave, ReportScope, Session, SyncView,
-};
+use radqc_app::{Drill, ExamDetail, ExamView, FindExams, GateView, Notice, PanelSave, ReportScope, Session, SyncView};
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{EvaluationRecord, StaffMember};
 use tauri::State;
@@ -71,7 +69,7 @@ pub fn pending_gates(app: State<'_, Shared>) -> Answer<Vec<GateView>> {
 }
 
 #[tauri::command]
-pub fn close_gate(app: State<'_, Shared>, id: String) -> Answer<GateAnswer> {
+pub fn close_gate(app: State<'_, Shared>, id: String) -> Answer<radqc_app::Released> {
     Ok(app.lock()?.close_gate(&id, Utc::now())?)
 }
 

@@ -246,3 +246,59 @@ async fn months_are_each_site_s_local_month() {
         assert_eq!(kept, center.db.rollups().await.unwrap(), "{backend}: rollups kept at ingest = rebuilt");
     }
 }
+
+/// An exam signed through the gate without a performing time (the README's example) counts in
+/// figure 5 at its signing time, at the site and at the center; the performing time the exam's
+/// data gives later replaces it at both ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gate_signed_exam_without_a_performing_time_counts_in_the_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    for (backend, storage) in storages(dir.path()).await {
+        let center = Center::start(storage).await;
+        let mut clinic = Clinic::new("CLINIC-G");
+        clinic.enroll(&center, &center.url()).await;
+        let mut exam = clinic.exam(1);
+        exam.performed_at = None;
+        let signed = Utc::now();
+        let d1 = "D1".parse().unwrap();
+        clinic.store.record_event(&exam, radqc_domain::ExamEventKind::ReportSigned, &d1, signed, signed).unwrap();
+        let stored = clinic.store.exam(None, &exam.accession).unwrap().unwrap();
+        assert_eq!(stored.performed_at_source, Some(radqc_protocol::PerformedAtSource::Signed), "{backend}");
+        let outcome = radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now()).await;
+        assert!(matches!(outcome, radqc_sync::Outcome::Synced { .. }), "{outcome:?}");
+
+        let zone = clinic.store.time_zone().unwrap();
+        let this_month = zone.month_at(signed);
+        let october = Month { year: 2026, month: 10 };
+        let workload = |clinic: &Clinic, month: Month| {
+            let (from, to) = month.range(zone);
+            let work = clinic.store.work_facts(&from, &to).unwrap();
+            Report::build(clinic.store.rubric(), month.to_string(), ReportFilter::default(), &[], &work, None)
+                .workload
+                .total
+        };
+        let at_center = |month: Month| {
+            let db = &center.db;
+            async move {
+                let filter = ReportFilter { site: Some("CLINIC-G".into()), ..Default::default() };
+                radqc_center::http::build_report(db, Period::month(month), filter, None).await.unwrap().workload.total
+            }
+        };
+        assert_eq!(workload(&clinic, this_month), 1, "{backend}: at the site, in the month it was signed");
+        assert_eq!(at_center(this_month).await, 1, "{backend}: at the center too");
+
+        // The RIS gives the performing time later (an October exam signed now): it replaces
+        // the signing time, at both ends.
+        exam.performed_at = Some(chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 10, 30, 9, 0, 0).unwrap());
+        let now = Utc::now();
+        clinic.store.record_event(&exam, radqc_domain::ExamEventKind::ReportAudited, &d1, now, now).unwrap();
+        let stored = clinic.store.exam(None, &exam.accession).unwrap().unwrap();
+        assert_eq!(stored.performed_at_source, None, "{backend}: the exam's own time is not marked");
+        let outcome = radqc_sync::try_sync_once(&mut clinic.store, &radqc_sync::http_client(), Utc::now()).await;
+        assert!(matches!(outcome, radqc_sync::Outcome::Synced { .. }), "{outcome:?}");
+        if this_month != october {
+            assert_eq!((workload(&clinic, this_month), at_center(this_month).await), (0, 0), "{backend}");
+        }
+        assert_eq!((workload(&clinic, october), at_center(october).await), (1, 1), "{backend}");
+    }
+}

@@ -22,6 +22,8 @@ import type { Drill, EvaluationFact, Report, ReportScope } from "./report";
 
 /** The event the shell emits when a signing was sampled: the panel must come up at once. */
 export const GATE_REQUESTED = "gate-requested";
+/** Every request waiting on a held signature gave up (the workstation stopped waiting). */
+export const GATE_GAVE_UP = "gate-gave-up";
 
 export const session = () => call<Session>("session");
 export const roster = () => call<StaffMember[]>("roster");
@@ -40,7 +42,8 @@ export const examDetail = (accession: string, blind?: boolean) =>
   call<ExamDetail>("exam_detail", { accession, blind });
 
 export const pendingGates = () => call<GateView[]>("pending_gates");
-export const closeGate = (id: string) => call<{ decision: GateDecision }>("close_gate", { id });
+/** `delivered`: how many waiting requests got the answer (0: the workstation had stopped waiting). */
+export const closeGate = (id: string) => call<{ decision: GateDecision; delivered: number }>("close_gate", { id });
 
 export const syncStatus = () => call<SyncStatus>("sync_status");
 export const syncNow = () => call<SyncOutcome>("sync_now");

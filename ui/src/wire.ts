@@ -62,6 +62,8 @@ export interface SaveRequest {
   /** The held signature this save releases (random QC only). */
   gate_id?: string;
   items: EvaluationDraft[];
+  /** What the reviewer states where the exam did not say (an FL or TR item is scored only then). */
+  facts?: Partial<Record<"film_printed" | "reconstruction", boolean>>;
 }
 
 export interface EvaluationRecord {
@@ -110,6 +112,8 @@ export interface ExamView {
   patient_sex: string | null;
   patient_age: number | null;
   performed_at: string | null;
+  /** `signed`: `performed_at` is the report's signing time (no performing time was known). */
+  performed_at_source?: "signed";
   /** How many evaluations the exam already has. */
   evaluations: number;
 }
@@ -143,6 +147,9 @@ export interface GateView {
   /** The sampling rule that selected the exam, for the reviewer to see why. */
   rule: string | null;
   waiting_since: string;
+  /** False once the workstation stopped waiting (its request gave up): a score still counts,
+   * but no signature is released or refused by this panel. */
+  workstation_waiting: boolean;
 }
 
 export type GateDecision = "go" | "blocked";

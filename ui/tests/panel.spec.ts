@@ -200,6 +200,32 @@ describe("scoring panel: not applicable", () => {
   });
 });
 
+describe("scoring panel: facts the exam did not state", () => {
+  it("leaves FL out when nobody said film was printed, and F states it and scores it", async () => {
+    const { w, calls } = await mountPanel({ exam: exam("CT20261102001", { film_printed: null }) });
+    // FL is asked, not scored: no criteria, no verdict, and one Enter saves IQ alone.
+    expect(byId(w, "panel-ask-FL").attributes("data-stated")).toBe("false");
+    expect(w.find('[data-testid="panel-item-FL"]').exists()).toBe(false);
+    await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
+    await flushPromises();
+    expect(saves(calls)).toHaveLength(1);
+    expect(saves(calls)[0]!.items.map((i) => i.item)).toEqual(["IQ"]);
+    expect(saves(calls)[0]!.facts).toBeUndefined();
+  });
+
+  it("F states the fact: FL is scored and the save says so", async () => {
+    const { w, calls } = await mountPanel({ exam: exam("CT20261102001", { film_printed: null }) });
+    await byId(w, "panel-save").trigger("keydown", { key: "f", code: "KeyF" });
+    await settle();
+    expect(byId(w, "panel-ask-FL").attributes("data-stated")).toBe("true");
+    expect(w.find('[data-testid="panel-item-FL"]').exists()).toBe(true);
+    await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
+    await flushPromises();
+    expect(saves(calls)[0]!.items.map((i) => i.item)).toEqual(["IQ", "FL"]);
+    expect(saves(calls)[0]!.facts).toEqual({ film_printed: true });
+  });
+});
+
 describe("scoring panel: keyboard", () => {
   it("opens with Save focused, and one Enter saves every item as all met", async () => {
     const { w, calls } = await mountPanel({ mode: "random", gateId: "g-7" });

@@ -68,6 +68,31 @@ describe("random QC", () => {
     expect(byId(w, "exam-accession").text()).toBe("DR1");
   });
 
+  it("says so when the workstation stopped waiting, and the save does not claim a release", async () => {
+    const { w } = await mountApp(doctor, { ...scoring, pending_gates: () => [gate("g-1")] });
+    wrapper = w;
+    expect(w.find('[data-testid="gate-gave-up"]').exists()).toBe(false);
+    await emit("gate-gave-up", gate("g-1", { workstation_waiting: false }));
+    await flushPromises();
+    expect(byId(w, "gate-overlay").attributes("data-waiting")).toBe("false");
+    expect(byId(w, "gate-gave-up").text()).toContain("工作站已停止等待");
+    await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
+    await flushPromises();
+    expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved_gave_up");
+    expect(byId(w, "gate-outcome").text()).not.toContain("已放行。");
+  });
+
+  it("corrects what it said after a save when the workstation had just gone", async () => {
+    const { w } = await mountApp(doctor, { ...scoring, pending_gates: () => [gate("g-1")] });
+    wrapper = w;
+    await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
+    await flushPromises();
+    expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved");
+    await emit("gate-gave-up", gate("g-1", { workstation_waiting: false }));
+    await flushPromises();
+    expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved_gave_up");
+  });
+
   it("queues a second signing behind the first and shows it next", async () => {
     const { w } = await mountApp(doctor, { ...scoring, pending_gates: () => [gate("g-1")] });
     wrapper = w;

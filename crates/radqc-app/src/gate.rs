@@ -46,12 +46,23 @@ pub enum SignResponse {
     Go {
         decision: Decision,
     },
-    /// Wait on `waiter` for the answer; the UI shows `gate`.
+    /// Wait on `waiter` for the answer; the UI shows `gate`. A retry of a signing that is
+    /// already held (same site, accession and signer) joins that hold: `retry` is true, the gate
+    /// and the decision are the first request's, and every waiter gets the same answer.
     Hold {
         gate: Box<GateView>,
-        waiter: mpsc::Receiver<GateAnswer>,
+        waiter: Waiter,
         decision: Decision,
+        retry: bool,
     },
+}
+
+/// One waiting request of a held signature.
+pub struct Waiter {
+    pub gate: String,
+    /// Which of the gate's waiting requests this is (to say that it gave up).
+    pub id: u64,
+    pub answer: mpsc::Receiver<GateAnswer>,
 }
 
 /// A held signature as the panel shows it.
@@ -65,64 +76,122 @@ pub struct GateView {
     /// The sampling rule that selected it.
     pub rule: Option<String>,
     pub waiting_since: DateTime<Utc>,
+    /// False once every request waiting on it gave up (its connection closed or timed out at
+    /// the workstation): the score is still saved and counts, but no answer reaches anyone.
+    pub workstation_waiting: bool,
+}
+
+/// An answer and how many waiting requests got it (0: the workstation had stopped waiting).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Released {
+    #[serde(flatten)]
+    pub answer: GateAnswer,
+    pub delivered: usize,
+}
+
+struct Held {
+    view: GateView,
+    /// Site, accession and signer: what makes a retry the same signing.
+    signing: (String, String, String),
+    decision: Decision,
+    waiters: BTreeMap<u64, mpsc::Sender<GateAnswer>>,
 }
 
 #[derive(Default)]
 pub struct Gates {
-    held: BTreeMap<String, (GateView, mpsc::Sender<GateAnswer>)>,
+    held: BTreeMap<String, Held>,
+    next_waiter: u64,
+    /// Answered gates whose answers are still on their way: how many requests took one. A
+    /// request that finds its workstation gone before it can write the answer takes it back.
+    answered: BTreeMap<String, (GateView, usize)>,
 }
 
+/// How many answered gates are remembered for `answer_lost`.
+const ANSWERED_KEPT: usize = 64;
+
 impl Gates {
-    pub fn hold(
-        &mut self,
-        exam: ExamView,
-        signer: String,
-        items: Vec<ItemCode>,
-        rule: Option<String>,
-        now: DateTime<Utc>,
-    ) -> (GateView, mpsc::Receiver<GateAnswer>) {
+    /// Joins the hold of this signing when one is waiting: a new waiter on the same gate.
+    pub fn join(&mut self, site: &str, accession: &str, signer: &str) -> Option<(GateView, Waiter, Decision)> {
+        let id = self
+            .held
+            .iter()
+            .find(|(_, h)| h.signing == (site.to_owned(), accession.to_owned(), signer.to_owned()))
+            .map(|(id, _)| id.clone())?;
+        let waiter = self.add_waiter(&id)?;
+        let held = self.held.get_mut(&id)?;
+        held.view.workstation_waiting = true;
+        Some((held.view.clone(), waiter, held.decision))
+    }
+
+    fn add_waiter(&mut self, id: &str) -> Option<Waiter> {
+        let held = self.held.get_mut(id)?;
+        self.next_waiter += 1;
+        let (tx, rx) = mpsc::channel();
+        held.waiters.insert(self.next_waiter, tx);
+        Some(Waiter { gate: id.to_owned(), id: self.next_waiter, answer: rx })
+    }
+
+    /// Holds a new signing (the caller checked with `join` that it is not held already).
+    pub fn hold(&mut self, site: &str, view: GateView, decision: Decision) -> (GateView, Waiter) {
         let mut bytes = [0u8; 8];
         getrandom::fill(&mut bytes).expect("the OS has randomness");
         let id = hex::encode(bytes);
-        let view = GateView {
-            id: id.clone(),
-            accession: exam.exam.accession.clone(),
-            exam,
-            signer,
-            items,
-            rule,
-            waiting_since: now,
-        };
-        let (tx, rx) = mpsc::channel();
-        self.held.insert(id, (view.clone(), tx));
-        (view, rx)
+        let view = GateView { id: id.clone(), workstation_waiting: true, ..view };
+        let signing = (site.to_owned(), view.accession.clone(), view.signer.clone());
+        self.held.insert(id.clone(), Held { view: view.clone(), signing, decision, waiters: BTreeMap::new() });
+        let waiter = self.add_waiter(&id).expect("just held");
+        (view, waiter)
     }
 
-    /// Answers a held signature; false when there is none with this id.
-    pub fn release(&mut self, id: &str, answer: GateAnswer) -> bool {
-        match self.held.remove(id) {
-            // The waiter may have given up (timeout): the answer then goes nowhere, harmlessly.
-            Some((_, tx)) => {
-                let _ = tx.send(answer);
-                true
+    /// Answers a held signature, every request waiting on it the same; `None` when there is
+    /// none with this id.
+    pub fn release(&mut self, id: &str, answer: GateAnswer) -> Option<Released> {
+        let held = self.held.remove(id)?;
+        // A waiter whose request gave up a moment ago may still be listed: its receiver is gone
+        // and the send fails, so it is not counted.
+        let delivered = held.waiters.values().filter(|tx| tx.send(answer.clone()).is_ok()).count();
+        if delivered > 0 {
+            if self.answered.len() >= ANSWERED_KEPT {
+                let oldest = self.answered.iter().min_by_key(|(_, (v, _))| v.waiting_since).map(|(id, _)| id.clone());
+                oldest.map(|id| self.answered.remove(&id));
             }
-            None => false,
+            self.answered.insert(id.to_owned(), (held.view, delivered));
         }
+        Some(Released { answer, delivered })
     }
 
     /// The items a held signature is to be scored on.
     pub fn items_of(&self, id: &str) -> Option<Vec<ItemCode>> {
-        self.held.get(id).map(|(v, _)| v.items.clone())
+        self.held.get(id).map(|h| h.view.items.clone())
     }
 
     pub fn pending(&self) -> Vec<GateView> {
-        let mut list: Vec<GateView> = self.held.values().map(|(v, _)| v.clone()).collect();
+        let mut list: Vec<GateView> = self.held.values().map(|h| h.view.clone()).collect();
         list.sort_by_key(|v| v.waiting_since);
         list
     }
 
-    /// Forgets a held signature whose waiter gave up.
-    pub fn forget(&mut self, id: &str) {
-        self.held.remove(id);
+    /// A request got its gate's answer but its workstation was gone before it could be written.
+    /// Returns the gate's view when no request is left that got the answer: nobody received it.
+    pub fn answer_lost(&mut self, gate: &str) -> Option<GateView> {
+        let (_, left) = self.answered.get_mut(gate)?;
+        *left -= 1;
+        if *left > 0 {
+            return None;
+        }
+        let (view, _) = self.answered.remove(gate)?;
+        Some(GateView { workstation_waiting: false, ..view })
+    }
+
+    /// One waiting request gave up (its connection closed). Returns the gate's view when that
+    /// was the last one: the workstation no longer waits, and the panel must say so.
+    pub fn gave_up(&mut self, gate: &str, waiter: u64) -> Option<GateView> {
+        let held = self.held.get_mut(gate)?;
+        held.waiters.remove(&waiter)?;
+        if !held.waiters.is_empty() {
+            return None;
+        }
+        held.view.workstation_waiting = false;
+        Some(held.view.clone())
     }
 }

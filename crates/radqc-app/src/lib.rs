@@ -10,6 +10,7 @@ mod demo;
 mod drill;
 mod error;
 mod gate;
+pub mod gate_http;
 mod grants;
 mod scope;
 
@@ -26,7 +27,7 @@ use serde::{Deserialize, Serialize};
 pub use demo::seed_demo;
 pub use drill::Drill;
 pub use error::AppError;
-pub use gate::{GateAnswer, GateView, PanelClosedPolicy, SignRequest, SignResponse};
+pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
 pub use grants::Grants;
 pub use scope::ReportScope;
 
@@ -106,6 +107,20 @@ pub struct PanelSave {
     #[serde(default)]
     pub gate_id: Option<String>,
     pub items: Vec<PanelItem>,
+    /// What the reviewer states about the exam where it was not known: an item that applies
+    /// only to filmed or reconstructed exams (FL, TR) is scored only when the fact is known.
+    #[serde(default)]
+    pub facts: StatedFacts,
+}
+
+/// Facts about an exam that the reviewer states in the panel.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatedFacts {
+    #[serde(default)]
+    pub film_printed: Option<bool>,
+    #[serde(default)]
+    pub reconstruction: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -318,6 +333,11 @@ impl App {
         };
         let reviewer: StaffCode =
             user.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
+        // The exam as the reviewer states it: an unknown fact stated in the panel.
+        let mut exam = exam;
+        exam.film_printed = save.facts.film_printed.or(exam.film_printed);
+        exam.reconstruction = save.facts.reconstruction.or(exam.reconstruction);
+        let input = exam_input(&exam);
         let mut batch = Vec::new();
         for item in &save.items {
             if !allowed.contains(&item.item) {
@@ -333,11 +353,12 @@ impl App {
                 not_applicable: item.not_applicable.clone(),
             };
             self.store.rubric().score(&findings)?;
+            radqc_store::check_applies(self.store.rubric().item(item.item), &exam)?;
             batch.push(NewEvaluation {
                 item: item.item,
                 findings: item.findings.clone(),
                 not_applicable: item.not_applicable.clone(),
-                exam: exam_input(&exam),
+                exam: input.clone(),
                 reviewer: reviewer.clone(),
                 mode: save.mode,
                 note: item.note.clone(),
@@ -349,7 +370,13 @@ impl App {
         let results = self.store.save_batch(&batch, now)?;
         let saved = results.into_iter().collect::<Result<Vec<_>, _>>()?;
         if let Some(id) = &save.gate_id {
-            self.gates.release(id, GateAnswer::Go { evaluations: saved.iter().map(|e| e.id.clone()).collect() });
+            let answer = GateAnswer::Go { evaluations: saved.iter().map(|e| e.id.clone()).collect() };
+            if let Some(released) = self.gates.release(id, answer) {
+                if released.delivered == 0 {
+                    // Saved and counted, but nobody was waiting: say so in the audit log.
+                    self.store.audit(reviewer.as_str(), "gate_answer_undelivered", Some(id), None, now)?;
+                }
+            }
         }
         Ok(saved)
     }
@@ -372,6 +399,14 @@ impl App {
     /// A reading workstation asks before committing a signature: the signing is recorded, the
     /// sampling rules decide, and the answer is go, or hold until the panel is saved.
     pub fn sign(&mut self, req: &SignRequest, now: DateTime<Utc>) -> Result<SignResponse, AppError> {
+        // A workstation that retries a signing while it is held (its own timeout, a second
+        // click) joins that hold: one signing is one panel and one QC, never a second draw.
+        let site = req.exam.site.clone().unwrap_or_else(|| self.store.site().clone());
+        if let Some((view, waiter, decision)) = self.gates.join(site.as_str(), &req.exam.accession, req.signer.as_str())
+        {
+            self.store.audit(req.signer.as_str(), "sign_retried", Some(&req.exam.accession), Some(&view.id), now)?;
+            return Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision, retry: true });
+        }
         let event = self.store.record_event(&req.exam, ExamEventKind::ReportSigned, &req.signer, now, now)?;
         let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
         let rules = self.sampling_rules()?;
@@ -417,33 +452,71 @@ impl App {
             self.store.audit(req.signer.as_str(), "sampled_nothing_to_score", Some(&exam.accession), None, now)?;
             return Ok(SignResponse::Go { decision });
         }
-        let (view, waiter) = self.gates.hold(ExamView::new(exam, false), req.signer.to_string(), items, rule, now);
-        Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision })
+        let view = GateView {
+            id: String::new(),
+            accession: exam.accession.clone(),
+            exam: ExamView::new(exam, false),
+            signer: req.signer.to_string(),
+            items,
+            rule,
+            waiting_since: now,
+            workstation_waiting: true,
+        };
+        let (view, waiter) = self.gates.hold(site.as_str(), view, decision);
+        Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision, retry: false })
     }
 
-    /// The gate API gave up waiting (its timeout): the held signature is dropped from the panel.
-    pub fn forget_gate(&mut self, id: &str) {
-        self.gates.forget(id);
+    /// A request waiting on a held signature gave up (its connection closed). When it was the
+    /// last one, the gate's view comes back with `workstation_waiting: false` for the panel to
+    /// show: a score saved now still counts, but no signature waits for it.
+    pub fn gate_gave_up(&mut self, waiter: &Waiter, now: DateTime<Utc>) -> Result<Option<GateView>, AppError> {
+        let view = self.gates.gave_up(&waiter.gate, waiter.id);
+        if let Some(v) = &view {
+            self.store.audit(&v.signer, "workstation_gave_up", Some(&v.id), Some(&v.accession), now)?;
+        }
+        Ok(view)
+    }
+
+    /// A request that got its gate's answer found its workstation gone before writing it. When
+    /// no request is left that got it, the gate's view comes back for the panel: whatever it
+    /// said about the signature reached nobody (the score, if saved, still counts).
+    pub fn gate_answer_lost(&mut self, waiter: &Waiter, now: DateTime<Utc>) -> Result<Option<GateView>, AppError> {
+        let view = self.gates.answer_lost(&waiter.gate);
+        if let Some(v) = &view {
+            self.store.audit(&v.signer, "gate_answer_undelivered", Some(&v.id), Some(&v.accession), now)?;
+        }
+        Ok(view)
+    }
+
+    /// The gate API's timeout: the held signature is answered go, for every waiting request,
+    /// and dropped from the panel.
+    pub fn gate_timed_out(&mut self, id: &str, now: DateTime<Utc>) -> Result<Option<Released>, AppError> {
+        let released = self.gates.release(id, GateAnswer::Go { evaluations: vec![] });
+        if released.is_some() {
+            self.store.audit("app", "gate_timed_out", Some(id), None, now)?;
+        }
+        Ok(released)
     }
 
     pub fn pending_gates(&self) -> Vec<GateView> {
         self.gates.pending()
     }
 
-    /// The panel of a held signature was closed without a score.
-    pub fn close_gate(&mut self, id: &str, now: DateTime<Utc>) -> Result<GateAnswer, AppError> {
+    /// The panel of a held signature was closed without a score. The answer says how many
+    /// waiting requests got it (none when the workstation had stopped waiting).
+    pub fn close_gate(&mut self, id: &str, now: DateTime<Utc>) -> Result<Released, AppError> {
         let answer = match self.config.when_panel_closed {
             PanelClosedPolicy::Block => GateAnswer::Blocked {
                 reason: "评分未完成，签名已拦截 / the QC score was not completed: signature held back".into(),
             },
             PanelClosedPolicy::Allow => GateAnswer::Go { evaluations: vec![] },
         };
-        if !self.gates.release(id, answer.clone()) {
+        let Some(released) = self.gates.release(id, answer) else {
             return Err(AppError::new("UNKNOWN_GATE", "没有这个待评分的签名", "no such held signature"));
-        }
+        };
         let actor = self.user.as_ref().map_or("app".to_owned(), |u| u.code.clone());
-        self.store.audit(&actor, "panel_closed", Some(id), Some(&format!("{answer:?}")), now)?;
-        Ok(answer)
+        self.store.audit(&actor, "panel_closed", Some(id), Some(&format!("{released:?}")), now)?;
+        Ok(released)
     }
 
     /// The rules the center published last for this site (or the region), else the defaults.
@@ -684,6 +757,8 @@ fn exam_input(e: &ExamRecord) -> ExamInput {
         reconstruction: e.reconstruction,
         staff: e.staff.clone(),
         patient: None,
-        performed_at: e.performed_at,
+        // A signing time stands in for an unknown performing time: sending it back as the
+        // exam's own would erase the mark.
+        performed_at: e.performed_at.filter(|_| e.performed_at_source.is_none()),
     }
 }

@@ -17,6 +17,8 @@ pub enum WhenDown {
 
 /// Exit code for "do not commit the signature".
 const BLOCKED: u8 = 3;
+/// Exit code for "RadQC quit while the signing was held": no answer, neither go nor blocked.
+const APP_QUIT: u8 = 4;
 
 pub fn run(port: u16, when_down: WhenDown) -> Result<ExitCode> {
     let mut body = String::new();
@@ -47,6 +49,18 @@ pub fn run(port: u16, when_down: WhenDown) -> Result<ExitCode> {
                 ExitCode::from(BLOCKED),
             ),
         },
+        // Connected and sent, then the connection closed without an answer: the app quit (or
+        // crashed) while the signing was held. The sample was not scored and nobody decided.
+        Err(e) if e.is_request() || e.is_body() => {
+            eprintln!(
+                "radqc gate: RadQC quit while the signing was held: no QC answer (exit {APP_QUIT}); \
+                 sign again once RadQC runs, or treat it as --when-app-down says"
+            );
+            (
+                json!({"decision": "none", "app_quit": true, "reason": "RadQC quit while the signing was held"}),
+                ExitCode::from(APP_QUIT),
+            )
+        }
         Err(e) => return Err(e).context("the gate call failed"),
     };
     println!("{answer}");

@@ -45,8 +45,34 @@ pub struct ExamRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patient_name: Option<String>,
     pub performed_at: Option<DateTime<Utc>>,
+    /// Where `performed_at` came from when it is not the exam's own data: `signed`, the time the
+    /// report was signed through the gate (the app knew no performing time). Absent when the
+    /// performing time came with the exam (RIS, workstation, import); a later one replaces it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub performed_at_source: Option<PerformedAtSource>,
     /// How many current (not superseded) evaluations the exam has, where it was read.
     pub evaluations: u32,
+}
+
+/// Where an exam's performing time came from, when not from the exam's own data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformedAtSource {
+    /// The report's signing time: the best time known until the RIS gives the performing time.
+    Signed,
+}
+
+impl PerformedAtSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Signed => "signed",
+        }
+    }
+
+    /// Parses the stored text (`signed`); `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s == "signed").then_some(Self::Signed)
+    }
 }
 
 /// An evaluation: every revision travels and stays readable.

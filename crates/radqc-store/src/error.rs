@@ -30,6 +30,8 @@ pub enum StoreError {
     Scoring(#[from] ScoringError),
     #[error("item {item} does not apply to exam {accession}: {why}")]
     NotApplicable { item: String, accession: String, why: String },
+    #[error("item {item} of exam {accession} applies only if {fact} is true, and it is not known: state `exam.{fact}` with the evaluation")]
+    FactUnknown { item: String, accession: String, fact: String },
     #[error("no evaluation with id {0}")]
     UnknownEvaluation(String),
     #[error("evaluation {id} was already corrected by {by}; correct the latest revision instead")]
@@ -64,6 +66,7 @@ impl StoreError {
             Self::Invalid { .. } => "INVALID_INPUT",
             Self::Scoring(e) => e.code(),
             Self::NotApplicable { .. } => "ITEM_NOT_APPLICABLE",
+            Self::FactUnknown { .. } => "FACT_UNKNOWN",
             Self::UnknownEvaluation(_) => "UNKNOWN_EVALUATION",
             Self::AlreadyCorrected { .. } => "ALREADY_CORRECTED",
             Self::NotPending(_) => "NOT_PENDING",
@@ -91,6 +94,10 @@ impl StoreError {
             Self::Invalid { field, message } => format!("输入有误（{field}）：{message}"),
             Self::Scoring(e) => format!("评分项填写有误：{e}"),
             Self::NotApplicable { item, accession, why } => format!("质控项目 {item} 不适用于检查 {accession}：{why}"),
+            Self::FactUnknown { item, accession, fact } => {
+                let what = if fact == "film_printed" { "是否打印胶片" } else { "是否做了三维重建" };
+                format!("检查 {accession} {what}未知，不能评 {item} 项；请注明后再评")
+            }
             Self::UnknownEvaluation(id) => format!("找不到评分记录 {id}"),
             Self::AlreadyCorrected { id, by } => {
                 format!("评分 {id} 已被 {by} 更正，请更正最新的版本")

@@ -311,8 +311,8 @@ fn restore_exam(tx: &Transaction, x: &radqc_protocol::ExamRecord, now: DateTime<
     Ok(tx.query_row(
         "INSERT INTO exams (site, accession, modality, exam_item, department, patient_source, follow_up,
              film_printed, reconstruction, technologist, reporting_doctor, auditing_doctor, ordering_clinician,
-             patient_hash, patient_sex, patient_age, performed_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
+             patient_hash, patient_sex, patient_age, performed_at, performed_at_source, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING id",
         params![
             x.site.as_str(),
             x.accession,
@@ -331,6 +331,7 @@ fn restore_exam(tx: &Transaction, x: &radqc_protocol::ExamRecord, now: DateTime<
             x.patient_sex.map(|p| p.as_str()),
             x.patient_age,
             x.performed_at.map(ts),
+            x.performed_at_source.map(|s| s.as_str()),
             ts(now),
         ],
         |r| r.get(0),

@@ -24,4 +24,4 @@ pub use model::{
 };
 pub use open::{default_key_path, latest_schema, Key};
 pub use schema::APPLICATION_ID;
-pub use store::{applicable_items, Store, MAX_CLOCK_SKEW};
+pub use store::{applicable_items, check_applies, Store, MAX_CLOCK_SKEW};

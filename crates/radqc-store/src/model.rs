@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use radqc_domain::{CriterionCode, ExamStaff, ItemCode, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode};
-pub use radqc_protocol::{EvaluationRecord, ExamEventRecord, ExamRecord, SyncPayload};
+pub use radqc_protocol::{EvaluationRecord, ExamEventRecord, ExamRecord, PerformedAtSource, SyncPayload};
 use serde::{Deserialize, Serialize};
 
 /// An exam as a caller describes it. Saved (or updated) with the evaluation or event that names it.

@@ -132,4 +132,9 @@ CREATE TABLE notice_closures (
     at         TEXT NOT NULL
 ) STRICT;
 "#,
+    // Where an exam's performing time came from when not from its own data: 'signed' is the
+    // report's signing time (recorded through the gate), until the exam's data gives one.
+    r#"
+ALTER TABLE exams ADD COLUMN performed_at_source TEXT CHECK (performed_at_source IN ('signed'));
+"#,
 ];

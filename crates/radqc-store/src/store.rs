@@ -101,7 +101,7 @@ fn check_exam(exam: &ExamInput, own: &SiteCode) -> Result<(), StoreError> {
 
 const EXAM_COLUMNS: &str = "x.site, x.accession, x.modality, x.exam_item, x.department, x.patient_source, x.follow_up, \
     x.film_printed, x.reconstruction, x.technologist, x.reporting_doctor, x.auditing_doctor, x.ordering_clinician, \
-    x.patient_hash, x.patient_sex, x.patient_age, x.patient_name, x.performed_at, \
+    x.patient_hash, x.patient_sex, x.patient_age, x.patient_name, x.performed_at, x.performed_at_source, \
     (SELECT count(*) FROM evaluations v WHERE v.exam_id = x.id AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = v.id))";
 
 fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
@@ -126,7 +126,8 @@ fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
         patient_age: r.get(15)?,
         patient_name: r.get(16)?,
         performed_at: r.get::<_, Option<String>>(17)?.map(|s| parse_ts(&s)).transpose()?,
-        evaluations: r.get(18)?,
+        performed_at_source: r.get::<_, Option<String>>(18)?.as_deref().and_then(PerformedAtSource::parse),
+        evaluations: r.get(19)?,
     })
 }
 
@@ -312,7 +313,8 @@ impl Store {
                  patient_sex = coalesce(excluded.patient_sex, patient_sex),
                  patient_age = coalesce(excluded.patient_age, patient_age),
                  patient_name = coalesce(excluded.patient_name, patient_name),
-                 performed_at = coalesce(excluded.performed_at, performed_at)
+                 performed_at = coalesce(excluded.performed_at, performed_at),
+                 performed_at_source = CASE WHEN excluded.performed_at IS NULL THEN performed_at_source END
              RETURNING id",
             params![
                 site.as_str(),
@@ -443,20 +445,6 @@ impl Store {
         };
         let verdict = self.rubric.score(&findings)?;
         let item = self.rubric.item(input.item);
-        let not_applicable_because = match item.applies {
-            Applicability::FilmPrinted if input.exam.film_printed == Some(false) => Some("no film was printed"),
-            Applicability::Reconstruction if input.exam.reconstruction == Some(false) => {
-                Some("no 3D reconstruction was requested or made")
-            }
-            _ => None,
-        };
-        if let Some(why) = not_applicable_because {
-            return Err(StoreError::NotApplicable {
-                item: item.code.to_string(),
-                accession: input.exam.accession.clone(),
-                why: why.into(),
-            });
-        }
         let at = input.at.unwrap_or(now);
         let site = input.exam.site.clone().unwrap_or_else(|| self.site.clone());
         let scored_person = input.exam.staff.person_in(item.scored_role).cloned();
@@ -488,6 +476,9 @@ impl Store {
             }
         }
         let (exam_id, exam) = self.upsert_exam(tx, &input.exam, now)?;
+        // What the exam is known to be, with what this evaluation states (the caller's
+        // transaction rolls the upsert back on a refusal).
+        check_applies(item, &exam)?;
         let codes = |v: &[radqc_domain::CriterionCode]| serde_json::to_string(v).expect("codes serialize");
         tx.execute(
             "INSERT INTO evaluations (id, exam_id, item, reviewer, scored_person, mode, findings, not_applicable,
@@ -584,7 +575,17 @@ impl Store {
     ) -> Result<ExamEventRecord, StoreError> {
         check_exam(exam, &self.site)?;
         let id = uuid::Uuid::now_v7().to_string();
-        let (exam_id, exam_record) = self.upsert_exam(tx, exam, now)?;
+        let (exam_id, mut exam_record) = self.upsert_exam(tx, exam, now)?;
+        if kind == ExamEventKind::ReportSigned && exam_record.performed_at.is_none() {
+            // No performing time known: the signing is the best time there is, marked as such,
+            // so the exam counts in the workload until the exam's data gives the real one.
+            tx.execute(
+                "UPDATE exams SET performed_at = ?2, performed_at_source = ?3 WHERE id = ?1 AND performed_at IS NULL",
+                params![exam_id, ts(at), PerformedAtSource::Signed.as_str()],
+            )?;
+            exam_record.performed_at = Some(parse_ts(&ts(at))?);
+            exam_record.performed_at_source = Some(PerformedAtSource::Signed);
+        }
         tx.execute(
             "INSERT INTO exam_events (id, exam_id, kind, staff, at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, exam_id, kind.as_str(), staff.as_str(), ts(at)],
@@ -866,8 +867,37 @@ impl Store {
     }
 }
 
-/// Items that apply to an exam as far as the store knows (FL needs film, TR a reconstruction;
-/// unknown counts as applicable, so nothing is hidden from a reviewer by missing data).
+/// Whether `item` may be scored for `exam`: refused when its fact is false (no film printed, no
+/// reconstruction: `ITEM_NOT_APPLICABLE`) and when it is not known (`FACT_UNKNOWN`). An unknown
+/// fact is never taken as done: FL or TR of an exam nobody said was filmed or reconstructed
+/// would be a 5 for work nobody did. The reviewer states the fact with the evaluation.
+pub fn check_applies(item: &radqc_domain::Item, exam: &ExamRecord) -> Result<(), StoreError> {
+    let (fact, why, known) = match item.applies {
+        Applicability::Always => return Ok(()),
+        Applicability::FilmPrinted => ("film_printed", "no film was printed", exam.film_printed),
+        Applicability::Reconstruction => {
+            ("reconstruction", "no 3D reconstruction was requested or made", exam.reconstruction)
+        }
+    };
+    match known {
+        Some(true) => Ok(()),
+        Some(false) => Err(StoreError::NotApplicable {
+            item: item.code.to_string(),
+            accession: exam.accession.clone(),
+            why: why.into(),
+        }),
+        None => Err(StoreError::FactUnknown {
+            item: item.code.to_string(),
+            accession: exam.accession.clone(),
+            fact: fact.into(),
+        }),
+    }
+}
+
+/// Items that may apply to an exam as far as the store knows (FL needs film, TR a
+/// reconstruction). An unknown fact keeps its item in the list, so nothing is hidden from a
+/// reviewer by missing data, but it is not taken as done: saving FL or TR needs the fact stated
+/// (`FACT_UNKNOWN` otherwise), and the panel leaves such an item out unless the reviewer says so.
 pub fn applicable_items(rubric: &Rubric, exam: &ExamRecord) -> Vec<ItemCode> {
     rubric
         .items

@@ -1,5 +1,7 @@
 //! The application layer on a real demo store: roles, random QC at signing with its held
-//! signature, panel saves, blind review.
+//! signature, panel saves, blind review; the gate API on loopback (`gate_api`).
+
+mod gate_api;
 
 use chrono::{TimeZone, Utc};
 use radqc_app::{
@@ -89,19 +91,20 @@ fn a_sampled_signing_is_held_until_the_panel_is_saved() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
     app.sign_in("D1", now()).unwrap();
     // Follow-up cases are always sampled by the default rules (5.2).
-    let SignResponse::Hold { gate, waiter, decision } = app.sign(&sign_request("CT-FU-1", true), now()).unwrap() else {
+    let SignResponse::Hold { gate, waiter, decision, .. } = app.sign(&sign_request("CT-FU-1", true), now()).unwrap()
+    else {
         panic!("a follow-up case is sampled")
     };
     assert!(decision.sampled);
     assert_eq!(gate.rule.as_deref(), Some("随访病例全部抽取 (5.2)"));
     assert!(gate.items.iter().any(|i| i.as_str() == "IQ"), "the signer scores the images");
     assert_eq!(app.pending_gates().len(), 1);
-    assert!(waiter.try_recv().is_err(), "the signature waits");
+    assert!(waiter.answer.try_recv().is_err(), "the signature waits");
 
     let saved = app.save_panel(&panel("CT-FU-1", "IQ", &["IQ-C2"], Some(gate.id.clone())), now()).unwrap();
     assert_eq!(saved[0].score.map(|s| s.get()), Some(4));
     assert_eq!(
-        waiter.try_recv().unwrap(),
+        waiter.answer.try_recv().unwrap(),
         GateAnswer::Go { evaluations: vec![saved[0].id.clone()] },
         "released with the score"
     );
@@ -124,9 +127,10 @@ fn closing_the_panel_blocks_or_allows_as_configured() {
         let SignResponse::Hold { gate, waiter, .. } = app.sign(&sign_request("CT-FU-2", true), now()).unwrap() else {
             panic!()
         };
-        let answer = app.close_gate(&gate.id, now()).unwrap();
-        assert_eq!(matches!(answer, GateAnswer::Blocked { .. }), expect_blocked, "{policy:?}");
-        assert_eq!(waiter.try_recv().unwrap(), answer);
+        let released = app.close_gate(&gate.id, now()).unwrap();
+        assert_eq!(matches!(released.answer, GateAnswer::Blocked { .. }), expect_blocked, "{policy:?}");
+        assert_eq!(released.delivered, 1);
+        assert_eq!(waiter.answer.try_recv().unwrap(), released.answer);
         assert_eq!(app.close_gate(&gate.id, now()).unwrap_err().code, "UNKNOWN_GATE");
     }
 }
@@ -187,7 +191,7 @@ fn a_held_signature_is_scored_on_the_signers_items_whoever_is_signed_in() {
     app.sign_in("Q1", now()).unwrap(); // the QC officer at D1's workstation
     let saved = app.save_panel(&panel("CT-FU-3", "IQ", &[], Some(gate.id.clone())), now()).unwrap();
     assert_eq!(saved[0].reviewer.as_str(), "Q1", "the score is recorded as theirs");
-    assert!(matches!(waiter.try_recv().unwrap(), GateAnswer::Go { .. }));
+    assert!(matches!(waiter.answer.try_recv().unwrap(), GateAnswer::Go { .. }));
     app.sign_in("A1", now()).unwrap();
     let SignResponse::Hold { gate, .. } = app.sign(&sign_request("CT-FU-4", true), now()).unwrap() else { panic!() };
     let err = app.save_panel(&panel("CT-FU-4", "RQ", &[], Some(gate.id)), now()).unwrap_err();

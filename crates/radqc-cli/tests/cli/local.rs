@@ -252,3 +252,39 @@ fn report_as_pdf_prints_the_month_with_its_chinese_headings() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("needs a font") && err.contains("/nonexistent/font.ttc"), "{err}");
 }
+
+#[test]
+fn save_refuses_film_and_reconstruction_scores_when_the_exam_does_not_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qc.db");
+    let db = db.to_str().unwrap();
+    assert!(radqc(&["local", "init", "--db", db, "--site", "NJGL"], "").status.success());
+    let with = |accession: &str, item: &str, facts: Value| {
+        let mut l: Value = serde_json::from_str(&line(accession, item, &[])).unwrap();
+        for (k, v) in facts.as_object().unwrap() {
+            l["exam"][k] = v.clone();
+        }
+        l.to_string()
+    };
+    let input = [
+        // A plain chest CT as the README's gate example sends it: nothing about film or 3D.
+        with("CT1", "TR", json!({})),
+        with("CT1", "FL", json!({})),
+        with("CT2", "FL", json!({"film_printed": true})),
+        // Known now, from the line before.
+        with("CT2", "FL", json!({})),
+        with("CT3", "TR", json!({"reconstruction": false})),
+    ]
+    .join("\n");
+    let out = radqc(&["local", "save", "--db", db], &input);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("line 1:") && err.contains("reconstruction") && err.contains("FACT_UNKNOWN"), "{err}");
+    assert!(err.contains("line 2:") && err.contains("film_printed") && err.contains("FACT_UNKNOWN"), "{err}");
+    assert!(err.contains("line 5:") && err.contains("ITEM_NOT_APPLICABLE"), "{err}");
+    assert!(!err.contains("line 3:") && !err.contains("line 4:"), "{err}");
+    let exported = radqc(&["local", "export", "--db", db], "");
+    let rows: Vec<Value> =
+        String::from_utf8(exported.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.iter().map(|r| r["accession"].as_str().unwrap()).collect::<Vec<_>>(), ["CT2", "CT2"]);
+}

@@ -162,3 +162,33 @@ fn gate_without_the_app_follows_the_setting() {
     let out = radqc(&["gate", "--port", "9"], "not json");
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not JSON"));
 }
+
+#[test]
+fn gate_says_so_when_the_app_quits_during_a_hold() {
+    use std::io::Read;
+    // An app that takes the signing, holds it, and quits before answering: its process exit
+    // closes the connection, as this listener does once the whole request is in.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let app = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&got).contains("\"signer\"") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "the request arrives whole");
+            got.extend_from_slice(&buf[..n]);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300)); // held
+    });
+    let req = r#"{"exam": {"accession": "X1", "modality": "CT", "exam_item": "CT胸部平扫"}, "signer": "D1"}"#;
+    let out = radqc(&["gate", "--port", &port], req);
+    app.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "a documented exit code of its own; stderr: {stderr}");
+    assert!(stderr.contains("RadQC quit while the signing was held"), "{stderr}");
+    assert!(!stderr.contains("connection closed before message completed"), "{stderr}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(answer["app_quit"], json!(true));
+    assert_eq!(answer["decision"], json!("none"));
+}

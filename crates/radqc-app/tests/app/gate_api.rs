@@ -1,0 +1,357 @@
+//! The gate API on loopback against the real application layer (a demo store): a retried
+//! signing joins its hold, a workstation that gave up is noticed, an exam whose film or
+//! reconstruction is unknown is not scored on FL or TR by default, and a signing without a
+//! performing time counts in the workload at its signing time.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use radqc_app::gate_http::{self, GateEvents, GateOptions};
+use radqc_app::{App, AppConfig, GateView, PanelClosedPolicy, PanelSave, ReportScope};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Events {
+    seen: Mutex<(Vec<GateView>, Vec<GateView>)>,
+    changed: Condvar,
+}
+
+impl GateEvents for Events {
+    fn held(&self, gate: &GateView) {
+        self.seen.lock().unwrap().0.push(gate.clone());
+        self.changed.notify_all();
+    }
+    fn gave_up(&self, gate: &GateView) {
+        self.seen.lock().unwrap().1.push(gate.clone());
+        self.changed.notify_all();
+    }
+}
+
+impl Events {
+    /// Waits until `held` events number `held` and `gave_up` events `gave_up`; returns both lists.
+    fn wait(&self, held: usize, gave_up: usize) -> (Vec<GateView>, Vec<GateView>) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = self.seen.lock().unwrap();
+        while seen.0.len() < held || seen.1.len() < gave_up {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "waited 10 s for {held} held and {gave_up} gave-up events: {:?}", seen.0.len());
+            seen = self.changed.wait_timeout(seen, left).unwrap().0;
+        }
+        seen.clone()
+    }
+}
+
+struct Gate {
+    _dir: tempfile::TempDir,
+    app: Arc<Mutex<App>>,
+    events: Arc<Events>,
+    addr: SocketAddr,
+}
+
+impl Gate {
+    fn start(policy: PanelClosedPolicy) -> Gate {
+        let dir = tempfile::tempdir().unwrap();
+        let config = AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: policy };
+        let app = Arc::new(Mutex::new(App::open(config, Utc::now()).unwrap()));
+        let events = Arc::new(Events::default());
+        let addr = gate_http::start(0, app.clone(), events.clone(), GateOptions::default()).unwrap();
+        Gate { _dir: dir, app, events, addr }
+    }
+
+    fn app(&self) -> MutexGuard<'_, App> {
+        self.app.lock().unwrap()
+    }
+
+    /// Sends a signing as a workstation does and leaves the connection open for the answer.
+    fn post(&self, body: &Value) -> TcpStream {
+        let body = body.to_string();
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "POST /v1/sign HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        )
+        .unwrap();
+        s
+    }
+}
+
+/// Reads the whole answer: the status and the JSON body.
+fn answer(mut s: TcpStream) -> (u16, Value) {
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+/// The README's gate example (a plain chest CT: nothing said about film or reconstruction),
+/// as a follow-up case, which the default rules always sample.
+fn signing(accession: &str) -> Value {
+    json!({
+        "exam": {"accession": accession, "modality": "CT", "exam_item": "CT胸部平扫",
+                 "department": "放射科", "patient_source": "outpatient", "follow_up": true,
+                 "staff": {"technologist": "A1", "reporting_doctor": "D1"}},
+        "signer": "D1"
+    })
+}
+
+fn save(gate: &GateView, items: &[&str], facts: Value) -> PanelSave {
+    let items: Vec<Value> = items.iter().map(|i| json!({"item": i, "findings": []})).collect();
+    serde_json::from_value(json!({
+        "accession": gate.accession, "mode": "random", "gate_id": gate.id, "items": items, "facts": facts
+    }))
+    .unwrap()
+}
+
+fn audited(app: &App, action: &str, subject: &str) -> usize {
+    app.store()
+        .audit_log()
+        .unwrap()
+        .iter()
+        .filter(|e| e.action == action && e.subject.as_deref() == Some(subject))
+        .count()
+}
+
+#[test]
+fn a_retried_signing_joins_its_hold_and_both_requests_get_the_same_answer() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let first = gate.post(&signing("CT-RETRY-1"));
+    let (held, _) = gate.events.wait(1, 0);
+    // The workstation's own timeout fired, or the doctor clicked 签名 again: the same signing.
+    let second = gate.post(&signing("CT-RETRY-1"));
+    let (held_again, _) = gate.events.wait(2, 0);
+    assert_eq!(held_again[1].id, held[0].id, "the retry gets the same hold");
+    assert_eq!(gate.app().pending_gates().len(), 1, "one panel, not two");
+    {
+        let app = gate.app();
+        assert_eq!(audited(&app, "sampled", "CT-RETRY-1"), 1, "one draw for one signing");
+        assert_eq!(audited(&app, "sign_retried", "CT-RETRY-1"), 1);
+    }
+
+    let saved = {
+        let mut app = gate.app();
+        app.sign_in("D1", Utc::now()).unwrap();
+        app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap()
+    };
+    let (a, b) = (answer(first), answer(second));
+    assert_eq!(a, b, "both waiting requests get the same answer");
+    assert_eq!(a.0, 200);
+    assert_eq!(a.1["decision"], "go");
+    assert_eq!(a.1["evaluations"], json!([saved[0].id]));
+    let app = gate.app();
+    let evaluations = app.store().evaluations_of(None, "CT-RETRY-1").unwrap();
+    assert_eq!(evaluations.len(), 1, "one QC for one signing");
+    assert!(app.pending_gates().is_empty());
+}
+
+#[test]
+fn closing_a_retried_hold_blocks_both_requests() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let first = gate.post(&signing("CT-RETRY-2"));
+    gate.events.wait(1, 0);
+    let second = gate.post(&signing("CT-RETRY-2"));
+    let (held, _) = gate.events.wait(2, 0);
+    let released = gate.app().close_gate(&held[0].id, Utc::now()).unwrap();
+    assert_eq!(released.delivered, 2);
+    let (a, b) = (answer(first), answer(second));
+    assert_eq!(a, b);
+    assert_eq!(a.1["decision"], "blocked");
+    // Another signer of the same exam is another signing: a hold of its own.
+    let mut other = signing("CT-RETRY-2");
+    other["signer"] = json!("D2");
+    let third = gate.post(&other);
+    let (held, _) = gate.events.wait(3, 0);
+    assert_ne!(held[2].id, held[0].id);
+    gate.app().close_gate(&held[2].id, Utc::now()).unwrap();
+    assert_eq!(answer(third).1["decision"], "blocked");
+}
+
+#[test]
+fn a_workstation_that_gave_up_is_shown_on_the_panel_and_its_score_still_counts() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let client = gate.post(&signing("CT-GONE-1"));
+    let (held, _) = gate.events.wait(1, 0);
+    assert!(held[0].workstation_waiting);
+    drop(client); // the workstation's HTTP timeout: its connection closes
+    let (_, gave_up) = gate.events.wait(1, 1);
+    assert_eq!(gave_up[0].id, held[0].id);
+    assert!(!gave_up[0].workstation_waiting);
+    assert!(!gate.app().pending_gates()[0].workstation_waiting, "the panel learns it from pending_gates too");
+
+    // It signs again: the same hold, waited on again.
+    let retry = gate.post(&signing("CT-GONE-1"));
+    let (held_again, _) = gate.events.wait(2, 1);
+    assert_eq!(held_again[1].id, held[0].id);
+    assert!(held_again[1].workstation_waiting);
+    drop(retry);
+    gate.events.wait(2, 2);
+
+    // Nobody waits now. The score is saved and counts; closing would tell nobody either.
+    let mut app = gate.app();
+    app.sign_in("D1", Utc::now()).unwrap();
+    let saved = app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap();
+    assert_eq!(saved.len(), 1);
+    assert_eq!(audited(&app, "gate_answer_undelivered", &held[0].id), 1);
+    assert_eq!(audited(&app, "workstation_gave_up", &held[0].id), 2);
+    assert_eq!(app.store().evaluations_of(None, "CT-GONE-1").unwrap().len(), 1);
+}
+
+#[test]
+fn a_workstation_that_gives_up_as_the_panel_is_saved_is_reported_too() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let client = gate.post(&signing("CT-GONE-3"));
+    let (held, _) = gate.events.wait(1, 0);
+    let mut app = gate.app();
+    app.sign_in("D1", Utc::now()).unwrap();
+    // Gone between two looks at the socket, and saved at once: whichever comes first, the
+    // panel hears that nobody got the answer, exactly once.
+    drop(client);
+    app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap();
+    drop(app);
+    let (_, gave_up) = gate.events.wait(1, 1);
+    assert_eq!(gave_up[0].id, held[0].id);
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(gate.events.wait(1, 1).1.len(), 1);
+    assert_eq!(audited(&gate.app(), "gate_answer_undelivered", &held[0].id), 1);
+}
+
+#[test]
+fn closing_the_panel_after_the_workstation_gave_up_says_nobody_got_the_answer() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    drop(gate.post(&signing("CT-GONE-2")));
+    let (held, _) = gate.events.wait(1, 1);
+    let released = gate.app().close_gate(&held[0].id, Utc::now()).unwrap();
+    assert_eq!(released.delivered, 0, "the panel must not say the signature was refused");
+}
+
+#[test]
+fn film_and_reconstruction_unknown_are_not_scored_unless_the_reviewer_states_them() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let client = gate.post(&signing("CT-FACTS-1"));
+    let (held, _) = gate.events.wait(1, 0);
+    let items: Vec<&str> = held[0].items.iter().map(|i| i.as_str()).collect();
+    assert!(items.contains(&"FL") && items.contains(&"TR"), "offered, for the reviewer to state: {items:?}");
+    assert_eq!(held[0].exam.exam.film_printed, None);
+    let mut app = gate.app();
+    app.sign_in("D1", Utc::now()).unwrap();
+
+    // The old one Enter: every offered item as all met. TR = 5 for work nobody did is refused,
+    // and nothing of the panel is saved.
+    let err = app.save_panel(&save(&held[0], &items, json!({})), Utc::now()).unwrap_err();
+    assert_eq!(err.code, "FACT_UNKNOWN", "{err:?}");
+    assert!(err.message_en.contains("film_printed"), "{}", err.message_en);
+    assert!(app.store().evaluations_of(None, "CT-FACTS-1").unwrap().is_empty(), "all or nothing");
+    assert_eq!(app.pending_gates().len(), 1, "still held");
+
+    // Stated in the panel: film printed (FL scored), no reconstruction asked about (TR left out).
+    let saved = app.save_panel(&save(&held[0], &["IQ", "FL"], json!({"film_printed": true})), Utc::now()).unwrap();
+    assert_eq!(saved.iter().map(|e| e.item.as_str()).collect::<Vec<_>>(), ["IQ", "FL"]);
+    let exam = app.exam_detail("CT-FACTS-1", false).unwrap().exam.exam;
+    assert_eq!((exam.film_printed, exam.reconstruction), (Some(true), None), "the stated fact is kept");
+    drop(app);
+    assert_eq!(answer(client).1["decision"], "go");
+}
+
+#[test]
+fn an_exam_signed_through_the_gate_counts_in_the_workload_at_its_signing_time() {
+    let gate = Gate::start(PanelClosedPolicy::Allow);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let scope: ReportScope = serde_json::from_value(json!({"from": month, "to": month})).unwrap();
+    let workload = |app: &App| app.report_view(&scope).unwrap().workload.total;
+    let before = {
+        let mut app = gate.app();
+        app.sign_in("Q1", Utc::now()).unwrap();
+        workload(&app)
+    };
+    let client = gate.post(&signing("CT-WORK-1"));
+    let (held, _) = gate.events.wait(1, 0);
+    let app_now = {
+        let mut app = gate.app();
+        app.close_gate(&held[0].id, Utc::now()).unwrap();
+        workload(&app)
+    };
+    assert_eq!(answer(client).1["decision"], "go");
+    assert_eq!(app_now, before + 1, "the gate-signed exam is technologist A1's work this month");
+    let app = gate.app();
+    let listed = app.report_workload_exams(&scope, Some("A1"), Some("CT")).unwrap();
+    let exam = &listed.iter().find(|e| e.exam.accession == "CT-WORK-1").expect("listed behind figure 5").exam;
+    assert_eq!(exam.performed_at_source, Some(radqc_protocol::PerformedAtSource::Signed));
+    // The marker travels to the center with the exam.
+    let outbox = app.store().outbox().unwrap();
+    let payload: Value = serde_json::from_str(&outbox.last().unwrap().payload).unwrap();
+    assert_eq!(payload["exam"]["performed_at_source"], "signed", "{payload}");
+}
+
+/// Sends `head` (and then `body`) on a fresh connection and reads the whole answer.
+fn raw(gate: &Gate, head: &str, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(gate.addr).unwrap();
+    write!(s, "{head}\r\n\r\n{body}").unwrap();
+    answer(s)
+}
+
+#[test]
+fn the_gate_api_answers_every_request_with_the_envelope() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    assert_eq!(raw(&gate, "GET /v1/health HTTP/1.1", ""), (200, json!({"status": "ok"})));
+    let (status, body) = raw(&gate, "GET /v1/sign HTTP/1.1", "");
+    assert_eq!((status, body["code"].as_str()), (405, Some("METHOD_NOT_ALLOWED")));
+    let (status, body) = raw(&gate, "POST /v2/sign HTTP/1.1\r\nContent-Length: 0", "");
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nContent-Length: 8", "not json");
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
+    let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nTransfer-Encoding: chunked", "0\r\n\r\n");
+    assert_eq!((status, body["code"].as_str()), (411, Some("LENGTH_REQUIRED")));
+    assert!(gate.app().pending_gates().is_empty());
+
+    // curl sends a body over 1 KiB only after `100 Continue`.
+    let mut s = TcpStream::connect(gate.addr).unwrap();
+    write!(s, "POST /v1/sign HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n").unwrap();
+    let mut interim = [0u8; 25];
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    write!(s, "{{}}").unwrap();
+    let (status, body) = answer(s);
+    assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn a_gate_signed_exam_with_its_general_data_can_be_a_qualified_case() {
+    let gate = Gate::start(PanelClosedPolicy::Allow);
+    let month = Utc::now().format("%Y-%m").to_string();
+    let scope: ReportScope = serde_json::from_value(json!({"from": month, "to": month})).unwrap();
+    let indicators = |app: &App| {
+        let i = app.report_view(&scope).unwrap().indicators;
+        (i.sampled, i.qualified)
+    };
+    // Complete general data (5.3 a) but for a performing time, which the workstation never sends.
+    let mut body = signing("CT-QUAL-1");
+    body["exam"]["patient"] = json!({"id": "P-Q1", "sex": "F", "age": 47});
+    body["exam"]["staff"]["auditing_doctor"] = json!("D2");
+    let client = gate.post(&body);
+    let (held, _) = gate.events.wait(1, 0);
+    gate.app().close_gate(&held[0].id, Utc::now()).unwrap();
+    assert_eq!(answer(client).1["decision"], "go");
+
+    // Its report quality scored afterwards (active QC), both passing.
+    let mut app = gate.app();
+    app.sign_in("Q1", Utc::now()).unwrap();
+    let (sampled, qualified) = indicators(&app);
+    let save: PanelSave = serde_json::from_value(json!({
+        "accession": "CT-QUAL-1", "mode": "active",
+        "items": [{"item": "RQ", "findings": []}, {"item": "AR", "findings": []}]
+    }))
+    .unwrap();
+    app.save_panel(&save, Utc::now()).unwrap();
+    let facts = app.report_evaluations(&scope, &serde_json::from_value(json!({})).unwrap()).unwrap();
+    let ours: Vec<_> = facts.iter().filter(|f| f.accession == "CT-QUAL-1").collect();
+    assert_eq!(ours.len(), 2);
+    assert!(ours.iter().all(|f| f.general_data_complete), "the signing time is its exam date");
+    assert_eq!(indicators(&app), (sampled + 1, qualified + 1), "sampled, and qualified");
+}
