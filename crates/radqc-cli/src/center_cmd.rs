@@ -97,15 +97,8 @@ pub enum CenterCommand {
     Report {
         #[command(flatten)]
         db: CenterDb,
-        /// One month, YYYY-MM (or --from and/or --to; neither: all time).
-        #[arg(long, conflicts_with_all = ["from", "to"])]
-        month: Option<String>,
-        /// First month, YYYY-MM.
-        #[arg(long)]
-        from: Option<String>,
-        /// Last month, YYYY-MM (included).
-        #[arg(long)]
-        to: Option<String>,
+        #[command(flatten)]
+        period: crate::report_cmd::PeriodArgs,
         /// One site (default: the whole region).
         #[arg(long)]
         site: Option<String>,
@@ -308,12 +301,11 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             }
             out.flush()?;
         }
-        CenterCommand::Report { db, month, from, to, site, filter, format, output, pdf } => {
-            let query = radqc_center::http::ReportQuery { month, from, to, ..filter.query(site.clone()) };
-            let (period, filter) = query.parse()?;
+        CenterCommand::Report { db, period, site, filter, format, output, pdf } => {
+            let rubric = radqc_domain::Rubric::bundled();
+            let (period, filter) = filter.parse(&period, site.clone(), rubric)?;
             let report = radqc_center::http::build_report(&db.open().await?, period, filter, None).await?;
             let scope = site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
-            let rubric = radqc_domain::Rubric::bundled();
             crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, department, open, overdue_days } => {

@@ -91,15 +91,8 @@ pub fn emit(
 pub struct ReportArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// The month, YYYY-MM.
-    #[arg(long, conflicts_with_all = ["from", "to"])]
-    month: Option<String>,
-    /// First day, YYYY-MM-DD (with --to).
-    #[arg(long, requires = "to")]
-    from: Option<String>,
-    /// Day after the last, YYYY-MM-DD.
-    #[arg(long, requires = "from")]
-    to: Option<String>,
+    #[command(flatten)]
+    period: PeriodArgs,
     #[command(flatten)]
     filter: FilterArgs,
     #[arg(long, value_enum, default_value_t = Format::Json)]
@@ -109,6 +102,21 @@ pub struct ReportArgs {
     output: Option<std::path::PathBuf>,
     #[command(flatten)]
     pdf: PdfArgs,
+}
+
+/// A report's period as the site's and the center's commands take it: the domain's
+/// `ReportScope` months, both included, in the site's local time.
+#[derive(Args, Clone, Default)]
+pub struct PeriodArgs {
+    /// One month, YYYY-MM (or --from and/or --to; neither: all time).
+    #[arg(long, conflicts_with_all = ["from", "to"])]
+    pub month: Option<String>,
+    /// The first month, YYYY-MM (included; alone: from then on).
+    #[arg(long)]
+    pub from: Option<String>,
+    /// The last month, YYYY-MM (included; alone: everything up to it).
+    #[arg(long)]
+    pub to: Option<String>,
 }
 
 /// What a report is restricted to (every filter is optional).
@@ -135,9 +143,17 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The query the center's HTTP API takes, so both check the filters the same way.
-    pub fn query(&self, site: Option<String>) -> radqc_center::http::ReportQuery {
-        radqc_center::http::ReportQuery {
+    /// The report's scope, parsed by the one parser the center's API and the app use too; an
+    /// error names the flag that is wrong.
+    pub fn parse(
+        &self,
+        period: &PeriodArgs,
+        site: Option<String>,
+        rubric: &radqc_domain::Rubric,
+    ) -> Result<(radqc_domain::report::Period, radqc_domain::rollup::ReportFilter)> {
+        let scope = radqc_domain::scope::ReportScope {
+            from: period.month.clone().or_else(|| period.from.clone()),
+            to: period.month.clone().or_else(|| period.to.clone()),
             site,
             department: self.department.clone(),
             modality: self.modality.clone(),
@@ -145,34 +161,26 @@ impl FilterArgs {
             person: self.person.clone(),
             mode: self.mode.clone(),
             rubric_version: self.rubric_version.clone(),
-            ..Default::default()
-        }
+        };
+        scope.parse(rubric).map_err(|e| {
+            let flag = match e.field {
+                "from" | "to" if period.month.is_some() => "--month".to_owned(),
+                "period" => "--from/--to".to_owned(),
+                field => format!("--{}", field.replace('_', "-")),
+            };
+            anyhow::anyhow!("{flag}: {}", e.message)
+        })
     }
-}
-
-/// The first instant of a local day, as RFC 3339 UTC text.
-fn day(s: &str, flag: &str, zone: radqc_domain::SiteZone) -> Result<String> {
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .with_context(|| format!("{flag}: `{s}` is not a date YYYY-MM-DD"))?;
-    Ok(zone.day_start(d).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
 }
 
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let store = args.db.open()?;
     let zone = store.time_zone()?;
-    let (label, from, to) = match (&args.month, &args.from, &args.to) {
-        (Some(m), _, _) => {
-            let month: Month = m.parse()?;
-            let (from, to) = month.range(zone);
-            (month.to_string(), from, to)
-        }
-        (None, Some(f), Some(t)) => (format!("{f}..{t}"), day(f, "--from", zone)?, day(t, "--to", zone)?),
-        _ => anyhow::bail!("give --month YYYY-MM, or --from and --to"),
-    };
-    anyhow::ensure!(from < to, "the period is empty: --from must be before --to");
-    let (_, filter) = args.filter.query(None).parse()?;
+    let (period, filter) = args.filter.parse(&args.period, None, store.rubric())?;
+    let (from, to) = zone.period_range(period);
     let (facts, work) = (store.evaluation_facts(&from, &to)?, store.work_facts(&from, &to)?);
-    let report = Report::build_in(&radqc_domain::Zones::one(zone), store.rubric(), label, filter, &facts, &work, None);
+    let zones = radqc_domain::Zones::one(zone);
+    let report = Report::build_in(&zones, store.rubric(), period.to_string(), filter, &facts, &work, None);
     let scope = format!("站点 Site {}", store.site());
     emit(&report, store.rubric(), args.format, args.output.as_deref(), &scope, &args.pdf)?;
     Ok(ExitCode::SUCCESS)

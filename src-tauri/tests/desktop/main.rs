@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 /// The UI's unit tests render this fixture in place of the real command's answer.
 const UI_FIXTURE: &str = include_str!("../../../ui/tests/fixtures/rubric.json");
 
+/// The whole rubric the UI's stand-in engine (ui/tests/support/shell.ts) scores with.
+const UI_FULL_FIXTURE: &str = include_str!("../../../ui/tests/fixtures/rubric-full.json");
+
 /// Every `path:type` in a JSON document, array elements folded into `[]`.
 fn shape(value: &Value, path: &str, out: &mut BTreeSet<String>) {
     let kind = match value {
@@ -87,6 +90,19 @@ fn ui_fixture_has_the_shape_of_the_real_rubric() {
     // describes it) must change with it, or the unit tests pass against a shape that no
     // longer exists.
     assert_eq!(shape_of(&rubric_on_the_wire()), shape_of(&fixture));
+}
+
+#[test]
+fn ui_full_fixture_is_the_rubric_the_shell_sends() {
+    let fixture: Value = serde_json::from_str(UI_FULL_FIXTURE).expect("the full UI fixture is JSON");
+    // The UI's unit tests score with this copy: a rubric edited in assets/ without it would test
+    // the panel against criteria that no longer exist.
+    assert_eq!(
+        fixture,
+        rubric_on_the_wire(),
+        "ui/tests/fixtures/rubric-full.json differs from the bundled rubric: write it anew with \
+         `radqc rubric show --format json > ui/tests/fixtures/rubric-full.json`"
+    );
 }
 
 #[test]

@@ -181,7 +181,7 @@ fn an_exam_scored_in_two_months_is_one_case_of_the_period() {
         line("CT-NOV", "RQ", &[], "A1", "2026-11-20T02:00:00Z"),
     ];
     ok(&["local", "save", "--db", qc], &lines.join("\n"));
-    let at_site = stdout_json(&radqc(&["report", "--db", qc, "--from", "2026-10-01", "--to", "2026-12-01"], ""));
+    let at_site = stdout_json(&radqc(&["report", "--db", qc, "--from", "2026-10", "--to", "2026-11"], ""));
     assert_eq!(sampled(&at_site), (3, 2, json!(66.7)), "3 exams sampled, CT-SPAN not qualified");
     assert_eq!(
         by_month(&at_site),
@@ -212,7 +212,7 @@ fn an_exam_scored_in_two_months_is_one_case_of_the_period() {
     let only = only.to_str().unwrap();
     ok(&["local", "init", "--db", only], "");
     ok(&["local", "save", "--db", only], &lines[..2].join("\n"));
-    let report = stdout_json(&radqc(&["report", "--db", only, "--from", "2026-10-01", "--to", "2026-12-01"], ""));
+    let report = stdout_json(&radqc(&["report", "--db", only, "--from", "2026-10", "--to", "2026-11"], ""));
     assert_eq!(sampled(&report), (1, 0, json!(0.0)), "one exam, failed in November: 1, 0, 0.0 %");
 }
 
@@ -244,8 +244,8 @@ fn a_month_is_the_site_s_local_month() {
     assert_eq!(workload(&november), 2, "exams performed in the local month");
     let october = stdout_json(&radqc(&["report", "--db", bj, "--month", "2026-10"], ""));
     assert_eq!(listed(&october), ["OCT-LAST"]);
-    let days = stdout_json(&radqc(&["report", "--db", bj, "--from", "2026-11-01", "--to", "2026-11-30"], ""));
-    assert_eq!(listed(&days), ["NOV-FIRST"], "days are local too: 30 November starts at 16:00 UTC");
+    let months = stdout_json(&radqc(&["report", "--db", bj, "--from", "2026-11", "--to", "2026-11"], ""));
+    assert_eq!(listed(&months), ["NOV-FIRST", "NOV-LAST"], "--from and --to are the same months as --month");
 
     let at_center = get(&center.url, "/api/v1/report?month=2026-11&site=CLINIC-BJ", &center.admin);
     assert_eq!(listed(&at_center), ["NOV-FIRST", "NOV-LAST"], "the center counts the site's month");
@@ -296,4 +296,23 @@ fn staff_codes_sort_naturally_across_styles() {
     let work: Vec<&str> =
         report["workload"]["rows"].as_array().unwrap().iter().map(|r| r["person"].as_str().unwrap()).collect();
     assert_eq!(work, ["A1", "A2-1", "A10", "A10-1", "B", "王技师"], "figure 5's ties in natural order");
+}
+
+#[test]
+fn a_report_period_means_the_same_months_at_the_site_and_the_center() {
+    let dir = tempfile::tempdir().unwrap();
+    let qc = dir.path().join("qc.db");
+    let qc = qc.to_str().unwrap();
+    crate::support::ok(&["local", "init", "--db", qc, "--site", "CLINIC-07"], "");
+    // `--to` names the last month, included, as at the center and in the app.
+    let all = stdout_json(&radqc(&["report", "--db", qc, "--to", "2026-11"], ""));
+    assert_eq!(all["period"], json!("..2026-11"), "{all}");
+    let days = radqc(&["report", "--db", qc, "--from", "2026-11-01", "--to", "2026-12-01"], "");
+    let err = String::from_utf8_lossy(&days.stderr);
+    assert!(!days.status.success() && err.contains("--from") && err.contains("YYYY-MM"), "days are refused: {err}");
+    let backwards = radqc(&["report", "--db", qc, "--from", "2026-11", "--to", "2026-10"], "");
+    let err = String::from_utf8_lossy(&backwards.stderr);
+    assert!(!backwards.status.success() && err.contains("--from/--to"), "an empty period is refused: {err}");
+    let role = radqc(&["report", "--db", qc, "--month", "2026-11", "--rubric-version", &"x".repeat(65)], "");
+    assert!(String::from_utf8_lossy(&role.stderr).contains("--rubric-version"), "the flag is named");
 }
