@@ -53,7 +53,7 @@ async fn a_revoked_token_stops_sync_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let (center, mut clinic) = center_and_clinic(dir.path()).await;
     clinic.save_evaluation(0);
-    center.db.revoke_device(clinic.store.device_id()).await.unwrap();
+    center.db.revoke_device(&clinic.store.device_id()).await.unwrap();
     let http = radqc_sync::http_client();
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;
     let Outcome::Stopped { code, message } = &outcome else { panic!("stopped, not {outcome:?}") };

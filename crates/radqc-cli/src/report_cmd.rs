@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use radqc_domain::report::{Month, Report};
+use radqc_domain::report::Report;
 
 use crate::local_cmd::DbArgs;
 

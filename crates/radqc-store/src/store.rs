@@ -241,8 +241,12 @@ impl Store {
     pub fn site(&self) -> &SiteCode {
         &self.site
     }
-    pub fn device_id(&self) -> &str {
-        &self.device_id
+    /// The device this store is now, as its file says (a fork made through another connection
+    /// to the same file changes it); the id it opened with if the file cannot be read.
+    pub fn device_id(&self) -> String {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = 'device_id'", [], |r| r.get(0))
+            .unwrap_or_else(|_| self.device_id.clone())
     }
     pub fn rubric(&self) -> &Rubric {
         &self.rubric
