@@ -20,24 +20,10 @@ async fn site_and_center_reports_agree() {
         }
         // One exam scored in October (passing) and again in November (failing): one case over
         // both months, not two, and not qualified; in each month's row by month.
-        let mut span = |item: &str, findings: &[&str], at: &str| {
-            let mut exam = clinic.exam(2);
-            exam.accession = "CLINIC-R-SPAN".into();
-            let e = radqc_store::NewEvaluation {
-                item: item.parse().unwrap(),
-                findings: findings.iter().map(|c| c.parse().unwrap()).collect(),
-                not_applicable: vec![],
-                exam,
-                reviewer: "D9".parse().unwrap(),
-                mode: QcMode::Random,
-                note: String::new(),
-                supersedes: None,
-                at: Some(at.parse().unwrap()),
-            };
-            clinic.store.save_evaluation(&e, Utc::now()).unwrap();
-        };
-        span("RQ", &[], "2026-10-15T10:00:00Z");
-        span("RQ", &["RQ-S1"], "2026-11-03T10:00:00Z");
+        let mut span = clinic.exam(2);
+        span.accession = "CLINIC-R-SPAN".into();
+        save_rq(&mut clinic, span.clone(), &[], "2026-10-15T10:00:00Z");
+        save_rq(&mut clinic, span, &["RQ-S1"], "2026-11-03T10:00:00Z");
         // A correction: only the latest revision may count, at both ends.
         let first = clinic.store.evaluations().unwrap().into_iter().find(|e| e.item.as_str() == "AR").unwrap();
         clinic.correct(&first.id, &[], "Q1", "复核后更正");
@@ -146,9 +132,14 @@ async fn site_and_center_reports_agree() {
 fn save_at(clinic: &mut Clinic, n: u64, at: &str) {
     let mut exam = clinic.exam(n);
     exam.performed_at = Some(at.parse().unwrap());
+    save_rq(clinic, exam, &["RQ-C1"], at);
+}
+
+/// Saves an RQ evaluation of `exam` with these findings, scored at `at`.
+fn save_rq(clinic: &mut Clinic, exam: radqc_store::ExamInput, findings: &[&str], at: &str) {
     let e = radqc_store::NewEvaluation {
         item: "RQ".parse().unwrap(),
-        findings: vec!["RQ-C1".parse().unwrap()],
+        findings: findings.iter().map(|c| c.parse().unwrap()).collect(),
         not_applicable: vec![],
         exam,
         reviewer: "D9".parse().unwrap(),

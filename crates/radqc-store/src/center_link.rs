@@ -30,11 +30,11 @@ pub struct SyncStatus {
 }
 
 impl Store {
-    fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub(crate) fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
 
-    fn set_meta(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    pub(crate) fn set_meta(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(), StoreError> {
         match value {
             Some(v) => tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

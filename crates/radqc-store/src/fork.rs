@@ -71,27 +71,15 @@ fn json<T: Serialize>(v: &T) -> String {
 
 impl Store {
     fn meta_json<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>, StoreError> {
-        let text: Option<String> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?;
-        text.map(|t| serde_json::from_str(&t).map_err(|e| invalid(&format!("meta.{key}"), e.to_string()))).transpose()
-    }
-
-    fn put_meta(tx: &Transaction, key: &str, value: Option<&str>) -> Result<(), StoreError> {
-        match value {
-            Some(v) => tx.execute(
-                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![key, v],
-            )?,
-            None => tx.execute("DELETE FROM meta WHERE key = ?1", [key])?,
-        };
-        Ok(())
+        self.meta(key)?
+            .map(|t| serde_json::from_str(&t).map_err(|e| invalid(&format!("meta.{key}"), e.to_string())))
+            .transpose()
     }
 
     /// Where the current device's sequence starts: the center sees `seq - seq_base`.
     pub fn seq_base(&self) -> Result<i64, StoreError> {
-        let v: Option<String> =
-            self.conn.query_row("SELECT value FROM meta WHERE key = 'seq_base'", [], |r| r.get(0)).optional()?;
-        v.map_or(Ok(0), |v| v.parse().map_err(|_| invalid("meta.seq_base", format!("`{v}` is not a number"))))
+        self.meta("seq_base")?
+            .map_or(Ok(0), |v| v.parse().map_err(|_| invalid("meta.seq_base", format!("`{v}` is not a number"))))
     }
 
     /// The last sequence number of the current device this store holds (0 when none).
@@ -131,7 +119,7 @@ impl Store {
             parent_after: settled - base,
             why: why.to_owned(),
         };
-        Self::put_meta(&tx, "fork_pending", Some(&json(&plan)))?;
+        Self::set_meta(&tx, "fork_pending", Some(&json(&plan)))?;
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'fork_planned', ?2, ?3)",
             params![ts(now), plan.device_id, format!("{why}: a copy of device {}", plan.parent)],
@@ -152,19 +140,19 @@ impl Store {
             "UPDATE outbox SET state = 'pending', reason = NULL, state_at = ?2 WHERE seq > ?1 AND state <> 'pending'",
             params![base, ts(now)],
         )?;
-        Self::put_meta(&tx, "device_id", Some(&plan.device_id))?;
-        Self::put_meta(&tx, "device_token", Some(&plan.token))?;
-        Self::put_meta(&tx, "seq_base", Some(&base.to_string()))?;
-        Self::put_meta(&tx, "fork_pending", None)?;
+        Self::set_meta(&tx, "device_id", Some(&plan.device_id))?;
+        Self::set_meta(&tx, "device_token", Some(&plan.token))?;
+        Self::set_meta(&tx, "seq_base", Some(&base.to_string()))?;
+        Self::set_meta(&tx, "fork_pending", None)?;
         let pullback = Pullback { device: plan.parent.clone(), after: plan.parent_after };
-        Self::put_meta(&tx, "pullback", Some(&json(&pullback)))?;
+        Self::set_meta(&tx, "pullback", Some(&json(&pullback)))?;
         let record = ForkRecord {
             why: plan.why.clone(),
             was: plan.parent.clone(),
             device: plan.device_id.clone(),
             at: crate::store::parse_ts(&ts(now))?,
         };
-        Self::put_meta(&tx, "forked", Some(&json(&record)))?;
+        Self::set_meta(&tx, "forked", Some(&json(&record)))?;
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'forked', ?2, ?3)",
             params![
@@ -274,7 +262,7 @@ impl Store {
             }
         }
         pullback.after = after;
-        Self::put_meta(&tx, "pullback", if done { None } else { Some(json(&pullback)) }.as_deref())?;
+        Self::set_meta(&tx, "pullback", if done { None } else { Some(json(&pullback)) }.as_deref())?;
         if out.evaluations + out.events > 0 || done {
             tx.execute(
                 "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'restored', ?2, ?3)",

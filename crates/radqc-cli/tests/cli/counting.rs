@@ -2,41 +2,11 @@
 //! `radqc center serve` on loopback: one case per exam over several months, the site's local
 //! month, staff codes in natural order.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
 
 use serde_json::{json, Value};
 
-use crate::support::{radqc, stdout_json};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn ok(args: &[&str], stdin: &str) -> String {
-    let out = radqc(args, stdin);
-    assert!(out.status.success(), "radqc {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// `radqc center serve` on a free loopback port; its address.
-fn serve(center_db: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
-        .args(["center", "serve", "--listen", "127.0.0.1:0", "--db", center_db])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
-    let url = first.trim().strip_prefix("listening on ").expect("the server says where it listens").to_owned();
-    (Server(child), url)
-}
+use crate::support::{ok, radqc, stdout_json, Center};
 
 /// GET `path` from the center with a person's token; the JSON body.
 fn get(url: &str, path: &str, token: &str) -> Value {
@@ -120,7 +90,7 @@ fn workload(report: &Value) -> u64 {
 /// A center with sites `sites` (code, zone), a QC officer's token at each and a region
 /// administrator's; each site's store enrolled.
 struct Region {
-    _server: Server,
+    _center: Center,
     url: String,
     center_db: String,
     admin: String,
@@ -157,7 +127,8 @@ fn region(dir: &std::path::Path, sites: &[(&str, &str)]) -> (Region, Vec<String>
     let admin = ok(&["center", "staff", "token", "--site", sites[0].0, "--code", "R1", "--db", &center_db], "")
         .trim()
         .to_owned();
-    let (server, url) = serve(&center_db);
+    let center = Center::serve(&center_db);
+    let url = center.url.clone();
     for (site, _) in sites {
         let code = ok(&["center", "device", "enroll", "--site", site, "--db", &center_db], "").trim().to_owned();
         let qc = dir.join(format!("{site}.db")).to_str().unwrap().to_owned();
@@ -165,7 +136,7 @@ fn region(dir: &std::path::Path, sites: &[(&str, &str)]) -> (Region, Vec<String>
         ok(&["local", "enroll", "--db", &qc, "--center", &url, "--code", &code], "");
         stores.push(qc);
     }
-    (Region { _server: server, url, center_db, admin }, stores)
+    (Region { _center: center, url, center_db, admin }, stores)
 }
 
 #[test]
