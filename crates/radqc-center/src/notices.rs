@@ -7,6 +7,8 @@ use radqc_domain::Rubric;
 use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
 use serde_json::{json, Value};
 
+use crate::error::ApiError;
+
 /// The notice of a failed evaluation, or none. Its id derives from the evaluation's, so a
 /// retried apply cannot make two.
 pub fn for_failed(payload: &SyncPayload, heads: Vec<String>, now: DateTime<Utc>) -> Option<MonitoringNotice> {
@@ -62,15 +64,21 @@ pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> Value {
     })
 }
 
-/// The department heads among a site's staff (code, roles as stored).
-pub fn heads(staff: Vec<(String, String)>) -> Vec<String> {
-    staff
-        .into_iter()
-        .filter(|(_, roles)| {
-            serde_json::from_str::<Vec<String>>(roles).unwrap_or_default().iter().any(|r| r == "department_head")
-        })
-        .map(|(code, _)| code)
-        .collect()
+/// The department heads among a site's staff (code, roles as stored); roles that do not parse
+/// are an error, not a person who heads nothing.
+pub fn heads(staff: Vec<(String, String)>) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for (code, roles) in staff {
+        if crate::db::parse_roles(&roles)?.iter().any(|r| r == "department_head") {
+            out.push(code);
+        }
+    }
+    Ok(out)
+}
+
+/// A stored notice's body; one that does not parse is a storage error.
+pub fn stored(body: &str) -> Result<MonitoringNotice, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::storage(format!("a stored notice does not parse: {e}")))
 }
 
 /// A stored notice with its closing columns.
@@ -79,13 +87,13 @@ pub fn with_closure(
     correction: Option<String>,
     closed_by: Option<String>,
     closed_at: Option<String>,
-) -> Option<MonitoringNotice> {
-    let mut n: MonitoringNotice = serde_json::from_str(body).ok()?;
+) -> Result<MonitoringNotice, ApiError> {
+    let mut n = stored(body)?;
     n.closed = closed_at.is_some();
     n.correction = correction;
     n.closed_by = closed_by;
-    n.closed_at = closed_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
-    Some(n)
+    n.closed_at = closed_at.as_deref().map(crate::db::parse_ts).transpose()?;
+    Ok(n)
 }
 
 /// A corrected evaluation (a new revision) settles the notice of the one it supersedes: the

@@ -30,6 +30,29 @@ use crate::push::Rubrics;
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
 
+/// A time as the center stores it (RFC 3339, milliseconds, UTC).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A stored time; one that does not parse is a storage error, never a default time.
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::storage(format!("a stored time does not parse ({s:?}): {e}")))
+}
+
+/// A staff member's roles as stored (a JSON list); a list that does not parse is a storage
+/// error, never a person without roles.
+pub(crate) fn parse_roles(s: &str) -> Result<Vec<String>, ApiError> {
+    serde_json::from_str(s).map_err(|e| ApiError::storage(format!("a staff member's stored roles do not parse: {e}")))
+}
+
+/// A stored JSON body (a feed message, a record); one that does not parse is a storage error.
+pub(crate) fn parse_body(s: &str, what: &str) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_str(s).map_err(|e| ApiError::storage(format!("a stored {what} does not parse: {e}")))
+}
+
 /// A fork request seen before: the same parent, id and token answer the same device; anything
 /// else is refused.
 fn check_fork_retry(
@@ -121,13 +144,20 @@ pub struct ExportLine {
 
 impl ExportLine {
     /// A line of the export; an evaluation's record with `superseded_by` as the center knows it.
-    pub fn new(kind: &str, site: String, device: String, seq: i64, body: &str, superseded_by: Option<String>) -> Self {
-        let mut record = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    pub fn new(
+        kind: &str,
+        site: String,
+        device: String,
+        seq: i64,
+        body: &str,
+        superseded_by: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let mut record = parse_body(body, "record")?;
         let kind = if kind == "evaluation" { "evaluation" } else { "exam_event" };
         if let (serde_json::Value::Object(fields), "evaluation") = (&mut record, kind) {
             fields.insert("superseded_by".to_owned(), superseded_by.into());
         }
-        ExportLine { kind, site, device, seq, record }
+        Ok(ExportLine { kind, site, device, seq, record })
     }
 }
 

@@ -12,7 +12,7 @@ use tokio_postgres::NoTls;
 use radqc_domain::report::{EvaluationFact, WorkFact};
 use radqc_protocol::{MonitoringNotice, SyncPayload};
 
-use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::{parse_roles, parse_ts, sql, ts, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState};
@@ -23,14 +23,6 @@ use radqc_protocol::{DeviceRecordsPage, DeviceState};
 pub struct PgDb {
     pool: Pool,
     rollups_at_ingest: bool,
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 impl PgDb {
@@ -51,7 +43,7 @@ impl PgDb {
         tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS center_schema (version BIGINT NOT NULL)").await?;
         let version: i64 = match tx.query_opt("SELECT version FROM center_schema", &[]).await? {
-            Some(row) => row.get(0),
+            Some(row) => row.try_get(0)?,
             None => {
                 tx.execute("INSERT INTO center_schema (version) VALUES (0)", &[]).await?;
                 0
@@ -76,7 +68,7 @@ impl PgDb {
 
     pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.get(0);
+        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.try_get(0)?;
         if n > 0 {
             return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
         }
@@ -100,7 +92,7 @@ impl PgDb {
         // later ones wait for the new zone and rollups.
         tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
         let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
-        match stored.map(|r| r.get::<_, String>(0)) {
+        match stored.map(|r| r.try_get::<_, String>(0)).transpose()? {
             None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
             Some(z) if z == zone.name() => return Ok(()),
             Some(_) => {}
@@ -119,7 +111,7 @@ impl PgDb {
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.get(0);
+        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.try_get(0)?;
         if n == 0 {
             return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
         }
@@ -140,12 +132,14 @@ impl PgDb {
         let code = tx
             .query_opt(&format!("{} FOR UPDATE", sql::FIND_CODE), &[&code_hash])
             .await?
-            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2)));
+            .map(|r| Ok::<_, ApiError>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .transpose()?;
         let site = crate::enrollment::check_code(code, now)?;
         let existing = tx
             .query_opt(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device_id])
             .await?
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)));
+            .map(|r| Ok::<(String, i64), ApiError>((r.try_get(0)?, r.try_get(1)?)))
+            .transpose()?;
         let next_seq = match existing {
             Some((old_site, last_seq)) => {
                 crate::enrollment::check_same_site(device_id, &old_site, &site)?;
@@ -172,20 +166,20 @@ impl PgDb {
 
     pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client.query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash]).await?.map(|r| Device {
-            id: r.get(0),
-            site: r.get(1),
-            revoked: r.get(2),
-        }))
+        client
+            .query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash])
+            .await?
+            .map(|r| Ok(Device { id: r.try_get(0)?, site: r.try_get(1)?, revoked: r.try_get(2)? }))
+            .transpose()
     }
 
     pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client.query_opt(sql::PERSON_BY_TOKEN, &[&token_hash]).await?.map(|r| Person {
-            site: r.get(0),
-            staff: r.get(1),
-            roles: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or_default(),
-        }))
+        client
+            .query_opt(sql::PERSON_BY_TOKEN, &[&token_hash])
+            .await?
+            .map(|r| Ok(Person { site: r.try_get(0)?, staff: r.try_get(1)?, roles: parse_roles(r.try_get(2)?)? }))
+            .transpose()
     }
 
     pub async fn issue_person_token(
@@ -196,7 +190,7 @@ impl PgDb {
         now: DateTime<Utc>,
     ) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.get(0);
+        let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.try_get(0)?;
         if n == 0 {
             return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
         }
@@ -206,7 +200,7 @@ impl PgDb {
 
     pub async fn upsert_staff(&self, m: &StaffMember) -> Result<(), ApiError> {
         let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.get(0);
+        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.try_get(0)?;
         if n == 0 {
             return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
         }
@@ -217,18 +211,20 @@ impl PgDb {
 
     pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
+        client
             .query(sql::STAFF_OF_SITE, &[&site])
             .await?
             .iter()
-            .map(|r| StaffMember {
-                site: r.get(0),
-                code: r.get(1),
-                name: r.get(2),
-                roles: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
-                active: r.get(4),
+            .map(|r| {
+                Ok(StaffMember {
+                    site: r.try_get(0)?,
+                    code: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    roles: parse_roles(r.try_get(3)?)?,
+                    active: r.try_get(4)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn push(
@@ -241,7 +237,7 @@ impl PgDb {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let row = tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id]).await?;
-        let (site, last_seq): (String, i64) = (row.get(0), row.get(1));
+        let (site, last_seq): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
         // What the plan looks up, read first (PostgreSQL calls are async, the plan is not): the
         // digests and rejection reasons of entries within reach of this batch, the notices it
         // closes, the evaluations and events it names.
@@ -318,14 +314,14 @@ impl PgDb {
         let accessions = if self.rollups_at_ingest { rollups::accessions(&rows) } else { Vec::new() };
         let mut stored = std::collections::HashMap::new();
         for r in tx.query(EXAM_STATES, &[&site, &accessions]).await? {
-            stored.insert(r.get::<_, String>(0), exam_state(&r, 1));
+            stored.insert(r.try_get::<_, String>(0)?, exam_state(&r, 1)?);
         }
         let need = rollups::needing_evaluations(&stored, &rows);
         let mut evaluations: std::collections::HashMap<String, rollups::StoredEvaluations> =
             need.iter().map(|a| (a.clone(), Vec::new())).collect();
         if !need.is_empty() {
             for r in tx.query(CURRENT_EVALUATIONS, &[&site, &need]).await? {
-                let acc: String = r.get(0);
+                let acc: String = r.try_get(0)?;
                 let c = counted(&r, 1)?;
                 evaluations.entry(acc).or_default().push(c);
             }
@@ -417,7 +413,7 @@ impl PgDb {
         }
         let delta = if self.rollups_at_ingest {
             let zone = tx.query_opt(&format!("{} FOR SHARE", sql::SITE_ZONE), &[&site]).await?;
-            let zone = rollups::zone(&site, zone.map(|r| r.get(0)))?;
+            let zone = rollups::zone(&site, zone.map(|r| r.try_get(0)).transpose()?)?;
             rollups::delta(&site, zone, &stored, &evaluations, &rows, &inserted)?
         } else {
             Rollup::default()
@@ -442,7 +438,7 @@ impl PgDb {
                         .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
                         .await?;
                     if changed == 1 {
-                        let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.get(0);
+                        let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.try_get(0)?;
                         if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
                             let feed = crate::notices::closed_feed_body(&n, c).to_string();
                             tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
@@ -460,9 +456,7 @@ impl PgDb {
                                 &[&c.correction, &c.closed_by.as_str(), &at, &previous],
                             )
                             .await?;
-                        if let Some(n) =
-                            row.and_then(|r| serde_json::from_str::<MonitoringNotice>(r.get::<_, &str>(0)).ok())
-                        {
+                        if let Some(n) = row.map(|r| crate::notices::stored(r.try_get(0)?)).transpose()? {
                             let feed = crate::notices::closed_feed_body(&n, &c).to_string();
                             tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
                         }
@@ -472,9 +466,13 @@ impl PgDb {
                     }
                     let SyncPayload::Evaluation { evaluation, .. } = payload.as_ref() else { continue };
                     let site = evaluation.site.to_string();
-                    let staff: Vec<(String, String)> =
-                        tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-                    if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) {
+                    let staff = tx
+                        .query(sql::STAFF_ROLES, &[&site])
+                        .await?
+                        .iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                        .collect::<Result<Vec<(String, String)>, ApiError>>()?;
+                    if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff)?, now) {
                         let body = serde_json::to_string(&n).expect("a notice serializes");
                         let inserted = tx
                             .execute(
@@ -554,7 +552,7 @@ impl PgDb {
         now: DateTime<Utc>,
     ) -> Result<i64, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client.query_one(sql::PUBLISH, &[&kind.as_str(), &site, &body.to_string(), &ts(now)]).await?.get(0))
+        Ok(client.query_one(sql::PUBLISH, &[&kind.as_str(), &site, &body.to_string(), &ts(now)]).await?.try_get(0)?)
     }
 
     pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
@@ -563,20 +561,22 @@ impl PgDb {
             .query(sql::FEED, &[&kind.as_str(), &after, &site, &(limit + 1)])
             .await?
             .iter()
-            .map(|r| FeedItem {
-                cursor: r.get(0),
-                kind,
-                site: r.get(1),
-                body: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or(serde_json::Value::Null),
-                published_at: parse_ts(r.get::<_, &str>(3)),
+            .map(|r| {
+                Ok(FeedItem {
+                    cursor: r.try_get(0)?,
+                    kind,
+                    site: r.try_get(1)?,
+                    body: super::parse_body(r.try_get(2)?, "feed message")?,
+                    published_at: parse_ts(r.try_get(3)?)?,
+                })
             })
-            .collect();
+            .collect::<Result<_, ApiError>>()?;
         Ok(crate::feed::page(items, after, limit))
     }
 
     pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| r.get(0)).collect())
+        client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
     pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
@@ -604,7 +604,7 @@ impl PgDb {
             .await?
             .iter()
             .map(|r| {
-                serde_json::from_str(r.get::<_, &str>(0))
+                serde_json::from_str(r.try_get::<_, &str>(0)?)
                     .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))
             })
             .collect()
@@ -617,34 +617,36 @@ impl PgDb {
             .await?
             .iter()
             .map(|r| {
-                Ok(ExportLine::new(
+                ExportLine::new(
                     r.try_get(0)?,
                     r.try_get(1)?,
                     r.try_get(2)?,
                     r.try_get(3)?,
                     r.try_get(4)?,
                     r.try_get(5)?,
-                ))
+                )
             })
             .collect()
     }
 
     pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
+        client
             .query(sql::STATS, &[])
             .await?
             .iter()
-            .map(|r| DeviceStats {
-                site: r.get(0),
-                device: r.get(1),
-                revoked: r.get(2),
-                last_seq: r.get(3),
-                evaluations: r.get(4),
-                exam_events: r.get(5),
-                rejected: r.get(6),
+            .map(|r| {
+                Ok(DeviceStats {
+                    site: r.try_get(0)?,
+                    device: r.try_get(1)?,
+                    revoked: r.try_get(2)?,
+                    last_seq: r.try_get(3)?,
+                    evaluations: r.try_get(4)?,
+                    exam_events: r.try_get(5)?,
+                    rejected: r.try_get(6)?,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -660,7 +662,7 @@ impl PgDb {
             .query(sql::EVALUATION_FACTS, &[&from, &to, &site])
             .await?
             .into_iter()
-            .map(|r| fact_row(&r).into_fact())
+            .map(|r| fact_row(&r)?.into_fact())
             .collect()
     }
 
@@ -670,7 +672,7 @@ impl PgDb {
             .query(sql::WORK_FACTS, &[&from, &to, &site])
             .await?
             .into_iter()
-            .map(|r| super::work_fact(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .map(|r| super::work_fact(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
             .collect()
     }
 }
@@ -720,12 +722,12 @@ impl push::Known for PgKnown {
 impl PgDb {
     pub async fn notices(&self, site: Option<&str>) -> Result<Vec<MonitoringNotice>, ApiError> {
         let client = self.pool.get().await?;
-        Ok(client
+        client
             .query(sql::NOTICES, &[&site])
             .await?
             .iter()
-            .filter_map(|r| crate::notices::with_closure(r.get::<_, &str>(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
+            .map(|r| crate::notices::with_closure(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+            .collect()
     }
 }
 
@@ -738,31 +740,31 @@ const EXAM_STATES: &str = "SELECT accession, modality, department, technologist,
 const CURRENT_EVALUATIONS: &str = "SELECT accession, id, item, scored_person, mode, rubric_version, at, score, grade, \
      body FROM evaluations WHERE site = $1 AND accession = ANY($2) AND current";
 
-fn exam_state(r: &tokio_postgres::Row, first: usize) -> ExamState {
-    ExamState {
-        modality: r.get(first),
-        department: r.get(first + 1),
-        technologist: r.get(first + 2),
-        reporting_doctor: r.get(first + 3),
-        performed_at: r.get(first + 4),
-        auditing_doctor: r.get(first + 5),
-        patient_known: r.get(first + 6),
-    }
+fn exam_state(r: &tokio_postgres::Row, first: usize) -> Result<ExamState, ApiError> {
+    Ok(ExamState {
+        modality: r.try_get(first)?,
+        department: r.try_get(first + 1)?,
+        technologist: r.try_get(first + 2)?,
+        reporting_doctor: r.try_get(first + 3)?,
+        performed_at: r.try_get(first + 4)?,
+        auditing_doctor: r.try_get(first + 5)?,
+        patient_known: r.try_get(first + 6)?,
+    })
 }
 
 /// A stored evaluation as the rollups count it: id, item, scored_person, mode, rubric_version,
 /// at, score, grade, body from column `first` on.
 fn counted(r: &tokio_postgres::Row, first: usize) -> Result<(String, radqc_domain::rollup::Counted), ApiError> {
     let row = crate::rows::EvaluationRow {
-        id: r.get(first),
-        item: r.get(first + 1),
-        scored_person: r.get(first + 2),
-        mode: r.get(first + 3),
-        rubric_version: r.get(first + 4),
-        at: r.get(first + 5),
-        score: r.get(first + 6),
-        grade: r.get(first + 7),
-        deductions: rollups::body_deductions(r.get(first + 8))?.iter().map(|c| c.to_string()).collect(),
+        id: r.try_get(first)?,
+        item: r.try_get(first + 1)?,
+        scored_person: r.try_get(first + 2)?,
+        mode: r.try_get(first + 3)?,
+        rubric_version: r.try_get(first + 4)?,
+        at: r.try_get(first + 5)?,
+        score: r.try_get(first + 6)?,
+        grade: r.try_get(first + 7)?,
+        deductions: rollups::body_deductions(r.try_get(first + 8)?)?.iter().map(|c| c.to_string()).collect(),
         ..crate::rows::EvaluationRow::default()
     };
     Ok((row.id.clone(), rollups::counted(&row)?))
@@ -896,8 +898,8 @@ async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<
 async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
     let set = tx.prepare(sql::SET_PATIENT_KNOWN).await?;
     for r in tx.query(sql::EXAMS_PATIENT_UNKNOWN, &[]).await? {
-        if rollups::body_patient_known(r.get(2)) {
-            tx.execute(&set, &[&r.get::<_, &str>(0), &r.get::<_, &str>(1)]).await?;
+        if rollups::body_patient_known(r.try_get(2)?) {
+            tx.execute(&set, &[&r.try_get::<_, &str>(0)?, &r.try_get::<_, &str>(1)?]).await?;
         }
     }
     tx.execute(sql::MARK_NOT_CURRENT, &[]).await?;
@@ -914,7 +916,7 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
                 Some(_) => Some(counted(r, 9)?),
                 None => None,
             };
-            scan.row((r.get(0), r.get(1)), exam_state(r, 2), evaluation);
+            scan.row((r.try_get(0)?, r.try_get(1)?), exam_state(r, 2)?, evaluation);
         }
     }
     tx.batch_execute("CLOSE rebuild_scan").await?;
@@ -945,27 +947,27 @@ impl PgDb {
         )?;
         let mut out = super::CellRows::default();
         for r in scores {
-            let counts = [r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9)];
-            out.scores.push((r.get(0), r.get(1), r.get(2), r.get(3), counts));
+            let counts = [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?];
+            out.scores.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, counts));
         }
         for r in deductions {
-            out.deductions.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+            out.deductions.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
         }
         for r in cases {
             let key = radqc_domain::rollup::CaseKey {
-                month: r.get(0),
-                site: r.get(1),
-                department: r.get(2),
-                modality: r.get(3),
-                person: r.get(4),
+                month: r.try_get(0)?,
+                site: r.try_get(1)?,
+                department: r.try_get(2)?,
+                modality: r.try_get(3)?,
+                person: r.try_get(4)?,
             };
-            out.cases.push((key, r.get(5), r.get(6)));
+            out.cases.push((key, r.try_get(5)?, r.try_get(6)?));
         }
         for r in work {
-            out.work.push((r.get(0), r.get(1), r.get(2), r.get(3)));
+            out.work.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
         }
         for r in spans {
-            out.spans.push((span_key(&r), [r.get(6), r.get(7), r.get(8)]));
+            out.spans.push((span_key(&r)?, [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?]));
         }
         Ok(out)
     }
@@ -973,7 +975,7 @@ impl PgDb {
     pub(crate) async fn report_details(&self, q: sql::Query) -> Result<Vec<EvaluationFact>, ApiError> {
         let client = self.pool.get().await?;
         let params: Vec<Param> = q.params.iter().map(|p| p as Param).collect();
-        client.query(&q.text, &params).await?.into_iter().map(|r| fact_row(&r).into_fact()).collect()
+        client.query(&q.text, &params).await?.into_iter().map(|r| fact_row(&r)?.into_fact()).collect()
     }
 
     pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
@@ -991,87 +993,93 @@ impl PgDb {
         let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
         let key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
             Ok(radqc_domain::rollup::EvalKey {
-                month: r.get(0),
-                site: r.get(1),
-                department: r.get(2),
-                modality: r.get(3),
-                item: r.get::<_, &str>(4).parse().map_err(|e| bad(&e))?,
-                person: r.get(5),
-                mode: r.get::<_, &str>(6).parse().map_err(|e| bad(&e))?,
-                rubric_version: r.get(7),
+                month: r.try_get(0)?,
+                site: r.try_get(1)?,
+                department: r.try_get(2)?,
+                modality: r.try_get(3)?,
+                item: r.try_get::<_, &str>(4)?.parse().map_err(|e| bad(&e))?,
+                person: r.try_get(5)?,
+                mode: r.try_get::<_, &str>(6)?.parse().map_err(|e| bad(&e))?,
+                rubric_version: r.try_get(7)?,
             })
         };
-        let case_key = |r: &tokio_postgres::Row| radqc_domain::rollup::CaseKey {
-            month: r.get(0),
-            site: r.get(1),
-            department: r.get(2),
-            modality: r.get(3),
-            person: r.get(4),
+        let case_key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::CaseKey, ApiError> {
+            Ok(radqc_domain::rollup::CaseKey {
+                month: r.try_get(0)?,
+                site: r.try_get(1)?,
+                department: r.try_get(2)?,
+                modality: r.try_get(3)?,
+                person: r.try_get(4)?,
+            })
         };
         let mut out = Rollup::default();
         let q = format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY);
         for r in client.query(&q, &[]).await? {
-            out.scores.insert(key(&r)?, [r.get(8), r.get(9), r.get(10), r.get(11), r.get(12), r.get(13)]);
+            out.scores.insert(
+                key(&r)?,
+                [r.try_get(8)?, r.try_get(9)?, r.try_get(10)?, r.try_get(11)?, r.try_get(12)?, r.try_get(13)?],
+            );
         }
         let q = format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY);
         for r in client.query(&q, &[]).await? {
-            let criterion = r.get::<_, &str>(8).parse().map_err(|e| bad(&e))?;
-            out.deductions.insert((key(&r)?, criterion), r.get(9));
+            let criterion = r.try_get::<_, &str>(8)?.parse().map_err(|e| bad(&e))?;
+            out.deductions.insert((key(&r)?, criterion), r.try_get(9)?);
         }
         let q = format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY);
         for r in client.query(&q, &[]).await? {
-            out.cases.insert(case_key(&r), [r.get(5), r.get(6)]);
+            out.cases.insert(case_key(&r)?, [r.try_get(5)?, r.try_get(6)?]);
         }
         let q = format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY);
         for r in client.query(&q, &[]).await? {
-            out.work.insert(case_key(&r), r.get(5));
+            out.work.insert(case_key(&r)?, r.try_get(5)?);
         }
         let q = format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY);
         for r in client.query(&q, &[]).await? {
-            out.spans.insert(span_key(&r), [r.get(6), r.get(7), r.get(8)]);
+            out.spans.insert(span_key(&r)?, [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?]);
         }
         out.prune();
         Ok(out)
     }
 }
 
-fn fact_row(r: &tokio_postgres::Row) -> super::FactRow {
-    super::FactRow {
-        site: r.get(0),
-        department: r.get(1),
-        accession: r.get(2),
-        modality: r.get(3),
-        exam_item: r.get(4),
-        item: r.get(5),
-        scored_person: r.get(6),
-        reviewer: r.get(7),
-        score: r.get(8),
-        grade: r.get(9),
-        body: r.get(10),
-        id: r.get(11),
-        reporting_doctor: r.get(12),
-        mode: r.get(13),
-        rubric_version: r.get(14),
-        at: r.get(15),
-        patient_known: r.get(16),
-        performed_at: r.get(17),
-        auditing_doctor: r.get(18),
-    }
+fn fact_row(r: &tokio_postgres::Row) -> Result<super::FactRow, ApiError> {
+    Ok(super::FactRow {
+        site: r.try_get(0)?,
+        department: r.try_get(1)?,
+        accession: r.try_get(2)?,
+        modality: r.try_get(3)?,
+        exam_item: r.try_get(4)?,
+        item: r.try_get(5)?,
+        scored_person: r.try_get(6)?,
+        reviewer: r.try_get(7)?,
+        score: r.try_get(8)?,
+        grade: r.try_get(9)?,
+        body: r.try_get(10)?,
+        id: r.try_get(11)?,
+        reporting_doctor: r.try_get(12)?,
+        mode: r.try_get(13)?,
+        rubric_version: r.try_get(14)?,
+        at: r.try_get(15)?,
+        patient_known: r.try_get(16)?,
+        performed_at: r.try_get(17)?,
+        auditing_doctor: r.try_get(18)?,
+    })
 }
 
 /// The columns of `sql::SPAN_KEY`, first.
-fn span_key(r: &tokio_postgres::Row) -> radqc_domain::rollup::SpanKey {
-    radqc_domain::rollup::SpanKey {
-        site: r.get(0),
-        accession: r.get(1),
-        month: r.get(2),
-        department: r.get(3),
-        modality: r.get(4),
-        person: r.get(5),
-    }
+fn span_key(r: &tokio_postgres::Row) -> Result<radqc_domain::rollup::SpanKey, ApiError> {
+    Ok(radqc_domain::rollup::SpanKey {
+        site: r.try_get(0)?,
+        accession: r.try_get(1)?,
+        month: r.try_get(2)?,
+        department: r.try_get(3)?,
+        modality: r.try_get(4)?,
+        person: r.try_get(5)?,
+    })
 }
 
 async fn site_zones(c: &impl tokio_postgres::GenericClient) -> Result<radqc_domain::Zones, ApiError> {
     let rows = c.query(sql::SITE_ZONES, &[]).await?;
-    rollups::zones(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))))
+    let rows = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, ApiError>>()?;
+    rollups::zones(rows)
 }

@@ -13,7 +13,7 @@ use radqc_domain::report::{EvaluationFact, WorkFact};
 use radqc_domain::rollup::Rollup;
 use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
 
-use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::{parse_roles, parse_ts, sql, ts, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState, StoredEvaluations};
@@ -31,14 +31,6 @@ pub struct SqliteDb {
 /// the rollup queries need them to pick their indexes (a site's all-time report reads 24 short
 /// ranges instead of a whole index).
 const OPTIMIZE_EVERY: u64 = 500;
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
-}
 
 impl SqliteDb {
     pub fn open(path: &Path) -> Result<SqliteDb, ApiError> {
@@ -207,11 +199,7 @@ impl SqliteDb {
             let row: Option<(String, String, String)> = c
                 .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
                 .optional()?;
-            Ok(row.map(|(site, staff, roles)| Person {
-                site,
-                staff,
-                roles: serde_json::from_str(&roles).unwrap_or_default(),
-            }))
+            row.map(|(site, staff, roles)| Ok(Person { site, staff, roles: parse_roles(&roles)? })).transpose()
         })
         .await
     }
@@ -253,17 +241,18 @@ impl SqliteDb {
         let site = site.to_owned();
         self.with(move |c| {
             let mut stmt = c.prepare(sql::STAFF_OF_SITE)?;
-            let rows = stmt.query_map([&site], |r| {
-                let roles: String = r.get(3)?;
-                Ok(StaffMember {
+            let mut rows = stmt.query([&site])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(StaffMember {
                     site: r.get(0)?,
                     code: r.get(1)?,
                     name: r.get(2)?,
-                    roles: serde_json::from_str(&roles).unwrap_or_default(),
+                    roles: parse_roles(&r.get::<_, String>(3)?)?,
                     active: r.get(4)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+                });
+            }
+            Ok(out)
         })
         .await
     }
@@ -482,17 +471,17 @@ impl SqliteDb {
         let site = site.to_owned();
         self.with(move |c| {
             let mut stmt = c.prepare(sql::FEED)?;
-            let rows = stmt.query_map(params![kind.as_str(), after, site, limit + 1], |r| {
-                let body: String = r.get(2)?;
-                Ok(FeedItem {
+            let mut rows = stmt.query(params![kind.as_str(), after, site, limit + 1])?;
+            let mut items = Vec::new();
+            while let Some(r) = rows.next()? {
+                items.push(FeedItem {
                     cursor: r.get(0)?,
                     kind,
                     site: r.get(1)?,
-                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                    published_at: parse_ts(&r.get::<_, String>(3)?),
-                })
-            })?;
-            let items: Vec<FeedItem> = rows.collect::<Result<_, _>>()?;
+                    body: super::parse_body(&r.get::<_, String>(2)?, "feed message")?,
+                    published_at: parse_ts(&r.get::<_, String>(3)?)?,
+                });
+            }
             Ok(crate::feed::page(items, after, limit))
         })
         .await
@@ -530,11 +519,13 @@ impl SqliteDb {
     pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
         self.with(|c| {
             let mut stmt = c.prepare(sql::EXPORT)?;
-            let rows = stmt.query_map([], |r| {
+            let mut rows = stmt.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
                 let (kind, body): (String, String) = (r.get(0)?, r.get(4)?);
-                Ok(ExportLine::new(&kind, r.get(1)?, r.get(2)?, r.get(3)?, &body, r.get(5)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+                out.push(ExportLine::new(&kind, r.get(1)?, r.get(2)?, r.get(3)?, &body, r.get(5)?)?);
+            }
+            Ok(out)
         })
         .await
     }
@@ -666,7 +657,7 @@ fn open_notice(
         .prepare_cached(sql::STAFF_ROLES)?
         .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) else { return Ok(()) };
+    let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff)?, now) else { return Ok(()) };
     let body = serde_json::to_string(&n).expect("a notice serializes");
     let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
         n.id,
@@ -694,7 +685,7 @@ fn close_superseded_notice(
         .prepare_cached(sql::CLOSE_SUPERSEDED_NOTICE)?
         .query_row(params![c.correction, c.closed_by.as_str(), ts(c.at), previous], |r| r.get(0))
         .optional()?;
-    if let Some(n) = body.and_then(|b| serde_json::from_str::<MonitoringNotice>(&b).ok()) {
+    if let Some(n) = body.as_deref().map(crate::notices::stored).transpose()? {
         let feed = crate::notices::closed_feed_body(&n, c).to_string();
         tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
     }
@@ -708,10 +699,9 @@ fn close_notice(tx: &rusqlite::Transaction, c: &NoticeClosure, received: &str) -
         tx.prepare_cached(sql::CLOSE_NOTICE)?.execute(params![c.correction, c.closed_by.as_str(), at, c.notice_id])?;
     if changed == 1 {
         let body: String = tx.prepare_cached(sql::NOTICE_BODY)?.query_row([&c.notice_id], |r| r.get(0))?;
-        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
-            let feed = crate::notices::closed_feed_body(&n, c).to_string();
-            tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
-        }
+        let n = crate::notices::stored(&body)?;
+        let feed = crate::notices::closed_feed_body(&n, c).to_string();
+        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
     }
     Ok(())
 }
@@ -725,7 +715,7 @@ impl SqliteDb {
             let mut out = Vec::new();
             for row in rows {
                 let (body, correction, closed_by, closed_at) = row?;
-                out.extend(crate::notices::with_closure(&body, correction, closed_by, closed_at));
+                out.push(crate::notices::with_closure(&body, correction, closed_by, closed_at)?);
             }
             Ok(out)
         })
