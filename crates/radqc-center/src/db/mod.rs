@@ -13,8 +13,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
 use radqc_protocol::{
-    DeviceRecordsPage, DeviceState, EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse,
-    StaffMember,
+    DeviceRecordsPage, DeviceState, EvaluationRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
 };
 use serde::Serialize;
 
@@ -331,9 +330,6 @@ impl Db {
     }
     pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
         dispatch!(self, db => db.evaluations(site).await)
-    }
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        dispatch!(self, db => db.events(site).await)
     }
     pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
         dispatch!(self, db => db.export().await)

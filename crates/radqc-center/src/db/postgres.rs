@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Config, Pool, Runtime};
-use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
-};
+use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use tokio_postgres::NoTls;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
@@ -586,27 +584,6 @@ impl PgDb {
             .await?
             .iter()
             .map(|r| super::evaluation_record(r.try_get::<_, &str>(0)?, r.try_get(1)?))
-            .collect()
-    }
-
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        self.bodies(sql::EVENTS, site).await
-    }
-
-    async fn bodies<T: serde::de::DeserializeOwned>(
-        &self,
-        query: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<T>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(query, &[&site])
-            .await?
-            .iter()
-            .map(|r| {
-                serde_json::from_str(r.try_get::<_, &str>(0)?)
-                    .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))
-            })
             .collect()
     }
 

@@ -325,7 +325,6 @@ pub const EVALUATIONS: &str = concat!(
     superseded_by!(),
     " FROM evaluations e WHERE (CAST($1 AS TEXT) IS NULL OR e.site = $1) ORDER BY e.at, e.id"
 );
-pub const EVENTS: &str = "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
 pub const EXPORT: &str = concat!(
     "SELECT 'evaluation', e.site, e.device, e.seq, e.body, ",
     superseded_by!(),

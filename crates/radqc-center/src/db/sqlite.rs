@@ -4,9 +4,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
-};
+use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
@@ -511,11 +509,6 @@ impl SqliteDb {
         .await
     }
 
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        let site = site.map(str::to_owned);
-        self.with(move |c| bodies(c, sql::EVENTS, site)).await
-    }
-
     pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
         self.with(|c| {
             let mut stmt = c.prepare(sql::EXPORT)?;
@@ -548,24 +541,6 @@ impl SqliteDb {
         })
         .await
     }
-}
-
-fn bodies<T: serde::de::DeserializeOwned>(
-    c: &Connection,
-    query: &str,
-    site: Option<String>,
-) -> Result<Vec<T>, ApiError> {
-    let mut stmt = c.prepare(query)?;
-    let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for body in rows {
-        let body = body?;
-        out.push(
-            serde_json::from_str(&body)
-                .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))?,
-        );
-    }
-    Ok(out)
 }
 
 impl SqliteDb {
