@@ -4,8 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
-use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
-use serde_json::{json, Value};
+use radqc_protocol::{MonitoringNotice, NoticeClosure, NoticeMessage, SyncPayload};
 
 use crate::error::ApiError;
 
@@ -36,32 +35,30 @@ pub fn for_failed(payload: &SyncPayload, heads: Vec<String>, now: DateTime<Utc>)
 }
 
 /// What the site's staff read in the notices feed when the notice opens.
-pub fn opened_feed_body(n: &MonitoringNotice) -> Value {
+pub fn opened_feed_body(n: &MonitoringNotice) -> NoticeMessage {
     let rubric = Rubric::bundled();
     let item = n.item.parse().map(|i| rubric.item(i).name.zh.clone()).unwrap_or_else(|_| n.item.clone());
     let score = n.score.map_or(String::new(), |s| format!("（{s}分）"));
-    json!({
-        "type": "failed_evaluation",
-        "notice_id": n.id,
-        "to": n.to,
-        "also_to": n.also_to,
-        "text": format!("检查 {} 的{}质控不合格{score}，请整改并记录整改措施。", n.accession, item),
-        "accession": n.accession,
-        "item": n.item,
-        "evaluation_id": n.evaluation_id,
-    })
+    NoticeMessage::FailedEvaluation {
+        notice_id: n.id.clone(),
+        to: n.to.clone(),
+        also_to: n.also_to.clone(),
+        text: format!("检查 {} 的{}质控不合格{score}，请整改并记录整改措施。", n.accession, item),
+        accession: n.accession.clone(),
+        item: n.item.clone(),
+        evaluation_id: n.evaluation_id.clone(),
+    }
 }
 
 /// What they read when it closes.
-pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> Value {
-    json!({
-        "type": "notice_closed",
-        "notice_id": n.id,
-        "to": n.to,
-        "also_to": n.also_to,
-        "text": format!("检查 {} 的不合格通知已整改关闭（{}）：{}", n.accession, c.closed_by, c.correction),
-        "accession": n.accession,
-    })
+pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> NoticeMessage {
+    NoticeMessage::NoticeClosed {
+        notice_id: n.id.clone(),
+        to: n.to.clone(),
+        also_to: n.also_to.clone(),
+        text: format!("检查 {} 的不合格通知已整改关闭（{}）：{}", n.accession, c.closed_by, c.correction),
+        accession: n.accession.clone(),
+    }
 }
 
 /// The department heads among a site's staff (code, roles as stored); roles that do not parse

@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 mod migration_tests;
+mod notice_step;
 mod postgres;
 mod sql;
 mod sqlite;

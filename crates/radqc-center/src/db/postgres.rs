@@ -8,8 +8,9 @@ use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, 
 use tokio_postgres::NoTls;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
-use radqc_protocol::{MonitoringNotice, SyncPayload};
+use radqc_protocol::MonitoringNotice;
 
+use super::notice_step::{self, NoticeStep};
 use super::{parse_roles, parse_ts, sql, ts, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
@@ -429,62 +430,39 @@ impl PgDb {
         // Monitoring notices: rare, and each depends on what the database says, so one by one.
         for write in &plan.writes {
             let Write::Apply { payload, .. } = write else { continue };
-            match payload.as_ref() {
-                SyncPayload::NoticeClosed { closure: c } => {
-                    let at = ts(c.at);
-                    let changed = tx
-                        .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
-                        .await?;
-                    if changed == 1 {
-                        let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.try_get(0)?;
-                        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
-                            let feed = crate::notices::closed_feed_body(&n, c).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
+            for step in notice_step::steps(payload) {
+                let publish = match step {
+                    NoticeStep::Close { statement, params, closure } => {
+                        let params: Vec<P> = params.iter().map(|p| p as P).collect();
+                        let row = tx.query_opt(statement, &params).await?;
+                        let body: Option<&str> = row.as_ref().map(|r| r.try_get(0)).transpose()?;
+                        notice_step::closed(body, &closure)?
+                    }
+                    NoticeStep::Open { site, payload } => {
+                        let staff = tx
+                            .query(sql::STAFF_ROLES, &[&site])
+                            .await?
+                            .iter()
+                            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                            .collect::<Result<Vec<(String, String)>, ApiError>>()?;
+                        match notice_step::opening(payload, staff, now)? {
+                            Some(o) => {
+                                let n = &o.notice;
+                                let inserted = tx
+                                    .execute(
+                                        sql::INSERT_NOTICE,
+                                        &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &o.body],
+                                    )
+                                    .await?;
+                                (inserted == 1).then_some(o.publish)
+                            }
+                            None => None,
                         }
                     }
+                };
+                if let Some(p) = publish {
+                    tx.query_one(sql::PUBLISH, &[&"notices", &p.site, &p.body, &received]).await?;
                 }
-                SyncPayload::Evaluation { .. }
-                    if crate::notices::closure_by_revision(payload).is_some() || !is_pass(payload) =>
-                {
-                    if let Some((previous, c)) = crate::notices::closure_by_revision(payload) {
-                        let at = ts(c.at);
-                        let row = tx
-                            .query_opt(
-                                sql::CLOSE_SUPERSEDED_NOTICE,
-                                &[&c.correction, &c.closed_by.as_str(), &at, &previous],
-                            )
-                            .await?;
-                        if let Some(n) = row.map(|r| crate::notices::stored(r.try_get(0)?)).transpose()? {
-                            let feed = crate::notices::closed_feed_body(&n, &c).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                        }
-                    }
-                    if is_pass(payload) {
-                        continue;
-                    }
-                    let SyncPayload::Evaluation { evaluation, .. } = payload.as_ref() else { continue };
-                    let site = evaluation.site.to_string();
-                    let staff = tx
-                        .query(sql::STAFF_ROLES, &[&site])
-                        .await?
-                        .iter()
-                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                        .collect::<Result<Vec<(String, String)>, ApiError>>()?;
-                    if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff)?, now) {
-                        let body = serde_json::to_string(&n).expect("a notice serializes");
-                        let inserted = tx
-                            .execute(
-                                sql::INSERT_NOTICE,
-                                &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &body],
-                            )
-                            .await?;
-                        if inserted == 1 {
-                            let feed = crate::notices::opened_feed_body(&n).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                        }
-                    }
-                }
-                _ => {}
             }
         }
         if !plan.digests.is_empty() {
@@ -706,10 +684,6 @@ impl PgDb {
             .map(|r| crate::notices::with_closure(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
             .collect()
     }
-}
-
-fn is_pass(payload: &SyncPayload) -> bool {
-    !matches!(payload, SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass)
 }
 
 const EXAM_STATES: &str = "SELECT accession, modality, department, technologist, reporting_doctor, performed_at, \

@@ -9,8 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
 use radqc_domain::rollup::Rollup;
-use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
+use radqc_protocol::{MonitoringNotice, SyncPayload};
 
+use super::notice_step::{self, NoticeStep};
 use super::{parse_roles, parse_ts, sql, ts, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
@@ -296,17 +297,11 @@ impl SqliteDb {
             for write in &plan.writes {
                 match write {
                     Write::Apply { payload, .. } => {
-                        if let SyncPayload::NoticeClosed { closure } = payload.as_ref() {
-                            close_notice(&tx, closure, &received)?;
+                        notice_steps(&tx, payload, &received, now)?;
+                        if let SyncPayload::NoticeClosed { .. } = payload.as_ref() {
                             continue;
                         }
                         let rows = applied_rows.next().expect("evaluations and events have rows");
-                        if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
-                            open_notice(&tx, payload, &received, now)?;
-                        }
-                        if let Some((previous, closure)) = crate::notices::closure_by_revision(payload) {
-                            close_superseded_notice(&tx, &previous, &closure, &received)?;
-                        }
                         let e = &rows.exam;
                         tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
                             e.site,
@@ -620,63 +615,47 @@ impl push::Known for SqliteKnown<'_> {
     }
 }
 
-/// A failed evaluation opens a notice (once) and tells the site.
-fn open_notice(
+/// Runs an applied entry's notice steps (`notice_step.rs` decides them).
+fn notice_steps(
     tx: &rusqlite::Transaction,
     payload: &SyncPayload,
     received: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let site = payload.sites()[0].to_string();
-    let staff: Vec<(String, String)> = tx
-        .prepare_cached(sql::STAFF_ROLES)?
-        .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff)?, now) else { return Ok(()) };
-    let body = serde_json::to_string(&n).expect("a notice serializes");
-    let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
-        n.id,
-        n.site,
-        n.evaluation_id,
-        n.department,
-        received,
-        body
-    ])?;
-    if inserted == 1 {
-        let feed = crate::notices::opened_feed_body(&n).to_string();
-        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
-    }
-    Ok(())
-}
-
-/// A revision of a failed evaluation closes the earlier one's notice and tells the site.
-fn close_superseded_notice(
-    tx: &rusqlite::Transaction,
-    previous: &str,
-    c: &NoticeClosure,
-    received: &str,
-) -> Result<(), ApiError> {
-    let body: Option<String> = tx
-        .prepare_cached(sql::CLOSE_SUPERSEDED_NOTICE)?
-        .query_row(params![c.correction, c.closed_by.as_str(), ts(c.at), previous], |r| r.get(0))
-        .optional()?;
-    if let Some(n) = body.as_deref().map(crate::notices::stored).transpose()? {
-        let feed = crate::notices::closed_feed_body(&n, c).to_string();
-        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
-    }
-    Ok(())
-}
-
-/// A recorded correction closes its notice (a second closure changes nothing) and tells the site.
-fn close_notice(tx: &rusqlite::Transaction, c: &NoticeClosure, received: &str) -> Result<(), ApiError> {
-    let at = ts(c.at);
-    let changed =
-        tx.prepare_cached(sql::CLOSE_NOTICE)?.execute(params![c.correction, c.closed_by.as_str(), at, c.notice_id])?;
-    if changed == 1 {
-        let body: String = tx.prepare_cached(sql::NOTICE_BODY)?.query_row([&c.notice_id], |r| r.get(0))?;
-        let n = crate::notices::stored(&body)?;
-        let feed = crate::notices::closed_feed_body(&n, c).to_string();
-        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
+    for step in notice_step::steps(payload) {
+        let publish = match step {
+            NoticeStep::Close { statement, params, closure } => {
+                let body: Option<String> = tx
+                    .prepare_cached(statement)?
+                    .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))
+                    .optional()?;
+                notice_step::closed(body.as_deref(), &closure)?
+            }
+            NoticeStep::Open { site, payload } => {
+                let staff: Vec<(String, String)> = tx
+                    .prepare_cached(sql::STAFF_ROLES)?
+                    .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                match notice_step::opening(payload, staff, now)? {
+                    Some(o) => {
+                        let n = &o.notice;
+                        let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
+                            n.id,
+                            n.site,
+                            n.evaluation_id,
+                            n.department,
+                            received,
+                            o.body
+                        ])?;
+                        (inserted == 1).then_some(o.publish)
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let Some(p) = publish {
+            tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", p.site, p.body, received], |_| Ok(()))?;
+        }
     }
     Ok(())
 }
