@@ -44,9 +44,7 @@ impl AppState {
     async fn reload_rubrics(&self) -> Result<(), ApiError> {
         let mut set = RubricSet::with_bundled();
         for body in self.db.published_rubrics().await? {
-            if let Some(rubric) = parse_published_rubric(&body) {
-                set.insert(rubric);
-            }
+            set.insert(parse_published_rubric(&body)?);
         }
         *self.rubrics.write().unwrap_or_else(|p| p.into_inner()) = set;
         Ok(())
@@ -57,11 +55,14 @@ impl AppState {
     }
 }
 
-/// A rubric feed item's body: `{"version": "...", "toml": "..."}`.
-pub fn parse_published_rubric(body: &str) -> Option<Rubric> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let text = value.get("toml")?.as_str()?;
-    Rubric::from_toml_str(text, "published rubric").ok()
+/// A rubric feed item's body: `{"version": "...", "toml": "..."}`. It was checked when
+/// published, so one that does not parse is a storage error: never a version the center does
+/// not know, which would reject the evaluations scored under it for good.
+pub fn parse_published_rubric(body: &str) -> Result<Rubric, ApiError> {
+    let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a published rubric does not parse: {e}"));
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| bad(&e))?;
+    let text = value.get("toml").and_then(|t| t.as_str()).ok_or_else(|| bad(&"no `toml` text"))?;
+    Rubric::from_toml_str(text, "published rubric").map_err(|e| bad(&e))
 }
 
 impl IntoResponse for ApiError {

@@ -223,3 +223,24 @@ async fn a_column_of_an_unexpected_type_or_null_is_a_storage_error_not_a_panic()
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_published_rubric_that_does_not_parse_is_a_retry_not_an_unknown_rubric() {
+    each_place(|backend, center, _| async move {
+        let code = center.site("SITE-A").await;
+        let (_, device) = center.enroll(&code).await;
+        // Another center process published 2026.2 after this one started; the row reads back
+        // cut short.
+        let body = serde_json::json!({"version": "2026.2", "toml": "version = \"2026.2\"\n[[items]"});
+        center.db.publish(radqc_protocol::FeedKind::Rubric, None, &body, Utc::now()).await.unwrap();
+        let mut clinic = Clinic::new("SITE-A");
+        clinic.save("CT-A1", "IQ", &[]);
+        let mut entries = clinic.entries(1, 1);
+        crate::support::edit(&mut entries[0], |v| v["evaluation"]["rubric_version"] = "2026.2".into());
+        // Not a dead letter (UNKNOWN_RUBRIC): the client retries until the rubric reads.
+        storage_error(backend, "a published rubric that does not parse", center.push(&device, &entries).await);
+        let (_, state) = center.get("/api/v1/device", Some(&device)).await;
+        assert_eq!(state["last_seq"], 0, "{backend}: the entry was not consumed: {state}");
+    })
+    .await;
+}
