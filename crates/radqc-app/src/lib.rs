@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use radqc_domain::{
     CriterionCode, ExamEventKind, Findings, ItemCode, QcMode, SamplingRules, SiteCode, StaffCode, Verdict,
 };
-use radqc_protocol::{EvaluationRecord, ExamRecord, FeedKind, StaffMember};
+use radqc_protocol::{EvaluationRecord, ExamRecord, FeedKind, NoticeMessage, StaffMember};
 use radqc_store::{ExamFilter, ExamInput, Key, NewEvaluation, Store};
 use serde::{Deserialize, Serialize};
 
@@ -563,37 +563,32 @@ impl App {
         let user = self.user()?;
         let items = self.store.feed_items(FeedKind::Notices)?;
         let closed_here = self.store.notice_closures()?;
-        let closed_at_center: std::collections::HashSet<String> = items
+        let bodies: Vec<(radqc_protocol::FeedItem, radqc_protocol::NoticeBody)> =
+            items.into_iter().filter_map(|i| radqc_protocol::NoticeBody::parse(&i.body).ok().map(|b| (i, b))).collect();
+        let closed_at_center: std::collections::HashSet<&str> = bodies
             .iter()
-            .filter(|i| i.body["type"] == "notice_closed")
-            .filter_map(|i| i.body["notice_id"].as_str().map(str::to_owned))
+            .filter(|(_, b)| b.kind() == Some("notice_closed"))
+            .filter_map(|(_, b)| b.notice_id())
             .collect();
-        Ok(items
-            .into_iter()
-            .filter_map(|i| {
-                let b = &i.body;
-                let to = b["to"].as_str().map(str::to_owned);
-                let also_to: Vec<String> = b["also_to"]
-                    .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-                    .unwrap_or_default();
-                let mine = to.as_deref().is_none_or(|t| t == user.code) || also_to.contains(&user.code);
+        Ok(bodies
+            .iter()
+            .filter_map(|(i, b)| {
+                let mine = b.to().is_none_or(|t| t == user.code) || b.also_to().contains(&user.code);
                 if !mine {
                     return None;
                 }
-                let kind = b["type"].as_str().map(str::to_owned);
-                let notice_id = b["notice_id"].as_str().map(str::to_owned);
-                let open = kind.as_deref() == Some("failed_evaluation")
+                let notice_id = b.notice_id().map(str::to_owned);
+                let open = matches!(b, radqc_protocol::NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { .. }))
                     && notice_id
-                        .as_ref()
+                        .as_deref()
                         .is_some_and(|id| !closed_here.contains_key(id) && !closed_at_center.contains(id));
                 Some(Notice {
                     cursor: i.cursor,
                     notice_id,
-                    kind,
-                    to,
-                    also_to,
-                    text: b["text"].as_str().unwrap_or_default().to_owned(),
+                    kind: b.kind().map(str::to_owned),
+                    to: b.to().map(str::to_owned),
+                    also_to: b.also_to().to_vec(),
+                    text: b.text().to_owned(),
                     published_at: i.published_at,
                     open,
                 })
@@ -722,11 +717,10 @@ impl App {
     pub fn close_notice(&mut self, notice_id: &str, correction: &str, now: DateTime<Utc>) -> Result<(), AppError> {
         let by: StaffCode =
             self.user()?.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
-        let known = self
-            .store
-            .feed_items(FeedKind::Notices)?
-            .iter()
-            .any(|i| i.body["notice_id"] == notice_id && i.body["type"] == "failed_evaluation");
+        let known = self.store.feed_items(FeedKind::Notices)?.iter().any(|i| {
+            matches!(NoticeMessage::deserialize(&i.body),
+                    Ok(NoticeMessage::FailedEvaluation { notice_id: id, .. }) if id == notice_id)
+        });
         if !known {
             return Err(AppError::new(
                 "UNKNOWN_NOTICE",

@@ -15,7 +15,7 @@ pub fn check_code(code: Option<(String, String, Option<String>)>, now: DateTime<
             "this enrollment code was already used (by device {device}); codes work once"
         )));
     }
-    let expires = DateTime::parse_from_rfc3339(&expires_at).map(|t| t.with_timezone(&Utc)).unwrap_or_default();
+    let expires = crate::db::parse_ts(&expires_at)?;
     if expires <= now {
         return Err(ApiError::unauthenticated(format!(
             "this enrollment code expired at {expires_at}; ask the center for a new one"

@@ -44,9 +44,7 @@ impl AppState {
     async fn reload_rubrics(&self) -> Result<(), ApiError> {
         let mut set = RubricSet::with_bundled();
         for body in self.db.published_rubrics().await? {
-            if let Some(rubric) = parse_published_rubric(&body) {
-                set.insert(rubric);
-            }
+            set.insert(parse_published_rubric(&body)?);
         }
         *self.rubrics.write().unwrap_or_else(|p| p.into_inner()) = set;
         Ok(())
@@ -57,11 +55,14 @@ impl AppState {
     }
 }
 
-/// A rubric feed item's body: `{"version": "...", "toml": "..."}`.
-pub fn parse_published_rubric(body: &str) -> Option<Rubric> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let text = value.get("toml")?.as_str()?;
-    Rubric::from_toml_str(text, "published rubric").ok()
+/// A rubric feed item's body: `{"version": "...", "toml": "..."}`. It was checked when
+/// published, so one that does not parse is a storage error: never a version the center does
+/// not know, which would reject the evaluations scored under it for good.
+pub fn parse_published_rubric(body: &str) -> Result<Rubric, ApiError> {
+    let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a published rubric does not parse: {e}"));
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| bad(&e))?;
+    let text = value.get("toml").and_then(|t| t.as_str()).ok_or_else(|| bad(&"no `toml` text"))?;
+    Rubric::from_toml_str(text, "published rubric").map_err(|e| bad(&e))
 }
 
 impl IntoResponse for ApiError {
@@ -450,21 +451,24 @@ async fn fork_device(
     Ok(axum::Json(forked))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct RecordsQuery {
+    #[param(format = "uuid")]
     device: String,
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 500)]
     limit: i64,
 }
 
 /// What a device of the caller's site pushed after a sequence number, each record with its
 /// exam: a restored store pulls back its own evaluations and events.
 #[utoipa::path(get, path = "/api/v1/device/records",
-    params(("device" = String, Query, format = "uuid"), ("after" = Option<i64>, Query, minimum = 0),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500)),
+    params(RecordsQuery),
     responses((status = 200, description = "the records after `after`, in sequence order", body = DeviceRecordsPage),
         (status = 400, description = "INVALID_QUERY", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
@@ -495,11 +499,16 @@ async fn device_records(
     Ok(axum::Json(state.db.device_records(&q.device, q.after, q.limit).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
+    /// the last cursor seen (default 0: from the start)
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
+    /// items per page (default 100)
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 500)]
     limit: i64,
 }
 
@@ -509,9 +518,7 @@ fn default_limit() -> i64 {
 
 /// What was published for the caller's site (and the whole region) after a cursor.
 #[utoipa::path(get, path = "/api/v1/feed/{kind}",
-    params(("kind" = FeedKind, Path),
-        ("after" = Option<i64>, Query, minimum = 0, description = "the last cursor seen (default 0: from the start)"),
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500, description = "items per page (default 100)")),
+    params(("kind" = FeedKind, Path), FeedQuery),
     responses((status = 200, description = "the items after `after`", body = FeedPage),
         (status = 400, description = "INVALID_QUERY", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
@@ -542,15 +549,17 @@ async fn feed(
     Ok(axum::Json(state.db.feed(kind, &site, q.after, q.limit).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EvaluationsQuery {
+    /// a site code (default: the caller's site)
     site: Option<String>,
 }
 
 /// Evaluations the caller may read: a device or person reads its own site; a region role any.
 /// A person whose role does not cover the site's scores sees only evaluations of or by them.
 #[utoipa::path(get, path = "/api/v1/evaluations",
-    params(("site" = Option<String>, Query, description = "a site code (default: the caller's site)")),
+    params(EvaluationsQuery),
     responses((status = 200, description = "every revision, oldest first; `superseded_by` names the correction", body = Vec<EvaluationRecord>),
         (status = 400, description = "INVALID_QUERY", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
@@ -592,23 +601,42 @@ pub async fn new_enrollment_code(db: &Db, site: &str, hours: i64) -> Result<Stri
 }
 
 /// The period and filters of a report, as the query string gives them.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// One month, `YYYY-MM`; or `from` and/or `to` (months, both included); none: all time.
+    /// one month, YYYY-MM (or from/to, or neither for all time)
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-11")]
     pub month: Option<String>,
+    /// first month, YYYY-MM
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub from: Option<String>,
+    /// last month, YYYY-MM (not before `from`)
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub to: Option<String>,
+    /// a site code; none: the region (center_admin)
+    #[param(min_length = 1, max_length = 64)]
     pub site: Option<String>,
+    #[param(min_length = 1, max_length = 64)]
     pub department: Option<String>,
+    /// DR, CT, MR, …
+    #[param(pattern = "^[A-Z0-9]{1,8}$")]
     pub modality: Option<String>,
+    /// the role scored (a scored role of the rubric)
+    #[param(pattern = "^(ordering_clinician|technologist|reporting_doctor|auditing_doctor)$")]
     pub role: Option<String>,
+    /// a staff code
+    #[param(min_length = 1, max_length = 64)]
     pub person: Option<String>,
+    #[param(pattern = "^(random|active|centralized|gold)$")]
     pub mode: Option<String>,
+    #[param(min_length = 1, max_length = 64)]
     pub rubric_version: Option<String>,
-    /// At most this many evaluations in figure 3 (default 500; the total is always given).
+    /// figure 3 rows (json: default 500; files: all)
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 4_294_967_295.0)]
     pub details_limit: Option<u32>,
-    /// json (default), csv, xlsx (the standard's figures as sheets) or pdf (the monthly report).
+    /// json (default), or a file to download
+    #[param(pattern = "^(json|csv|xlsx|pdf)$")]
     pub format: Option<String>,
 }
 
@@ -670,21 +698,7 @@ impl ReportQuery {
 /// roles only), filtered by department, modality, role, person, QC mode and rubric version. People
 /// need a role that sees the site's scores: the figures name people. Read from the month-keyed
 /// rollups, so any period costs about the same.
-#[utoipa::path(get, path = "/api/v1/report", params(
-        ("month" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-11",
-            description = "one month, YYYY-MM (or from/to, or neither for all time)"),
-        ("from" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "first month, YYYY-MM"),
-        ("to" = Option<String>, Query, pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$", description = "last month, YYYY-MM (not before `from`)"),
-        ("site" = Option<String>, Query, min_length = 1, max_length = 64, description = "a site code; none: the region (center_admin)"),
-        ("department" = Option<String>, Query, min_length = 1, max_length = 64),
-        ("modality" = Option<String>, Query, pattern = "^[A-Z0-9]{1,8}$", description = "DR, CT, MR, …"),
-        ("role" = Option<String>, Query, pattern = "^(ordering_clinician|technologist|reporting_doctor|auditing_doctor)$",
-            description = "the role scored (a scored role of the rubric)"),
-        ("person" = Option<String>, Query, min_length = 1, max_length = 64, description = "a staff code"),
-        ("mode" = Option<String>, Query, pattern = "^(random|active|centralized|gold)$"),
-        ("rubric_version" = Option<String>, Query, min_length = 1, max_length = 64),
-        ("details_limit" = Option<i64>, Query, minimum = 0, maximum = 4_294_967_295.0, description = "figure 3 rows (json: default 500; files: all)"),
-        ("format" = Option<String>, Query, pattern = "^(json|csv|xlsx|pdf)$", description = "json (default), or a file to download")),
+#[utoipa::path(get, path = "/api/v1/report", params(ReportQuery),
     responses((status = 200, description = "the report (see radqc_domain::report::Report), or the CSV, XLSX or PDF file", content(
             (Object = "application/json"), (String = "text/csv"),
             (inline(FileBytes) = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -791,24 +805,24 @@ pub async fn build_report(
     db.report(period, filter, Rubric::bundled(), details_limit).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NoticesQuery {
+    /// a site code (default: the caller's site)
     site: Option<String>,
-    /// Only notices still waiting for their correction.
+    department: Option<String>,
+    /// only notices still open
     #[serde(default)]
     open: bool,
-    /// Only open notices older than this many days.
+    /// only open notices past their due date: the site's local day they opened plus this many days
+    #[param(minimum = 0)]
     overdue_days: Option<i64>,
-    /// Only notices of this department.
-    department: Option<String>,
 }
 
 /// Monitoring notices (7.1) of a site: all of them for roles that see the site's scores, else
 /// the caller's own (as the person scored or as a department head named on it).
 #[utoipa::path(get, path = "/api/v1/notices",
-    params(("site" = Option<String>, Query, description = "a site code (default: the caller's site)"),
-        ("department" = Option<String>, Query), ("open" = Option<bool>, Query, description = "only notices still open"),
-        ("overdue_days" = Option<i64>, Query, minimum = 0, description = "only open notices past their due date: the site's local day they opened plus this many days")),
+    params(NoticesQuery),
     responses((status = 200, description = "the notices, oldest first", body = Vec<radqc_protocol::MonitoringNotice>),
         (status = 400, description = "INVALID_QUERY", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
-use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
-use serde_json::{json, Value};
+use radqc_protocol::{MonitoringNotice, NoticeClosure, NoticeMessage, SyncPayload};
+
+use crate::error::ApiError;
 
 /// The notice of a failed evaluation, or none. Its id derives from the evaluation's, so a
 /// retried apply cannot make two.
@@ -34,43 +35,47 @@ pub fn for_failed(payload: &SyncPayload, heads: Vec<String>, now: DateTime<Utc>)
 }
 
 /// What the site's staff read in the notices feed when the notice opens.
-pub fn opened_feed_body(n: &MonitoringNotice) -> Value {
+pub fn opened_feed_body(n: &MonitoringNotice) -> NoticeMessage {
     let rubric = Rubric::bundled();
     let item = n.item.parse().map(|i| rubric.item(i).name.zh.clone()).unwrap_or_else(|_| n.item.clone());
     let score = n.score.map_or(String::new(), |s| format!("（{s}分）"));
-    json!({
-        "type": "failed_evaluation",
-        "notice_id": n.id,
-        "to": n.to,
-        "also_to": n.also_to,
-        "text": format!("检查 {} 的{}质控不合格{score}，请整改并记录整改措施。", n.accession, item),
-        "accession": n.accession,
-        "item": n.item,
-        "evaluation_id": n.evaluation_id,
-    })
+    NoticeMessage::FailedEvaluation {
+        notice_id: n.id.clone(),
+        to: n.to.clone(),
+        also_to: n.also_to.clone(),
+        text: format!("检查 {} 的{}质控不合格{score}，请整改并记录整改措施。", n.accession, item),
+        accession: n.accession.clone(),
+        item: n.item.clone(),
+        evaluation_id: n.evaluation_id.clone(),
+    }
 }
 
 /// What they read when it closes.
-pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> Value {
-    json!({
-        "type": "notice_closed",
-        "notice_id": n.id,
-        "to": n.to,
-        "also_to": n.also_to,
-        "text": format!("检查 {} 的不合格通知已整改关闭（{}）：{}", n.accession, c.closed_by, c.correction),
-        "accession": n.accession,
-    })
+pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> NoticeMessage {
+    NoticeMessage::NoticeClosed {
+        notice_id: n.id.clone(),
+        to: n.to.clone(),
+        also_to: n.also_to.clone(),
+        text: format!("检查 {} 的不合格通知已整改关闭（{}）：{}", n.accession, c.closed_by, c.correction),
+        accession: n.accession.clone(),
+    }
 }
 
-/// The department heads among a site's staff (code, roles as stored).
-pub fn heads(staff: Vec<(String, String)>) -> Vec<String> {
-    staff
-        .into_iter()
-        .filter(|(_, roles)| {
-            serde_json::from_str::<Vec<String>>(roles).unwrap_or_default().iter().any(|r| r == "department_head")
-        })
-        .map(|(code, _)| code)
-        .collect()
+/// The department heads among a site's staff (code, roles as stored); roles that do not parse
+/// are an error, not a person who heads nothing.
+pub fn heads(staff: Vec<(String, String)>) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for (code, roles) in staff {
+        if crate::db::parse_roles(&roles)?.iter().any(|r| r == "department_head") {
+            out.push(code);
+        }
+    }
+    Ok(out)
+}
+
+/// A stored notice's body; one that does not parse is a storage error.
+pub fn stored(body: &str) -> Result<MonitoringNotice, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::storage(format!("a stored notice does not parse: {e}")))
 }
 
 /// A stored notice with its closing columns.
@@ -79,13 +84,13 @@ pub fn with_closure(
     correction: Option<String>,
     closed_by: Option<String>,
     closed_at: Option<String>,
-) -> Option<MonitoringNotice> {
-    let mut n: MonitoringNotice = serde_json::from_str(body).ok()?;
+) -> Result<MonitoringNotice, ApiError> {
+    let mut n = stored(body)?;
     n.closed = closed_at.is_some();
     n.correction = correction;
     n.closed_by = closed_by;
-    n.closed_at = closed_at.and_then(|t| DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&Utc));
-    Some(n)
+    n.closed_at = closed_at.as_deref().map(crate::db::parse_ts).transpose()?;
+    Ok(n)
 }
 
 /// A corrected evaluation (a new revision) settles the notice of the one it supersedes: the

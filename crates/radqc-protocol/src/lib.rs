@@ -191,6 +191,94 @@ pub struct MonitoringNotice {
     pub closed_at: Option<DateTime<Utc>>,
 }
 
+/// A monitoring notice's message in the notices feed (a `FeedItem` body of kind `notices`),
+/// tagged by `type`: the center writes these, the app reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NoticeMessage {
+    /// A failed evaluation opened a notice; a correction closes it.
+    FailedEvaluation {
+        notice_id: String,
+        /// The person scored.
+        to: Option<String>,
+        /// The site's department heads.
+        also_to: Vec<String>,
+        text: String,
+        accession: String,
+        item: String,
+        evaluation_id: String,
+    },
+    /// The notice was closed (a correction recorded, or the evaluation revised).
+    NoticeClosed { notice_id: String, to: Option<String>, also_to: Vec<String>, text: String, accession: String },
+}
+
+/// A plain message of the notices feed (`radqc center notice`): no `type`; no `to` is for
+/// everyone at the site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlainNotice {
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub also_to: Vec<String>,
+    pub text: String,
+}
+
+/// What a notices-feed item's body holds: a monitoring notice's message or a plain message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeBody {
+    Monitoring(NoticeMessage),
+    Plain(PlainNotice),
+}
+
+impl NoticeBody {
+    /// Reads a notices-feed body: one with a `type` is a [`NoticeMessage`], else a plain message.
+    pub fn parse(body: &serde_json::Value) -> Result<NoticeBody, serde_json::Error> {
+        if body.get("type").is_some() {
+            NoticeMessage::deserialize(body).map(NoticeBody::Monitoring)
+        } else {
+            PlainNotice::deserialize(body).map(NoticeBody::Plain)
+        }
+    }
+    /// The person it is for; none for everyone at the site.
+    pub fn to(&self) -> Option<&str> {
+        match self {
+            NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { to, .. })
+            | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { to, .. })
+            | NoticeBody::Plain(PlainNotice { to, .. }) => to.as_deref(),
+        }
+    }
+    pub fn also_to(&self) -> &[String] {
+        match self {
+            NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { also_to, .. })
+            | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { also_to, .. })
+            | NoticeBody::Plain(PlainNotice { also_to, .. }) => also_to,
+        }
+    }
+    pub fn text(&self) -> &str {
+        match self {
+            NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { text, .. })
+            | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { text, .. })
+            | NoticeBody::Plain(PlainNotice { text, .. }) => text,
+        }
+    }
+    /// The monitoring notice it is about.
+    pub fn notice_id(&self) -> Option<&str> {
+        match self {
+            NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { notice_id, .. })
+            | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { notice_id, .. }) => Some(notice_id),
+            NoticeBody::Plain(_) => None,
+        }
+    }
+    /// `failed_evaluation`, `notice_closed`, or none for a plain message.
+    pub fn kind(&self) -> Option<&'static str> {
+        match self {
+            NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { .. }) => Some("failed_evaluation"),
+            NoticeBody::Monitoring(NoticeMessage::NoticeClosed { .. }) => Some("notice_closed"),
+            NoticeBody::Plain(_) => None,
+        }
+    }
+}
+
 /// The one error envelope of every failed HTTP call: a stable code the client branches on and
 /// a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -485,3 +485,58 @@ fn the_monthly_maximum_counts_the_site_s_local_month() {
     assert!(sampled("CT-NOV-1", "2026-10-31T23:30:00Z"), "November starts at 16:00 UTC in Beijing");
     assert!(!sampled("CT-NOV-2", "2026-11-01T01:00:00Z"), "November's maximum of 1 is reached");
 }
+
+#[test]
+fn the_notices_feed_is_read_as_the_centers_typed_messages() {
+    use radqc_protocol::{FeedItem, FeedKind, NoticeMessage};
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    let item = |cursor: i64, body: serde_json::Value| FeedItem {
+        cursor,
+        kind: FeedKind::Notices,
+        site: Some("DEMO".into()),
+        body,
+        published_at: now(),
+    };
+    let failed = |id: &str, to: &str| NoticeMessage::FailedEvaluation {
+        notice_id: id.into(),
+        to: Some(to.into()),
+        also_to: vec!["H1".into()],
+        text: format!("{id} 不合格"),
+        accession: "CT-1".into(),
+        item: "IQ".into(),
+        evaluation_id: "E-1".into(),
+    };
+    let closed = NoticeMessage::NoticeClosed {
+        notice_id: "N-2".into(),
+        to: Some("D1".into()),
+        also_to: vec![],
+        text: "N-2 已关闭".into(),
+        accession: "CT-2".into(),
+    };
+    let items = [
+        item(1, serde_json::to_value(failed("N-1", "D1")).unwrap()),
+        item(2, serde_json::to_value(failed("N-2", "D1")).unwrap()),
+        item(3, serde_json::to_value(closed).unwrap()),
+        item(4, serde_json::to_value(failed("N-3", "A2")).unwrap()),
+        item(5, json!({"text": "全体注意"})),
+    ];
+    assert_eq!(items[0].body["type"], "failed_evaluation", "the wire keeps its `type` tag");
+    app.store_mut().save_feed_items(&items, now()).unwrap();
+    app.sign_in("D1", now()).unwrap();
+    let notices = app.my_notices().unwrap();
+    let seen: Vec<(i64, Option<&str>, bool, &str)> =
+        notices.iter().map(|n| (n.cursor, n.kind.as_deref(), n.open, n.text.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            (1, Some("failed_evaluation"), true, "N-1 不合格"),
+            (2, Some("failed_evaluation"), false, "N-2 不合格"),
+            (3, Some("notice_closed"), false, "N-2 已关闭"),
+            (5, None, false, "全体注意"),
+        ],
+        "D1's notices (not A2's), N-2 closed at the center, the plain message for everyone"
+    );
+    app.close_notice("N-1", "已复核", now()).unwrap();
+    assert!(!app.my_notices().unwrap()[0].open, "closed here");
+    assert_eq!(app.close_notice("N-9", "x", now()).unwrap_err().code, "UNKNOWN_NOTICE");
+}

@@ -3,18 +3,21 @@
 
 #[cfg(test)]
 mod migration_tests;
+mod notice_step;
 mod postgres;
 mod sql;
 mod sqlite;
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
 use radqc_protocol::{
-    DeviceRecordsPage, DeviceState, EvaluationRecord, ExamEventRecord, FeedKind, FeedPage, PushEntry, PushResponse,
-    StaffMember,
+    DeviceRecordsPage, DeviceState, EvaluationRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
 };
 use serde::Serialize;
 
@@ -29,6 +32,29 @@ use crate::push::Rubrics;
 
 pub use postgres::PgDb;
 pub use sqlite::SqliteDb;
+
+/// A time as the center stores it (RFC 3339, milliseconds, UTC).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A stored time; one that does not parse is a storage error, never a default time.
+pub(crate) fn parse_ts(s: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| ApiError::storage(format!("a stored time does not parse ({s:?}): {e}")))
+}
+
+/// A staff member's roles as stored (a JSON list); a list that does not parse is a storage
+/// error, never a person without roles.
+pub(crate) fn parse_roles(s: &str) -> Result<Vec<String>, ApiError> {
+    serde_json::from_str(s).map_err(|e| ApiError::storage(format!("a staff member's stored roles do not parse: {e}")))
+}
+
+/// A stored JSON body (a feed message, a record); one that does not parse is a storage error.
+pub(crate) fn parse_body(s: &str, what: &str) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_str(s).map_err(|e| ApiError::storage(format!("a stored {what} does not parse: {e}")))
+}
 
 /// A fork request seen before: the same parent, id and token answer the same device; anything
 /// else is refused.
@@ -121,13 +147,20 @@ pub struct ExportLine {
 
 impl ExportLine {
     /// A line of the export; an evaluation's record with `superseded_by` as the center knows it.
-    pub fn new(kind: &str, site: String, device: String, seq: i64, body: &str, superseded_by: Option<String>) -> Self {
-        let mut record = serde_json::from_str(body).unwrap_or(serde_json::Value::Null);
+    pub fn new(
+        kind: &str,
+        site: String,
+        device: String,
+        seq: i64,
+        body: &str,
+        superseded_by: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let mut record = parse_body(body, "record")?;
         let kind = if kind == "evaluation" { "evaluation" } else { "exam_event" };
         if let (serde_json::Value::Object(fields), "evaluation") = (&mut record, kind) {
             fields.insert("superseded_by".to_owned(), superseded_by.into());
         }
-        ExportLine { kind, site, device, seq, record }
+        Ok(ExportLine { kind, site, device, seq, record })
     }
 }
 
@@ -171,162 +204,123 @@ fn rollups_at_ingest() -> bool {
     std::env::var("RADQC_CENTER_ROLLUPS").as_deref() != Ok("off")
 }
 
-/// Either backend, behind one set of async methods.
-#[derive(Clone)]
-pub enum Db {
-    Sqlite(SqliteDb),
-    Postgres(PgDb),
+/// A database call's future, boxed: the center holds its backend as `dyn Backend`, and an
+/// `async fn` in a trait cannot be called through `dyn`.
+pub type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send + 'a>>;
+
+/// What the center asks of its database; SQLite and PostgreSQL implement it with the same
+/// statements (`sql.rs`).
+pub trait Backend: Send + Sync {
+    fn add_site<'a>(&'a self, code: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()>;
+    /// Each stored site's time zone.
+    fn site_zones<'a>(&'a self) -> DbFuture<'a, radqc_domain::Zones>;
+    /// Sets a site's time zone and, when it changes, rebuilds the rollups (their months are the
+    /// site's).
+    fn set_site_zone<'a>(&'a self, code: &'a str, zone: radqc_domain::SiteZone) -> DbFuture<'a, ()>;
+    fn create_enrollment_code<'a>(
+        &'a self,
+        site: &'a str,
+        code_hash: &'a str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()>;
+    /// Exchanges a one-time code for a device registration; returns the site and the next
+    /// sequence number expected from the device.
+    fn enroll<'a>(
+        &'a self,
+        code_hash: &'a str,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, (String, i64)>;
+    fn revoke_device<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, ()>;
+    fn device_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Device>>;
+    fn person_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Person>>;
+    fn issue_person_token<'a>(
+        &'a self,
+        site: &'a str,
+        staff: &'a str,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()>;
+    fn upsert_staff<'a>(&'a self, member: &'a StaffMember) -> DbFuture<'a, ()>;
+    fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>>;
+    /// Applies a checked batch exactly once (see `push.rs`).
+    fn push<'a>(
+        &'a self,
+        device: &'a Device,
+        entries: Vec<PushEntry>,
+        rubrics: &'a RubricSet,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, PushResponse>;
+    /// What the center holds of a device.
+    fn device_state<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, Option<DeviceState>>;
+    /// Makes a device of its own for a restored or copied store of `parent` (same site, sequence
+    /// from 1). A retry with the same id and token answers the same device.
+    fn fork_device<'a>(
+        &'a self,
+        parent: &'a Device,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, DeviceState>;
+    /// The evaluations and events a device pushed after `after`, in sequence order.
+    fn device_records<'a>(&'a self, device_id: &'a str, after: i64, limit: i64) -> DbFuture<'a, DeviceRecordsPage>;
+    fn publish<'a>(
+        &'a self,
+        kind: FeedKind,
+        site: Option<&'a str>,
+        body: &'a serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, i64>;
+    fn feed<'a>(&'a self, kind: FeedKind, site: &'a str, after: i64, limit: i64) -> DbFuture<'a, FeedPage>;
+    /// Every rubric text ever published, oldest first.
+    fn published_rubrics<'a>(&'a self) -> DbFuture<'a, Vec<String>>;
+    fn evaluations<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<EvaluationRecord>>;
+    fn export<'a>(&'a self) -> DbFuture<'a, Vec<ExportLine>>;
+    fn stats<'a>(&'a self) -> DbFuture<'a, Vec<DeviceStats>>;
+    /// Monitoring notices of a site (or the region), oldest first.
+    fn notices<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<radqc_protocol::MonitoringNotice>>;
+    /// Current evaluations scored in `[from, to)` at one site or (None) the whole region.
+    fn evaluation_facts<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        site: Option<&'a str>,
+    ) -> DbFuture<'a, Vec<EvaluationFact>>;
+    /// Exams performed in `[from, to)` with their technologist.
+    fn work_facts<'a>(&'a self, from: &'a str, to: &'a str, site: Option<&'a str>) -> DbFuture<'a, Vec<WorkFact>>;
+    /// Recomputes every rollup from the stored exams and evaluations (after the migration that
+    /// adds them, or by `radqc center rebuild-rollups`). Returns the exams counted.
+    fn rebuild_rollups<'a>(&'a self) -> DbFuture<'a, u64>;
+    /// Every rollup count as stored, for checking them against a rebuild.
+    fn rollups<'a>(&'a self) -> DbFuture<'a, Rollup>;
+    /// The rollup rows of a report's five statements (`ReportParams::rollup_queries`).
+    fn report_rows<'a>(&'a self, queries: [sql::Query; 5]) -> DbFuture<'a, CellRows>;
+    /// Figure 3's rows (`ReportParams::details_query`).
+    fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>>;
 }
 
-macro_rules! dispatch {
-    ($self:ident, $db:ident => $call:expr) => {
-        match $self {
-            Db::Sqlite($db) => $call,
-            Db::Postgres($db) => $call,
-        }
-    };
+/// The center's database: either backend, its methods those of [`Backend`] (through `Deref`).
+#[derive(Clone)]
+pub struct Db(Arc<dyn Backend>);
+
+impl std::ops::Deref for Db {
+    type Target = dyn Backend;
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.0
+    }
 }
 
 impl Db {
     pub fn open_sqlite(path: &Path) -> Result<Db, ApiError> {
-        Ok(Db::Sqlite(SqliteDb::open(path)?))
+        Ok(Db(Arc::new(SqliteDb::open(path)?)))
     }
 
     pub async fn connect_postgres(url: &str) -> Result<Db, ApiError> {
-        Ok(Db::Postgres(PgDb::connect(url).await?))
-    }
-
-    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        dispatch!(self, db => db.add_site(code, name, now).await)
-    }
-    /// Each stored site's time zone.
-    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
-        dispatch!(self, db => db.site_zones().await)
-    }
-    /// Sets a site's time zone and, when it changes, rebuilds the rollups (their months are the
-    /// site's).
-    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
-        dispatch!(self, db => db.set_site_zone(code, zone).await)
-    }
-    pub async fn create_enrollment_code(
-        &self,
-        site: &str,
-        code_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        dispatch!(self, db => db.create_enrollment_code(site, code_hash, expires_at, now).await)
-    }
-    /// Exchanges a one-time code for a device registration; returns the site and the next
-    /// sequence number expected from the device.
-    pub async fn enroll(
-        &self,
-        code_hash: &str,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(String, i64), ApiError> {
-        dispatch!(self, db => db.enroll(code_hash, device_id, name, token_hash, now).await)
-    }
-    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
-        dispatch!(self, db => db.revoke_device(device_id).await)
-    }
-    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
-        dispatch!(self, db => db.device_by_token(token_hash).await)
-    }
-    pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
-        dispatch!(self, db => db.person_by_token(token_hash).await)
-    }
-    pub async fn issue_person_token(
-        &self,
-        site: &str,
-        staff: &str,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        dispatch!(self, db => db.issue_person_token(site, staff, token_hash, now).await)
-    }
-    pub async fn upsert_staff(&self, member: &StaffMember) -> Result<(), ApiError> {
-        dispatch!(self, db => db.upsert_staff(member).await)
-    }
-    pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
-        dispatch!(self, db => db.staff(site).await)
-    }
-    /// Applies a checked batch exactly once (see `push.rs`).
-    pub async fn push(
-        &self,
-        device: &Device,
-        entries: Vec<PushEntry>,
-        rubrics: &RubricSet,
-        now: DateTime<Utc>,
-    ) -> Result<PushResponse, ApiError> {
-        dispatch!(self, db => db.push(device, entries, rubrics, now).await)
-    }
-    /// What the center holds of a device.
-    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
-        dispatch!(self, db => db.device_state(device_id).await)
-    }
-    /// Makes a device of its own for a restored or copied store of `parent` (same site, sequence
-    /// from 1). A retry with the same id and token answers the same device.
-    pub async fn fork_device(
-        &self,
-        parent: &Device,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<DeviceState, ApiError> {
-        dispatch!(self, db => db.fork_device(parent, device_id, name, token_hash, now).await)
-    }
-    /// The evaluations and events a device pushed after `after`, in sequence order.
-    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
-        dispatch!(self, db => db.device_records(device_id, after, limit).await)
-    }
-    pub async fn publish(
-        &self,
-        kind: FeedKind,
-        site: Option<&str>,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, ApiError> {
-        dispatch!(self, db => db.publish(kind, site, body, now).await)
-    }
-    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
-        dispatch!(self, db => db.feed(kind, site, after, limit).await)
-    }
-    /// Every rubric text ever published, oldest first.
-    pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
-        dispatch!(self, db => db.published_rubrics().await)
-    }
-    pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
-        dispatch!(self, db => db.evaluations(site).await)
-    }
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        dispatch!(self, db => db.events(site).await)
-    }
-    pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
-        dispatch!(self, db => db.export().await)
-    }
-    pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
-        dispatch!(self, db => db.stats().await)
-    }
-    /// Monitoring notices of a site (or the region), oldest first.
-    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<radqc_protocol::MonitoringNotice>, ApiError> {
-        dispatch!(self, db => db.notices(site).await)
-    }
-    /// Current evaluations scored in `[from, to)` at one site or (None) the whole region.
-    pub async fn evaluation_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<EvaluationFact>, ApiError> {
-        dispatch!(self, db => db.evaluation_facts(from, to, site).await)
-    }
-    /// Exams performed in `[from, to)` with their technologist.
-    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
-        dispatch!(self, db => db.work_facts(from, to, site).await)
+        Ok(Db(Arc::new(PgDb::connect(url).await?)))
     }
 
     /// A report of a period from the rollups; figure 3 lists at most `details_limit` evaluations.
@@ -340,25 +334,14 @@ impl Db {
         let zones = self.site_zones().await?;
         let p = ReportParams::new(period, &filter, rubric, &zones);
         let work_applies = filter.role.is_none_or(|r| r == radqc_domain::Role::Technologist);
-        let mut rows = dispatch!(self, db => db.report_rows(p.rollup_queries()).await)?;
+        let mut rows = self.0.report_rows(p.rollup_queries()).await?;
         if !work_applies {
             rows.work.clear();
         }
         let (cells, total) = rows.into_cells()?;
         let details = p.details_query(details_limit.unwrap_or(u32::MAX));
-        let details = dispatch!(self, db => db.report_details(details).await)?;
+        let details = self.0.report_details(details).await?;
         Ok(Report::from_cells(rubric, period.to_string(), filter, &cells, details, total))
-    }
-
-    /// Recomputes every rollup from the stored exams and evaluations (after the migration that
-    /// adds them, or by `radqc center rebuild-rollups`). Returns the exams counted.
-    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
-        dispatch!(self, db => db.rebuild_rollups().await)
-    }
-
-    /// Every rollup count as stored, for checking them against a rebuild.
-    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
-        dispatch!(self, db => db.rollups().await)
     }
 }
 
@@ -555,7 +538,8 @@ impl ReportParams {
 /// Rows of the rollup queries, gathered into a report's cells. Counts that reach zero (a
 /// corrected score moved elsewhere) are left out, as a site's own computation leaves them out.
 #[derive(Default)]
-pub(crate) struct CellRows {
+#[doc(hidden)]
+pub struct CellRows {
     pub scores: Vec<(String, String, String, String, [i64; 6])>,
     pub deductions: Vec<(String, String, String, i64)>,
     pub cases: Vec<(CaseKey, i64, i64)>,

@@ -4,15 +4,14 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Config, Pool, Runtime};
-use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
-};
+use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use tokio_postgres::NoTls;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
-use radqc_protocol::{MonitoringNotice, SyncPayload};
+use radqc_protocol::MonitoringNotice;
 
-use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::notice_step::{self, NoticeStep};
+use super::{parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState};
@@ -23,14 +22,6 @@ use radqc_protocol::{DeviceRecordsPage, DeviceState};
 pub struct PgDb {
     pool: Pool,
     rollups_at_ingest: bool,
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
 }
 
 impl PgDb {
@@ -51,7 +42,7 @@ impl PgDb {
         tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS center_schema (version BIGINT NOT NULL)").await?;
         let version: i64 = match tx.query_opt("SELECT version FROM center_schema", &[]).await? {
-            Some(row) => row.get(0),
+            Some(row) => row.try_get(0)?,
             None => {
                 tx.execute("INSERT INTO center_schema (version) VALUES (0)", &[]).await?;
                 0
@@ -72,606 +63,6 @@ impl PgDb {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.get(0);
-        if n > 0 {
-            return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
-        }
-        client.execute(sql::ADD_SITE, &[&code, &name, &ts(now), &radqc_domain::SiteZone::default().name()]).await?;
-        Ok(())
-    }
-
-    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
-        let client = self.pool.get().await?;
-        site_zones(&**client).await
-    }
-
-    /// Sets the zone and rebuilds the rollups, the tables locked against writes meanwhile (a
-    /// push reads its site's zone `FOR SHARE` after its writes, so it sees the old zone and
-    /// rollups or the new).
-    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
-        // The tables first: pushes in flight finish (they read the zone after their writes),
-        // later ones wait for the new zone and rollups.
-        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
-        let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
-        match stored.map(|r| r.get::<_, String>(0)) {
-            None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
-            Some(z) if z == zone.name() => return Ok(()),
-            Some(_) => {}
-        }
-        tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await?;
-        rebuild(&tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    pub async fn create_enrollment_code(
-        &self,
-        site: &str,
-        code_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.get(0);
-        if n == 0 {
-            return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
-        }
-        client.execute(sql::ADD_CODE, &[&code_hash, &site, &ts(now), &ts(expires_at)]).await?;
-        Ok(())
-    }
-
-    pub async fn enroll(
-        &self,
-        code_hash: &str,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(String, i64), ApiError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let code = tx
-            .query_opt(&format!("{} FOR UPDATE", sql::FIND_CODE), &[&code_hash])
-            .await?
-            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1), r.get::<_, Option<String>>(2)));
-        let site = crate::enrollment::check_code(code, now)?;
-        let existing = tx
-            .query_opt(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device_id])
-            .await?
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)));
-        let next_seq = match existing {
-            Some((old_site, last_seq)) => {
-                crate::enrollment::check_same_site(device_id, &old_site, &site)?;
-                tx.execute(sql::REENROLL_DEVICE, &[&token_hash, &name, &ts(now), &device_id]).await?;
-                last_seq + 1
-            }
-            None => {
-                tx.execute(sql::ADD_DEVICE, &[&device_id, &site, &name, &token_hash, &ts(now)]).await?;
-                1
-            }
-        };
-        tx.execute(sql::USE_CODE, &[&device_id, &ts(now), &code_hash]).await?;
-        tx.commit().await?;
-        Ok((site, next_seq))
-    }
-
-    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
-        let client = self.pool.get().await?;
-        if client.execute(sql::REVOKE_DEVICE, &[&device_id]).await? == 0 {
-            return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
-        }
-        Ok(())
-    }
-
-    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client.query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash]).await?.map(|r| Device {
-            id: r.get(0),
-            site: r.get(1),
-            revoked: r.get(2),
-        }))
-    }
-
-    pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client.query_opt(sql::PERSON_BY_TOKEN, &[&token_hash]).await?.map(|r| Person {
-            site: r.get(0),
-            staff: r.get(1),
-            roles: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or_default(),
-        }))
-    }
-
-    pub async fn issue_person_token(
-        &self,
-        site: &str,
-        staff: &str,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.get(0);
-        if n == 0 {
-            return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
-        }
-        client.execute(sql::ADD_PERSON_TOKEN, &[&token_hash, &site, &staff, &ts(now)]).await?;
-        Ok(())
-    }
-
-    pub async fn upsert_staff(&self, m: &StaffMember) -> Result<(), ApiError> {
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.get(0);
-        if n == 0 {
-            return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
-        }
-        let roles = serde_json::to_string(&m.roles).expect("roles serialize");
-        client.execute(sql::UPSERT_STAFF, &[&m.site, &m.code, &m.name, &roles, &m.active]).await?;
-        Ok(())
-    }
-
-    pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client
-            .query(sql::STAFF_OF_SITE, &[&site])
-            .await?
-            .iter()
-            .map(|r| StaffMember {
-                site: r.get(0),
-                code: r.get(1),
-                name: r.get(2),
-                roles: serde_json::from_str(r.get::<_, &str>(3)).unwrap_or_default(),
-                active: r.get(4),
-            })
-            .collect())
-    }
-
-    pub async fn push(
-        &self,
-        device: &Device,
-        entries: Vec<PushEntry>,
-        rubrics: &RubricSet,
-        now: DateTime<Utc>,
-    ) -> Result<PushResponse, ApiError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let row = tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id]).await?;
-        let (site, last_seq): (String, i64) = (row.get(0), row.get(1));
-        // What the plan looks up, read first (PostgreSQL calls are async, the plan is not): the
-        // digests and rejection reasons of entries within reach of this batch, the notices it
-        // closes, the evaluations and events it names.
-        let mut known = PgKnown::default();
-        if let (Some(first), true) = (entries.first(), entries.first().is_some_and(|e| e.seq <= last_seq)) {
-            for r in tx
-                .query(
-                    "SELECT seq, code, message FROM rejected_entries WHERE device = $1 AND seq >= $2 AND seq <= $3",
-                    &[&device.id, &first.seq, &last_seq],
-                )
-                .await?
-            {
-                known.reasons.insert(
-                    r.try_get::<_, i64>(0)?,
-                    ErrorBody::new(r.try_get::<_, &str>(1)?, r.try_get::<_, String>(2)?),
-                );
-            }
-            for r in tx
-                .query(
-                    "SELECT seq, digest FROM entry_digests WHERE device = $1 AND seq >= $2 AND seq <= $3",
-                    &[&device.id, &first.seq, &last_seq],
-                )
-                .await?
-            {
-                known.digests.insert(r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?);
-            }
-        }
-        let (evaluation_ids, event_ids, notice_ids) = push::named_ids(&entries);
-        for id in notice_ids {
-            if let Some(r) = tx.query_opt(sql::NOTICE_SITE, &[&id]).await? {
-                known.notice_sites.insert(id, r.try_get::<_, String>(0)?);
-            }
-        }
-        if !evaluation_ids.is_empty() {
-            for r in tx.query(STORED_EVALUATIONS, &[&evaluation_ids]).await? {
-                let record = push::StoredRecord {
-                    site: r.try_get(1)?,
-                    accession: r.try_get(2)?,
-                    body: r.try_get(3)?,
-                    superseded_by: r.try_get(4)?,
-                };
-                known.evaluations.insert(r.try_get(0)?, record);
-            }
-        }
-        if !event_ids.is_empty() {
-            for r in tx.query(STORED_EVENTS, &[&event_ids]).await? {
-                let record = push::StoredRecord {
-                    site: r.try_get(1)?,
-                    accession: r.try_get(2)?,
-                    body: r.try_get(3)?,
-                    superseded_by: None,
-                };
-                known.events.insert(r.try_get(0)?, record);
-            }
-        }
-        let plan = push::plan(&site, last_seq, &entries, rubrics, &mut known)?;
-        let received = ts(now);
-        // The bulk of a push (exams, evaluations, events, rejections) goes out pipelined: every
-        // statement is sent before the first answer is awaited, in order on the one connection.
-        let mut rows = Vec::new();
-        let mut rejected = Vec::new();
-        for write in &plan.writes {
-            match write {
-                Write::Apply { seq, payload } => {
-                    if let Some(r) = crate::rows::rows(payload, &device.id, *seq) {
-                        rows.push(r);
-                    }
-                }
-                Write::Reject { seq, reason, payload } => rejected.push((*seq, reason, payload)),
-            }
-        }
-        // The stored state of the batch's exams, before any write: the rollups change by the
-        // difference the batch makes to it.
-        let accessions = if self.rollups_at_ingest { rollups::accessions(&rows) } else { Vec::new() };
-        let mut stored = std::collections::HashMap::new();
-        for r in tx.query(EXAM_STATES, &[&site, &accessions]).await? {
-            stored.insert(r.get::<_, String>(0), exam_state(&r, 1));
-        }
-        let need = rollups::needing_evaluations(&stored, &rows);
-        let mut evaluations: std::collections::HashMap<String, rollups::StoredEvaluations> =
-            need.iter().map(|a| (a.clone(), Vec::new())).collect();
-        if !need.is_empty() {
-            for r in tx.query(CURRENT_EVALUATIONS, &[&site, &need]).await? {
-                let acc: String = r.get(0);
-                let c = counted(&r, 1)?;
-                evaluations.entry(acc).or_default().push(c);
-            }
-        }
-        let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
-        let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
-        let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
-        let insert_rejected = tx.prepare(sql::INSERT_REJECTED).await?;
-        type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
-        let mut statements: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
-        for r in &rows {
-            let e = &r.exam;
-            statements.push((
-                &upsert,
-                vec![
-                    &e.site,
-                    &e.accession,
-                    &e.modality,
-                    &e.exam_item,
-                    &e.department,
-                    &e.technologist,
-                    &e.reporting_doctor,
-                    &e.auditing_doctor,
-                    &e.ordering_clinician,
-                    &e.performed_at,
-                    &e.body,
-                    &e.patient_known,
-                ],
-            ));
-            if let Some(v) = &r.evaluation {
-                statements.push((
-                    &insert_evaluation,
-                    vec![
-                        &v.id,
-                        &v.site,
-                        &v.device,
-                        &v.seq,
-                        &v.accession,
-                        &v.item,
-                        &v.reviewer,
-                        &v.scored_person,
-                        &v.mode,
-                        &v.score,
-                        &v.grade,
-                        &v.pass,
-                        &v.rubric_version,
-                        &v.at,
-                        &v.supersedes,
-                        &v.body,
-                        &received,
-                        &v.deducted,
-                    ],
-                ));
-            }
-            if let Some(v) = &r.event {
-                statements.push((
-                    &insert_event,
-                    vec![&v.id, &v.site, &v.device, &v.seq, &v.accession, &v.kind, &v.staff, &v.at, &v.body, &received],
-                ));
-            }
-        }
-        for (seq, reason, payload) in &rejected {
-            statements
-                .push((&insert_rejected, vec![&device.id, seq, &reason.code, &reason.message, payload, &received]));
-        }
-        let counts =
-            futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params)))
-                .await?;
-        // Which evaluations were new (an id already stored is not counted twice).
-        let mut inserted = Vec::with_capacity(rows.len());
-        let mut superseded = Vec::new();
-        let mut results = counts.iter();
-        for r in &rows {
-            results.next(); // the exam's upsert
-            let new = match &r.evaluation {
-                Some(v) => {
-                    let n = results.next().expect("an evaluation's insert");
-                    if let (1, Some(previous)) = (*n, &v.supersedes) {
-                        superseded.push(previous.clone());
-                    }
-                    *n == 1
-                }
-                None => false,
-            };
-            if r.event.is_some() {
-                results.next();
-            }
-            inserted.push(new);
-        }
-        let delta = if self.rollups_at_ingest {
-            let zone = tx.query_opt(&format!("{} FOR SHARE", sql::SITE_ZONE), &[&site]).await?;
-            let zone = rollups::zone(&site, zone.map(|r| r.get(0)))?;
-            rollups::delta(&site, zone, &stored, &evaluations, &rows, &inserted)?
-        } else {
-            Rollup::default()
-        };
-        let supersede = tx.prepare(sql::SUPERSEDE).await?;
-        let mut writes: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
-        for previous in &superseded {
-            writes.push((&supersede, vec![previous]));
-        }
-        let rollup_rows = RollupRows::of(&delta);
-        let adds = RollupStatements::prepare(&tx).await?;
-        rollup_rows.statements(&adds, &mut writes);
-        futures_util::future::try_join_all(writes.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
-
-        // Monitoring notices: rare, and each depends on what the database says, so one by one.
-        for write in &plan.writes {
-            let Write::Apply { payload, .. } = write else { continue };
-            match payload.as_ref() {
-                SyncPayload::NoticeClosed { closure: c } => {
-                    let at = ts(c.at);
-                    let changed = tx
-                        .execute(sql::CLOSE_NOTICE, &[&c.correction, &c.closed_by.as_str(), &at, &c.notice_id])
-                        .await?;
-                    if changed == 1 {
-                        let body: String = tx.query_one(sql::NOTICE_BODY, &[&c.notice_id]).await?.get(0);
-                        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
-                            let feed = crate::notices::closed_feed_body(&n, c).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                        }
-                    }
-                }
-                SyncPayload::Evaluation { .. }
-                    if crate::notices::closure_by_revision(payload).is_some() || !is_pass(payload) =>
-                {
-                    if let Some((previous, c)) = crate::notices::closure_by_revision(payload) {
-                        let at = ts(c.at);
-                        let row = tx
-                            .query_opt(
-                                sql::CLOSE_SUPERSEDED_NOTICE,
-                                &[&c.correction, &c.closed_by.as_str(), &at, &previous],
-                            )
-                            .await?;
-                        if let Some(n) =
-                            row.and_then(|r| serde_json::from_str::<MonitoringNotice>(r.get::<_, &str>(0)).ok())
-                        {
-                            let feed = crate::notices::closed_feed_body(&n, &c).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                        }
-                    }
-                    if is_pass(payload) {
-                        continue;
-                    }
-                    let SyncPayload::Evaluation { evaluation, .. } = payload.as_ref() else { continue };
-                    let site = evaluation.site.to_string();
-                    let staff: Vec<(String, String)> =
-                        tx.query(sql::STAFF_ROLES, &[&site]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-                    if let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) {
-                        let body = serde_json::to_string(&n).expect("a notice serializes");
-                        let inserted = tx
-                            .execute(
-                                sql::INSERT_NOTICE,
-                                &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &body],
-                            )
-                            .await?;
-                        if inserted == 1 {
-                            let feed = crate::notices::opened_feed_body(&n).to_string();
-                            tx.query_one(sql::PUBLISH, &[&"notices", &n.site, &feed, &received]).await?;
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        if !plan.digests.is_empty() {
-            let (seqs, digests): (Vec<i64>, Vec<&str>) = plan.digests.iter().map(|(s, d)| (*s, d.as_str())).unzip();
-            tx.execute(
-                "INSERT INTO entry_digests (device, seq, digest) SELECT $1, s, d FROM unnest($2::BIGINT[], $3::TEXT[]) AS t (s, d) \
-                 ON CONFLICT (device, seq) DO UPDATE SET digest = excluded.digest",
-                &[&device.id, &seqs, &digests],
-            )
-            .await?;
-        }
-        tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
-        tx.commit().await?;
-        Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
-    }
-
-    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
-        let client = self.pool.get().await?;
-        client.query_opt(sql::DEVICE_STATE, &[&device_id]).await?.map(|r| device_state(&r)).transpose()
-    }
-
-    pub async fn fork_device(
-        &self,
-        parent: &Device,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<DeviceState, ApiError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        // The parent's row, locked: forks of one device are made one at a time.
-        tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&parent.id]).await?;
-        match tx.query_opt(sql::FIND_FORK, &[&device_id]).await? {
-            Some(r) => {
-                super::check_fork_retry(parent, device_id, token_hash, (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))?
-            }
-            None => {
-                tx.execute(sql::FORK_DEVICE, &[&device_id, &parent.site, &name, &token_hash, &ts(now), &parent.id])
-                    .await?;
-            }
-        }
-        let state = device_state(&tx.query_one(sql::DEVICE_STATE, &[&device_id]).await?)?;
-        tx.commit().await?;
-        Ok(state)
-    }
-
-    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
-        let client = self.pool.get().await?;
-        let rows = client.query(sql::DEVICE_RECORDS, &[&device_id, &after, &(limit + 1)]).await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-            .collect::<Result<Vec<_>, ApiError>>()?;
-        super::records_page(rows, after, limit)
-    }
-
-    pub async fn publish(
-        &self,
-        kind: FeedKind,
-        site: Option<&str>,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client.query_one(sql::PUBLISH, &[&kind.as_str(), &site, &body.to_string(), &ts(now)]).await?.get(0))
-    }
-
-    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
-        let client = self.pool.get().await?;
-        let items = client
-            .query(sql::FEED, &[&kind.as_str(), &after, &site, &(limit + 1)])
-            .await?
-            .iter()
-            .map(|r| FeedItem {
-                cursor: r.get(0),
-                kind,
-                site: r.get(1),
-                body: serde_json::from_str(r.get::<_, &str>(2)).unwrap_or(serde_json::Value::Null),
-                published_at: parse_ts(r.get::<_, &str>(3)),
-            })
-            .collect();
-        Ok(crate::feed::page(items, after, limit))
-    }
-
-    pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| r.get(0)).collect())
-    }
-
-    pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(sql::EVALUATIONS, &[&site])
-            .await?
-            .iter()
-            .map(|r| super::evaluation_record(r.try_get::<_, &str>(0)?, r.try_get(1)?))
-            .collect()
-    }
-
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        self.bodies(sql::EVENTS, site).await
-    }
-
-    async fn bodies<T: serde::de::DeserializeOwned>(
-        &self,
-        query: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<T>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(query, &[&site])
-            .await?
-            .iter()
-            .map(|r| {
-                serde_json::from_str(r.get::<_, &str>(0))
-                    .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))
-            })
-            .collect()
-    }
-
-    pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(sql::EXPORT, &[])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(ExportLine::new(
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                    r.try_get(5)?,
-                ))
-            })
-            .collect()
-    }
-
-    pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client
-            .query(sql::STATS, &[])
-            .await?
-            .iter()
-            .map(|r| DeviceStats {
-                site: r.get(0),
-                device: r.get(1),
-                revoked: r.get(2),
-                last_seq: r.get(3),
-                evaluations: r.get(4),
-                exam_events: r.get(5),
-                rejected: r.get(6),
-            })
-            .collect())
-    }
-}
-
-impl PgDb {
-    pub async fn evaluation_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<EvaluationFact>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(sql::EVALUATION_FACTS, &[&from, &to, &site])
-            .await?
-            .into_iter()
-            .map(|r| fact_row(&r).into_fact())
-            .collect()
-    }
-
-    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
-        let client = self.pool.get().await?;
-        client
-            .query(sql::WORK_FACTS, &[&from, &to, &site])
-            .await?
-            .into_iter()
-            .map(|r| super::work_fact(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-            .collect()
     }
 }
 
@@ -717,52 +108,36 @@ impl push::Known for PgKnown {
     }
 }
 
-impl PgDb {
-    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<MonitoringNotice>, ApiError> {
-        let client = self.pool.get().await?;
-        Ok(client
-            .query(sql::NOTICES, &[&site])
-            .await?
-            .iter()
-            .filter_map(|r| crate::notices::with_closure(r.get::<_, &str>(0), r.get(1), r.get(2), r.get(3)))
-            .collect())
-    }
-}
-
-fn is_pass(payload: &SyncPayload) -> bool {
-    !matches!(payload, SyncPayload::Evaluation { evaluation, .. } if !evaluation.pass)
-}
-
 const EXAM_STATES: &str = "SELECT accession, modality, department, technologist, reporting_doctor, performed_at, \
      auditing_doctor, patient_known FROM exams WHERE site = $1 AND accession = ANY($2)";
 const CURRENT_EVALUATIONS: &str = "SELECT accession, id, item, scored_person, mode, rubric_version, at, score, grade, \
      body FROM evaluations WHERE site = $1 AND accession = ANY($2) AND current";
 
-fn exam_state(r: &tokio_postgres::Row, first: usize) -> ExamState {
-    ExamState {
-        modality: r.get(first),
-        department: r.get(first + 1),
-        technologist: r.get(first + 2),
-        reporting_doctor: r.get(first + 3),
-        performed_at: r.get(first + 4),
-        auditing_doctor: r.get(first + 5),
-        patient_known: r.get(first + 6),
-    }
+fn exam_state(r: &tokio_postgres::Row, first: usize) -> Result<ExamState, ApiError> {
+    Ok(ExamState {
+        modality: r.try_get(first)?,
+        department: r.try_get(first + 1)?,
+        technologist: r.try_get(first + 2)?,
+        reporting_doctor: r.try_get(first + 3)?,
+        performed_at: r.try_get(first + 4)?,
+        auditing_doctor: r.try_get(first + 5)?,
+        patient_known: r.try_get(first + 6)?,
+    })
 }
 
 /// A stored evaluation as the rollups count it: id, item, scored_person, mode, rubric_version,
 /// at, score, grade, body from column `first` on.
 fn counted(r: &tokio_postgres::Row, first: usize) -> Result<(String, radqc_domain::rollup::Counted), ApiError> {
     let row = crate::rows::EvaluationRow {
-        id: r.get(first),
-        item: r.get(first + 1),
-        scored_person: r.get(first + 2),
-        mode: r.get(first + 3),
-        rubric_version: r.get(first + 4),
-        at: r.get(first + 5),
-        score: r.get(first + 6),
-        grade: r.get(first + 7),
-        deductions: rollups::body_deductions(r.get(first + 8))?.iter().map(|c| c.to_string()).collect(),
+        id: r.try_get(first)?,
+        item: r.try_get(first + 1)?,
+        scored_person: r.try_get(first + 2)?,
+        mode: r.try_get(first + 3)?,
+        rubric_version: r.try_get(first + 4)?,
+        at: r.try_get(first + 5)?,
+        score: r.try_get(first + 6)?,
+        grade: r.try_get(first + 7)?,
+        deductions: rollups::body_deductions(r.try_get(first + 8)?)?.iter().map(|c| c.to_string()).collect(),
         ..crate::rows::EvaluationRow::default()
     };
     Ok((row.id.clone(), rollups::counted(&row)?))
@@ -896,8 +271,8 @@ async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<
 async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> {
     let set = tx.prepare(sql::SET_PATIENT_KNOWN).await?;
     for r in tx.query(sql::EXAMS_PATIENT_UNKNOWN, &[]).await? {
-        if rollups::body_patient_known(r.get(2)) {
-            tx.execute(&set, &[&r.get::<_, &str>(0), &r.get::<_, &str>(1)]).await?;
+        if rollups::body_patient_known(r.try_get(2)?) {
+            tx.execute(&set, &[&r.try_get::<_, &str>(0)?, &r.try_get::<_, &str>(1)?]).await?;
         }
     }
     tx.execute(sql::MARK_NOT_CURRENT, &[]).await?;
@@ -914,7 +289,7 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
                 Some(_) => Some(counted(r, 9)?),
                 None => None,
             };
-            scan.row((r.get(0), r.get(1)), exam_state(r, 2), evaluation);
+            scan.row((r.try_get(0)?, r.try_get(1)?), exam_state(r, 2)?, evaluation);
         }
     }
     tx.batch_execute("CLOSE rebuild_scan").await?;
@@ -927,151 +302,804 @@ async fn rebuild(tx: &tokio_postgres::Transaction<'_>) -> Result<u64, ApiError> 
     Ok(n)
 }
 
-impl PgDb {
-    pub(crate) async fn report_rows(&self, queries: [sql::Query; 5]) -> Result<super::CellRows, ApiError> {
-        let client = self.pool.get().await?;
-        fn params(q: &sql::Query) -> Vec<Param<'_>> {
-            q.params.iter().map(|p| p as Param).collect()
-        }
-        let [q_scores, q_deductions, q_cases, q_work, q_spans] = &queries;
-        let (p_scores, p_deductions, p_cases, p_work, p_spans) =
-            (params(q_scores), params(q_deductions), params(q_cases), params(q_work), params(q_spans));
-        let (scores, deductions, cases, work, spans) = futures_util::try_join!(
-            client.query(&q_scores.text, &p_scores),
-            client.query(&q_deductions.text, &p_deductions),
-            client.query(&q_cases.text, &p_cases),
-            client.query(&q_work.text, &p_work),
-            client.query(&q_spans.text, &p_spans),
-        )?;
-        let mut out = super::CellRows::default();
-        for r in scores {
-            let counts = [r.get(4), r.get(5), r.get(6), r.get(7), r.get(8), r.get(9)];
-            out.scores.push((r.get(0), r.get(1), r.get(2), r.get(3), counts));
-        }
-        for r in deductions {
-            out.deductions.push((r.get(0), r.get(1), r.get(2), r.get(3)));
-        }
-        for r in cases {
-            let key = radqc_domain::rollup::CaseKey {
-                month: r.get(0),
-                site: r.get(1),
-                department: r.get(2),
-                modality: r.get(3),
-                person: r.get(4),
-            };
-            out.cases.push((key, r.get(5), r.get(6)));
-        }
-        for r in work {
-            out.work.push((r.get(0), r.get(1), r.get(2), r.get(3)));
-        }
-        for r in spans {
-            out.spans.push((span_key(&r), [r.get(6), r.get(7), r.get(8)]));
-        }
-        Ok(out)
-    }
-
-    pub(crate) async fn report_details(&self, q: sql::Query) -> Result<Vec<EvaluationFact>, ApiError> {
-        let client = self.pool.get().await?;
-        let params: Vec<Param> = q.params.iter().map(|p| p as Param).collect();
-        client.query(&q.text, &params).await?.into_iter().map(|r| fact_row(&r).into_fact()).collect()
-    }
-
-    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
-        tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
-        let n = rebuild(&tx).await?;
-        tx.commit().await?;
-        Ok(n)
-    }
-
-    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
-        let client = self.pool.get().await?;
-        let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
-        let key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
-            Ok(radqc_domain::rollup::EvalKey {
-                month: r.get(0),
-                site: r.get(1),
-                department: r.get(2),
-                modality: r.get(3),
-                item: r.get::<_, &str>(4).parse().map_err(|e| bad(&e))?,
-                person: r.get(5),
-                mode: r.get::<_, &str>(6).parse().map_err(|e| bad(&e))?,
-                rubric_version: r.get(7),
-            })
-        };
-        let case_key = |r: &tokio_postgres::Row| radqc_domain::rollup::CaseKey {
-            month: r.get(0),
-            site: r.get(1),
-            department: r.get(2),
-            modality: r.get(3),
-            person: r.get(4),
-        };
-        let mut out = Rollup::default();
-        let q = format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY);
-        for r in client.query(&q, &[]).await? {
-            out.scores.insert(key(&r)?, [r.get(8), r.get(9), r.get(10), r.get(11), r.get(12), r.get(13)]);
-        }
-        let q = format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY);
-        for r in client.query(&q, &[]).await? {
-            let criterion = r.get::<_, &str>(8).parse().map_err(|e| bad(&e))?;
-            out.deductions.insert((key(&r)?, criterion), r.get(9));
-        }
-        let q = format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY);
-        for r in client.query(&q, &[]).await? {
-            out.cases.insert(case_key(&r), [r.get(5), r.get(6)]);
-        }
-        let q = format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY);
-        for r in client.query(&q, &[]).await? {
-            out.work.insert(case_key(&r), r.get(5));
-        }
-        let q = format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY);
-        for r in client.query(&q, &[]).await? {
-            out.spans.insert(span_key(&r), [r.get(6), r.get(7), r.get(8)]);
-        }
-        out.prune();
-        Ok(out)
-    }
-}
-
-fn fact_row(r: &tokio_postgres::Row) -> super::FactRow {
-    super::FactRow {
-        site: r.get(0),
-        department: r.get(1),
-        accession: r.get(2),
-        modality: r.get(3),
-        exam_item: r.get(4),
-        item: r.get(5),
-        scored_person: r.get(6),
-        reviewer: r.get(7),
-        score: r.get(8),
-        grade: r.get(9),
-        body: r.get(10),
-        id: r.get(11),
-        reporting_doctor: r.get(12),
-        mode: r.get(13),
-        rubric_version: r.get(14),
-        at: r.get(15),
-        patient_known: r.get(16),
-        performed_at: r.get(17),
-        auditing_doctor: r.get(18),
-    }
+fn fact_row(r: &tokio_postgres::Row) -> Result<super::FactRow, ApiError> {
+    Ok(super::FactRow {
+        site: r.try_get(0)?,
+        department: r.try_get(1)?,
+        accession: r.try_get(2)?,
+        modality: r.try_get(3)?,
+        exam_item: r.try_get(4)?,
+        item: r.try_get(5)?,
+        scored_person: r.try_get(6)?,
+        reviewer: r.try_get(7)?,
+        score: r.try_get(8)?,
+        grade: r.try_get(9)?,
+        body: r.try_get(10)?,
+        id: r.try_get(11)?,
+        reporting_doctor: r.try_get(12)?,
+        mode: r.try_get(13)?,
+        rubric_version: r.try_get(14)?,
+        at: r.try_get(15)?,
+        patient_known: r.try_get(16)?,
+        performed_at: r.try_get(17)?,
+        auditing_doctor: r.try_get(18)?,
+    })
 }
 
 /// The columns of `sql::SPAN_KEY`, first.
-fn span_key(r: &tokio_postgres::Row) -> radqc_domain::rollup::SpanKey {
-    radqc_domain::rollup::SpanKey {
-        site: r.get(0),
-        accession: r.get(1),
-        month: r.get(2),
-        department: r.get(3),
-        modality: r.get(4),
-        person: r.get(5),
-    }
+fn span_key(r: &tokio_postgres::Row) -> Result<radqc_domain::rollup::SpanKey, ApiError> {
+    Ok(radqc_domain::rollup::SpanKey {
+        site: r.try_get(0)?,
+        accession: r.try_get(1)?,
+        month: r.try_get(2)?,
+        department: r.try_get(3)?,
+        modality: r.try_get(4)?,
+        person: r.try_get(5)?,
+    })
 }
 
 async fn site_zones(c: &impl tokio_postgres::GenericClient) -> Result<radqc_domain::Zones, ApiError> {
     let rows = c.query(sql::SITE_ZONES, &[]).await?;
-    rollups::zones(rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))))
+    let rows = rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, ApiError>>()?;
+    rollups::zones(rows)
+}
+
+impl Backend for PgDb {
+    fn add_site<'a>(&'a self, code: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.try_get(0)?;
+            if n > 0 {
+                return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
+            }
+            client.execute(sql::ADD_SITE, &[&code, &name, &ts(now), &radqc_domain::SiteZone::default().name()]).await?;
+            Ok(())
+        })
+    }
+
+    fn site_zones<'a>(&'a self) -> DbFuture<'a, radqc_domain::Zones> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            site_zones(&**client).await
+        })
+    }
+
+    /// Sets the zone and rebuilds the rollups, the tables locked against writes meanwhile (a
+    /// push reads its site's zone `FOR SHARE` after its writes, so it sees the old zone and
+    /// rollups or the new).
+    fn set_site_zone<'a>(&'a self, code: &'a str, zone: radqc_domain::SiteZone) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+            // The tables first: pushes in flight finish (they read the zone after their writes),
+            // later ones wait for the new zone and rollups.
+            tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
+            let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
+            match stored.map(|r| r.try_get::<_, String>(0)).transpose()? {
+                None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                Some(z) if z == zone.name() => return Ok(()),
+                Some(_) => {}
+            }
+            tx.execute(sql::SET_SITE_ZONE, &[&zone.name(), &code]).await?;
+            rebuild(&tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn create_enrollment_code<'a>(
+        &'a self,
+        site: &'a str,
+        code_hash: &'a str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.try_get(0)?;
+            if n == 0 {
+                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
+            }
+            client.execute(sql::ADD_CODE, &[&code_hash, &site, &ts(now), &ts(expires_at)]).await?;
+            Ok(())
+        })
+    }
+
+    fn enroll<'a>(
+        &'a self,
+        code_hash: &'a str,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, (String, i64)> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let code = tx
+                .query_opt(&format!("{} FOR UPDATE", sql::FIND_CODE), &[&code_hash])
+                .await?
+                .map(|r| Ok::<_, ApiError>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .transpose()?;
+            let site = crate::enrollment::check_code(code, now)?;
+            let existing = tx
+                .query_opt(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device_id])
+                .await?
+                .map(|r| Ok::<(String, i64), ApiError>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
+            let next_seq = match existing {
+                Some((old_site, last_seq)) => {
+                    crate::enrollment::check_same_site(device_id, &old_site, &site)?;
+                    tx.execute(sql::REENROLL_DEVICE, &[&token_hash, &name, &ts(now), &device_id]).await?;
+                    last_seq + 1
+                }
+                None => {
+                    tx.execute(sql::ADD_DEVICE, &[&device_id, &site, &name, &token_hash, &ts(now)]).await?;
+                    1
+                }
+            };
+            tx.execute(sql::USE_CODE, &[&device_id, &ts(now), &code_hash]).await?;
+            tx.commit().await?;
+            Ok((site, next_seq))
+        })
+    }
+
+    fn revoke_device<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            if client.execute(sql::REVOKE_DEVICE, &[&device_id]).await? == 0 {
+                return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn device_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Device>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query_opt(sql::DEVICE_BY_TOKEN, &[&token_hash])
+                .await?
+                .map(|r| Ok(Device { id: r.try_get(0)?, site: r.try_get(1)?, revoked: r.try_get(2)? }))
+                .transpose()
+        })
+    }
+
+    fn person_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Person>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query_opt(sql::PERSON_BY_TOKEN, &[&token_hash])
+                .await?
+                .map(|r| Ok(Person { site: r.try_get(0)?, staff: r.try_get(1)?, roles: parse_roles(r.try_get(2)?)? }))
+                .transpose()
+        })
+    }
+
+    fn issue_person_token<'a>(
+        &'a self,
+        site: &'a str,
+        staff: &'a str,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.try_get(0)?;
+            if n == 0 {
+                return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
+            }
+            client.execute(sql::ADD_PERSON_TOKEN, &[&token_hash, &site, &staff, &ts(now)]).await?;
+            Ok(())
+        })
+    }
+
+    fn upsert_staff<'a>(&'a self, m: &'a StaffMember) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.try_get(0)?;
+            if n == 0 {
+                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
+            }
+            let roles = serde_json::to_string(&m.roles).expect("roles serialize");
+            client.execute(sql::UPSERT_STAFF, &[&m.site, &m.code, &m.name, &roles, &m.active]).await?;
+            Ok(())
+        })
+    }
+
+    fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::STAFF_OF_SITE, &[&site])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(StaffMember {
+                        site: r.try_get(0)?,
+                        code: r.try_get(1)?,
+                        name: r.try_get(2)?,
+                        roles: parse_roles(r.try_get(3)?)?,
+                        active: r.try_get(4)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn push<'a>(
+        &'a self,
+        device: &'a Device,
+        entries: Vec<PushEntry>,
+        rubrics: &'a RubricSet,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, PushResponse> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let row = tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&device.id]).await?;
+            let (site, last_seq): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            // What the plan looks up, read first (PostgreSQL calls are async, the plan is not): the
+            // digests and rejection reasons of entries within reach of this batch, the notices it
+            // closes, the evaluations and events it names.
+            let mut known = PgKnown::default();
+            if let (Some(first), true) = (entries.first(), entries.first().is_some_and(|e| e.seq <= last_seq)) {
+                for r in tx
+                    .query(
+                        "SELECT seq, code, message FROM rejected_entries WHERE device = $1 AND seq >= $2 AND seq <= $3",
+                        &[&device.id, &first.seq, &last_seq],
+                    )
+                    .await?
+                {
+                    known.reasons.insert(
+                        r.try_get::<_, i64>(0)?,
+                        ErrorBody::new(r.try_get::<_, &str>(1)?, r.try_get::<_, String>(2)?),
+                    );
+                }
+                for r in tx
+                    .query(
+                        "SELECT seq, digest FROM entry_digests WHERE device = $1 AND seq >= $2 AND seq <= $3",
+                        &[&device.id, &first.seq, &last_seq],
+                    )
+                    .await?
+                {
+                    known.digests.insert(r.try_get::<_, i64>(0)?, r.try_get::<_, String>(1)?);
+                }
+            }
+            let (evaluation_ids, event_ids, notice_ids) = push::named_ids(&entries);
+            for id in notice_ids {
+                if let Some(r) = tx.query_opt(sql::NOTICE_SITE, &[&id]).await? {
+                    known.notice_sites.insert(id, r.try_get::<_, String>(0)?);
+                }
+            }
+            if !evaluation_ids.is_empty() {
+                for r in tx.query(STORED_EVALUATIONS, &[&evaluation_ids]).await? {
+                    let record = push::StoredRecord {
+                        site: r.try_get(1)?,
+                        accession: r.try_get(2)?,
+                        body: r.try_get(3)?,
+                        superseded_by: r.try_get(4)?,
+                    };
+                    known.evaluations.insert(r.try_get(0)?, record);
+                }
+            }
+            if !event_ids.is_empty() {
+                for r in tx.query(STORED_EVENTS, &[&event_ids]).await? {
+                    let record = push::StoredRecord {
+                        site: r.try_get(1)?,
+                        accession: r.try_get(2)?,
+                        body: r.try_get(3)?,
+                        superseded_by: None,
+                    };
+                    known.events.insert(r.try_get(0)?, record);
+                }
+            }
+            let plan = push::plan(&site, last_seq, &entries, rubrics, &mut known)?;
+            let received = ts(now);
+            // The bulk of a push (exams, evaluations, events, rejections) goes out pipelined: every
+            // statement is sent before the first answer is awaited, in order on the one connection.
+            let mut rows = Vec::new();
+            let mut rejected = Vec::new();
+            for write in &plan.writes {
+                match write {
+                    Write::Apply { seq, payload } => {
+                        if let Some(r) = crate::rows::rows(payload, &device.id, *seq) {
+                            rows.push(r);
+                        }
+                    }
+                    Write::Reject { seq, reason, payload } => rejected.push((*seq, reason, payload)),
+                }
+            }
+            // The stored state of the batch's exams, before any write: the rollups change by the
+            // difference the batch makes to it.
+            let accessions = if self.rollups_at_ingest { rollups::accessions(&rows) } else { Vec::new() };
+            let mut stored = std::collections::HashMap::new();
+            for r in tx.query(EXAM_STATES, &[&site, &accessions]).await? {
+                stored.insert(r.try_get::<_, String>(0)?, exam_state(&r, 1)?);
+            }
+            let need = rollups::needing_evaluations(&stored, &rows);
+            let mut evaluations: std::collections::HashMap<String, rollups::StoredEvaluations> =
+                need.iter().map(|a| (a.clone(), Vec::new())).collect();
+            if !need.is_empty() {
+                for r in tx.query(CURRENT_EVALUATIONS, &[&site, &need]).await? {
+                    let acc: String = r.try_get(0)?;
+                    let c = counted(&r, 1)?;
+                    evaluations.entry(acc).or_default().push(c);
+                }
+            }
+            let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
+            let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
+            let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
+            let insert_rejected = tx.prepare(sql::INSERT_REJECTED).await?;
+            type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+            let mut statements: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+            for r in &rows {
+                let e = &r.exam;
+                statements.push((
+                    &upsert,
+                    vec![
+                        &e.site,
+                        &e.accession,
+                        &e.modality,
+                        &e.exam_item,
+                        &e.department,
+                        &e.technologist,
+                        &e.reporting_doctor,
+                        &e.auditing_doctor,
+                        &e.ordering_clinician,
+                        &e.performed_at,
+                        &e.body,
+                        &e.patient_known,
+                    ],
+                ));
+                if let Some(v) = &r.evaluation {
+                    statements.push((
+                        &insert_evaluation,
+                        vec![
+                            &v.id,
+                            &v.site,
+                            &v.device,
+                            &v.seq,
+                            &v.accession,
+                            &v.item,
+                            &v.reviewer,
+                            &v.scored_person,
+                            &v.mode,
+                            &v.score,
+                            &v.grade,
+                            &v.pass,
+                            &v.rubric_version,
+                            &v.at,
+                            &v.supersedes,
+                            &v.body,
+                            &received,
+                            &v.deducted,
+                        ],
+                    ));
+                }
+                if let Some(v) = &r.event {
+                    statements.push((
+                        &insert_event,
+                        vec![
+                            &v.id,
+                            &v.site,
+                            &v.device,
+                            &v.seq,
+                            &v.accession,
+                            &v.kind,
+                            &v.staff,
+                            &v.at,
+                            &v.body,
+                            &received,
+                        ],
+                    ));
+                }
+            }
+            for (seq, reason, payload) in &rejected {
+                statements
+                    .push((&insert_rejected, vec![&device.id, seq, &reason.code, &reason.message, payload, &received]));
+            }
+            let counts =
+                futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params)))
+                    .await?;
+            // Which evaluations were new (an id already stored is not counted twice).
+            let mut inserted = Vec::with_capacity(rows.len());
+            let mut superseded = Vec::new();
+            let mut results = counts.iter();
+            for r in &rows {
+                results.next(); // the exam's upsert
+                let new = match &r.evaluation {
+                    Some(v) => {
+                        let n = results.next().expect("an evaluation's insert");
+                        if let (1, Some(previous)) = (*n, &v.supersedes) {
+                            superseded.push(previous.clone());
+                        }
+                        *n == 1
+                    }
+                    None => false,
+                };
+                if r.event.is_some() {
+                    results.next();
+                }
+                inserted.push(new);
+            }
+            let delta = if self.rollups_at_ingest {
+                let zone = tx.query_opt(&format!("{} FOR SHARE", sql::SITE_ZONE), &[&site]).await?;
+                let zone = rollups::zone(&site, zone.map(|r| r.try_get(0)).transpose()?)?;
+                rollups::delta(&site, zone, &stored, &evaluations, &rows, &inserted)?
+            } else {
+                Rollup::default()
+            };
+            let supersede = tx.prepare(sql::SUPERSEDE).await?;
+            let mut writes: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+            for previous in &superseded {
+                writes.push((&supersede, vec![previous]));
+            }
+            let rollup_rows = RollupRows::of(&delta);
+            let adds = RollupStatements::prepare(&tx).await?;
+            rollup_rows.statements(&adds, &mut writes);
+            futures_util::future::try_join_all(writes.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
+
+            // Monitoring notices: rare, and each depends on what the database says, so one by one.
+            for write in &plan.writes {
+                let Write::Apply { payload, .. } = write else { continue };
+                for step in notice_step::steps(payload) {
+                    let publish = match step {
+                        NoticeStep::Close { statement, params, closure } => {
+                            let params: Vec<P> = params.iter().map(|p| p as P).collect();
+                            let row = tx.query_opt(statement, &params).await?;
+                            let body: Option<&str> = row.as_ref().map(|r| r.try_get(0)).transpose()?;
+                            notice_step::closed(body, &closure)?
+                        }
+                        NoticeStep::Open { site, payload } => {
+                            let staff = tx
+                                .query(sql::STAFF_ROLES, &[&site])
+                                .await?
+                                .iter()
+                                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                                .collect::<Result<Vec<(String, String)>, ApiError>>()?;
+                            match notice_step::opening(payload, staff, now)? {
+                                Some(o) => {
+                                    let n = &o.notice;
+                                    let inserted = tx
+                                        .execute(
+                                            sql::INSERT_NOTICE,
+                                            &[&n.id, &n.site, &n.evaluation_id, &n.department, &received, &o.body],
+                                        )
+                                        .await?;
+                                    (inserted == 1).then_some(o.publish)
+                                }
+                                None => None,
+                            }
+                        }
+                    };
+                    if let Some(p) = publish {
+                        tx.query_one(sql::PUBLISH, &[&"notices", &p.site, &p.body, &received]).await?;
+                    }
+                }
+            }
+            if !plan.digests.is_empty() {
+                let (seqs, digests): (Vec<i64>, Vec<&str>) = plan.digests.iter().map(|(s, d)| (*s, d.as_str())).unzip();
+                tx.execute(
+                "INSERT INTO entry_digests (device, seq, digest) SELECT $1, s, d FROM unnest($2::BIGINT[], $3::TEXT[]) AS t (s, d) \
+                 ON CONFLICT (device, seq) DO UPDATE SET digest = excluded.digest",
+                &[&device.id, &seqs, &digests],
+            )
+            .await?;
+            }
+            tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
+            tx.commit().await?;
+            Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+        })
+    }
+
+    fn device_state<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, Option<DeviceState>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.query_opt(sql::DEVICE_STATE, &[&device_id]).await?.map(|r| device_state(&r)).transpose()
+        })
+    }
+
+    fn fork_device<'a>(
+        &'a self,
+        parent: &'a Device,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, DeviceState> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // The parent's row, locked: forks of one device are made one at a time.
+            tx.query_one(&format!("{} FOR UPDATE", sql::FIND_DEVICE), &[&parent.id]).await?;
+            match tx.query_opt(sql::FIND_FORK, &[&device_id]).await? {
+                Some(r) => super::check_fork_retry(
+                    parent,
+                    device_id,
+                    token_hash,
+                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?),
+                )?,
+                None => {
+                    tx.execute(sql::FORK_DEVICE, &[&device_id, &parent.site, &name, &token_hash, &ts(now), &parent.id])
+                        .await?;
+                }
+            }
+            let state = device_state(&tx.query_one(sql::DEVICE_STATE, &[&device_id]).await?)?;
+            tx.commit().await?;
+            Ok(state)
+        })
+    }
+
+    fn device_records<'a>(&'a self, device_id: &'a str, after: i64, limit: i64) -> DbFuture<'a, DeviceRecordsPage> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let rows = client.query(sql::DEVICE_RECORDS, &[&device_id, &after, &(limit + 1)]).await?;
+            let rows = rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                .collect::<Result<Vec<_>, ApiError>>()?;
+            super::records_page(rows, after, limit)
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        kind: FeedKind,
+        site: Option<&'a str>,
+        body: &'a serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, i64> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            Ok(client
+                .query_one(sql::PUBLISH, &[&kind.as_str(), &site, &body.to_string(), &ts(now)])
+                .await?
+                .try_get(0)?)
+        })
+    }
+
+    fn feed<'a>(&'a self, kind: FeedKind, site: &'a str, after: i64, limit: i64) -> DbFuture<'a, FeedPage> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let items = client
+                .query(sql::FEED, &[&kind.as_str(), &after, &site, &(limit + 1)])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(FeedItem {
+                        cursor: r.try_get(0)?,
+                        kind,
+                        site: r.try_get(1)?,
+                        body: super::parse_body(r.try_get(2)?, "feed message")?,
+                        published_at: parse_ts(r.try_get(3)?)?,
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?;
+            Ok(crate::feed::page(items, after, limit))
+        })
+    }
+
+    fn published_rubrics<'a>(&'a self) -> DbFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+    }
+
+    fn evaluations<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<EvaluationRecord>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::EVALUATIONS, &[&site])
+                .await?
+                .iter()
+                .map(|r| super::evaluation_record(r.try_get::<_, &str>(0)?, r.try_get(1)?))
+                .collect()
+        })
+    }
+
+    fn export<'a>(&'a self) -> DbFuture<'a, Vec<ExportLine>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::EXPORT, &[])
+                .await?
+                .iter()
+                .map(|r| {
+                    ExportLine::new(
+                        r.try_get(0)?,
+                        r.try_get(1)?,
+                        r.try_get(2)?,
+                        r.try_get(3)?,
+                        r.try_get(4)?,
+                        r.try_get(5)?,
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn stats<'a>(&'a self) -> DbFuture<'a, Vec<DeviceStats>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::STATS, &[])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(DeviceStats {
+                        site: r.try_get(0)?,
+                        device: r.try_get(1)?,
+                        revoked: r.try_get(2)?,
+                        last_seq: r.try_get(3)?,
+                        evaluations: r.try_get(4)?,
+                        exam_events: r.try_get(5)?,
+                        rejected: r.try_get(6)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn evaluation_facts<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        site: Option<&'a str>,
+    ) -> DbFuture<'a, Vec<EvaluationFact>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::EVALUATION_FACTS, &[&from, &to, &site])
+                .await?
+                .into_iter()
+                .map(|r| fact_row(&r)?.into_fact())
+                .collect()
+        })
+    }
+
+    fn work_facts<'a>(&'a self, from: &'a str, to: &'a str, site: Option<&'a str>) -> DbFuture<'a, Vec<WorkFact>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::WORK_FACTS, &[&from, &to, &site])
+                .await?
+                .into_iter()
+                .map(|r| super::work_fact(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?))
+                .collect()
+        })
+    }
+
+    fn notices<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<MonitoringNotice>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::NOTICES, &[&site])
+                .await?
+                .iter()
+                .map(|r| crate::notices::with_closure(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+                .collect()
+        })
+    }
+
+    fn report_rows<'a>(&'a self, queries: [sql::Query; 5]) -> DbFuture<'a, super::CellRows> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            fn params(q: &sql::Query) -> Vec<Param<'_>> {
+                q.params.iter().map(|p| p as Param).collect()
+            }
+            let [q_scores, q_deductions, q_cases, q_work, q_spans] = &queries;
+            let (p_scores, p_deductions, p_cases, p_work, p_spans) =
+                (params(q_scores), params(q_deductions), params(q_cases), params(q_work), params(q_spans));
+            let (scores, deductions, cases, work, spans) = futures_util::try_join!(
+                client.query(&q_scores.text, &p_scores),
+                client.query(&q_deductions.text, &p_deductions),
+                client.query(&q_cases.text, &p_cases),
+                client.query(&q_work.text, &p_work),
+                client.query(&q_spans.text, &p_spans),
+            )?;
+            let mut out = super::CellRows::default();
+            for r in scores {
+                let counts = [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?];
+                out.scores.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, counts));
+            }
+            for r in deductions {
+                out.deductions.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+            }
+            for r in cases {
+                let key = radqc_domain::rollup::CaseKey {
+                    month: r.try_get(0)?,
+                    site: r.try_get(1)?,
+                    department: r.try_get(2)?,
+                    modality: r.try_get(3)?,
+                    person: r.try_get(4)?,
+                };
+                out.cases.push((key, r.try_get(5)?, r.try_get(6)?));
+            }
+            for r in work {
+                out.work.push((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
+            }
+            for r in spans {
+                out.spans.push((span_key(&r)?, [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?]));
+            }
+            Ok(out)
+        })
+    }
+
+    fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let params: Vec<Param> = q.params.iter().map(|p| p as Param).collect();
+            client.query(&q.text, &params).await?.into_iter().map(|r| fact_row(&r)?.into_fact()).collect()
+        })
+    }
+
+    fn rebuild_rollups<'a>(&'a self) -> DbFuture<'a, u64> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
+            tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
+            let n = rebuild(&tx).await?;
+            tx.commit().await?;
+            Ok(n)
+        })
+    }
+
+    fn rollups<'a>(&'a self) -> DbFuture<'a, Rollup> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
+            let key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
+                Ok(radqc_domain::rollup::EvalKey {
+                    month: r.try_get(0)?,
+                    site: r.try_get(1)?,
+                    department: r.try_get(2)?,
+                    modality: r.try_get(3)?,
+                    item: r.try_get::<_, &str>(4)?.parse().map_err(|e| bad(&e))?,
+                    person: r.try_get(5)?,
+                    mode: r.try_get::<_, &str>(6)?.parse().map_err(|e| bad(&e))?,
+                    rubric_version: r.try_get(7)?,
+                })
+            };
+            let case_key = |r: &tokio_postgres::Row| -> Result<radqc_domain::rollup::CaseKey, ApiError> {
+                Ok(radqc_domain::rollup::CaseKey {
+                    month: r.try_get(0)?,
+                    site: r.try_get(1)?,
+                    department: r.try_get(2)?,
+                    modality: r.try_get(3)?,
+                    person: r.try_get(4)?,
+                })
+            };
+            let mut out = Rollup::default();
+            let q = format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY);
+            for r in client.query(&q, &[]).await? {
+                out.scores.insert(
+                    key(&r)?,
+                    [r.try_get(8)?, r.try_get(9)?, r.try_get(10)?, r.try_get(11)?, r.try_get(12)?, r.try_get(13)?],
+                );
+            }
+            let q = format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY);
+            for r in client.query(&q, &[]).await? {
+                let criterion = r.try_get::<_, &str>(8)?.parse().map_err(|e| bad(&e))?;
+                out.deductions.insert((key(&r)?, criterion), r.try_get(9)?);
+            }
+            let q = format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY);
+            for r in client.query(&q, &[]).await? {
+                out.cases.insert(case_key(&r)?, [r.try_get(5)?, r.try_get(6)?]);
+            }
+            let q = format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY);
+            for r in client.query(&q, &[]).await? {
+                out.work.insert(case_key(&r)?, r.try_get(5)?);
+            }
+            let q = format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY);
+            for r in client.query(&q, &[]).await? {
+                out.spans.insert(span_key(&r)?, [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?]);
+            }
+            out.prune();
+            Ok(out)
+        })
+    }
 }

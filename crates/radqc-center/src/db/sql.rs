@@ -325,7 +325,6 @@ pub const EVALUATIONS: &str = concat!(
     superseded_by!(),
     " FROM evaluations e WHERE (CAST($1 AS TEXT) IS NULL OR e.site = $1) ORDER BY e.at, e.id"
 );
-pub const EVENTS: &str = "SELECT body FROM exam_events WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY at, id";
 pub const EXPORT: &str = concat!(
     "SELECT 'evaluation', e.site, e.device, e.seq, e.body, ",
     superseded_by!(),
@@ -356,12 +355,11 @@ pub const WORK_FACTS: &str = "SELECT technologist, modality, site, department, p
      WHERE technologist IS NOT NULL AND performed_at >= $1 AND performed_at < $2 AND (CAST($3 AS TEXT) IS NULL OR site = $3)";
 
 pub const NOTICE_SITE: &str = "SELECT site FROM notices WHERE id = $1";
-pub const NOTICE_BODY: &str = "SELECT body FROM notices WHERE id = $1";
 pub const STAFF_ROLES: &str = "SELECT code, roles FROM staff WHERE site = $1 AND active ORDER BY code";
 pub const INSERT_NOTICE: &str = "INSERT INTO notices (id, site, evaluation_id, department, created_at, body) \
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (evaluation_id) DO NOTHING";
-pub const CLOSE_NOTICE: &str =
-    "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 WHERE id = $4 AND closed_at IS NULL";
+pub const CLOSE_NOTICE: &str = "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 \
+     WHERE id = $4 AND closed_at IS NULL RETURNING body";
 pub const NOTICES: &str = "SELECT body, correction, closed_by, closed_at FROM notices \
      WHERE (CAST($1 AS TEXT) IS NULL OR site = $1) ORDER BY created_at, id";
 pub const CLOSE_SUPERSEDED_NOTICE: &str = "UPDATE notices SET correction = $1, closed_by = $2, closed_at = $3 \

@@ -4,16 +4,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use radqc_protocol::{
-    ErrorBody, EvaluationRecord, ExamEventRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
-};
+use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
 use radqc_domain::rollup::Rollup;
-use radqc_protocol::{MonitoringNotice, NoticeClosure, SyncPayload};
+use radqc_protocol::{MonitoringNotice, SyncPayload};
 
-use super::{sql, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::notice_step::{self, NoticeStep};
+use super::{parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, Person, RubricSet};
 use crate::error::ApiError;
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState, StoredEvaluations};
@@ -31,14 +30,6 @@ pub struct SqliteDb {
 /// the rollup queries need them to pick their indexes (a site's all-time report reads 24 short
 /// ranges instead of a whole index).
 const OPTIMIZE_EVERY: u64 = 500;
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap_or_default()
-}
 
 impl SqliteDb {
     pub fn open(path: &Path) -> Result<SqliteDb, ApiError> {
@@ -89,522 +80,6 @@ impl SqliteDb {
         .await
         .map_err(|e| ApiError::storage(format!("database task failed: {e}")))?
     }
-
-    pub async fn add_site(&self, code: &str, name: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
-        let (code, name) = (code.to_owned(), name.to_owned());
-        self.with(move |c| {
-            let n: i64 = c.query_row(sql::SITE_EXISTS, [&code], |r| r.get(0))?;
-            if n > 0 {
-                return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
-            }
-            c.execute(sql::ADD_SITE, params![code, name, ts(now), radqc_domain::SiteZone::default().name()])?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn site_zones(&self) -> Result<radqc_domain::Zones, ApiError> {
-        self.with(|c| site_zones(c)).await
-    }
-
-    pub async fn set_site_zone(&self, code: &str, zone: radqc_domain::SiteZone) -> Result<(), ApiError> {
-        let code = code.to_owned();
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let stored: Option<String> = tx.query_row(sql::SITE_ZONE, [&code], |r| r.get(0)).optional()?;
-            match stored {
-                None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
-                Some(z) if z == zone.name() => return Ok(()),
-                Some(_) => {}
-            }
-            tx.execute(sql::SET_SITE_ZONE, params![zone.name(), code])?;
-            rebuild(&tx)?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn create_enrollment_code(
-        &self,
-        site: &str,
-        code_hash: &str,
-        expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let (site, code_hash) = (site.to_owned(), code_hash.to_owned());
-        self.with(move |c| {
-            let n: i64 = c.query_row(sql::SITE_EXISTS, [&site], |r| r.get(0))?;
-            if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
-            }
-            c.execute(sql::ADD_CODE, params![code_hash, site, ts(now), ts(expires_at)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn enroll(
-        &self,
-        code_hash: &str,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(String, i64), ApiError> {
-        let (code_hash, device_id, name, token_hash) =
-            (code_hash.to_owned(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let code: Option<(String, String, Option<String>)> =
-                tx.query_row(sql::FIND_CODE, [&code_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-            let site = crate::enrollment::check_code(code, now)?;
-            let existing: Option<(String, i64)> =
-                tx.query_row(sql::FIND_DEVICE, [&device_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
-            let next_seq = match existing {
-                Some((old_site, last_seq)) => {
-                    crate::enrollment::check_same_site(&device_id, &old_site, &site)?;
-                    tx.execute(sql::REENROLL_DEVICE, params![token_hash, name, ts(now), device_id])?;
-                    last_seq + 1
-                }
-                None => {
-                    tx.execute(sql::ADD_DEVICE, params![device_id, site, name, token_hash, ts(now)])?;
-                    1
-                }
-            };
-            tx.execute(sql::USE_CODE, params![device_id, ts(now), code_hash])?;
-            tx.commit()?;
-            Ok((site, next_seq))
-        })
-        .await
-    }
-
-    pub async fn revoke_device(&self, device_id: &str) -> Result<(), ApiError> {
-        let device_id = device_id.to_owned();
-        self.with(move |c| {
-            if c.execute(sql::REVOKE_DEVICE, [&device_id])? == 0 {
-                return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn device_by_token(&self, token_hash: &str) -> Result<Option<Device>, ApiError> {
-        let token_hash = token_hash.to_owned();
-        self.with(move |c| {
-            Ok(c.query_row(sql::DEVICE_BY_TOKEN, [&token_hash], |r| {
-                Ok(Device { id: r.get(0)?, site: r.get(1)?, revoked: r.get(2)? })
-            })
-            .optional()?)
-        })
-        .await
-    }
-
-    pub async fn person_by_token(&self, token_hash: &str) -> Result<Option<Person>, ApiError> {
-        let token_hash = token_hash.to_owned();
-        self.with(move |c| {
-            let row: Option<(String, String, String)> = c
-                .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            Ok(row.map(|(site, staff, roles)| Person {
-                site,
-                staff,
-                roles: serde_json::from_str(&roles).unwrap_or_default(),
-            }))
-        })
-        .await
-    }
-
-    pub async fn issue_person_token(
-        &self,
-        site: &str,
-        staff: &str,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
-        let (site, staff, token_hash) = (site.to_owned(), staff.to_owned(), token_hash.to_owned());
-        self.with(move |c| {
-            let n: i64 = c.query_row(sql::STAFF_EXISTS, params![site, staff], |r| r.get(0))?;
-            if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
-            }
-            c.execute(sql::ADD_PERSON_TOKEN, params![token_hash, site, staff, ts(now)])?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn upsert_staff(&self, m: &StaffMember) -> Result<(), ApiError> {
-        let m = m.clone();
-        self.with(move |c| {
-            let n: i64 = c.query_row(sql::SITE_EXISTS, [&m.site], |r| r.get(0))?;
-            if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
-            }
-            let roles = serde_json::to_string(&m.roles).expect("roles serialize");
-            c.execute(sql::UPSERT_STAFF, params![m.site, m.code, m.name, roles, m.active])?;
-            Ok(())
-        })
-        .await
-    }
-
-    pub async fn staff(&self, site: &str) -> Result<Vec<StaffMember>, ApiError> {
-        let site = site.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::STAFF_OF_SITE)?;
-            let rows = stmt.query_map([&site], |r| {
-                let roles: String = r.get(3)?;
-                Ok(StaffMember {
-                    site: r.get(0)?,
-                    code: r.get(1)?,
-                    name: r.get(2)?,
-                    roles: serde_json::from_str(&roles).unwrap_or_default(),
-                    active: r.get(4)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    pub async fn push(
-        &self,
-        device: &Device,
-        entries: Vec<PushEntry>,
-        rubrics: &RubricSet,
-        now: DateTime<Utc>,
-    ) -> Result<PushResponse, ApiError> {
-        let device = device.clone();
-        let rubrics = rubrics.clone();
-        let keep_rollups = self.rollups_at_ingest;
-        let optimize =
-            self.pushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % OPTIMIZE_EVERY == OPTIMIZE_EVERY - 1;
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (site, last_seq): (String, i64) =
-                tx.prepare_cached(sql::FIND_DEVICE)?.query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            let mut known = SqliteKnown { tx: &tx, device: &device.id };
-            let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut known)?;
-            let received = ts(now);
-            // The stored state of the batch's exams, before any write: the rollups change by
-            // the difference the batch makes to it.
-            let applied: Vec<crate::rows::Rows> = plan
-                .writes
-                .iter()
-                .filter_map(|w| match w {
-                    Write::Apply { seq, payload } => crate::rows::rows(payload, &device.id, *seq),
-                    Write::Reject { .. } => None,
-                })
-                .collect();
-            let (stored, evaluations) = if keep_rollups {
-                let stored = exam_states(&tx, &site, &rollups::accessions(&applied))?;
-                let evaluations = current_evaluations(&tx, &site, &rollups::needing_evaluations(&stored, &applied))?;
-                (stored, evaluations)
-            } else {
-                Default::default()
-            };
-            let mut inserted = Vec::with_capacity(applied.len());
-            let mut applied_rows = applied.iter();
-            for write in &plan.writes {
-                match write {
-                    Write::Apply { payload, .. } => {
-                        if let SyncPayload::NoticeClosed { closure } = payload.as_ref() {
-                            close_notice(&tx, closure, &received)?;
-                            continue;
-                        }
-                        let rows = applied_rows.next().expect("evaluations and events have rows");
-                        if !rows.evaluation.as_ref().is_none_or(|v| v.pass) {
-                            open_notice(&tx, payload, &received, now)?;
-                        }
-                        if let Some((previous, closure)) = crate::notices::closure_by_revision(payload) {
-                            close_superseded_notice(&tx, &previous, &closure, &received)?;
-                        }
-                        let e = &rows.exam;
-                        tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
-                            e.site,
-                            e.accession,
-                            e.modality,
-                            e.exam_item,
-                            e.department,
-                            e.technologist,
-                            e.reporting_doctor,
-                            e.auditing_doctor,
-                            e.ordering_clinician,
-                            e.performed_at,
-                            e.body,
-                            e.patient_known
-                        ])?;
-                        let mut new_evaluation = false;
-                        if let Some(v) = &rows.evaluation {
-                            new_evaluation = tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![
-                                v.id,
-                                v.site,
-                                v.device,
-                                v.seq,
-                                v.accession,
-                                v.item,
-                                v.reviewer,
-                                v.scored_person,
-                                v.mode,
-                                v.score,
-                                v.grade,
-                                v.pass,
-                                v.rubric_version,
-                                v.at,
-                                v.supersedes,
-                                v.body,
-                                received,
-                                v.deducted
-                            ])? == 1;
-                            if let (true, Some(previous)) = (new_evaluation, &v.supersedes) {
-                                tx.prepare_cached(sql::SUPERSEDE)?.execute([previous])?;
-                            }
-                        }
-                        inserted.push(new_evaluation);
-                        if let Some(v) = &rows.event {
-                            tx.prepare_cached(sql::INSERT_EVENT)?.execute(params![
-                                v.id,
-                                v.site,
-                                v.device,
-                                v.seq,
-                                v.accession,
-                                v.kind,
-                                v.staff,
-                                v.at,
-                                v.body,
-                                received
-                            ])?;
-                        }
-                    }
-                    Write::Reject { seq, reason, payload } => {
-                        tx.prepare_cached(sql::INSERT_REJECTED)?.execute(params![
-                            device.id,
-                            seq,
-                            reason.code,
-                            reason.message,
-                            payload,
-                            received
-                        ])?;
-                    }
-                }
-            }
-            if keep_rollups {
-                let zone = rollups::zone(
-                    &site,
-                    tx.prepare_cached(sql::SITE_ZONE)?.query_row([&site], |r| r.get(0)).optional()?,
-                )?;
-                let delta = rollups::delta(&site, zone, &stored, &evaluations, &applied, &inserted)?;
-                add_rollup(&tx, &delta)?;
-            }
-            for (seq, digest) in &plan.digests {
-                tx.prepare_cached(sql::INSERT_DIGEST)?.execute(params![device.id, seq, digest])?;
-            }
-            tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
-            tx.commit()?;
-            if optimize {
-                c.execute_batch("PRAGMA optimize")?;
-            }
-            Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
-        })
-        .await
-    }
-
-    pub async fn device_state(&self, device_id: &str) -> Result<Option<DeviceState>, ApiError> {
-        let device_id = device_id.to_owned();
-        self.with(move |c| {
-            Ok(c.query_row(sql::DEVICE_STATE, [&device_id], |r| {
-                Ok(DeviceState { device_id: r.get(0)?, site: r.get(1)?, last_seq: r.get(2)?, forked_from: r.get(3)? })
-            })
-            .optional()?)
-        })
-        .await
-    }
-
-    pub async fn fork_device(
-        &self,
-        parent: &Device,
-        device_id: &str,
-        name: Option<&str>,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<DeviceState, ApiError> {
-        let (parent, device_id, name, token_hash) =
-            (parent.clone(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
-        self.with(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let existing: Option<(String, String, Option<String>)> =
-                tx.query_row(sql::FIND_FORK, [&device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
-            match existing {
-                Some(found) => super::check_fork_retry(&parent, &device_id, &token_hash, found)?,
-                None => {
-                    tx.execute(
-                        sql::FORK_DEVICE,
-                        params![device_id, parent.site, name, token_hash, ts(now), parent.id],
-                    )?;
-                }
-            }
-            let state = tx.query_row(sql::DEVICE_STATE, [&device_id], |r| {
-                Ok(DeviceState { device_id: r.get(0)?, site: r.get(1)?, last_seq: r.get(2)?, forked_from: r.get(3)? })
-            })?;
-            tx.commit()?;
-            Ok(state)
-        })
-        .await
-    }
-
-    pub async fn device_records(&self, device_id: &str, after: i64, limit: i64) -> Result<DeviceRecordsPage, ApiError> {
-        let device_id = device_id.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::DEVICE_RECORDS)?;
-            let rows = stmt.query_map(params![device_id, after, limit + 1], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
-            })?;
-            let rows: Vec<(i64, String, String, String)> = rows.collect::<Result<_, _>>()?;
-            super::records_page(rows, after, limit)
-        })
-        .await
-    }
-
-    pub async fn publish(
-        &self,
-        kind: FeedKind,
-        site: Option<&str>,
-        body: &serde_json::Value,
-        now: DateTime<Utc>,
-    ) -> Result<i64, ApiError> {
-        let (site, body) = (site.map(str::to_owned), body.to_string());
-        self.with(move |c| Ok(c.query_row(sql::PUBLISH, params![kind.as_str(), site, body, ts(now)], |r| r.get(0))?))
-            .await
-    }
-
-    pub async fn feed(&self, kind: FeedKind, site: &str, after: i64, limit: i64) -> Result<FeedPage, ApiError> {
-        let site = site.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::FEED)?;
-            let rows = stmt.query_map(params![kind.as_str(), after, site, limit + 1], |r| {
-                let body: String = r.get(2)?;
-                Ok(FeedItem {
-                    cursor: r.get(0)?,
-                    kind,
-                    site: r.get(1)?,
-                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
-                    published_at: parse_ts(&r.get::<_, String>(3)?),
-                })
-            })?;
-            let items: Vec<FeedItem> = rows.collect::<Result<_, _>>()?;
-            Ok(crate::feed::page(items, after, limit))
-        })
-        .await
-    }
-
-    pub async fn published_rubrics(&self) -> Result<Vec<String>, ApiError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(sql::RUBRIC_TEXTS)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    pub async fn evaluations(&self, site: Option<&str>) -> Result<Vec<EvaluationRecord>, ApiError> {
-        let site = site.map(str::to_owned);
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::EVALUATIONS)?;
-            let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (body, superseded_by) = row?;
-                out.push(super::evaluation_record(&body, superseded_by)?);
-            }
-            Ok(out)
-        })
-        .await
-    }
-
-    pub async fn events(&self, site: Option<&str>) -> Result<Vec<ExamEventRecord>, ApiError> {
-        let site = site.map(str::to_owned);
-        self.with(move |c| bodies(c, sql::EVENTS, site)).await
-    }
-
-    pub async fn export(&self) -> Result<Vec<ExportLine>, ApiError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(sql::EXPORT)?;
-            let rows = stmt.query_map([], |r| {
-                let (kind, body): (String, String) = (r.get(0)?, r.get(4)?);
-                Ok(ExportLine::new(&kind, r.get(1)?, r.get(2)?, r.get(3)?, &body, r.get(5)?))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-
-    pub async fn stats(&self) -> Result<Vec<DeviceStats>, ApiError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(sql::STATS)?;
-            let rows = stmt.query_map([], |r| {
-                Ok(DeviceStats {
-                    site: r.get(0)?,
-                    device: r.get(1)?,
-                    revoked: r.get(2)?,
-                    last_seq: r.get(3)?,
-                    evaluations: r.get(4)?,
-                    exam_events: r.get(5)?,
-                    rejected: r.get(6)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
-    }
-}
-
-fn bodies<T: serde::de::DeserializeOwned>(
-    c: &Connection,
-    query: &str,
-    site: Option<String>,
-) -> Result<Vec<T>, ApiError> {
-    let mut stmt = c.prepare(query)?;
-    let rows = stmt.query_map([site], |r| r.get::<_, String>(0))?;
-    let mut out = Vec::new();
-    for body in rows {
-        let body = body?;
-        out.push(
-            serde_json::from_str(&body)
-                .map_err(|e| ApiError::storage(format!("a stored record does not parse: {e}")))?,
-        );
-    }
-    Ok(out)
-}
-
-impl SqliteDb {
-    pub async fn evaluation_facts(
-        &self,
-        from: &str,
-        to: &str,
-        site: Option<&str>,
-    ) -> Result<Vec<EvaluationFact>, ApiError> {
-        let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::EVALUATION_FACTS)?;
-            let rows = stmt.query_map(params![from, to, site], fact_row)?;
-            rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
-        })
-        .await
-    }
-
-    pub async fn work_facts(&self, from: &str, to: &str, site: Option<&str>) -> Result<Vec<WorkFact>, ApiError> {
-        let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::WORK_FACTS)?;
-            let rows = stmt.query_map(params![from, to, site], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })?;
-            rows.map(|row| row.map_err(ApiError::from).and_then(|(p, m, s, d, at)| super::work_fact(p, m, s, d, at)))
-                .collect()
-        })
-        .await
-    }
 }
 
 /// Lookups of the push's plan, inside its transaction.
@@ -654,83 +129,49 @@ impl push::Known for SqliteKnown<'_> {
     }
 }
 
-/// A failed evaluation opens a notice (once) and tells the site.
-fn open_notice(
+/// Runs an applied entry's notice steps (`notice_step.rs` decides them).
+fn notice_steps(
     tx: &rusqlite::Transaction,
     payload: &SyncPayload,
     received: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let site = payload.sites()[0].to_string();
-    let staff: Vec<(String, String)> = tx
-        .prepare_cached(sql::STAFF_ROLES)?
-        .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
-    let Some(n) = crate::notices::for_failed(payload, crate::notices::heads(staff), now) else { return Ok(()) };
-    let body = serde_json::to_string(&n).expect("a notice serializes");
-    let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
-        n.id,
-        n.site,
-        n.evaluation_id,
-        n.department,
-        received,
-        body
-    ])?;
-    if inserted == 1 {
-        let feed = crate::notices::opened_feed_body(&n).to_string();
-        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
-    }
-    Ok(())
-}
-
-/// A revision of a failed evaluation closes the earlier one's notice and tells the site.
-fn close_superseded_notice(
-    tx: &rusqlite::Transaction,
-    previous: &str,
-    c: &NoticeClosure,
-    received: &str,
-) -> Result<(), ApiError> {
-    let body: Option<String> = tx
-        .prepare_cached(sql::CLOSE_SUPERSEDED_NOTICE)?
-        .query_row(params![c.correction, c.closed_by.as_str(), ts(c.at), previous], |r| r.get(0))
-        .optional()?;
-    if let Some(n) = body.and_then(|b| serde_json::from_str::<MonitoringNotice>(&b).ok()) {
-        let feed = crate::notices::closed_feed_body(&n, c).to_string();
-        tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
-    }
-    Ok(())
-}
-
-/// A recorded correction closes its notice (a second closure changes nothing) and tells the site.
-fn close_notice(tx: &rusqlite::Transaction, c: &NoticeClosure, received: &str) -> Result<(), ApiError> {
-    let at = ts(c.at);
-    let changed =
-        tx.prepare_cached(sql::CLOSE_NOTICE)?.execute(params![c.correction, c.closed_by.as_str(), at, c.notice_id])?;
-    if changed == 1 {
-        let body: String = tx.prepare_cached(sql::NOTICE_BODY)?.query_row([&c.notice_id], |r| r.get(0))?;
-        if let Ok(n) = serde_json::from_str::<MonitoringNotice>(&body) {
-            let feed = crate::notices::closed_feed_body(&n, c).to_string();
-            tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", n.site, feed, received], |_| Ok(()))?;
+    for step in notice_step::steps(payload) {
+        let publish = match step {
+            NoticeStep::Close { statement, params, closure } => {
+                let body: Option<String> = tx
+                    .prepare_cached(statement)?
+                    .query_row(rusqlite::params_from_iter(&params), |r| r.get(0))
+                    .optional()?;
+                notice_step::closed(body.as_deref(), &closure)?
+            }
+            NoticeStep::Open { site, payload } => {
+                let staff: Vec<(String, String)> = tx
+                    .prepare_cached(sql::STAFF_ROLES)?
+                    .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<_, _>>()?;
+                match notice_step::opening(payload, staff, now)? {
+                    Some(o) => {
+                        let n = &o.notice;
+                        let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
+                            n.id,
+                            n.site,
+                            n.evaluation_id,
+                            n.department,
+                            received,
+                            o.body
+                        ])?;
+                        (inserted == 1).then_some(o.publish)
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let Some(p) = publish {
+            tx.prepare_cached(sql::PUBLISH)?.query_row(params!["notices", p.site, p.body, received], |_| Ok(()))?;
         }
     }
     Ok(())
-}
-
-impl SqliteDb {
-    pub async fn notices(&self, site: Option<&str>) -> Result<Vec<MonitoringNotice>, ApiError> {
-        let site = site.map(str::to_owned);
-        self.with(move |c| {
-            let mut stmt = c.prepare(sql::NOTICES)?;
-            let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (body, correction, closed_by, closed_at) = row?;
-                out.extend(crate::notices::with_closure(&body, correction, closed_by, closed_at));
-            }
-            Ok(out)
-        })
-        .await
-    }
 }
 
 fn fact_row(r: &rusqlite::Row) -> rusqlite::Result<super::FactRow> {
@@ -912,132 +353,6 @@ fn rebuild(tx: &rusqlite::Transaction) -> Result<u64, ApiError> {
     Ok(n)
 }
 
-impl SqliteDb {
-    pub(crate) async fn report_rows(&self, queries: [sql::Query; 5]) -> Result<super::CellRows, ApiError> {
-        self.with(move |c| {
-            let [scores, deductions, cases, work, spans] = queries;
-            let mut out = super::CellRows::default();
-            let run = |q: &sql::Query, each: &mut dyn FnMut(&rusqlite::Row) -> rusqlite::Result<()>| {
-                let mut stmt = c.prepare_cached(&q.text)?;
-                let mut rows = stmt.query(rusqlite::params_from_iter(&q.params))?;
-                while let Some(r) = rows.next()? {
-                    each(r)?;
-                }
-                Ok::<_, ApiError>(())
-            };
-            run(&scores, &mut |r| {
-                let counts = [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?];
-                out.scores.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, counts));
-                Ok(())
-            })?;
-            run(&deductions, &mut |r| {
-                out.deductions.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-                Ok(())
-            })?;
-            run(&cases, &mut |r| {
-                let key = radqc_domain::rollup::CaseKey {
-                    month: r.get(0)?,
-                    site: r.get(1)?,
-                    department: r.get(2)?,
-                    modality: r.get(3)?,
-                    person: r.get(4)?,
-                };
-                out.cases.push((key, r.get(5)?, r.get(6)?));
-                Ok(())
-            })?;
-            run(&work, &mut |r| {
-                out.work.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-                Ok(())
-            })?;
-            run(&spans, &mut |r| {
-                out.spans.push((span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]));
-                Ok(())
-            })?;
-            Ok(out)
-        })
-        .await
-    }
-
-    pub(crate) async fn report_details(&self, q: sql::Query) -> Result<Vec<EvaluationFact>, ApiError> {
-        self.with(move |c| {
-            let mut stmt = c.prepare_cached(&q.text)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(&q.params), fact_row)?;
-            rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
-        })
-        .await
-    }
-
-    pub async fn rebuild_rollups(&self) -> Result<u64, ApiError> {
-        self.with(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let n = rebuild(&tx)?;
-            tx.commit()?;
-            c.execute_batch("ANALYZE")?;
-            Ok(n)
-        })
-        .await
-    }
-
-    pub async fn rollups(&self) -> Result<Rollup, ApiError> {
-        self.with(|c| {
-            let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
-            let mut out = Rollup::default();
-            let key = |r: &rusqlite::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
-                Ok(radqc_domain::rollup::EvalKey {
-                    month: r.get(0)?,
-                    site: r.get(1)?,
-                    department: r.get(2)?,
-                    modality: r.get(3)?,
-                    item: r.get::<_, String>(4)?.parse().map_err(|e| bad(&e))?,
-                    person: r.get(5)?,
-                    mode: r.get::<_, String>(6)?.parse().map_err(|e| bad(&e))?,
-                    rubric_version: r.get(7)?,
-                })
-            };
-            let mut stmt =
-                c.prepare(&format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                out.scores.insert(key(r)?, [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?]);
-            }
-            let mut stmt = c.prepare(&format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                let criterion = r.get::<_, String>(8)?.parse().map_err(|e| bad(&e))?;
-                out.deductions.insert((key(r)?, criterion), r.get(9)?);
-            }
-            let case_key = |r: &rusqlite::Row| -> rusqlite::Result<radqc_domain::rollup::CaseKey> {
-                Ok(radqc_domain::rollup::CaseKey {
-                    month: r.get(0)?,
-                    site: r.get(1)?,
-                    department: r.get(2)?,
-                    modality: r.get(3)?,
-                    person: r.get(4)?,
-                })
-            };
-            let mut stmt = c.prepare(&format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                out.cases.insert(case_key(r)?, [r.get(5)?, r.get(6)?]);
-            }
-            let mut stmt = c.prepare(&format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                out.work.insert(case_key(r)?, r.get(5)?);
-            }
-            let mut stmt =
-                c.prepare(&format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY))?;
-            let mut rows = stmt.query([])?;
-            while let Some(r) = rows.next()? {
-                out.spans.insert(span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]);
-            }
-            out.prune();
-            Ok(out)
-        })
-        .await
-    }
-}
-
 /// The columns of `sql::SPAN_KEY`, first.
 fn span_key(r: &rusqlite::Row) -> rusqlite::Result<radqc_domain::rollup::SpanKey> {
     Ok(radqc_domain::rollup::SpanKey {
@@ -1048,4 +363,701 @@ fn span_key(r: &rusqlite::Row) -> rusqlite::Result<radqc_domain::rollup::SpanKey
         modality: r.get(4)?,
         person: r.get(5)?,
     })
+}
+
+impl Backend for SqliteDb {
+    fn add_site<'a>(&'a self, code: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let (code, name) = (code.to_owned(), name.to_owned());
+            self.with(move |c| {
+                let n: i64 = c.query_row(sql::SITE_EXISTS, [&code], |r| r.get(0))?;
+                if n > 0 {
+                    return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
+                }
+                c.execute(sql::ADD_SITE, params![code, name, ts(now), radqc_domain::SiteZone::default().name()])?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn site_zones<'a>(&'a self) -> DbFuture<'a, radqc_domain::Zones> {
+        Box::pin(async move { self.with(|c| site_zones(c)).await })
+    }
+
+    fn set_site_zone<'a>(&'a self, code: &'a str, zone: radqc_domain::SiteZone) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let code = code.to_owned();
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let stored: Option<String> = tx.query_row(sql::SITE_ZONE, [&code], |r| r.get(0)).optional()?;
+                match stored {
+                    None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                    Some(z) if z == zone.name() => return Ok(()),
+                    Some(_) => {}
+                }
+                tx.execute(sql::SET_SITE_ZONE, params![zone.name(), code])?;
+                rebuild(&tx)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn create_enrollment_code<'a>(
+        &'a self,
+        site: &'a str,
+        code_hash: &'a str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let (site, code_hash) = (site.to_owned(), code_hash.to_owned());
+            self.with(move |c| {
+                let n: i64 = c.query_row(sql::SITE_EXISTS, [&site], |r| r.get(0))?;
+                if n == 0 {
+                    return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
+                }
+                c.execute(sql::ADD_CODE, params![code_hash, site, ts(now), ts(expires_at)])?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn enroll<'a>(
+        &'a self,
+        code_hash: &'a str,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, (String, i64)> {
+        Box::pin(async move {
+            let (code_hash, device_id, name, token_hash) =
+                (code_hash.to_owned(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let code: Option<(String, String, Option<String>)> =
+                    tx.query_row(sql::FIND_CODE, [&code_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+                let site = crate::enrollment::check_code(code, now)?;
+                let existing: Option<(String, i64)> =
+                    tx.query_row(sql::FIND_DEVICE, [&device_id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let next_seq = match existing {
+                    Some((old_site, last_seq)) => {
+                        crate::enrollment::check_same_site(&device_id, &old_site, &site)?;
+                        tx.execute(sql::REENROLL_DEVICE, params![token_hash, name, ts(now), device_id])?;
+                        last_seq + 1
+                    }
+                    None => {
+                        tx.execute(sql::ADD_DEVICE, params![device_id, site, name, token_hash, ts(now)])?;
+                        1
+                    }
+                };
+                tx.execute(sql::USE_CODE, params![device_id, ts(now), code_hash])?;
+                tx.commit()?;
+                Ok((site, next_seq))
+            })
+            .await
+        })
+    }
+
+    fn revoke_device<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let device_id = device_id.to_owned();
+            self.with(move |c| {
+                if c.execute(sql::REVOKE_DEVICE, [&device_id])? == 0 {
+                    return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn device_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Device>> {
+        Box::pin(async move {
+            let token_hash = token_hash.to_owned();
+            self.with(move |c| {
+                Ok(c.query_row(sql::DEVICE_BY_TOKEN, [&token_hash], |r| {
+                    Ok(Device { id: r.get(0)?, site: r.get(1)?, revoked: r.get(2)? })
+                })
+                .optional()?)
+            })
+            .await
+        })
+    }
+
+    fn person_by_token<'a>(&'a self, token_hash: &'a str) -> DbFuture<'a, Option<Person>> {
+        Box::pin(async move {
+            let token_hash = token_hash.to_owned();
+            self.with(move |c| {
+                let row: Option<(String, String, String)> = c
+                    .query_row(sql::PERSON_BY_TOKEN, [&token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                row.map(|(site, staff, roles)| Ok(Person { site, staff, roles: parse_roles(&roles)? })).transpose()
+            })
+            .await
+        })
+    }
+
+    fn issue_person_token<'a>(
+        &'a self,
+        site: &'a str,
+        staff: &'a str,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let (site, staff, token_hash) = (site.to_owned(), staff.to_owned(), token_hash.to_owned());
+            self.with(move |c| {
+                let n: i64 = c.query_row(sql::STAFF_EXISTS, params![site, staff], |r| r.get(0))?;
+                if n == 0 {
+                    return Err(ApiError::not_found(
+                        "UNKNOWN_STAFF",
+                        format!("no staff member {staff} at site {site}"),
+                    ));
+                }
+                c.execute(sql::ADD_PERSON_TOKEN, params![token_hash, site, staff, ts(now)])?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn upsert_staff<'a>(&'a self, m: &'a StaffMember) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let m = m.clone();
+            self.with(move |c| {
+                let n: i64 = c.query_row(sql::SITE_EXISTS, [&m.site], |r| r.get(0))?;
+                if n == 0 {
+                    return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
+                }
+                let roles = serde_json::to_string(&m.roles).expect("roles serialize");
+                c.execute(sql::UPSERT_STAFF, params![m.site, m.code, m.name, roles, m.active])?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>> {
+        Box::pin(async move {
+            let site = site.to_owned();
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::STAFF_OF_SITE)?;
+                let mut rows = stmt.query([&site])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(StaffMember {
+                        site: r.get(0)?,
+                        code: r.get(1)?,
+                        name: r.get(2)?,
+                        roles: parse_roles(&r.get::<_, String>(3)?)?,
+                        active: r.get(4)?,
+                    });
+                }
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn push<'a>(
+        &'a self,
+        device: &'a Device,
+        entries: Vec<PushEntry>,
+        rubrics: &'a RubricSet,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, PushResponse> {
+        Box::pin(async move {
+            let device = device.clone();
+            let rubrics = rubrics.clone();
+            let keep_rollups = self.rollups_at_ingest;
+            let optimize =
+                self.pushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % OPTIMIZE_EVERY == OPTIMIZE_EVERY - 1;
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let (site, last_seq): (String, i64) =
+                    tx.prepare_cached(sql::FIND_DEVICE)?.query_row([&device.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                let mut known = SqliteKnown { tx: &tx, device: &device.id };
+                let plan = push::plan(&site, last_seq, &entries, &rubrics, &mut known)?;
+                let received = ts(now);
+                // The stored state of the batch's exams, before any write: the rollups change by
+                // the difference the batch makes to it.
+                let applied: Vec<crate::rows::Rows> = plan
+                    .writes
+                    .iter()
+                    .filter_map(|w| match w {
+                        Write::Apply { seq, payload } => crate::rows::rows(payload, &device.id, *seq),
+                        Write::Reject { .. } => None,
+                    })
+                    .collect();
+                let (stored, evaluations) = if keep_rollups {
+                    let stored = exam_states(&tx, &site, &rollups::accessions(&applied))?;
+                    let evaluations =
+                        current_evaluations(&tx, &site, &rollups::needing_evaluations(&stored, &applied))?;
+                    (stored, evaluations)
+                } else {
+                    Default::default()
+                };
+                let mut inserted = Vec::with_capacity(applied.len());
+                let mut applied_rows = applied.iter();
+                for write in &plan.writes {
+                    match write {
+                        Write::Apply { payload, .. } => {
+                            notice_steps(&tx, payload, &received, now)?;
+                            if let SyncPayload::NoticeClosed { .. } = payload.as_ref() {
+                                continue;
+                            }
+                            let rows = applied_rows.next().expect("evaluations and events have rows");
+                            let e = &rows.exam;
+                            tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
+                                e.site,
+                                e.accession,
+                                e.modality,
+                                e.exam_item,
+                                e.department,
+                                e.technologist,
+                                e.reporting_doctor,
+                                e.auditing_doctor,
+                                e.ordering_clinician,
+                                e.performed_at,
+                                e.body,
+                                e.patient_known
+                            ])?;
+                            let mut new_evaluation = false;
+                            if let Some(v) = &rows.evaluation {
+                                new_evaluation = tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![
+                                    v.id,
+                                    v.site,
+                                    v.device,
+                                    v.seq,
+                                    v.accession,
+                                    v.item,
+                                    v.reviewer,
+                                    v.scored_person,
+                                    v.mode,
+                                    v.score,
+                                    v.grade,
+                                    v.pass,
+                                    v.rubric_version,
+                                    v.at,
+                                    v.supersedes,
+                                    v.body,
+                                    received,
+                                    v.deducted
+                                ])? == 1;
+                                if let (true, Some(previous)) = (new_evaluation, &v.supersedes) {
+                                    tx.prepare_cached(sql::SUPERSEDE)?.execute([previous])?;
+                                }
+                            }
+                            inserted.push(new_evaluation);
+                            if let Some(v) = &rows.event {
+                                tx.prepare_cached(sql::INSERT_EVENT)?.execute(params![
+                                    v.id,
+                                    v.site,
+                                    v.device,
+                                    v.seq,
+                                    v.accession,
+                                    v.kind,
+                                    v.staff,
+                                    v.at,
+                                    v.body,
+                                    received
+                                ])?;
+                            }
+                        }
+                        Write::Reject { seq, reason, payload } => {
+                            tx.prepare_cached(sql::INSERT_REJECTED)?.execute(params![
+                                device.id,
+                                seq,
+                                reason.code,
+                                reason.message,
+                                payload,
+                                received
+                            ])?;
+                        }
+                    }
+                }
+                if keep_rollups {
+                    let zone = rollups::zone(
+                        &site,
+                        tx.prepare_cached(sql::SITE_ZONE)?.query_row([&site], |r| r.get(0)).optional()?,
+                    )?;
+                    let delta = rollups::delta(&site, zone, &stored, &evaluations, &applied, &inserted)?;
+                    add_rollup(&tx, &delta)?;
+                }
+                for (seq, digest) in &plan.digests {
+                    tx.prepare_cached(sql::INSERT_DIGEST)?.execute(params![device.id, seq, digest])?;
+                }
+                tx.prepare_cached(sql::SET_LAST_SEQ)?.execute(params![plan.last_seq, received, device.id])?;
+                tx.commit()?;
+                if optimize {
+                    c.execute_batch("PRAGMA optimize")?;
+                }
+                Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+            })
+            .await
+        })
+    }
+
+    fn device_state<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, Option<DeviceState>> {
+        Box::pin(async move {
+            let device_id = device_id.to_owned();
+            self.with(move |c| {
+                Ok(c.query_row(sql::DEVICE_STATE, [&device_id], |r| {
+                    Ok(DeviceState {
+                        device_id: r.get(0)?,
+                        site: r.get(1)?,
+                        last_seq: r.get(2)?,
+                        forked_from: r.get(3)?,
+                    })
+                })
+                .optional()?)
+            })
+            .await
+        })
+    }
+
+    fn fork_device<'a>(
+        &'a self,
+        parent: &'a Device,
+        device_id: &'a str,
+        name: Option<&'a str>,
+        token_hash: &'a str,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, DeviceState> {
+        Box::pin(async move {
+            let (parent, device_id, name, token_hash) =
+                (parent.clone(), device_id.to_owned(), name.map(str::to_owned), token_hash.to_owned());
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let existing: Option<(String, String, Option<String>)> =
+                    tx.query_row(sql::FIND_FORK, [&device_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+                match existing {
+                    Some(found) => super::check_fork_retry(&parent, &device_id, &token_hash, found)?,
+                    None => {
+                        tx.execute(
+                            sql::FORK_DEVICE,
+                            params![device_id, parent.site, name, token_hash, ts(now), parent.id],
+                        )?;
+                    }
+                }
+                let state = tx.query_row(sql::DEVICE_STATE, [&device_id], |r| {
+                    Ok(DeviceState {
+                        device_id: r.get(0)?,
+                        site: r.get(1)?,
+                        last_seq: r.get(2)?,
+                        forked_from: r.get(3)?,
+                    })
+                })?;
+                tx.commit()?;
+                Ok(state)
+            })
+            .await
+        })
+    }
+
+    fn device_records<'a>(&'a self, device_id: &'a str, after: i64, limit: i64) -> DbFuture<'a, DeviceRecordsPage> {
+        Box::pin(async move {
+            let device_id = device_id.to_owned();
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::DEVICE_RECORDS)?;
+                let rows = stmt.query_map(params![device_id, after, limit + 1], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+                })?;
+                let rows: Vec<(i64, String, String, String)> = rows.collect::<Result<_, _>>()?;
+                super::records_page(rows, after, limit)
+            })
+            .await
+        })
+    }
+
+    fn publish<'a>(
+        &'a self,
+        kind: FeedKind,
+        site: Option<&'a str>,
+        body: &'a serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> DbFuture<'a, i64> {
+        Box::pin(async move {
+            let (site, body) = (site.map(str::to_owned), body.to_string());
+            self.with(
+                move |c| Ok(c.query_row(sql::PUBLISH, params![kind.as_str(), site, body, ts(now)], |r| r.get(0))?),
+            )
+            .await
+        })
+    }
+
+    fn feed<'a>(&'a self, kind: FeedKind, site: &'a str, after: i64, limit: i64) -> DbFuture<'a, FeedPage> {
+        Box::pin(async move {
+            let site = site.to_owned();
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::FEED)?;
+                let mut rows = stmt.query(params![kind.as_str(), after, site, limit + 1])?;
+                let mut items = Vec::new();
+                while let Some(r) = rows.next()? {
+                    items.push(FeedItem {
+                        cursor: r.get(0)?,
+                        kind,
+                        site: r.get(1)?,
+                        body: super::parse_body(&r.get::<_, String>(2)?, "feed message")?,
+                        published_at: parse_ts(&r.get::<_, String>(3)?)?,
+                    });
+                }
+                Ok(crate::feed::page(items, after, limit))
+            })
+            .await
+        })
+    }
+
+    fn published_rubrics<'a>(&'a self) -> DbFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            self.with(|c| {
+                let mut stmt = c.prepare(sql::RUBRIC_TEXTS)?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+        })
+    }
+
+    fn evaluations<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<EvaluationRecord>> {
+        Box::pin(async move {
+            let site = site.map(str::to_owned);
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::EVALUATIONS)?;
+                let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (body, superseded_by) = row?;
+                    out.push(super::evaluation_record(&body, superseded_by)?);
+                }
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn export<'a>(&'a self) -> DbFuture<'a, Vec<ExportLine>> {
+        Box::pin(async move {
+            self.with(|c| {
+                let mut stmt = c.prepare(sql::EXPORT)?;
+                let mut rows = stmt.query([])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let (kind, body): (String, String) = (r.get(0)?, r.get(4)?);
+                    out.push(ExportLine::new(&kind, r.get(1)?, r.get(2)?, r.get(3)?, &body, r.get(5)?)?);
+                }
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn stats<'a>(&'a self) -> DbFuture<'a, Vec<DeviceStats>> {
+        Box::pin(async move {
+            self.with(|c| {
+                let mut stmt = c.prepare(sql::STATS)?;
+                let rows = stmt.query_map([], |r| {
+                    Ok(DeviceStats {
+                        site: r.get(0)?,
+                        device: r.get(1)?,
+                        revoked: r.get(2)?,
+                        last_seq: r.get(3)?,
+                        evaluations: r.get(4)?,
+                        exam_events: r.get(5)?,
+                        rejected: r.get(6)?,
+                    })
+                })?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+        })
+    }
+
+    fn evaluation_facts<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        site: Option<&'a str>,
+    ) -> DbFuture<'a, Vec<EvaluationFact>> {
+        Box::pin(async move {
+            let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::EVALUATION_FACTS)?;
+                let rows = stmt.query_map(params![from, to, site], fact_row)?;
+                rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
+            })
+            .await
+        })
+    }
+
+    fn work_facts<'a>(&'a self, from: &'a str, to: &'a str, site: Option<&'a str>) -> DbFuture<'a, Vec<WorkFact>> {
+        Box::pin(async move {
+            let (from, to, site) = (from.to_owned(), to.to_owned(), site.map(str::to_owned));
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::WORK_FACTS)?;
+                let rows = stmt.query_map(params![from, to, site], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })?;
+                rows.map(|row| {
+                    row.map_err(ApiError::from).and_then(|(p, m, s, d, at)| super::work_fact(p, m, s, d, at))
+                })
+                .collect()
+            })
+            .await
+        })
+    }
+
+    fn notices<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<MonitoringNotice>> {
+        Box::pin(async move {
+            let site = site.map(str::to_owned);
+            self.with(move |c| {
+                let mut stmt = c.prepare(sql::NOTICES)?;
+                let rows = stmt.query_map([site], |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (body, correction, closed_by, closed_at) = row?;
+                    out.push(crate::notices::with_closure(&body, correction, closed_by, closed_at)?);
+                }
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn report_rows<'a>(&'a self, queries: [sql::Query; 5]) -> DbFuture<'a, super::CellRows> {
+        Box::pin(async move {
+            self.with(move |c| {
+                let [scores, deductions, cases, work, spans] = queries;
+                let mut out = super::CellRows::default();
+                let run = |q: &sql::Query, each: &mut dyn FnMut(&rusqlite::Row) -> rusqlite::Result<()>| {
+                    let mut stmt = c.prepare_cached(&q.text)?;
+                    let mut rows = stmt.query(rusqlite::params_from_iter(&q.params))?;
+                    while let Some(r) = rows.next()? {
+                        each(r)?;
+                    }
+                    Ok::<_, ApiError>(())
+                };
+                run(&scores, &mut |r| {
+                    let counts = [r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?];
+                    out.scores.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, counts));
+                    Ok(())
+                })?;
+                run(&deductions, &mut |r| {
+                    out.deductions.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+                    Ok(())
+                })?;
+                run(&cases, &mut |r| {
+                    let key = radqc_domain::rollup::CaseKey {
+                        month: r.get(0)?,
+                        site: r.get(1)?,
+                        department: r.get(2)?,
+                        modality: r.get(3)?,
+                        person: r.get(4)?,
+                    };
+                    out.cases.push((key, r.get(5)?, r.get(6)?));
+                    Ok(())
+                })?;
+                run(&work, &mut |r| {
+                    out.work.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+                    Ok(())
+                })?;
+                run(&spans, &mut |r| {
+                    out.spans.push((span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]));
+                    Ok(())
+                })?;
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>> {
+        Box::pin(async move {
+            self.with(move |c| {
+                let mut stmt = c.prepare_cached(&q.text)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(&q.params), fact_row)?;
+                rows.map(|row| row.map_err(ApiError::from).and_then(super::FactRow::into_fact)).collect()
+            })
+            .await
+        })
+    }
+
+    fn rebuild_rollups<'a>(&'a self) -> DbFuture<'a, u64> {
+        Box::pin(async move {
+            self.with(|c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let n = rebuild(&tx)?;
+                tx.commit()?;
+                c.execute_batch("ANALYZE")?;
+                Ok(n)
+            })
+            .await
+        })
+    }
+
+    fn rollups<'a>(&'a self) -> DbFuture<'a, Rollup> {
+        Box::pin(async move {
+            self.with(|c| {
+                let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("a rollup row does not parse: {e}"));
+                let mut out = Rollup::default();
+                let key = |r: &rusqlite::Row| -> Result<radqc_domain::rollup::EvalKey, ApiError> {
+                    Ok(radqc_domain::rollup::EvalKey {
+                        month: r.get(0)?,
+                        site: r.get(1)?,
+                        department: r.get(2)?,
+                        modality: r.get(3)?,
+                        item: r.get::<_, String>(4)?.parse().map_err(|e| bad(&e))?,
+                        person: r.get(5)?,
+                        mode: r.get::<_, String>(6)?.parse().map_err(|e| bad(&e))?,
+                        rubric_version: r.get(7)?,
+                    })
+                };
+                let mut stmt =
+                    c.prepare(&format!("SELECT {}, s5, s4, s3, s2, s1, deducted FROM rollup_scores", sql::EVAL_KEY))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    out.scores.insert(key(r)?, [r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?]);
+                }
+                let mut stmt = c.prepare(&format!("SELECT {}, criterion, n FROM rollup_deductions", sql::EVAL_KEY))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    let criterion = r.get::<_, String>(8)?.parse().map_err(|e| bad(&e))?;
+                    out.deductions.insert((key(r)?, criterion), r.get(9)?);
+                }
+                let case_key = |r: &rusqlite::Row| -> rusqlite::Result<radqc_domain::rollup::CaseKey> {
+                    Ok(radqc_domain::rollup::CaseKey {
+                        month: r.get(0)?,
+                        site: r.get(1)?,
+                        department: r.get(2)?,
+                        modality: r.get(3)?,
+                        person: r.get(4)?,
+                    })
+                };
+                let mut stmt = c.prepare(&format!("SELECT {}, sampled, qualified FROM rollup_cases", sql::CASE_KEY))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    out.cases.insert(case_key(r)?, [r.get(5)?, r.get(6)?]);
+                }
+                let mut stmt = c.prepare(&format!("SELECT {}, n FROM rollup_work", sql::CASE_KEY))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    out.work.insert(case_key(r)?, r.get(5)?);
+                }
+                let mut stmt =
+                    c.prepare(&format!("SELECT {}, present, sampled, passing FROM rollup_case_spans", sql::SPAN_KEY))?;
+                let mut rows = stmt.query([])?;
+                while let Some(r) = rows.next()? {
+                    out.spans.insert(span_key(r)?, [r.get(6)?, r.get(7)?, r.get(8)?]);
+                }
+                out.prune();
+                Ok(out)
+            })
+            .await
+        })
+    }
 }

@@ -3,5 +3,6 @@
 
 mod api;
 mod openapi;
+mod stored;
 mod support;
 mod trust;
