@@ -85,3 +85,31 @@ fn a_store_made_by_an_earlier_text_of_a_migration_is_refused_untouched_and_one_m
         }
     }
 }
+
+/// `radqc center stats` refuses `db` naming `words`; the file's bytes are the same afterwards.
+fn center_refused(db: &Path, words: &str) {
+    let before = std::fs::read(db).unwrap();
+    let out = radqc(&["center", "stats", "--db", db.to_str().unwrap()], "");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "refused; stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(err.contains("MIGRATION_HISTORY") && err.contains(words), "{err}");
+    assert!(err.contains("the database was not changed"), "{err}");
+    assert_eq!(std::fs::read(db).unwrap(), before, "the refused file is untouched");
+}
+
+#[test]
+fn a_center_database_with_another_migration_history_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("center.db");
+    ok(&["center", "site", "add", "CLINIC-07", "--name", "七里乡卫生院", "--db", db.to_str().unwrap()], "");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute("UPDATE center_migrations SET digest = 'ab' || substr(digest, 3) WHERE version = 3", []).unwrap();
+    drop(conn);
+    center_refused(&db, "the migration 3 it ran is not this build's migration 3");
+    // As a center made before the record was kept, by migration 3 before `patient_known` was
+    // added to it (commit 66635ef).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch("DROP TABLE center_migrations; ALTER TABLE exams DROP COLUMN patient_known").unwrap();
+    drop(conn);
+    center_refused(&db, "its schema is not what migrations 1 to 5 make: table exams differs");
+}
