@@ -2,6 +2,10 @@
 //! Never edit a shipped migration; add the next one. Each file records the SHA-256 of every
 //! migration it ran (`schema_migrations`, see `open.rs`), and `tests::SHIPPED` holds the digests
 //! of the shipped ones: a changed text fails the test, and a file made by other texts is refused.
+//! Migrations 1 and 2 were edited before the record was kept (the outbox's payload table and
+//! `notice_closure` kind, `notice_closures`, `audit_by_actor`); no release shipped before that,
+//! so no repair migration: a development file made by an earlier text is refused, naming what
+//! its schema lacks, and is made again.
 
 /// `PRAGMA application_id` of every RadQC store ("RADQ"): tells our files from other programs'.
 pub const APPLICATION_ID: i64 = 0x5241_4451;

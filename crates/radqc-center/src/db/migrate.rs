@@ -6,6 +6,9 @@
 //! before anything is written. A database made before the record was kept is accepted only when
 //! its schema is exactly what this build's migrations up to its version make (so one made from an
 //! earlier text of an edited migration is refused); its record is then filled in (`inferred`).
+//! Migrations 2 (`notices`) and 3 (`patient_known`, two indexes) were edited before the record
+//! was kept; no release shipped before that, so no repair migration: a development database made
+//! by an earlier text is refused, naming what its schema lacks, and is made again.
 
 use std::collections::BTreeMap;
 
