@@ -20,6 +20,8 @@ pub enum StoreError {
     WrongKey(PathBuf),
     #[error("{path} was written by a newer RadQC (schema {found}; this version reads up to {supported}); update RadQC, the file was not changed")]
     NewerSchema { path: PathBuf, found: i64, supported: i64 },
+    #[error("{path} was not made by this build's migrations ({detail}); the file was not changed")]
+    MigrationHistory { path: PathBuf, detail: String },
     #[error("key file {path}: {message}")]
     KeyFile { path: PathBuf, message: String },
     #[error("the disk is full: the evaluation was NOT saved; free some space and save again (everything saved before is intact)")]
@@ -61,6 +63,7 @@ impl StoreError {
             Self::ForeignDatabase(_) => "FOREIGN_DATABASE",
             Self::WrongKey(_) => "WRONG_KEY",
             Self::NewerSchema { .. } => "NEWER_SCHEMA",
+            Self::MigrationHistory { .. } => "MIGRATION_HISTORY",
             Self::KeyFile { .. } => "KEY_FILE",
             Self::DiskFull => "DISK_FULL",
             Self::Invalid { .. } => "INVALID_INPUT",
@@ -89,6 +92,10 @@ impl StoreError {
                     "数据库由更新版本的 RadQC 写入（版本 {found}，本程序最高支持 {supported}），请升级；文件未被改动"
                 )
             }
+            Self::MigrationHistory { path, detail } => format!(
+                "数据库 {} 的结构升级记录与本程序不一致（{detail}），不能打开；文件未被改动，请联系管理员",
+                path.display()
+            ),
             Self::KeyFile { path, message } => format!("密钥文件 {}：{message}", path.display()),
             Self::DiskFull => "磁盘已满：本次评分未保存。请释放磁盘空间后重新保存（之前保存的评分完好无损）".to_owned(),
             Self::Invalid { field, message } => format!("输入有误（{field}）：{message}"),

@@ -23,5 +23,5 @@ pub use model::{
     OutboxEntry, OutboxState, PatientInput, SyncPayload,
 };
 pub use open::{default_key_path, latest_schema, Key};
-pub use schema::APPLICATION_ID;
+pub use schema::{APPLICATION_ID, MIGRATIONS};
 pub use store::{applicable_items, check_applies, Store, MAX_CLOCK_SKEW};

@@ -2,15 +2,24 @@
 //! the forward-only migrations.
 //!
 //! Architecture Invariant: a file that is refused (not a database, another program's, a newer
-//! schema, a wrong key) is never written to: it is inspected read-only first.
+//! schema, a wrong key, another migration history) is never written to: it is inspected
+//! read-only first.
+//!
+//! Architecture Invariant: a store opens only with the migrations it was made by: the SHA-256 of
+//! each one it ran is recorded in its transaction (`schema_migrations`), and a file whose record
+//! differs from this build's migrations is refused (`MIGRATION_HISTORY`). A file made before the
+//! record was kept is accepted only when its schema is exactly what this build's migrations up to
+//! its `user_version` make (so one made from an earlier text of an edited migration is refused),
+//! and its record is then filled in.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
-use crate::schema::{APPLICATION_ID, MIGRATIONS};
+use crate::schema::{digest, APPLICATION_ID, HISTORY_TABLE, MIGRATIONS};
 
 /// The key that encrypts a store (SQLCipher raw key: 32 bytes).
 #[derive(Clone)]
@@ -152,14 +161,14 @@ fn header(path: &Path) -> Result<Option<(u64, [u8; 16])>, StoreError> {
 
 /// Checks a file without changing it, then opens it read-write, configured and migrated.
 pub(crate) fn open_existing(path: &Path, key: &Key) -> Result<Connection, StoreError> {
-    open_checked(path, key, false).map_err(|e| full_disk_or(e, path))
+    open_checked(path, key, false, MIGRATIONS).map_err(|e| full_disk_or(e, path))
 }
 
 /// Checks a file, then opens it read-only: nothing is written, so this works on a full disk.
 /// The connection holds the file exclusively (no other process writes while it is open): that
 /// keeps SQLite's WAL index in memory instead of the `-shm` file a full disk has no room for.
 pub(crate) fn open_read_only(path: &Path, key: &Key) -> Result<Connection, StoreError> {
-    open_checked(path, key, true).map_err(|e| full_disk_or(e, path))
+    open_checked(path, key, true, MIGRATIONS).map_err(|e| full_disk_or(e, path))
 }
 
 /// SQLite reports a full disk met while making the WAL index (`-shm`) or the WAL as a plain
@@ -188,7 +197,9 @@ fn no_room_beside(path: &Path) -> bool {
     matches!(written, Err(e) if matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
 }
 
-fn open_checked(path: &Path, key: &Key, read_only: bool) -> Result<Connection, StoreError> {
+/// Opens with `migrations` as this build's (tests pass an edited copy).
+fn open_checked(path: &Path, key: &Key, read_only: bool, migrations: &[&str]) -> Result<Connection, StoreError> {
+    let latest_schema = || migrations.len() as i64;
     let Some((len, head)) = header(path)? else {
         return Err(StoreError::NoDatabase(path.to_owned()));
     };
@@ -229,6 +240,7 @@ fn open_checked(path: &Path, key: &Key, read_only: bool) -> Result<Connection, S
         if version > latest_schema() {
             return Err(StoreError::NewerSchema { path: path.to_owned(), found: version, supported: latest_schema() });
         }
+        check_history(&ro, path, version, migrations)?;
         if read_only {
             if version < latest_schema() {
                 return Err(crate::error::invalid(
@@ -246,7 +258,7 @@ fn open_checked(path: &Path, key: &Key, read_only: bool) -> Result<Connection, S
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     apply_key(&conn, key)?;
     configure(&conn)?;
-    migrate(&conn)?;
+    migrate(&conn, migrations)?;
     Ok(conn)
 }
 
@@ -256,6 +268,10 @@ fn open_checked(path: &Path, key: &Key, read_only: bool) -> Result<Connection, S
 /// store or a complete one. A file at `path` that an interrupted `init` of an older RadQC left
 /// half-made (ours, with no committed schema or no site, and no data) is made again.
 pub(crate) fn create(path: &Path, key: &Key, meta: &[(&str, String)]) -> Result<Connection, StoreError> {
+    create_with(path, key, meta, MIGRATIONS)
+}
+
+fn create_with(path: &Path, key: &Key, meta: &[(&str, String)], migrations: &[&str]) -> Result<Connection, StoreError> {
     let free = match header(path) {
         // A write-ahead log beside an empty file may hold data: never build over it.
         Err(StoreError::NoDatabase(_)) | Ok(None) => {
@@ -284,10 +300,12 @@ pub(crate) fn create(path: &Path, key: &Key, meta: &[(&str, String)]) -> Result<
         conn.pragma_update(None, "synchronous", "FULL")?;
         let tx = conn.unchecked_transaction()?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        for sql in MIGRATIONS {
+        tx.execute_batch(HISTORY_TABLE)?;
+        for (i, sql) in migrations.iter().enumerate() {
             tx.execute_batch(sql)?;
+            record(&tx, i, sql, "applied")?;
         }
-        tx.pragma_update(None, "user_version", latest_schema())?;
+        tx.pragma_update(None, "user_version", migrations.len() as i64)?;
         for (k, v) in meta {
             tx.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", rusqlite::params![k, v])?;
         }
@@ -308,7 +326,7 @@ pub(crate) fn create(path: &Path, key: &Key, meta: &[(&str, String)]) -> Result<
         }
         Err(e) => return Err(io("move the new store into place at", e)),
     }
-    open_existing(path, key)
+    open_checked(path, key, false, migrations).map_err(|e| full_disk_or(e, path))
 }
 
 /// Whether the file at `path` is what an interrupted `init` left: our file (the key opens it,
@@ -422,15 +440,106 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
+/// Runs the migrations the file has not run yet, each in one transaction with its record. A file
+/// made before the record was kept (`check_history` found its schema to be what `migrations` up
+/// to its version make) first gets the record of those, marked `inferred`.
+fn migrate(conn: &Connection, migrations: &[&str]) -> Result<(), StoreError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    if !has_history(conn)? {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(HISTORY_TABLE)?;
+        for (i, sql) in migrations.iter().enumerate().take(current as usize) {
+            record(&tx, i, sql, "inferred")?;
+        }
+        tx.commit()?;
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(current as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        record(&tx, i, sql, "applied")?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Records that migration `i` (0-based; version `i + 1`) with text `sql` ran.
+fn record(conn: &Connection, i: usize, sql: &str, how: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO schema_migrations (version, digest, recorded) VALUES (?1, ?2, ?3)",
+        rusqlite::params![i as i64 + 1, digest(sql), how],
+    )?;
+    Ok(())
+}
+
+fn has_history(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Checks, reading only, that the file at schema `version` ran exactly `migrations[..version]`:
+/// its record names each of them with the digest of its text here; a file without a record (made
+/// before it was kept) must hold exactly the schema objects those migrations make.
+fn check_history(conn: &Connection, path: &Path, version: i64, migrations: &[&str]) -> Result<(), StoreError> {
+    let refused = |detail: String| StoreError::MigrationHistory { path: path.to_owned(), detail };
+    let ran = &migrations[..version as usize];
+    if has_history(conn)? {
+        let mut stmt = conn.prepare("SELECT version, digest FROM schema_migrations ORDER BY version")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        let recorded = rows.collect::<Result<Vec<_>, _>>()?;
+        for (i, sql) in ran.iter().enumerate() {
+            let n = i as i64 + 1;
+            match recorded.get(i) {
+                Some((v, d)) if *v == n && *d == digest(sql) => {}
+                Some((v, _)) if *v == n => {
+                    return Err(refused(format!("the migration {n} it ran is not this build's migration {n}")))
+                }
+                _ => return Err(refused(format!("schema {version}, but no record of migration {n}"))),
+            }
+        }
+        if let Some((v, _)) = recorded.get(ran.len()) {
+            return Err(refused(format!("it records migration {v}, but its schema is {version}")));
+        }
+        return Ok(());
+    }
+    if version == 0 {
+        return Ok(());
+    }
+    let expected = Connection::open_in_memory()?;
+    for sql in ran {
+        expected.execute_batch(sql)?;
+    }
+    let (want, have) = (schema_objects(&expected)?, schema_objects(conn)?);
+    let mut what: Vec<String> = want
+        .iter()
+        .filter_map(|(object, sql)| match have.get(object) {
+            None => Some(format!("{} {} is missing", object.0, object.1)),
+            Some(s) if s != sql => Some(format!("{} {} differs", object.0, object.1)),
+            Some(_) => None,
+        })
+        .collect();
+    what.extend(have.keys().filter(|o| !want.contains_key(*o)).map(|o| format!("{} {} is not theirs", o.0, o.1)));
+    if what.is_empty() {
+        return Ok(());
+    }
+    Err(refused(format!(
+        "made before the migration record was kept; its schema is not what migrations 1 to {version} make: {}",
+        what.join(", ")
+    )))
+}
+
+/// The schema objects (type and name) of a database with their SQL, SQLite's own and the
+/// migration record left out.
+fn schema_objects(conn: &Connection) -> Result<BTreeMap<(String, String), Option<String>>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, sql FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name <> 'schema_migrations'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// The key file used when none is configured: beside the database, `<db>.key`.
@@ -438,4 +547,105 @@ pub fn default_key_path(db: &Path) -> PathBuf {
     let mut name = db.as_os_str().to_owned();
     name.push(".key");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    fn store(dir: &Path) -> (PathBuf, Key) {
+        let (db, key) = (dir.join("qc.db"), Key::from_bytes([3; 32]));
+        drop(create_with(&db, &key, &[("site", "S".to_owned())], MIGRATIONS).unwrap());
+        (db, key)
+    }
+
+    fn recorded(db: &Path, key: &Key) -> Vec<(i64, String, String)> {
+        let conn = open_checked(db, key, true, MIGRATIONS).unwrap();
+        let mut stmt =
+            conn.prepare("SELECT version, digest, recorded FROM schema_migrations ORDER BY version").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn a_store_records_the_digest_of_every_migration_it_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = store(dir.path());
+        let want: Vec<_> =
+            MIGRATIONS.iter().enumerate().map(|(i, m)| (i as i64 + 1, digest(m), "applied".to_owned())).collect();
+        assert_eq!(recorded(&db, &key), want);
+    }
+
+    #[test]
+    fn a_build_whose_shipped_migration_was_edited_is_refused_and_the_file_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = store(dir.path());
+        let before = bytes(&db);
+        for i in 0..MIGRATIONS.len() {
+            let mut edited = MIGRATIONS.to_vec();
+            let text = format!("{}\n-- edited", MIGRATIONS[i]);
+            edited[i] = &text;
+            for read_only in [false, true] {
+                let err = open_checked(&db, &key, read_only, &edited).expect_err("refused");
+                assert_eq!(err.code(), "MIGRATION_HISTORY", "{err}");
+                let n = i + 1;
+                assert!(err.to_string().contains(&format!("migration {n} it ran is not this build's")), "{err}");
+                assert_eq!(bytes(&db), before, "the refused file is untouched");
+            }
+        }
+        open_checked(&db, &key, false, MIGRATIONS).expect("this build's migrations still open it");
+    }
+
+    #[test]
+    fn a_new_migration_is_applied_and_recorded_and_an_older_build_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = store(dir.path());
+        let mut newer = MIGRATIONS.to_vec();
+        newer.push("CREATE TABLE later (x TEXT) STRICT;");
+        drop(open_checked(&db, &key, false, &newer).unwrap());
+        let conn = open_checked(&db, &key, true, &newer).unwrap();
+        let last: (i64, String, String) = conn
+            .query_row("SELECT version, digest, recorded FROM schema_migrations ORDER BY version DESC", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!(last, (newer.len() as i64, digest(newer[newer.len() - 1]), "applied".to_owned()));
+        drop(conn);
+        let err = open_checked(&db, &key, false, MIGRATIONS).err().unwrap();
+        assert_eq!(err.code(), "NEWER_SCHEMA");
+        // The same number, another text: the history tells them apart.
+        let mut other = MIGRATIONS.to_vec();
+        other.push("CREATE TABLE other (y TEXT) STRICT;");
+        assert_eq!(open_checked(&db, &key, false, &other).err().unwrap().code(), "MIGRATION_HISTORY");
+    }
+
+    #[test]
+    fn a_file_made_before_the_record_gets_it_when_its_schema_is_this_build_s_and_is_refused_when_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, key) = store(dir.path());
+        {
+            let conn = open_checked(&db, &key, false, MIGRATIONS).unwrap();
+            conn.execute_batch("DROP TABLE schema_migrations").unwrap();
+        }
+        // Made by this build's texts: the record is filled in at the first open.
+        drop(open_checked(&db, &key, false, MIGRATIONS).unwrap());
+        let want: Vec<_> =
+            MIGRATIONS.iter().enumerate().map(|(i, m)| (i as i64 + 1, digest(m), "inferred".to_owned())).collect();
+        assert_eq!(recorded(&db, &key), want);
+        // Made by an earlier text of migration 2 (without its index): refused, untouched.
+        {
+            let conn = open_checked(&db, &key, false, MIGRATIONS).unwrap();
+            conn.execute_batch("DROP TABLE schema_migrations; DROP INDEX audit_by_actor").unwrap();
+        }
+        let before = bytes(&db);
+        for read_only in [true, false] {
+            let err = open_checked(&db, &key, read_only, MIGRATIONS).expect_err("refused");
+            assert_eq!(err.code(), "MIGRATION_HISTORY", "{err}");
+            assert!(err.to_string().contains("index audit_by_actor is missing"), "{err}");
+            assert_eq!(bytes(&db), before);
+        }
+    }
 }

@@ -1,5 +1,11 @@
 //! The store's schema as forward-only migrations: migration N takes `user_version` N-1 to N.
-//! Never edit a shipped migration; add the next one.
+//! Never edit a shipped migration; add the next one. Each file records the SHA-256 of every
+//! migration it ran (`schema_migrations`, see `open.rs`), and `tests::SHIPPED` holds the digests
+//! of the shipped ones: a changed text fails the test, and a file made by other texts is refused.
+//! Migrations 1 and 2 were edited before the record was kept (the outbox's payload table and
+//! `notice_closure` kind, `notice_closures`, `audit_by_actor`); no release shipped before that,
+//! so no repair migration: a development file made by an earlier text is refused, naming what
+//! its schema lacks, and is made again.
 
 /// `PRAGMA application_id` of every RadQC store ("RADQ"): tells our files from other programs'.
 pub const APPLICATION_ID: i64 = 0x5241_4451;
@@ -138,3 +144,57 @@ CREATE TABLE notice_closures (
 ALTER TABLE exams ADD COLUMN performed_at_source TEXT CHECK (performed_at_source IN ('signed'));
 "#,
 ];
+
+/// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
+/// (`digest`), written in the migration's transaction (`recorded = 'applied'`), or filled in at
+/// the first open of a file made before the history was kept, from the migrations as they are in
+/// this build, after checking that the file's schema is what they make (`'inferred'`). Not a
+/// migration itself: it is how the migrations are recorded.
+pub const HISTORY_TABLE: &str = "
+CREATE TABLE schema_migrations (
+    version  INTEGER PRIMARY KEY,
+    digest   TEXT NOT NULL,
+    recorded TEXT NOT NULL CHECK (recorded IN ('applied', 'inferred')),
+    at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+) STRICT;
+";
+
+/// The SHA-256 of a migration's text, in hexadecimal: what the history records.
+pub fn digest(migration: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(migration.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The digest of every shipped migration, in order. Append the digest of a new migration when
+    /// adding it; never edit a line: a shipped migration never changes (databases out there
+    /// record these digests and are refused when the code's differ).
+    const SHIPPED: &[&str] = &[
+        "feb7f597b72a61da6ccdb7f616a1dfb48b7d22316e1d63bbcf8401170869161e", // 1: exams … audit log
+        "bdb38bf11cd047cf02398700c210630926a387e8ef6d0022e1fea580047dec65", // 2: center feed, notice closures
+        "89bb8431d2e928dbb4b1ebb029900dc99fd2f95035704d299c89e62ddc37f4ae", // 3: performed_at_source
+    ];
+
+    #[test]
+    fn shipped_migrations_never_change() {
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let Some(shipped) = SHIPPED.get(i) else {
+                panic!(
+                    "migration {} has no digest in SHIPPED: append \"{}\" (and never edit it afterwards)",
+                    i + 1,
+                    digest(sql)
+                );
+            };
+            assert_eq!(
+                digest(sql),
+                *shipped,
+                "migration {} was edited after it shipped: restore its text and add a new migration instead",
+                i + 1
+            );
+        }
+        assert_eq!(SHIPPED.len(), MIGRATIONS.len(), "a shipped migration was removed");
+    }
+}

@@ -1,6 +1,7 @@
 //! The center's database: embedded SQLite by default, PostgreSQL for regions that run several
 //! center processes. Both run the same statements (`sql.rs`) and the same test suite.
 
+mod migrate;
 #[cfg(test)]
 mod migration_tests;
 mod notice_step;

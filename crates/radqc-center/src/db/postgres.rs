@@ -36,8 +36,16 @@ impl PgDb {
     }
 
     async fn migrate(&self) -> Result<(), ApiError> {
+        self.migrate_with(sql::MIGRATIONS).await
+    }
+
+    /// Migrates with `migrations` as this build's (tests pass an edited copy), in one
+    /// transaction: a database this build refuses (a newer schema, another migration history) is
+    /// left as it was.
+    pub(super) async fn migrate_with(&self, migrations: &[&str]) -> Result<(), ApiError> {
+        use super::migrate;
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
+        let mut tx = client.transaction().await?;
         // One migrating process at a time when several centers start together.
         tx.execute("SELECT pg_advisory_xact_lock(5241445143)", &[]).await?;
         tx.batch_execute("CREATE TABLE IF NOT EXISTS center_schema (version BIGINT NOT NULL)").await?;
@@ -48,17 +56,50 @@ impl PgDb {
                 0
             }
         };
-        if version > sql::MIGRATIONS.len() as i64 {
+        if version > migrations.len() as i64 {
             return Err(ApiError::storage(format!(
                 "the database was written by a newer RadQC center (schema {version}); update RadQC"
             )));
         }
+        let now = ts(Utc::now());
+        let has_history: bool = tx.query_one("SELECT to_regclass('center_migrations') IS NOT NULL", &[]).await?.get(0);
+        if has_history {
+            let rows = tx.query(migrate::RECORDED, &[]).await?;
+            let recorded: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+            migrate::check_recorded(version, &recorded, migrations)
+                .map_err(|d| migrate::refused("the database", &d))?;
+        } else {
+            if version > 0 {
+                // Made before the record was kept: its schema must be what the migrations up to its
+                // version make, here in this session's temporary schema, rolled back.
+                let schema: String = tx.query_one("SELECT current_schema()::text", &[]).await?.get(0);
+                let have = migrate::pg_objects(&tx, &schema).await?;
+                let scratch = tx.savepoint("radqc_expected_schema").await?;
+                scratch.batch_execute("CREATE TEMP TABLE radqc_probe (x INT); DROP TABLE radqc_probe").await?;
+                scratch.batch_execute("SET LOCAL search_path = pg_temp").await?;
+                for m in &migrations[..version as usize] {
+                    scratch.batch_execute(&m.replace("{serial}", "BIGSERIAL")).await?;
+                }
+                let temp: String = scratch
+                    .query_one("SELECT nspname::text FROM pg_namespace WHERE oid = pg_my_temp_schema()", &[])
+                    .await?
+                    .get(0);
+                let want = migrate::pg_objects(&scratch, &temp).await?;
+                scratch.rollback().await?;
+                migrate::check_schema(version, &want, &have).map_err(|d| migrate::refused("the database", &d))?;
+            }
+            tx.batch_execute(migrate::HISTORY_TABLE).await?;
+            for (i, m) in migrations.iter().enumerate().take(version as usize) {
+                tx.execute(migrate::RECORD, &[&(i as i64 + 1), &migrate::digest(m), &"inferred", &now]).await?;
+            }
+        }
         let rebuild_at_end = sql::rebuilds_rollups(version as usize);
-        for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, m) in migrations.iter().enumerate().skip(version as usize) {
             tx.batch_execute(&m.replace("{serial}", "BIGSERIAL")).await?;
-            if rebuild_at_end && i + 1 == sql::MIGRATIONS.len() {
+            if rebuild_at_end && i + 1 == migrations.len() {
                 rebuild(&tx).await?;
             }
+            tx.execute(migrate::RECORD, &[&(i as i64 + 1), &migrate::digest(m), &"applied", &now]).await?;
             tx.execute("UPDATE center_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }
         tx.commit().await?;

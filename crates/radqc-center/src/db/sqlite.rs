@@ -33,6 +33,30 @@ const OPTIMIZE_EVERY: u64 = 500;
 
 impl SqliteDb {
     pub fn open(path: &Path) -> Result<SqliteDb, ApiError> {
+        Self::open_with(path, sql::MIGRATIONS)
+    }
+
+    /// Opens with `migrations` as this build's (tests pass an edited copy). An existing file is
+    /// inspected read-only first: one this build refuses (a newer schema, another migration
+    /// history) is never written to.
+    pub(super) fn open_with(path: &Path, migrations: &[&str]) -> Result<SqliteDb, ApiError> {
+        let newer = |version: i64| {
+            ApiError::storage(format!(
+                "{} was written by a newer RadQC center (schema {version}); update RadQC",
+                path.display()
+            ))
+        };
+        if std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false) {
+            let ro = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            let version: i64 = ro.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > migrations.len() as i64 {
+                return Err(newer(version));
+            }
+            super::migrate::check_sqlite(&ro, version, migrations)?;
+        }
         let conn = Connection::open(path)?;
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -42,19 +66,30 @@ impl SqliteDb {
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > sql::MIGRATIONS.len() as i64 {
-            return Err(ApiError::storage(format!(
-                "{} was written by a newer RadQC center (schema {version}); update RadQC",
-                path.display()
-            )));
+        if version > migrations.len() as i64 {
+            return Err(newer(version));
+        }
+        let now = ts(Utc::now());
+        let record = |tx: &rusqlite::Transaction, i: usize, m: &str, how: &str| {
+            tx.execute(super::migrate::RECORD, params![i as i64 + 1, super::migrate::digest(m), how, now])
+        };
+        if !super::migrate::sqlite_has_history(&conn)? {
+            // Made before the record was kept (its schema was checked above): the record of what it ran.
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(super::migrate::HISTORY_TABLE)?;
+            for (i, m) in migrations.iter().enumerate().take(version as usize) {
+                record(&tx, i, m, "inferred")?;
+            }
+            tx.commit()?;
         }
         let rebuild_at_end = sql::rebuilds_rollups(version as usize);
-        for (i, m) in sql::MIGRATIONS.iter().enumerate().skip(version as usize) {
+        for (i, m) in migrations.iter().enumerate().skip(version as usize) {
             let tx = conn.unchecked_transaction()?;
             tx.execute_batch(&m.replace("{serial}", "INTEGER"))?;
-            if rebuild_at_end && i + 1 == sql::MIGRATIONS.len() {
+            if rebuild_at_end && i + 1 == migrations.len() {
                 rebuild(&tx)?;
             }
+            record(&tx, i, m, "applied")?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }

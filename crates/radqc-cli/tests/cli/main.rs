@@ -6,5 +6,6 @@ mod counting;
 mod crash;
 mod edges;
 mod local;
+mod migrations;
 mod score;
 mod support;

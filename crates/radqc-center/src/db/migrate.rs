@@ -1,0 +1,191 @@
+//! How the center records and checks its migrations (`sql::MIGRATIONS`), on both backends.
+//!
+//! Architecture Invariant: a center opens only a database made by this build's migrations: the
+//! SHA-256 of each migration it ran is recorded in the migration's transaction
+//! (`center_migrations`), and a database whose record differs is refused (`MIGRATION_HISTORY`)
+//! before anything is written. A database made before the record was kept is accepted only when
+//! its schema is exactly what this build's migrations up to its version make (so one made from an
+//! earlier text of an edited migration is refused); its record is then filled in (`inferred`).
+//! Migrations 2 (`notices`) and 3 (`patient_known`, two indexes) were edited before the record
+//! was kept; no release shipped before that, so no repair migration: a development database made
+//! by an earlier text is refused, naming what its schema lacks, and is made again.
+
+use std::collections::BTreeMap;
+
+use rusqlite::OptionalExtension;
+
+use crate::error::ApiError;
+
+/// One row per migration the database ran; not a migration itself.
+pub const HISTORY_TABLE: &str = "CREATE TABLE center_migrations (
+    version  BIGINT PRIMARY KEY,
+    digest   TEXT NOT NULL,
+    recorded TEXT NOT NULL,
+    at       TEXT NOT NULL
+)";
+pub const RECORD: &str = "INSERT INTO center_migrations (version, digest, recorded, at) VALUES ($1, $2, $3, $4)";
+pub const RECORDED: &str = "SELECT version, digest FROM center_migrations ORDER BY version";
+
+/// The SHA-256 of a migration's text as written (with `{serial}`), in hexadecimal: the same on
+/// both backends.
+pub fn digest(migration: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(migration.as_bytes()))
+}
+
+/// The refusal of `what` (a file or "the database"), with what differs.
+pub fn refused(what: &str, detail: &str) -> ApiError {
+    ApiError::new(
+        503,
+        "MIGRATION_HISTORY",
+        format!("{what} was not made by this build's migrations ({detail}); the database was not changed"),
+    )
+}
+
+/// Whether a database at schema `version` that recorded `recorded` (version, digest) ran exactly
+/// `migrations[..version]`; the error says what differs.
+pub fn check_recorded(version: i64, recorded: &[(i64, String)], migrations: &[&str]) -> Result<(), String> {
+    let ran = &migrations[..version as usize];
+    for (i, sql) in ran.iter().enumerate() {
+        let n = i as i64 + 1;
+        match recorded.get(i) {
+            Some((v, d)) if *v == n && *d == digest(sql) => {}
+            Some((v, _)) if *v == n => {
+                return Err(format!("the migration {n} it ran is not this build's migration {n}"))
+            }
+            _ => return Err(format!("schema {version}, but no record of migration {n}")),
+        }
+    }
+    match recorded.get(ran.len()) {
+        Some((v, _)) => Err(format!("it records migration {v}, but its schema is {version}")),
+        None => Ok(()),
+    }
+}
+
+/// Schema objects by kind and name, with their definition.
+pub type Objects = BTreeMap<(String, String), Option<String>>;
+
+/// Whether a database made before the record was kept, at schema `version`, holds exactly the
+/// objects (`have`) the migrations up to it make (`want`); the error names every difference.
+pub fn check_schema(version: i64, want: &Objects, have: &Objects) -> Result<(), String> {
+    let mut what: Vec<String> = want
+        .iter()
+        .filter_map(|(object, sql)| match have.get(object) {
+            None => Some(format!("{} {} is missing", object.0, object.1)),
+            Some(s) if s != sql => Some(format!("{} {} differs", object.0, object.1)),
+            Some(_) => None,
+        })
+        .collect();
+    what.extend(have.keys().filter(|o| !want.contains_key(*o)).map(|o| format!("{} {} is not theirs", o.0, o.1)));
+    if what.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "made before the migration record was kept; its schema is not what migrations 1 to {version} make: {}",
+        what.join(", ")
+    ))
+}
+
+/// SQLite: checks, reading only, that the database at schema `version` ran `migrations[..version]`.
+pub fn check_sqlite(conn: &rusqlite::Connection, version: i64, migrations: &[&str]) -> Result<(), ApiError> {
+    if sqlite_has_history(conn)? {
+        let mut stmt = conn.prepare(RECORDED)?;
+        let recorded = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<Vec<_>, _>>()?;
+        return check_recorded(version, &recorded, migrations).map_err(|d| refused_file(conn, &d));
+    }
+    if version == 0 {
+        return Ok(());
+    }
+    let expected = rusqlite::Connection::open_in_memory()?;
+    for m in &migrations[..version as usize] {
+        expected.execute_batch(&m.replace("{serial}", "INTEGER"))?;
+    }
+    check_schema(version, &sqlite_objects(&expected)?, &sqlite_objects(conn)?).map_err(|d| refused_file(conn, &d))
+}
+
+fn refused_file(conn: &rusqlite::Connection, detail: &str) -> ApiError {
+    let path = conn.path().filter(|p| !p.is_empty()).unwrap_or("the database").to_owned();
+    refused(&path, detail)
+}
+
+pub fn sqlite_has_history(conn: &rusqlite::Connection) -> Result<bool, ApiError> {
+    let found: Option<i64> = conn
+        .query_row("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'center_migrations'", [], |r| r.get(0))
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// SQLite's schema objects, its own (`sqlite_*`, the planner's statistics) and the record left out.
+fn sqlite_objects(conn: &rusqlite::Connection) -> Result<Objects, ApiError> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, sql FROM sqlite_master \
+         WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name <> 'center_migrations'",
+    )?;
+    let rows = stmt.query_map([], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// PostgreSQL: the tables' columns and the indexes of `schema`, the names of `schema` removed
+/// from their definitions (so two schemas made by the same migrations compare equal), the
+/// version table and the record left out.
+pub async fn pg_objects(client: &impl deadpool_postgres::GenericClient, schema: &str) -> Result<Objects, ApiError> {
+    let rows = client
+        .query(
+            "SELECT 'column', table_name || '.' || column_name, \
+                 data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') \
+             FROM information_schema.columns \
+             WHERE table_schema = $1 AND table_name NOT IN ('center_schema', 'center_migrations') \
+             UNION ALL \
+             SELECT 'index', indexname, indexdef FROM pg_indexes \
+             WHERE schemaname = $1 AND tablename NOT IN ('center_schema', 'center_migrations')",
+            &[&schema],
+        )
+        .await?;
+    // A temporary schema (`pg_temp_3`) is printed by its alias (`pg_temp`).
+    let alias = if schema.starts_with("pg_temp_") { "pg_temp" } else { schema };
+    let unqualified = |s: String| s.replace(&format!("{schema}."), "").replace(&format!("{alias}."), "");
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (kind, name, def): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            ((kind, name), Some(unqualified(def)))
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::sql::MIGRATIONS;
+
+    /// The digest of every shipped center migration, in order. Append the digest of a new
+    /// migration when adding it; never edit a line: a shipped migration never changes (databases
+    /// out there record these digests and are refused when the code's differ).
+    const SHIPPED: &[&str] = &[
+        "6786da14f2713f786c04f0e25795079bdcdc2c71049e288e70d99b1410f6421e", // 1: sites … feed
+        "338148b31cdb3e724a9802c8c5f259b413222d5c5712f29a8196bd0c6fb527f4", // 2: notices
+        "2d7115d18b1d48725603978f5c1ac580af07c2dcfc360d57a102251bd9e16c2b", // 3: rollups, patient_known
+        "92019eb69b772888cd9f69ae0c562c84115a845d8112aa3c207970a4a5a9f5f1", // 4: entry digests, forks
+        "c1b03c99a8f94d81c4ed62afa845e2a815bd096d2c03af0e43fa67150bf45822", // 5: local months, case spans
+    ];
+
+    #[test]
+    fn shipped_migrations_never_change() {
+        for (i, sql) in MIGRATIONS.iter().enumerate() {
+            let Some(shipped) = SHIPPED.get(i) else {
+                panic!(
+                    "migration {} has no digest in SHIPPED: append \"{}\" (and never edit it afterwards)",
+                    i + 1,
+                    digest(sql)
+                );
+            };
+            assert_eq!(
+                digest(sql),
+                *shipped,
+                "migration {} was edited after it shipped: restore its text and add a new migration instead",
+                i + 1
+            );
+        }
+        assert_eq!(SHIPPED.len(), MIGRATIONS.len(), "a shipped migration was removed");
+    }
+}
