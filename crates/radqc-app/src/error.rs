@@ -4,6 +4,66 @@
 use radqc_domain::ScoringError;
 use radqc_store::StoreError;
 
+macro_rules! error_codes {
+    ($($variant:ident => $code:literal,)*) => {
+        /// Every code an IPC error envelope carries: the store's, the scoring engine's, the app's
+        /// and the shell's. The UI branches on these (generated into `ui/src/wire.ts`), never on
+        /// the text.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode { $($variant),* }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant),*];
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $code),* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // the store (`StoreError::code`)
+    NoDatabase => "NO_DATABASE",
+    DatabaseExists => "DATABASE_EXISTS",
+    NotADatabase => "NOT_A_DATABASE",
+    ForeignDatabase => "FOREIGN_DATABASE",
+    WrongKey => "WRONG_KEY",
+    NewerSchema => "NEWER_SCHEMA",
+    KeyFile => "KEY_FILE",
+    DiskFull => "DISK_FULL",
+    InvalidInput => "INVALID_INPUT",
+    ItemNotApplicable => "ITEM_NOT_APPLICABLE",
+    FactUnknown => "FACT_UNKNOWN",
+    UnknownEvaluation => "UNKNOWN_EVALUATION",
+    AlreadyCorrected => "ALREADY_CORRECTED",
+    NotPending => "NOT_PENDING",
+    Storage => "STORAGE",
+    // the scoring engine (`ScoringError::code`)
+    CriterionOfOtherItem => "CRITERION_OF_OTHER_ITEM",
+    UnknownCriterion => "UNKNOWN_CRITERION",
+    DuplicateCriterion => "DUPLICATE_CRITERION",
+    FoundAndNotApplicable => "FOUND_AND_NOT_APPLICABLE",
+    // the application layer
+    DataDir => "DATA_DIR",
+    RosterUnreadable => "ROSTER_UNREADABLE",
+    UnknownStaff => "UNKNOWN_STAFF",
+    NotSignedIn => "NOT_SIGNED_IN",
+    UnknownExam => "UNKNOWN_EXAM",
+    EmptyPanel => "EMPTY_PANEL",
+    NotPermitted => "NOT_PERMITTED",
+    UnknownGate => "UNKNOWN_GATE",
+    UnknownNotice => "UNKNOWN_NOTICE",
+    // the shell
+    EnrollFailed => "ENROLL_FAILED",
+    Autostart => "AUTOSTART",
+}
+
+/// The code a store error crosses IPC with: `StoreError::code`, which must be in the catalogue.
+fn catalogued(code: &'static str) -> &'static str {
+    debug_assert!(ErrorCode::ALL.iter().any(|c| c.as_str() == code), "error code {code} is not in ErrorCode");
+    code
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message_en}")]
 pub struct AppError {
@@ -13,22 +73,24 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { code, message_zh: zh.into(), message_en: en.into() }
+    pub fn new(code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { code: code.as_str(), message_zh: zh.into(), message_en: en.into() }
     }
     pub fn invalid(field: &str, message: String) -> Self {
-        Self::new("INVALID_INPUT", format!("输入有误（{field}）：{message}"), format!("`{field}`: {message}"))
+        Self::new(ErrorCode::InvalidInput, format!("输入有误（{field}）：{message}"), format!("`{field}`: {message}"))
     }
 }
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self { code: e.code(), message_zh: e.message_zh(), message_en: e.to_string() }
+        Self { code: catalogued(e.code()), message_zh: e.message_zh(), message_en: e.to_string() }
     }
 }
 
 impl From<ScoringError> for AppError {
     fn from(e: ScoringError) -> Self {
-        Self { code: e.code(), message_zh: format!("评分项填写有误：{e}"), message_en: e.to_string() }
+        Self {
+            code: catalogued(e.code()), message_zh: format!("评分项填写有误：{e}"), message_en: e.to_string()
+        }
     }
 }
