@@ -94,3 +94,61 @@ impl From<ScoringError> for AppError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// Every store and engine error the app can hand the UI carries a catalogued code (the
+    /// generated `ErrorCode` union is what the UI's branches are checked against).
+    #[test]
+    fn every_store_and_engine_code_is_in_the_catalogue() {
+        let p = || PathBuf::from("qc.db");
+        let s = || "x".to_owned();
+        let code: radqc_domain::CriterionCode = "IQ-C2".parse().unwrap();
+        let scoring = [
+            ScoringError::OtherItem { code: code.clone(), item: radqc_domain::ItemCode::RQ },
+            ScoringError::UnknownCriterion { code: code.clone(), item: radqc_domain::ItemCode::IQ, version: s() },
+            ScoringError::Duplicate { code: code.clone(), list: "findings" },
+            ScoringError::FoundAndNotApplicable { code },
+        ];
+        let mut store = vec![
+            StoreError::NoDatabase(p()),
+            StoreError::AlreadyExists(p()),
+            StoreError::NotADatabase(p()),
+            StoreError::ForeignDatabase(p()),
+            StoreError::WrongKey(p()),
+            StoreError::NewerSchema { path: p(), found: 9, supported: 1 },
+            StoreError::KeyFile { path: p(), message: s() },
+            StoreError::DiskFull,
+            StoreError::Invalid { field: s(), message: s() },
+            StoreError::NotApplicable { item: s(), accession: s(), why: s() },
+            StoreError::FactUnknown { item: s(), accession: s(), fact: s() },
+            StoreError::UnknownEvaluation(s()),
+            StoreError::AlreadyCorrected { id: s(), by: s() },
+            StoreError::NotPending(1),
+        ];
+        store.extend(scoring.iter().cloned().map(StoreError::Scoring));
+        let known = |c: &str| ErrorCode::ALL.iter().any(|k| k.as_str() == c);
+        for e in &store {
+            assert!(known(e.code()), "{} ({e}) is not in ErrorCode", e.code());
+        }
+        for e in &scoring {
+            assert!(known(e.code()), "{} ({e}) is not in ErrorCode", e.code());
+        }
+        // `StoreError::Sqlite` needs a rusqlite error to build; its code is listed by hand.
+        assert!(known("STORAGE"));
+    }
+
+    #[test]
+    fn codes_are_unique_and_screaming_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ErrorCode::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} is listed twice");
+            assert!(s.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{s} is not SCREAMING_SNAKE_CASE");
+        }
+    }
+}
