@@ -234,7 +234,6 @@ export function workloadChart(w: Workload, labels: ChartLabels): BarChartOption 
  * stacked to 100 %, in figure 7's order. Green to red, so failing shares stand out.
  */
 export function qualityChart(rows: QualityRow[], labels: ChartLabels): BarChartOption {
-  const key = ["excellent", "good", "pass", "fail"] as const;
   return {
     animation: false,
     color: ["#2e7d32", "#7cb342", "#f9a825", "#c62828"],
@@ -243,7 +242,7 @@ export function qualityChart(rows: QualityRow[], labels: ChartLabels): BarChartO
     grid: GRID,
     xAxis: { type: "category", data: rows.map((r) => labels.person(r.person)), axisLabel: { interval: 0 } },
     yAxis: { type: "value", name: labels.percent, max: 100 },
-    series: key.map((k, i) => ({
+    series: GRADES.map((k, i) => ({
       name: labels.grades[i] ?? k,
       type: "bar",
       stack: "grades",
