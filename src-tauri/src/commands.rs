@@ -2,7 +2,9 @@
 //! type to the application layer (`radqc-app`) and back.
 
 use chrono::Utc;
-use radqc_app::{Drill, ExamDetail, ExamView, FindExams, GateView, Notice, PanelSave, ReportScope, Session, SyncView};
+use radqc_app::{
+    Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, Notice, PanelSave, ReportScope, Session, SyncView,
+};
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{EvaluationRecord, StaffMember};
 use tauri::State;
@@ -137,13 +139,21 @@ pub async fn sync_now(app: State<'_, Shared>) -> Answer<radqc_sync::Outcome> {
 }
 
 #[tauri::command]
-pub async fn enroll(app: State<'_, Shared>, center: String, code: String) -> Answer<serde_json::Value> {
+pub async fn enroll(app: State<'_, Shared>, center: String, code: String) -> Answer<Enrollment> {
     let mut store = app.open_second_store()?;
     let resp = radqc_sync::enroll(&mut store, &radqc_sync::http_client(), &center, &code, None, Utc::now())
         .await
-        .map_err(|e| IpcError::new("ENROLL_FAILED", format!("登记失败：{e}"), e.to_string()))?;
+        .map_err(|e| IpcError::new(ErrorCode::EnrollFailed, format!("登记失败：{e}"), e.to_string()))?;
     app.reopen()?;
-    Ok(serde_json::json!({ "device_id": resp.device_id, "site": resp.site }))
+    Ok(Enrollment { device_id: resp.device_id, site: resp.site })
+}
+
+/// What `enroll` answers: the device the store now is, and its site.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Enrollment {
+    pub device_id: String,
+    pub site: String,
 }
 
 /// Whether the app starts with the workstation's session.
@@ -153,7 +163,7 @@ pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
     handle
         .autolaunch()
         .is_enabled()
-        .map_err(|e| IpcError::new("AUTOSTART", format!("无法读取开机启动设置：{e}"), e.to_string()))
+        .map_err(|e| IpcError::new(ErrorCode::Autostart, format!("无法读取开机启动设置：{e}"), e.to_string()))
 }
 
 #[tauri::command]
@@ -161,6 +171,6 @@ pub fn set_autostart(handle: tauri::AppHandle, enabled: bool) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     let launcher = handle.autolaunch();
     let done = if enabled { launcher.enable() } else { launcher.disable() };
-    done.map_err(|e| IpcError::new("AUTOSTART", format!("无法更改开机启动设置：{e}"), e.to_string()))?;
+    done.map_err(|e| IpcError::new(ErrorCode::Autostart, format!("无法更改开机启动设置：{e}"), e.to_string()))?;
     Ok(enabled)
 }

@@ -6,6 +6,8 @@ use tauri::menu::{Menu, MenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{App, AppHandle, Emitter, Manager, WindowEvent};
 
+use crate::events;
+
 /// Brings the main window to the front.
 pub fn show_main(app: &AppHandle) {
     if let Some(w) = app.get_webview_window("main") {
@@ -26,10 +28,10 @@ pub fn open_url(app: &AppHandle, url: &str) {
     show_main(app);
     match (action.trim_end_matches('/'), accession) {
         ("score", Some(accession)) => {
-            let _ = app.emit("open-exam", serde_json::json!({ "accession": accession }));
+            let _ = app.emit(events::OPEN_EXAM, events::OpenExam { accession });
         }
         _ => {
-            let _ = app.emit("navigate", serde_json::json!({ "route": "home" }));
+            let _ = app.emit(events::NAVIGATE, events::Navigate { route: "home".to_owned() });
         }
     }
 }
@@ -75,7 +77,7 @@ pub fn tray(app: &App) -> tauri::Result<()> {
             "open" => show_main(app),
             route => {
                 show_main(app);
-                let _ = app.emit("navigate", serde_json::json!({ "route": route }));
+                let _ = app.emit(events::NAVIGATE, events::Navigate { route: route.to_owned() });
             }
         })
         .build(app)?;

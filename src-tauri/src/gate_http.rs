@@ -6,13 +6,13 @@ use radqc_app::gate_http::{GateEvents, GateOptions};
 use radqc_app::GateView;
 use tauri::{AppHandle, Emitter, Manager};
 
-use crate::Shared;
+use crate::{events, Shared};
 
 struct Window(AppHandle);
 
 impl GateEvents for Window {
     fn held(&self, gate: &GateView) {
-        let _ = self.0.emit("gate-requested", gate);
+        let _ = self.0.emit(events::GATE_REQUESTED, gate);
         if let Some(window) = self.0.get_webview_window("main") {
             let _ = window.unminimize();
             let _ = window.show();
@@ -21,7 +21,7 @@ impl GateEvents for Window {
     }
 
     fn gave_up(&self, gate: &GateView) {
-        let _ = self.0.emit("gate-gave-up", gate);
+        let _ = self.0.emit(events::GATE_GAVE_UP, gate);
     }
 }
 

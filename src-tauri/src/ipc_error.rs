@@ -9,15 +9,18 @@ use serde::Serialize;
 
 /// `{ "code": "STABLE_CODE", "message_zh": "...", "message_en": "..." }` on the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct IpcError {
+    /// One of `ErrorCode` (radqc-app's catalogue).
+    #[cfg_attr(test, ts(type = "ErrorCode"))]
     pub code: &'static str,
     pub message_zh: String,
     pub message_en: String,
 }
 
 impl IpcError {
-    pub fn new(code: &'static str, message_zh: impl Into<String>, message_en: impl Into<String>) -> Self {
-        Self { code, message_zh: message_zh.into(), message_en: message_en.into() }
+    pub fn new(code: radqc_app::ErrorCode, message_zh: impl Into<String>, message_en: impl Into<String>) -> Self {
+        Self { code: code.as_str(), message_zh: message_zh.into(), message_en: message_en.into() }
     }
 }
 

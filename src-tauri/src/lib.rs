@@ -4,8 +4,11 @@
 //! Architecture Invariant: no QC logic lives here. A command turns a wire type into a call of
 //! `radqc-app` and the answer back into a wire type, or its error into an [`IpcError`].
 
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 mod desktop;
+pub mod events;
 mod gate_http;
 mod ipc_error;
 

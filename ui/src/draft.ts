@@ -6,7 +6,7 @@
 //! shell's engine turns findings into a score.
 
 import type { Criterion, RubricItem } from "./rubric";
-import type { EvaluationDraft, ExamStaff, ExamView, ItemFindings } from "./wire";
+import type { PanelItem, ExamStaff, ExamView, Findings } from "./wire";
 
 export interface Mark {
   checked: boolean;
@@ -39,7 +39,7 @@ export function newDraft(item: RubricItem): ItemDraft {
  * The engine's input, in rubric order. A criterion marked not applicable goes only to
  * `not_applicable`, whatever its box says: the engine refuses a code that is both.
  */
-export function toFindings(item: RubricItem, draft: ItemDraft): ItemFindings {
+export function toFindings(item: RubricItem, draft: ItemDraft): Findings {
   const findings: string[] = [];
   const notApplicable: string[] = [];
   for (const c of item.criteria) {
@@ -51,7 +51,7 @@ export function toFindings(item: RubricItem, draft: ItemDraft): ItemFindings {
   return { item: item.code, findings, not_applicable: notApplicable };
 }
 
-export function toEvaluation(item: RubricItem, draft: ItemDraft): EvaluationDraft {
+export function toEvaluation(item: RubricItem, draft: ItemDraft): PanelItem {
   return { ...toFindings(item, draft), note: draft.note.trim() };
 }
 

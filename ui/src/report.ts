@@ -1,155 +1,30 @@
-//! The site report (报表) as the shell sends it, and the view logic of the 报表 screen that
-//! needs no DOM: rates as the standard prints them, which drill-down a clicked number asks for,
-//! and the options of the figure 6 and 8 charts.
+//! The view logic of the 报表 screen that needs no DOM: rates as the standard prints them,
+//! which drill-down a clicked number asks for, and the options of the figure 6 and 8 charts.
 //!
-//! The types mirror `radqc_domain::report::Report`'s serde output by hand, all in this one file
-//! so a change of the Rust report is one place to follow. The numbers are the shell's: nothing
-//! here counts or rounds evaluations.
+//! The report's types are generated from the Rust report (`ui/src/wire.ts`); only the screen's
+//! own shapes live here. The numbers are the shell's: nothing here counts or rounds evaluations.
 
-import type { Grade } from "./wire";
+import type { DeductionCount, Drill, Grade, IndicatorRow, Indicators, QualityRow, Rate, Report, ReportScope, ScoreCountRow, Workload } from "./wire";
+import { GRADES } from "./wire";
 
-/** A rate in percent with one decimal (half to even, computed by the shell); null: nothing counted ("—"). */
-export type Rate = number | null;
-
-/** Section 5.1: sampled cases (抽查例数), qualified cases (合格例数), the rate (合格率). */
-export interface Indicators {
-  sampled: number;
-  qualified: number;
-  rate: Rate;
-  /** Breakdowns (by month, site, department, modality, reporting doctor). */
-  by_month?: IndicatorRow[];
-  by_site?: IndicatorRow[];
-  by_department?: IndicatorRow[];
-  by_modality?: IndicatorRow[];
-  by_person?: IndicatorRow[];
-}
-
-export interface IndicatorRow {
-  site?: string | null;
-  /** The month, site, department, modality or person; "" when the exam has none. */
-  key: string;
-  sampled: number;
-  qualified: number;
-  rate: Rate;
-}
-
-/** Counts of scores 5, 4, 3, 2, 1 (in that order). */
-export type ScoreSlots = [number, number, number, number, number];
-
-export interface ScoreCountRow {
-  /** The person's site (at the center several sites share a report). */
-  site?: string;
-  person: string;
-  /** Per modality; absent: no evaluation of that modality. */
-  cells: Record<string, ScoreSlots>;
-  /** Modalities where the person has a failing score (2 or 1): figure 2's red cells. */
-  flagged: string[];
-}
-
-/** Figure 2 (质控评分统计). */
-export interface ScoreCounts {
-  modalities: string[];
-  rows: ScoreCountRow[];
-  totals: Record<string, ScoreSlots>;
-}
-
-/** One evaluation as the reports count it (figure 3's rows and the drill-down's). */
-export interface EvaluationFact {
-  /** The evaluation's id, when the shell sends it. */
-  id?: string;
-  site: string;
-  department: string | null;
-  accession: string;
-  modality: string;
-  exam_item: string;
-  reporting_doctor?: string | null;
-  item: string;
-  scored_person: string | null;
-  reviewer: string;
-  mode?: string;
-  rubric_version?: string;
-  /** When it was scored (RFC 3339), when the shell sends it. */
-  at?: string;
-  score: number | null;
-  grade: Grade;
-  severe: string[];
-  unmet: string[];
-  note: string;
-}
-
-/** Figure 4 (质控扣分项目). */
-export interface DeductionCount {
-  kind: "severe" | "compliance";
-  criterion: string;
-  rubric_version?: string;
-  count: number;
-}
-
-export interface WorkloadRow {
-  site?: string;
-  person: string;
-  total: number;
-  by_modality: Record<string, number>;
-}
-
-/** Figure 5 (技师工作量统计): exams performed. */
-export interface Workload {
-  modalities: string[];
-  rows: WorkloadRow[];
-  totals: Record<string, number>;
-  total: number;
-}
-
-/** Figure 7 (技师质量统计) and 6.5: evaluations received and the share of each grade. */
-export interface QualityRow {
-  site?: string;
-  person: string;
-  evaluations: number;
-  /** Counts of excellent, good, pass, fail. */
-  counts: [number, number, number, number];
-  excellent: number;
-  good: number;
-  pass: number;
-  fail: number;
-}
-
-/** The filter the shell applied, as it echoes it (only the fields given). */
-export interface AppliedFilter {
-  department?: string;
-  modality?: string;
-  role?: string;
-  person?: string;
-  mode?: string;
-  rubric_version?: string;
-}
-
-export interface Report {
-  /** `2026-11`, or `2026-09..2026-11` for several months. */
-  period: string;
-  filter?: AppliedFilter;
-  indicators: Indicators;
-  scores_technologists: ScoreCounts;
-  scores_doctors: ScoreCounts;
-  /** Figure 3's rows (a report may list fewer than `deduction_details_total`). */
-  deduction_details: EvaluationFact[];
-  deduction_details_total?: number;
-  deductions: DeductionCount[];
-  workload: Workload;
-  quality_technologists: QualityRow[];
-  quality_doctors: QualityRow[];
-}
+export type {
+  DeductionCount,
+  Drill,
+  EvaluationFact,
+  IndicatorRow,
+  Indicators,
+  QualityRow,
+  Rate,
+  Report,
+  ReportScope,
+  ScoreCountRow,
+  ScoreCounts,
+  Workload,
+} from "./wire";
+export { GRADES, MODALITIES, QC_MODES } from "./wire";
 
 /** Whose figures: the technologists' items (IQ, FL, TR) or the doctors' (RQ, AR). */
 export type Group = "technologists" | "doctors";
-
-/**
- * What a report covers, as `report_view` and the drill-downs take it (the shell parses every
- * field and names a wrong one): months `YYYY-MM`, both included; only the filters set.
- */
-export interface ReportScope extends AppliedFilter {
-  from?: string;
-  to?: string;
-}
 
 /** The filter bar's state: every field a string, "" for "all". */
 export interface ReportFilters {
@@ -168,12 +43,6 @@ export interface ReportFilters {
 /** The filters a reader can set besides the period, in the bar's order. */
 export const FILTER_FIELDS = ["role", "modality", "mode", "person", "department", "rubricVersion"] as const;
 export type FilterField = (typeof FILTER_FIELDS)[number];
-
-/** QC modes (质控方式), as the shell names them. */
-export const QC_MODES = ["random", "active", "centralized", "gold"] as const;
-
-/** The modalities offered before a report has shown which ones the site has. */
-export const KNOWN_MODALITIES = ["DR", "CT", "MR"];
 
 /** The screen's start: this month, nothing filtered. */
 export function defaultFilters(month: string = currentMonth()): ReportFilters {
@@ -197,7 +66,7 @@ export function personCode(text: string, names: Record<string, string>): string 
 export function scopeOf(f: ReportFilters, names: Record<string, string> = {}): ReportScope {
   const to = f.span === "month" || !f.to ? f.from : f.to;
   const scope: ReportScope = { from: f.from, to };
-  const set = (key: keyof AppliedFilter, value: string) => {
+  const set = (key: "role" | "modality" | "mode" | "person" | "department" | "rubric_version", value: string) => {
     const v = value.trim();
     if (v) scope[key] = v;
   };
@@ -247,19 +116,6 @@ export function choices(known: readonly string[], seen: (IndicatorRow[] | undefi
   return [...all].sort((a, b) => a.localeCompare(b, "zh-CN"));
 }
 
-/** What a clicked number asks the shell for (`report_evaluations`); every field narrows. */
-export interface Drill {
-  group?: Group;
-  person?: string;
-  modality?: string;
-  score?: number;
-  grade?: Grade;
-  criterion?: string;
-  deducted_only?: boolean;
-  /** A figure-4 row is one rubric version's count. */
-  rubric_version?: string;
-}
-
 /** A clicked number: the evaluations behind it, or (figure 5) the exams performed. */
 export type DrillTarget =
   | { kind: "evaluations"; drill: Drill; expected: number }
@@ -268,11 +124,8 @@ export type DrillTarget =
 /** Score columns of figure 2, in the standard's order. */
 export const SCORES = [5, 4, 3, 2, 1] as const;
 
-/** Grade columns of figure 7, in the order of `QualityRow.counts`. */
-export const GRADES: Grade[] = ["excellent", "good", "pass", "fail"];
-
 /** As the standard's tables print a rate: `94.7`, `6.2`, `100`, `0`; "—" when nothing was counted. */
-export function formatRate(rate: Rate): string {
+export function formatRate(rate: Rate | null): string {
   if (rate === null || rate === undefined || Number.isNaN(rate)) return "—";
   // The shell sends tenths exactly (e.g. 6.2); one decimal at most, none for whole numbers.
   const tenths = Math.round(rate * 10);
@@ -293,7 +146,7 @@ export function scoreCellTarget(group: Group, person: string | undefined, modali
 
 /** How many evaluations have a deduction: the total when the report lists only some. */
 export function deductionDetailsCount(r: Report): number {
-  return r.deduction_details_total ?? r.deduction_details.length;
+  return r.deduction_details_total;
 }
 
 /** Figure 3: every evaluation with a deduction. */
@@ -381,7 +234,6 @@ export function workloadChart(w: Workload, labels: ChartLabels): BarChartOption 
  * stacked to 100 %, in figure 7's order. Green to red, so failing shares stand out.
  */
 export function qualityChart(rows: QualityRow[], labels: ChartLabels): BarChartOption {
-  const key = ["excellent", "good", "pass", "fail"] as const;
   return {
     animation: false,
     color: ["#2e7d32", "#7cb342", "#f9a825", "#c62828"],
@@ -390,7 +242,7 @@ export function qualityChart(rows: QualityRow[], labels: ChartLabels): BarChartO
     grid: GRID,
     xAxis: { type: "category", data: rows.map((r) => labels.person(r.person)), axisLabel: { interval: 0 } },
     yAxis: { type: "value", name: labels.percent, max: 100 },
-    series: key.map((k, i) => ({
+    series: GRADES.map((k, i) => ({
       name: labels.grades[i] ?? k,
       type: "bar",
       stack: "grades",

@@ -3,10 +3,8 @@
 import { onMounted, onUnmounted } from "vue";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
-/** The shell asks for a screen (tray menu, `radqc://` link): `home`, `active`, `sync`. */
-export const NAVIGATE = "navigate";
-/** A `radqc://score?accession=…` link: open active QC on that exam. */
-export const OPEN_EXAM = "open-exam";
+/** The event names and payloads are generated from src-tauri/src/events.rs. */
+export { NAVIGATE, OPEN_EXAM } from "./wire";
 
 /**
  * Calls `handler` with each payload of `event` while the calling component is mounted.

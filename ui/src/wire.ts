@@ -1,226 +1,707 @@
-//! The shapes the desktop shell sends and accepts over IPC (snake_case, as serde writes them).
-//!
-//! Written by hand against the IPC contract of issue 5 (src-tauri/src/commands.rs and
-//! crates/radqc-app); when the Rust side gains generated bindings they replace this file.
+// GENERATED from the Rust types by src-tauri/src/bindings.rs (ts-rs): DO NOT EDIT.
+// After changing a type that crosses IPC: RADQC_UPDATE_TS=1 cargo test -p radqc-desktop --lib bindings
+// (cargo test fails while this file is stale).
 
-import type { Role } from "./rubric";
+// The domain's words.
 
-/** The roles a staff member can hold (the rubric's `Role` minus the ordering clinician). */
-export type StaffRole = Exclude<Role, "ordering_clinician">;
+/**
+ * A QC item (质控项目) of Appendix A.
+ */
+export type ItemCode = "AF" | "IQ" | "FL" | "TR" | "RQ" | "AR";
 
-export interface StaffMember {
-  site: string;
-  code: string;
-  name: string;
-  roles: StaffRole[];
-  active: boolean;
-}
+/**
+ * `normative` items are 合格/不合格; `scored` items get 1-5.
+ */
+export type ItemKind = "normative" | "scored";
 
-export interface Session {
-  site: string;
-  device_id: string;
-  /** A throwaway demo database: shown in the header so nobody scores real work in it. */
-  demo: boolean;
-  user: StaffMember | null;
-  /** Where the reading workstation asks before it commits a signature (loopback). */
-  gate_url: string;
-  /** Roles that see the site's scores and the 报表 screen (from the grants). */
-  site_score_roles?: string[];
-}
+/**
+ * Severe (`S`): any one forces the score to 1. Compliance (`C`): met or unmet.
+ */
+export type CriterionKind = "severe" | "compliance";
 
-/** 随机质控 at signing, 主动质控, 集中质控, and the gold standard's reads. */
-export type QcMode = "random" | "active" | "centralized" | "gold";
+/**
+ * A criterion code of the rubric, e.g. `IQ-C2`.
+ */
+export type CriterionCode = string;
 
+/**
+ * Who takes part in QC (7.2.2 分级质控).
+ */
+export type Role = "technologist" | "reporting_doctor" | "auditing_doctor" | "qc_officer" | "department_head" | "senior_radiologist" | "center_admin" | "ordering_clinician";
+
+/**
+ * When an item applies to an exam; an item that does not apply is not scored.
+ */
+export type Applies = "always" | "film_printed" | "reconstruction";
+
+/**
+ * The grade of an evaluation (6.4).
+ */
 export type Grade = "excellent" | "good" | "pass" | "fail";
 
-/** One item's findings as the engine takes them: severe present + compliance unmet. */
-export interface ItemFindings {
-  item: string;
-  findings: string[];
-  not_applicable: string[];
-}
+/**
+ * A score of a scored item: 1 to 5.
+ */
+export type Score = number;
 
-export interface Verdict {
-  item: string;
-  /** 1-5; null for the normative application-form item (AF: pass / fail only). */
-  score: number | null;
-  grade: Grade;
-  pass: boolean;
-  severe: string[];
-  unmet: string[];
-  not_applicable: string[];
-}
+/**
+ * 随机质控 at signing, 主动质控, 集中质控, and the gold standard's reads.
+ */
+export type QcMode = "random" | "active" | "centralized" | "gold";
 
-export interface EvaluationDraft extends ItemFindings {
-  note: string;
-}
+/**
+ * An imaging modality: DR, CT, MR, or another upper-case DICOM code (1-8 letters or digits).
+ */
+export type Modality = string;
 
-export interface SaveRequest {
-  accession: string;
-  site?: string;
-  mode: QcMode;
-  /** The held signature this save releases (random QC only). */
-  gate_id?: string;
-  items: EvaluationDraft[];
-  /** What the reviewer states where the exam did not say (an FL or TR item is scored only then). */
-  facts?: Partial<Record<"film_printed" | "reconstruction", boolean>>;
-}
-
-export interface EvaluationRecord {
-  id: string;
-  site: string;
-  accession: string;
-  item: string;
-  reviewer: string;
-  scored_person: string | null;
-  mode: QcMode;
-  findings: string[];
-  not_applicable: string[];
-  score: number | null;
-  grade: Grade;
-  pass: boolean;
-  severe: string[];
-  unmet: string[];
-  rubric_version: string;
-  note: string;
-  at: string;
-  supersedes: string | null;
-  superseded_by: string | null;
-}
-
+/**
+ * Where the patient came from.
+ */
 export type PatientSource = "outpatient" | "emergency" | "inpatient";
 
-/** The people of an exam by role; empty in blind review. */
-export interface ExamStaff {
-  technologist?: string;
-  reporting_doctor?: string;
-  auditing_doctor?: string;
-  ordering_clinician?: string;
-}
+/**
+ * The patient's sex as QC needs it.
+ */
+export type Sex = "F" | "M" | "O" | "U";
 
-export interface ExamView {
-  site: string;
-  accession: string;
-  modality: string;
-  exam_item: string;
-  department: string | null;
-  patient_source: PatientSource | null;
-  follow_up: boolean;
-  film_printed: boolean | null;
-  reconstruction: boolean | null;
-  staff: ExamStaff;
-  patient_sex: string | null;
-  patient_age: number | null;
-  performed_at: string | null;
-  /** `signed`: `performed_at` is the report's signing time (no performing time was known). */
-  performed_at_source?: "signed";
-  /** How many evaluations the exam already has. */
-  evaluations: number;
-}
+/**
+ * A person's code in the site's roster (工号).
+ */
+export type StaffCode = string;
 
-export interface ExamDetail {
-  exam: ExamView;
-  evaluations: EvaluationRecord[];
-}
+/**
+ * A site's code.
+ */
+export type SiteCode = string;
 
-export interface ExamFilter {
-  from?: string;
-  to?: string;
-  modality?: string;
-  exam_item?: string;
-  department?: string;
-  staff?: string;
-  evaluated?: boolean;
-  /** Only exams with a current evaluation of this score (1-5). */
-  score?: number;
-  limit?: number;
-  blind?: boolean;
-}
+/** The QC items (质控项目), in the standard's order. */
+export const ITEM_CODES: readonly ItemCode[] = ["AF", "IQ", "FL", "TR", "RQ", "AR"];
 
-/** A signature held at the reading workstation until its sampled exam is scored. */
-export interface GateView {
-  id: string;
-  accession: string;
-  exam: ExamView;
-  signer: string;
-  items: string[];
-  /** The sampling rule that selected the exam, for the reviewer to see why. */
-  rule: string | null;
-  waiting_since: string;
-  /** False once the workstation stopped waiting (its request gave up): a score still counts,
-   * but no signature is released or refused by this panel. */
-  workstation_waiting: boolean;
-}
+/** Every role. */
+export const ROLES: readonly Role[] = ["technologist", "reporting_doctor", "auditing_doctor", "qc_officer", "department_head", "senior_radiologist", "center_admin", "ordering_clinician"];
 
-export type GateDecision = "go" | "blocked";
+/** QC modes (质控方式). */
+export const QC_MODES: readonly QcMode[] = ["random", "active", "centralized", "gold"];
 
-export interface RejectedEntry {
-  seq: number;
-  kind: string;
-  ref_id: string;
-  reason: string | null;
-}
+/** Grades, in the order of `QualityRow.counts`. */
+export const GRADES: readonly Grade[] = ["excellent", "good", "pass", "fail"];
 
-export interface SyncStatus {
-  center: string | null;
-  last_sync_at: string | null;
-  last_error: string | null;
-  outbox: { pending: number; sent: number; rejected: number };
-  rejected: RejectedEntry[];
-  /** The store was found to be a restored or copied copy and became a device of its own. */
-  copy: CopyRecord | null;
-}
+/** Patient sources. */
+export const PATIENT_SOURCES: readonly PatientSource[] = ["outpatient", "emergency", "inpatient"];
 
-/** Why a store became a device of its own: `restored` (the center held more of the device
- * than the store: a backup put back) or `reused` (another copy of the store used the same
- * numbers: a copy on a second workstation). */
-export type CopyWhy = "restored" | "reused";
+/** The modalities the standard's figures name (a site may have others). */
+export const MODALITIES: readonly Modality[] = ["DR", "CT", "MR"];
 
-export interface CopyRecord {
-  why: CopyWhy;
-  was: string;
-  device: string;
-  at: string;
-}
+// The rubric and the scoring engine.
 
-/** What one sync pass did about a store that turned out to be a copy. */
-export interface CopyRecovery {
-  why: CopyWhy;
-  was: string;
-  now: string;
-  restored_evaluations: number;
-  restored_events: number;
-}
+/**
+ * A text in both of the app's languages.
+ */
+export type Bilingual = { zh: string, en: string, };
 
-export type SyncOutcomeKind = "synced" | "retry" | "stopped" | "not_enrolled";
+export type Criterion = { code: CriterionCode, kind: CriterionKind, text: Bilingual, };
 
-export interface SyncOutcome {
-  outcome: SyncOutcomeKind;
-  pushed?: number;
-  duplicates?: number;
-  rejected?: number;
-  pulled?: number;
-  copy?: CopyRecovery | null;
-  error?: string;
-  code?: string;
-  message?: string;
-}
+export type RubricItem = { code: ItemCode, kind: ItemKind, name: Bilingual, 
+/**
+ * Who is scored by default.
+ */
+scored_role: Role, 
+/**
+ * Who scores by default; a region's role grants may differ.
+ */
+scorer_roles: Array<Role>, applies: Applies, 
+/**
+ * In the rubric's order, severe and compliance criteria as the file lists them.
+ */
+criteria: Array<Criterion>, 
+/**
+ * `score_table[u]` is the score when `u` applicable compliance criteria are unmet and no
+ * severe criterion is present. `None` for normative items.
+ */
+score_table: Array<Score> | null, };
 
-export interface Enrollment {
-  device_id: string;
-  site: string;
-}
+export type Rubric = { schema: number, 
+/**
+ * Recorded with every evaluation scored under this rubric.
+ */
+version: string, title: Bilingual, 
+/**
+ * All six items, in the standard's order.
+ */
+items: Array<RubricItem>, };
 
-export interface Notice {
-  cursor: number;
-  /** Set for monitoring notices (a failed evaluation): what a correction closes. */
-  notice_id?: string | null;
-  /** `failed_evaluation`, `notice_closed`, or none for a plain message. */
-  kind?: string | null;
-  to: string | null;
-  also_to?: string[];
-  text: string;
-  published_at: string;
-  /** A monitoring notice still waiting for its correction (整改). */
-  open?: boolean;
+/**
+ * What a reviewer found for one item of one exam.
+ */
+export type Findings = { item: ItemCode, 
+/**
+ * The severe criteria present and the compliance criteria unmet. Every criterion not listed
+ * here is absent (severe) or met (compliance).
+ */
+findings: Array<CriterionCode>, 
+/**
+ * Criteria that do not apply to this exam (e.g. an enhancement pattern on a plain scan):
+ * neither met nor unmet, they do not count.
+ */
+not_applicable?: Array<CriterionCode>, };
+
+/**
+ * The result of scoring one item.
+ */
+export type Verdict = { item: ItemCode, 
+/**
+ * 1-5 for scored items; `None` for the normative application form.
+ */
+score: Score | null, grade: Grade, pass: boolean, 
+/**
+ * Severe criteria present (严重扣分项), in rubric order.
+ */
+severe: Array<CriterionCode>, 
+/**
+ * Compliance criteria unmet (不符合项), in rubric order.
+ */
+unmet: Array<CriterionCode>, 
+/**
+ * Criteria marked not applicable, in rubric order.
+ */
+not_applicable: Array<CriterionCode>, };
+
+// Exams, evaluations, the panel, the gate.
+
+/**
+ * The staff of one exam, by the role they played in it.
+ */
+export type ExamStaff = { technologist?: StaffCode | null, reporting_doctor?: StaffCode | null, auditing_doctor?: StaffCode | null, ordering_clinician?: StaffCode | null, };
+
+/**
+ * Where an exam's performing time came from, when not from the exam's own data.
+ */
+export type PerformedAtSource = "signed";
+
+/**
+ * An exam as it travels: its site and accession identify it.
+ */
+export type ExamRecord = { site: SiteCode, accession: string, modality: Modality, 
+/**
+ * 检查部位, as the RIS names it.
+ */
+exam_item: string, department: string | null, patient_source: PatientSource | null, follow_up: boolean, film_printed: boolean | null, reconstruction: boolean | null, staff: ExamStaff, 
+/**
+ * SHA-256 of the site's salt and the patient id, hex.
+ */
+patient_hash: string | null, patient_sex: Sex | null, patient_age: number | null, patient_name?: string | null, performed_at: string | null, 
+/**
+ * Where `performed_at` came from when it is not the exam's own data: `signed`, the time the
+ * report was signed through the gate (the app knew no performing time). Absent when the
+ * performing time came with the exam (RIS, workstation, import); a later one replaces it.
+ */
+performed_at_source?: PerformedAtSource | null, 
+/**
+ * How many current (not superseded) evaluations the exam has, where it was read.
+ */
+evaluations: number, };
+
+/**
+ * An evaluation: every revision travels and stays readable.
+ */
+export type EvaluationRecord = { 
+/**
+ * UUIDv7 made on the device.
+ */
+id: string, site: SiteCode, accession: string, item: ItemCode, reviewer: StaffCode, 
+/**
+ * The person scored: the exam's staff member in the item's scored role.
+ */
+scored_person: StaffCode | null, mode: QcMode, findings: Array<CriterionCode>, not_applicable: Array<CriterionCode>, score: Score | null, grade: Grade, pass: boolean, severe: Array<CriterionCode>, unmet: Array<CriterionCode>, rubric_version: string, note: string, at: string, supersedes: string | null, 
+/**
+ * The revision that corrected this one, if any (as far as the sender knows).
+ */
+superseded_by: string | null, };
+
+/**
+ * A staff member of the roster, as published to the sites.
+ */
+export type StaffMember = { site: string, code: string, name: string, roles: Array<string>, active: boolean, };
+
+/**
+ * Filters for finding exams (active and centralized QC). Every field narrows; none means all.
+ */
+export type ExamFilter = { 
+/**
+ * Performed at or after (or created, when the performing time is unknown).
+ */
+from?: string, 
+/**
+ * Performed before.
+ */
+to?: string, site?: SiteCode, modality?: Modality, exam_item?: string, department?: string, 
+/**
+ * Any of the exam's staff.
+ */
+staff?: StaffCode, 
+/**
+ * Only exams with (true) or without (false) a current evaluation.
+ */
+evaluated?: boolean, 
+/**
+ * Only exams with a current evaluation of this score (1-5): e.g. the morning meeting's
+ * review of yesterday's failing scores.
+ */
+score?: Score, limit?: number, };
+
+/**
+ * What the front-end shows about the session.
+ */
+export type Session = { site: string, device_id: string, demo: boolean, user: StaffMember | null, gate_url: string, 
+/**
+ * Roles that see the site's scores and reports (质控员, 科主任, …), from the grants: the UI
+ * shows the 报表 screen to whoever holds one.
+ */
+site_score_roles: Array<string>, };
+
+/**
+ * An exam as the UI shows it; blind reviews get no staff.
+ */
+export type ExamView = { site: SiteCode, accession: string, modality: Modality, 
+/**
+ * 检查部位, as the RIS names it.
+ */
+exam_item: string, department: string | null, patient_source: PatientSource | null, follow_up: boolean, film_printed: boolean | null, reconstruction: boolean | null, staff: ExamStaff, 
+/**
+ * SHA-256 of the site's salt and the patient id, hex.
+ */
+patient_hash: string | null, patient_sex: Sex | null, patient_age: number | null, patient_name?: string | null, performed_at: string | null, 
+/**
+ * Where `performed_at` came from when it is not the exam's own data: `signed`, the time the
+ * report was signed through the gate (the app knew no performing time). Absent when the
+ * performing time came with the exam (RIS, workstation, import); a later one replaces it.
+ */
+performed_at_source?: PerformedAtSource | null, 
+/**
+ * How many current (not superseded) evaluations the exam has, where it was read.
+ */
+evaluations: number, };
+
+export type ExamDetail = { exam: ExamView, evaluations: Array<EvaluationRecord>, };
+
+export type FindExams = { blind?: boolean, 
+/**
+ * Performed at or after (or created, when the performing time is unknown).
+ */
+from?: string, 
+/**
+ * Performed before.
+ */
+to?: string, site?: SiteCode, modality?: Modality, exam_item?: string, department?: string, 
+/**
+ * Any of the exam's staff.
+ */
+staff?: StaffCode, 
+/**
+ * Only exams with (true) or without (false) a current evaluation.
+ */
+evaluated?: boolean, 
+/**
+ * Only exams with a current evaluation of this score (1-5): e.g. the morning meeting's
+ * review of yesterday's failing scores.
+ */
+score?: Score, limit?: number, };
+
+/**
+ * One item of a panel save.
+ */
+export type PanelItem = { item: ItemCode, findings: Array<CriterionCode>, not_applicable?: Array<CriterionCode>, note?: string, };
+
+/**
+ * Facts about an exam that the reviewer states in the panel.
+ */
+export type StatedFacts = { film_printed?: boolean, reconstruction?: boolean, };
+
+/**
+ * A panel's save: every item of one exam, all or nothing.
+ */
+export type PanelSave = { accession: string, site?: SiteCode, mode: QcMode, gate_id?: string, items: Array<PanelItem>, 
+/**
+ * What the reviewer states about the exam where it was not known: an item that applies
+ * only to filmed or reconstructed exams (FL, TR) is scored only when the fact is known.
+ */
+facts?: StatedFacts, };
+
+/**
+ * A held signature as the panel shows it.
+ */
+export type GateView = { id: string, accession: string, exam: ExamView, signer: string, items: Array<ItemCode>, 
+/**
+ * The sampling rule that selected it.
+ */
+rule: string | null, waiting_since: string, 
+/**
+ * False once every request waiting on it gave up (its connection closed or timed out at
+ * the workstation): the score is still saved and counts, but no answer reaches anyone.
+ */
+workstation_waiting: boolean, };
+
+/**
+ * The answer the workstation finally gets.
+ */
+export type GateAnswer = { "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, };
+
+/**
+ * An answer and how many waiting requests got it (0: the workstation had stopped waiting).
+ */
+export type Released = { delivered: number, } & ({ "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, });
+
+export type Notice = { cursor: number, 
+/**
+ * Set for monitoring notices (a failed evaluation): what a correction closes.
+ */
+notice_id: string | null, 
+/**
+ * `failed_evaluation`, `notice_closed`, or none for a plain message.
+ */
+kind: string | null, to: string | null, also_to: Array<string>, text: string, published_at: string, 
+/**
+ * For a monitoring notice: still waiting for its correction (整改).
+ */
+open: boolean, };
+
+// Sync.
+
+export type OutboxCounts = { pending: number, sent: number, rejected: number, };
+
+/**
+ * When and why this store last became a device of its own.
+ */
+export type ForkRecord = { 
+/**
+ * `restored` or `reused` (see [`ForkPlan::why`]).
+ */
+why: string, 
+/**
+ * The device it was, and the one it is.
+ */
+was: string, device: string, at: string, };
+
+/**
+ * What the app shows about sync.
+ */
+export type SyncStatus = { center: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
+/**
+ * This store was found to be a restored or copied copy and became a device of its own.
+ */
+copy: ForkRecord | null, };
+
+export type RejectedEntry = { seq: number, kind: string, ref_id: string, reason: string | null, };
+
+export type SyncView = { rejected: Array<RejectedEntry>, center: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
+/**
+ * This store was found to be a restored or copied copy and became a device of its own.
+ */
+copy: ForkRecord | null, };
+
+/**
+ * What a pass did about a store that turned out to be a copy (restored from a backup, or
+ * copied onto another workstation).
+ */
+export type CopyRecovery = { 
+/**
+ * `restored`: the center holds more of this device than the store; `reused`: the center
+ * holds other content under a number the store used again.
+ */
+why: string, 
+/**
+ * The device the store was, and the one it is now.
+ */
+was: string, now: string, 
+/**
+ * Records of the device it was that the store lacked and took back from the center.
+ */
+restored_evaluations: number, restored_events: number, };
+
+/**
+ * How a sync pass ended.
+ */
+export type Outcome = { "outcome": "synced", pushed: number, duplicates: number, rejected: number, pulled: number, copy: CopyRecovery | null, } | { "outcome": "not_enrolled" } | { "outcome": "retry", error: string, pushed: number, } | { "outcome": "stopped", code: string, message: string, };
+
+/**
+ * What `enroll` answers: the device the store now is, and its site.
+ */
+export type Enrollment = { device_id: string, site: string, };
+
+// The report (报表) and its drill-down.
+
+/**
+ * A percentage with one decimal (half to even, computed by the shell), e.g. `94.7`.
+ */
+export type Rate = number;
+
+/**
+ * A report's period and filters. Months are `YYYY-MM`, both included (`from` = `to`: one
+ * month; a missing end is open). A missing or blank filter does not restrict. Which filter
+ * applies to which view is `ReportFilter`'s rule.
+ */
+export type ReportScope = { from?: string, to?: string, site?: string, department?: string, 
+/**
+ * `DR`, `CT`, `MR`, …
+ */
+modality?: string, 
+/**
+ * The role scored: a `scored_role` of the rubric (`technologist`, `reporting_doctor`, …).
+ */
+role?: string, 
+/**
+ * A staff code.
+ */
+person?: string, 
+/**
+ * `random`, `active`, `centralized` or `gold`.
+ */
+mode?: string, rubric_version?: string, };
+
+/**
+ * What a report is restricted to, besides its period. Every field is optional; the filters
+ * that do not apply to a view are ignored by it: sampled cases (5.1) are exams, so QC mode,
+ * rubric version and role do not restrict them, and their person is the reporting doctor;
+ * workload (figure 5) is the technologists' exams, so it is empty for a doctor's role.
+ */
+export type ReportFilter = { site?: string | null, department?: string | null, modality?: Modality | null, 
+/**
+ * The role scored: technologist, reporting_doctor or auditing_doctor (the rubric says which
+ * items score which role).
+ */
+role?: Role | null, person?: StaffCode | null, mode?: QcMode | null, rubric_version?: string | null, };
+
+export type IndicatorRow = { 
+/**
+ * The site, for departments and people (their names are unique only within it).
+ */
+site?: string, 
+/**
+ * The month, site, department, modality or person; empty when the exam has none.
+ */
+key: string, sampled: number, qualified: number, rate: Rate | null, };
+
+/**
+ * Section 5.1: sampled cases (exams with a report-quality evaluation), qualified cases (every
+ * RQ and AR evaluation of the exam passes and its general data is complete), and the rate; in
+ * total and broken down.
+ */
+export type Indicators = { sampled: number, qualified: number, 
+/**
+ * `None` when nothing was sampled ("—").
+ */
+rate: Rate | null, by_month: Array<IndicatorRow>, by_site: Array<IndicatorRow>, 
+/**
+ * Departments within their site.
+ */
+by_department: Array<IndicatorRow>, by_modality: Array<IndicatorRow>, 
+/**
+ * The reporting doctor of each case, within their site.
+ */
+by_person: Array<IndicatorRow>, };
+
+export type ScoreCountRow = { site: string, person: string, 
+/**
+ * Per modality: counts of scores 5, 4, 3, 2, 1 (absent: no evaluation of that modality).
+ */
+cells: { [key in string]: [number, number, number, number, number] }, 
+/**
+ * Modalities where the person has a failing score (2 or 1): the red cells of figure 2.
+ */
+flagged: Array<string>, };
+
+/**
+ * Figure 2 (质控评分统计): per person and modality, how many evaluations at each score.
+ */
+export type ScoreCounts = { modalities: Array<string>, rows: Array<ScoreCountRow>, 
+/**
+ * Per modality: counts of scores 5, 4, 3, 2, 1.
+ */
+totals: { [key in string]: [number, number, number, number, number] }, };
+
+/**
+ * One evaluation as the reports need it (the current revision of it).
+ */
+export type EvaluationFact = { id: string, site: string, department: string | null, accession: string, modality: Modality, exam_item: string, 
+/**
+ * The exam's reporting doctor: the person of its sampled case (5.1).
+ */
+reporting_doctor: StaffCode | null, 
+/**
+ * Whether the exam's general data is complete (5.3 a; see `rollup::general_data_complete`).
+ */
+general_data_complete: boolean, item: ItemCode, scored_person: StaffCode | null, reviewer: StaffCode, mode: QcMode, rubric_version: string, 
+/**
+ * When it was scored, RFC 3339 UTC.
+ */
+at: string, score: Score | null, grade: Grade, severe: Array<CriterionCode>, unmet: Array<CriterionCode>, note: string, };
+
+/**
+ * Figure 4 (质控扣分项目): how often each criterion was deducted, severe and compliance apart.
+ */
+export type DeductionCount = { kind: CriterionKind, criterion: string, 
+/**
+ * The rubric version the criterion belongs to: counts of different versions are never
+ * added together.
+ */
+rubric_version: string, count: number, };
+
+export type WorkloadRow = { site: string, person: string, total: number, by_modality: { [key in string]: number }, };
+
+/**
+ * Figure 5 (技师工作量统计): exams per person and modality, with totals, most work first.
+ */
+export type Workload = { modalities: Array<string>, rows: Array<WorkloadRow>, totals: { [key in string]: number }, total: number, };
+
+/**
+ * Figure 7 (技师质量统计) and 6.5 for doctors: per person, evaluations received and the shares
+ * of each grade.
+ */
+export type QualityRow = { site: string, person: string, evaluations: number, 
+/**
+ * Counts of excellent, good, pass, fail.
+ */
+counts: [number, number, number, number], excellent: Rate, good: Rate, pass: Rate, fail: Rate, };
+
+/**
+ * All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
+ */
+export type Report = { period: string, filter: ReportFilter, indicators: Indicators, 
+/**
+ * Figure 2 for the technologists' items (IQ, FL, TR) and for the doctors' (RQ, AR).
+ */
+scores_technologists: ScoreCounts, scores_doctors: ScoreCounts, 
+/**
+ * Figure 3: the evaluations with a deduction, oldest first (at most the limit asked for).
+ */
+deduction_details: Array<EvaluationFact>, 
+/**
+ * How many evaluations have a deduction in all (figure 3 may show fewer).
+ */
+deduction_details_total: number, 
+/**
+ * Figure 4.
+ */
+deductions: Array<DeductionCount>, 
+/**
+ * Figures 5 and 6.
+ */
+workload: Workload, 
+/**
+ * Figures 7 and 8, and 6.5 for doctors.
+ */
+quality_technologists: Array<QualityRow>, quality_doctors: Array<QualityRow>, };
+
+/**
+ * What the reader clicked, as the front-end sends it; every field narrows the list.
+ *
+ * - figure 2 cell: `group`, `person`, `modality`, `score` (the totals row: no `person`);
+ * - figure 3: `deducted_only`;
+ * - figure 4 count: `criterion` and its `rubric_version` (counts of two versions are apart);
+ * - figure 7 / 6.5: `group`, `person` (the evaluations count), plus `grade` (a rate).
+ *
+ * Text fields are parsed here, not by serde, so a bad value gets the app's error envelope
+ * naming the field.
+ */
+export type Drill = { 
+/**
+ * `technologists` or `doctors`: the population of figures 2 and 7 (or 6.5).
+ */
+group?: string, 
+/**
+ * The scored person's staff code.
+ */
+person?: string, modality?: string, 
+/**
+ * 1-5.
+ */
+score?: number, 
+/**
+ * `excellent`, `good`, `pass` or `fail`.
+ */
+grade?: string, 
+/**
+ * A criterion code of the rubric, severe or compliance (`IQ-C2`).
+ */
+criterion?: string, 
+/**
+ * Only evaluations with a deduction (figure 3).
+ */
+deducted_only?: boolean, 
+/**
+ * The rubric version the evaluation was scored under (a figure-4 row is one version's).
+ */
+rubric_version?: string, };
+
+// Errors: the envelope every command rejects with, and its codes.
+
+/**
+ * `{ "code": "STABLE_CODE", "message_zh": "...", "message_en": "..." }` on the wire.
+ */
+export type IpcError = { 
+/**
+ * One of `ErrorCode` (radqc-app's catalogue).
+ */
+code: ErrorCode, message_zh: string, message_en: string, };
+
+/** Every code an `IpcError` carries (radqc-app's `ErrorCode`). */
+export type ErrorCode = "NO_DATABASE" | "DATABASE_EXISTS" | "NOT_A_DATABASE" | "FOREIGN_DATABASE" | "WRONG_KEY" | "NEWER_SCHEMA" | "KEY_FILE" | "DISK_FULL" | "INVALID_INPUT" | "ITEM_NOT_APPLICABLE" | "FACT_UNKNOWN" | "UNKNOWN_EVALUATION" | "ALREADY_CORRECTED" | "NOT_PENDING" | "STORAGE" | "CRITERION_OF_OTHER_ITEM" | "UNKNOWN_CRITERION" | "DUPLICATE_CRITERION" | "FOUND_AND_NOT_APPLICABLE" | "DATA_DIR" | "ROSTER_UNREADABLE" | "UNKNOWN_STAFF" | "NOT_SIGNED_IN" | "UNKNOWN_EXAM" | "EMPTY_PANEL" | "NOT_PERMITTED" | "UNKNOWN_GATE" | "UNKNOWN_NOTICE" | "ENROLL_FAILED" | "AUTOSTART";
+
+/** The codes by name, for the UI's branches: `error.code === ERROR_CODES.DISK_FULL`. */
+export const ERROR_CODES = {
+  NO_DATABASE: "NO_DATABASE",
+  DATABASE_EXISTS: "DATABASE_EXISTS",
+  NOT_A_DATABASE: "NOT_A_DATABASE",
+  FOREIGN_DATABASE: "FOREIGN_DATABASE",
+  WRONG_KEY: "WRONG_KEY",
+  NEWER_SCHEMA: "NEWER_SCHEMA",
+  KEY_FILE: "KEY_FILE",
+  DISK_FULL: "DISK_FULL",
+  INVALID_INPUT: "INVALID_INPUT",
+  ITEM_NOT_APPLICABLE: "ITEM_NOT_APPLICABLE",
+  FACT_UNKNOWN: "FACT_UNKNOWN",
+  UNKNOWN_EVALUATION: "UNKNOWN_EVALUATION",
+  ALREADY_CORRECTED: "ALREADY_CORRECTED",
+  NOT_PENDING: "NOT_PENDING",
+  STORAGE: "STORAGE",
+  CRITERION_OF_OTHER_ITEM: "CRITERION_OF_OTHER_ITEM",
+  UNKNOWN_CRITERION: "UNKNOWN_CRITERION",
+  DUPLICATE_CRITERION: "DUPLICATE_CRITERION",
+  FOUND_AND_NOT_APPLICABLE: "FOUND_AND_NOT_APPLICABLE",
+  DATA_DIR: "DATA_DIR",
+  ROSTER_UNREADABLE: "ROSTER_UNREADABLE",
+  UNKNOWN_STAFF: "UNKNOWN_STAFF",
+  NOT_SIGNED_IN: "NOT_SIGNED_IN",
+  UNKNOWN_EXAM: "UNKNOWN_EXAM",
+  EMPTY_PANEL: "EMPTY_PANEL",
+  NOT_PERMITTED: "NOT_PERMITTED",
+  UNKNOWN_GATE: "UNKNOWN_GATE",
+  UNKNOWN_NOTICE: "UNKNOWN_NOTICE",
+  ENROLL_FAILED: "ENROLL_FAILED",
+  AUTOSTART: "AUTOSTART",
+} as const satisfies Record<string, ErrorCode>;
+
+// The events the shell emits (src-tauri/src/events.rs).
+
+/**
+ * The screen to show: `home`, `active`, `sync`.
+ */
+export type Navigate = { route: string, };
+
+/**
+ * The exam a `radqc://score` link names.
+ */
+export type OpenExam = { accession: string, };
+
+export const GATE_REQUESTED = "gate-requested";
+export const GATE_GAVE_UP = "gate-gave-up";
+export const NAVIGATE = "navigate";
+export const OPEN_EXAM = "open-exam";
+
+/** Each event's payload. */
+export interface ShellEventPayloads {
+  "gate-requested": GateView;
+  "gate-gave-up": GateView;
+  "navigate": Navigate;
+  "open-exam": OpenExam;
 }

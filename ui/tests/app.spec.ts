@@ -146,7 +146,7 @@ describe("rubric screen", () => {
 
 describe("IPC errors", () => {
   const envelope: IpcError = {
-    code: "RUBRIC_UNAVAILABLE",
+    code: "STORAGE",
     message_zh: "质控标准不可用",
     message_en: "The rubric is not available",
   };
@@ -158,7 +158,7 @@ describe("IPC errors", () => {
     // No half-rendered rubric next to an error.
     expect(w.find('[data-testid="item-IQ"]').exists()).toBe(false);
     expect(text(w, "rubric-error-message")).toBe("质控标准不可用");
-    expect(text(w, "rubric-error-code")).toContain("RUBRIC_UNAVAILABLE");
+    expect(text(w, "rubric-error-code")).toContain("STORAGE");
 
     await w.get('[data-testid="lang-toggle"]').trigger("click");
     expect(text(w, "rubric-error-message")).toBe("The rubric is not available");

@@ -6,7 +6,7 @@ import { flushPromises, mount, type VueWrapper } from "@vue/test-utils";
 import { clearMocks } from "@tauri-apps/api/mocks";
 import ScoringPanel from "../src/components/panel/ScoringPanel.vue";
 import { createAppI18n } from "../src/i18n";
-import type { ExamView, ItemFindings, QcMode, SaveRequest } from "../src/wire";
+import type { ExamView, Findings, QcMode, PanelSave } from "../src/wire";
 import { argsOf, diskFull, engine, exam, mockShell, records, rubric, type Call, type Handler } from "./support/shell";
 
 let wrapper: VueWrapper | undefined;
@@ -35,8 +35,8 @@ interface Options {
 
 async function mountPanel(o: Options = {}): Promise<{ w: VueWrapper; calls: Call[] }> {
   const calls = mockShell({
-    preview_score: (a) => engine(a.findings as ItemFindings),
-    save_evaluations: (a) => records(a.request as SaveRequest),
+    preview_score: (a) => engine(a.findings as Findings),
+    save_evaluations: (a) => records(a.request as PanelSave),
     ...o.handlers,
   });
   wrapper = mount(ScoringPanel, {
@@ -64,8 +64,8 @@ async function settle() {
 }
 
 const byId = (w: VueWrapper, id: string) => w.get(`[data-testid="${id}"]`);
-const previews = (calls: Call[]) => argsOf<{ findings: ItemFindings }>(calls, "preview_score").map((a) => a.findings);
-const saves = (calls: Call[]) => argsOf<{ request: SaveRequest }>(calls, "save_evaluations").map((a) => a.request);
+const previews = (calls: Call[]) => argsOf<{ findings: Findings }>(calls, "preview_score").map((a) => a.findings);
+const saves = (calls: Call[]) => argsOf<{ request: PanelSave }>(calls, "save_evaluations").map((a) => a.request);
 
 describe("scoring panel: criteria", () => {
   it("shows each item's criteria from the rubric data, severe apart from compliance", async () => {
@@ -119,7 +119,7 @@ describe("scoring panel: live score", () => {
   it("shows whatever the shell answers, not a score of its own", async () => {
     // A region's rubric may score differently: the panel must not second-guess the engine.
     const { w } = await mountPanel({
-      handlers: { preview_score: (a) => ({ ...engine(a.findings as ItemFindings), score: 2, grade: "fail", pass: false }) },
+      handlers: { preview_score: (a) => ({ ...engine(a.findings as Findings), score: 2, grade: "fail", pass: false }) },
     });
     expect(byId(w, "verdict-IQ").text()).toBe("2 分 · 不合格");
     expect(byId(w, "verdict-IQ").attributes("data-grade")).toBe("fail");
@@ -163,7 +163,7 @@ describe("scoring panel: live score", () => {
       handlers: {
         preview_score: (a) => {
           if (refuse) throw refusal;
-          return engine(a.findings as ItemFindings);
+          return engine(a.findings as Findings);
         },
       },
     });
@@ -362,7 +362,7 @@ describe("scoring panel: save errors", () => {
     let fail = true;
     const { w, calls } = await mountPanel({
       handlers: {
-        save_evaluations: (a) => (fail ? Promise.reject(diskFull) : records(a.request as SaveRequest)),
+        save_evaluations: (a) => (fail ? Promise.reject(diskFull) : records(a.request as PanelSave)),
       },
     });
     await byId(w, "panel-save").trigger("click");

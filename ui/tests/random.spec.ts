@@ -7,7 +7,7 @@ import { clearMocks } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { byId, mountApp } from "./support/app";
 import { argsOf, engine, gate, records, staff } from "./support/shell";
-import type { ItemFindings, SaveRequest } from "../src/wire";
+import type { Findings, PanelSave } from "../src/wire";
 
 let wrapper: VueWrapper | undefined;
 
@@ -19,8 +19,8 @@ afterEach(() => {
 
 const doctor = staff[1]!;
 const scoring = {
-  preview_score: (a: Record<string, unknown>) => engine(a.findings as ItemFindings),
-  save_evaluations: (a: Record<string, unknown>) => records(a.request as SaveRequest),
+  preview_score: (a: Record<string, unknown>) => engine(a.findings as Findings),
+  save_evaluations: (a: Record<string, unknown>) => records(a.request as PanelSave),
 };
 
 describe("random QC", () => {
@@ -31,7 +31,7 @@ describe("random QC", () => {
       pending_gates: () => held,
       save_evaluations: (a) => {
         held = [];
-        return records(a.request as SaveRequest);
+        return records(a.request as PanelSave);
       },
     });
     wrapper = w;
@@ -51,7 +51,7 @@ describe("random QC", () => {
 
     await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
     await flushPromises();
-    const [request] = argsOf<{ request: SaveRequest }>(calls, "save_evaluations");
+    const [request] = argsOf<{ request: PanelSave }>(calls, "save_evaluations");
     expect(request!.request).toMatchObject({ mode: "random", gate_id: "g-1", accession: "CT20261102001" });
     expect(w.find('[data-testid="gate-overlay"]').exists()).toBe(false);
     expect(byId(w, "gate-outcome").attributes("data-kind")).toBe("saved");
@@ -147,7 +147,7 @@ describe("random QC", () => {
     expect(document.activeElement).toBe(overlaySave.element);
     await overlaySave.trigger("keydown", { key: "Enter", ctrlKey: true });
     await flushPromises();
-    const saved = argsOf<{ request: SaveRequest }>(calls, "save_evaluations").map((a) => a.request.mode);
+    const saved = argsOf<{ request: PanelSave }>(calls, "save_evaluations").map((a) => a.request.mode);
     expect(saved).toEqual(["random"]);
   });
 });

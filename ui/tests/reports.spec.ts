@@ -56,14 +56,20 @@ afterEach(() => {
 
 function fact(over: Partial<EvaluationFact> = {}): EvaluationFact {
   return {
+    id: "ev-1",
     site: "DEMO-RAD",
     department: "放射科",
     accession: "CT20261102001",
     modality: "CT",
     exam_item: "CT胸部平扫",
+    reporting_doctor: "D1",
+    general_data_complete: true,
     item: "IQ",
     scored_person: "A1",
     reviewer: "Q1",
+    mode: "random",
+    rubric_version: "2026.1",
+    at: "2026-11-02T10:00:00Z",
     score: 2,
     grade: "fail",
     severe: [],
@@ -77,32 +83,34 @@ function fact(over: Partial<EvaluationFact> = {}): EvaluationFact {
 function report(over: Partial<Report> = {}): Report {
   return {
     period: "2026-11",
-    indicators: { sampled: 0, qualified: 0, rate: null },
+    filter: {},
+    indicators: { sampled: 0, qualified: 0, rate: null, by_month: [], by_site: [], by_department: [], by_modality: [], by_person: [] },
     scores_technologists: {
       modalities: ["CT", "DR"],
       rows: [
-        { person: "A1", cells: { CT: [1, 0, 0, 2, 0] }, flagged: ["CT"] },
-        { person: "A2", cells: { DR: [3, 1, 0, 0, 0] }, flagged: [] },
+        { site: "DEMO-RAD", person: "A1", cells: { CT: [1, 0, 0, 2, 0] }, flagged: ["CT"] },
+        { site: "DEMO-RAD", person: "A2", cells: { DR: [3, 1, 0, 0, 0] }, flagged: [] },
       ],
       totals: { CT: [1, 0, 0, 2, 0], DR: [3, 1, 0, 0, 0] },
     },
-    scores_doctors: { modalities: ["MR"], rows: [{ person: "D1", cells: { MR: [1, 0, 0, 0, 0] }, flagged: [] }], totals: { MR: [1, 0, 0, 0, 0] } },
+    scores_doctors: { modalities: ["MR"], rows: [{ site: "DEMO-RAD", person: "D1", cells: { MR: [1, 0, 0, 0, 0] }, flagged: [] }], totals: { MR: [1, 0, 0, 0, 0] } },
     deduction_details: [fact(), fact({ accession: "CT20261102002" })],
-    deductions: [{ kind: "compliance", criterion: "IQ-C2", count: 2 }],
+    deduction_details_total: 2,
+    deductions: [{ kind: "compliance", criterion: "IQ-C2", rubric_version: "2026.1", count: 2 }],
     workload: {
       modalities: ["CT", "DR"],
       rows: [
-        { person: "A2", total: 5, by_modality: { CT: 2, DR: 3 } },
-        { person: "A1", total: 3, by_modality: { CT: 3 } },
+        { site: "DEMO-RAD", person: "A2", total: 5, by_modality: { CT: 2, DR: 3 } },
+        { site: "DEMO-RAD", person: "A1", total: 3, by_modality: { CT: 3 } },
       ],
       totals: { CT: 5, DR: 3 },
       total: 8,
     },
     quality_technologists: [
-      { person: "A2", evaluations: 4, counts: [3, 1, 0, 0], excellent: 75, good: 25, pass: 0, fail: 0 },
-      { person: "A1", evaluations: 3, counts: [1, 0, 0, 2], excellent: 33.3, good: 0, pass: 0, fail: 66.7 },
+      { site: "DEMO-RAD", person: "A2", evaluations: 4, counts: [3, 1, 0, 0], excellent: 75, good: 25, pass: 0, fail: 0 },
+      { site: "DEMO-RAD", person: "A1", evaluations: 3, counts: [1, 0, 0, 2], excellent: 33.3, good: 0, pass: 0, fail: 66.7 },
     ],
-    quality_doctors: [{ person: "D1", evaluations: 1, counts: [1, 0, 0, 0], excellent: 100, good: 0, pass: 0, fail: 0 }],
+    quality_doctors: [{ site: "DEMO-RAD", person: "D1", evaluations: 1, counts: [1, 0, 0, 0], excellent: 100, good: 0, pass: 0, fail: 0 }],
     ...over,
   };
 }
@@ -161,9 +169,9 @@ describe("drill mapping", () => {
 
   it("figure 3 asks for every deducted evaluation, figure 4 for one criterion", () => {
     expect(deductionDetailsTarget(59)).toEqual({ kind: "evaluations", drill: { deducted_only: true }, expected: 59 });
-    expect(deductionTarget({ kind: "severe", criterion: "IQ-S2", count: 5 })).toEqual({
+    expect(deductionTarget({ kind: "severe", criterion: "IQ-S2", rubric_version: "2026.1", count: 5 })).toEqual({
       kind: "evaluations",
-      drill: { criterion: "IQ-S2" },
+      drill: { criterion: "IQ-S2", rubric_version: "2026.1" },
       expected: 5,
     });
     // A row is one rubric version's count: the drill asks for that version.

@@ -6,7 +6,7 @@ import { clearMocks } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import { byId, mountApp } from "./support/app";
 import { argsOf, engine, exam, records, staff, type Handler } from "./support/shell";
-import type { ExamFilter, ExamView, ItemFindings, SaveRequest, SyncStatus } from "../src/wire";
+import type { FindExams, ExamView, Findings, PanelSave, SyncView } from "../src/wire";
 
 let wrapper: VueWrapper | undefined;
 
@@ -18,8 +18,8 @@ afterEach(() => {
 
 const [technologist, doctor, , qcOfficer] = staff as [typeof staff[0], typeof staff[0], typeof staff[0], typeof staff[0]];
 const scoring: Record<string, Handler> = {
-  preview_score: (a) => engine(a.findings as ItemFindings),
-  save_evaluations: (a) => records(a.request as SaveRequest),
+  preview_score: (a) => engine(a.findings as Findings),
+  save_evaluations: (a) => records(a.request as PanelSave),
 };
 
 async function open(w: VueWrapper, screen: string) {
@@ -43,7 +43,7 @@ describe("active QC", () => {
     expect(argsOf(calls, "scorable_items")).toEqual([{ accession: "CT7", site: "CLINIC-2" }]);
     await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
     await flushPromises();
-    const [saved] = argsOf<{ request: SaveRequest }>(calls, "save_evaluations");
+    const [saved] = argsOf<{ request: PanelSave }>(calls, "save_evaluations");
     expect(saved!.request).toMatchObject({ accession: "CT7", site: "CLINIC-2", mode: "active" });
     expect(saved!.request.gate_id).toBeUndefined();
     expect(byId(w, "active-saved").text()).toContain("2");
@@ -99,7 +99,7 @@ describe("centralized QC", () => {
     const { w, calls } = await mountApp(qcOfficer, {
       ...scoring,
       find_exams: (a) => {
-        const f = a.filter as ExamFilter;
+        const f = a.filter as FindExams;
         // The shell strips staff in blind review; so does this stand-in.
         return f.blind ? exams.map((e) => ({ ...e, staff: {} })) : exams;
       },
@@ -118,7 +118,7 @@ describe("centralized QC", () => {
 
   it("sends the filters the reviewer set, and not-yet-scored by default", async () => {
     const { w, calls } = await searched(false);
-    const [{ filter }] = argsOf<{ filter: ExamFilter }>(calls, "find_exams") as [{ filter: ExamFilter }];
+    const [{ filter }] = argsOf<{ filter: FindExams }>(calls, "find_exams") as [{ filter: FindExams }];
     expect(filter).toMatchObject({ modality: "CT", staff: "A1", evaluated: false, blind: false });
     expect(filter.from).toBeUndefined();
     expect(byId(w, "exam-count").text()).toContain("3");
@@ -127,7 +127,7 @@ describe("centralized QC", () => {
 
   it("in blind mode hides staff in the list and the panel, and never filters by a hidden person", async () => {
     const { w, calls } = await searched(true);
-    const [{ filter }] = argsOf<{ filter: ExamFilter }>(calls, "find_exams") as [{ filter: ExamFilter }];
+    const [{ filter }] = argsOf<{ filter: FindExams }>(calls, "find_exams") as [{ filter: FindExams }];
     expect(filter.blind).toBe(true);
     expect(filter.staff).toBeUndefined();
     expect(w.find('[data-testid="exam-technologist"]').exists()).toBe(false);
@@ -158,7 +158,7 @@ describe("centralized QC", () => {
     await byId(w, "panel-save").trigger("keydown", { key: "Enter" });
     await flushPromises();
 
-    const saved = argsOf<{ request: SaveRequest }>(calls, "save_evaluations").map((a) => [a.request.accession, a.request.mode]);
+    const saved = argsOf<{ request: PanelSave }>(calls, "save_evaluations").map((a) => [a.request.accession, a.request.mode]);
     expect(saved).toEqual([
       ["CT1", "centralized"],
       ["CT3", "centralized"],
@@ -282,7 +282,7 @@ describe("my QC", () => {
 });
 
 describe("sync", () => {
-  const status: SyncStatus = {
+  const status: SyncView = {
     center: "https://center.example.cn",
     last_sync_at: "2026-11-02T08:00:00Z",
     last_error: null,
@@ -356,7 +356,7 @@ describe("sync", () => {
   });
 
   it("offers enrollment by center URL and one-time code when not enrolled", async () => {
-    let current: SyncStatus = { ...status, center: null, rejected: [], outbox: { pending: 2, sent: 0, rejected: 0 } };
+    let current: SyncView = { ...status, center: null, rejected: [], outbox: { pending: 2, sent: 0, rejected: 0 } };
     const { w, calls } = await mountApp(doctor, {
       sync_status: () => current,
       enroll: () => {
@@ -405,7 +405,7 @@ describe("centralized QC by score", () => {
     await byId(w, "filter-score").setValue("2");
     await byId(w, "exam-filters").trigger("submit");
     await flushPromises();
-    const [{ filter }] = argsOf<{ filter: ExamFilter }>(calls, "find_exams") as [{ filter: ExamFilter }];
+    const [{ filter }] = argsOf<{ filter: FindExams }>(calls, "find_exams") as [{ filter: FindExams }];
     expect(filter.score).toBe(2);
     expect(filter.evaluated).toBeUndefined();
   });

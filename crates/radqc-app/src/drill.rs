@@ -21,6 +21,8 @@ use crate::AppError;
 /// naming the field.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct Drill {
     /// `technologists` or `doctors`: the population of figures 2 and 7 (or 6.5).
     pub group: Option<String>,
@@ -34,6 +36,7 @@ pub struct Drill {
     /// A criterion code of the rubric, severe or compliance (`IQ-C2`).
     pub criterion: Option<String>,
     /// Only evaluations with a deduction (figure 3).
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub deducted_only: bool,
     /// The rubric version the evaluation was scored under (a figure-4 row is one version's).
     pub rubric_version: Option<String>,

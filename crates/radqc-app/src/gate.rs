@@ -23,6 +23,7 @@ pub struct SignRequest {
 /// The answer the workstation finally gets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "decision", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum GateAnswer {
     /// Commit the signature.
     Go { evaluations: Vec<String> },
@@ -67,6 +68,7 @@ pub struct Waiter {
 
 /// A held signature as the panel shows it.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct GateView {
     pub id: String,
     pub accession: String,
@@ -83,6 +85,7 @@ pub struct GateView {
 
 /// An answer and how many waiting requests got it (0: the workstation had stopped waiting).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Released {
     #[serde(flatten)]
     pub answer: GateAnswer,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 pub use demo::seed_demo;
 pub use drill::Drill;
-pub use error::AppError;
+pub use error::{AppError, ErrorCode};
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
 pub use grants::Grants;
 pub use scope::ReportScope;
@@ -46,6 +46,7 @@ pub struct AppConfig {
 
 /// What the front-end shows about the session.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Session {
     pub site: String,
     pub device_id: String,
@@ -59,6 +60,7 @@ pub struct Session {
 
 /// An exam as the UI shows it; blind reviews get no staff.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExamView {
     #[serde(flatten)]
     pub exam: ExamRecord,
@@ -77,45 +79,56 @@ impl ExamView {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FindExams {
     #[serde(flatten)]
     pub filter: ExamFilter,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub blind: bool,
 }
 
 /// One item of a panel save.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PanelItem {
     pub item: ItemCode,
     pub findings: Vec<CriterionCode>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub not_applicable: Vec<CriterionCode>,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub note: String,
 }
 
 /// A panel's save: every item of one exam, all or nothing.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PanelSave {
     pub accession: String,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub site: Option<SiteCode>,
     pub mode: QcMode,
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub gate_id: Option<String>,
     pub items: Vec<PanelItem>,
     /// What the reviewer states about the exam where it was not known: an item that applies
     /// only to filmed or reconstructed exams (FL, TR) is scored only when the fact is known.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub facts: StatedFacts,
 }
 
 /// Facts about an exam that the reviewer states in the panel.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct StatedFacts {
     #[serde(default)]
     pub film_printed: Option<bool>,
@@ -124,12 +137,14 @@ pub struct StatedFacts {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExamDetail {
     pub exam: ExamView,
     pub evaluations: Vec<EvaluationRecord>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Notice {
     pub cursor: i64,
     /// Set for monitoring notices (a failed evaluation): what a correction closes.
@@ -145,6 +160,7 @@ pub struct Notice {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RejectedEntry {
     pub seq: i64,
     pub kind: String,
@@ -153,6 +169,7 @@ pub struct RejectedEntry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncView {
     #[serde(flatten)]
     pub status: radqc_store::SyncStatus,
@@ -174,7 +191,7 @@ impl App {
     pub fn open(config: AppConfig, now: DateTime<Utc>) -> Result<App, AppError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             AppError::new(
-                "DATA_DIR",
+                ErrorCode::DataDir,
                 format!("数据目录无法创建：{e}"),
                 format!("cannot create {}: {e}", config.data_dir.display()),
             )
@@ -255,7 +272,7 @@ impl App {
             // could sign in, and it would look like the center's doing).
             Some(item) => serde_json::from_value(item.body["staff"].clone()).map_err(|e| {
                 AppError::new(
-                    "ROSTER_UNREADABLE",
+                    ErrorCode::RosterUnreadable,
                     format!("中心发布的人员名单（第 {} 条）无法读取：{e}；请联系区域中心", item.cursor),
                     format!("the roster the center published (feed item {}) does not read: {e}", item.cursor),
                 )
@@ -275,7 +292,7 @@ impl App {
     pub fn sign_in(&mut self, code: &str, now: DateTime<Utc>) -> Result<StaffMember, AppError> {
         let member = self.roster()?.into_iter().find(|m| m.code == code).ok_or_else(|| {
             AppError::new(
-                "UNKNOWN_STAFF",
+                ErrorCode::UnknownStaff,
                 format!("名册中没有工号 {code}"),
                 format!("no staff member {code} in the roster"),
             )
@@ -290,13 +307,13 @@ impl App {
     }
 
     fn user(&self) -> Result<&StaffMember, AppError> {
-        self.user.as_ref().ok_or_else(|| AppError::new("NOT_SIGNED_IN", "请先登录", "sign in first"))
+        self.user.as_ref().ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "请先登录", "sign in first"))
     }
 
     fn exam(&self, site: Option<&SiteCode>, accession: &str) -> Result<ExamRecord, AppError> {
         self.store.exam(site, accession)?.ok_or_else(|| {
             AppError::new(
-                "UNKNOWN_EXAM",
+                ErrorCode::UnknownExam,
                 format!("找不到检查号 {accession}"),
                 format!("no exam with accession {accession}"),
             )
@@ -330,7 +347,7 @@ impl App {
         let user = self.user()?.clone();
         let exam = self.exam(save.site.as_ref(), &save.accession)?;
         if save.items.is_empty() {
-            return Err(AppError::new("EMPTY_PANEL", "没有要保存的质控项目", "nothing to save"));
+            return Err(AppError::new(ErrorCode::EmptyPanel, "没有要保存的质控项目", "nothing to save"));
         }
         // A held signature is scored on the items the sampling gave its signer (whoever is signed
         // in at the workstation records the score); otherwise the user's own grants decide.
@@ -349,7 +366,7 @@ impl App {
         for item in &save.items {
             if !allowed.contains(&item.item) {
                 return Err(AppError::new(
-                    "NOT_PERMITTED",
+                    ErrorCode::NotPermitted,
                     format!("您的角色不能评 {} 项，或该项不适用于本检查", item.item),
                     format!("your roles may not score {} for this exam, or it does not apply", item.item),
                 ));
@@ -519,7 +536,7 @@ impl App {
             PanelClosedPolicy::Allow => GateAnswer::Go { evaluations: vec![] },
         };
         let Some(released) = self.gates.release(id, answer) else {
-            return Err(AppError::new("UNKNOWN_GATE", "没有这个待评分的签名", "no such held signature"));
+            return Err(AppError::new(ErrorCode::UnknownGate, "没有这个待评分的签名", "no such held signature"));
         };
         let actor = self.user.as_ref().map_or("app".to_owned(), |u| u.code.clone());
         self.store.audit(&actor, "panel_closed", Some(id), Some(&format!("{released:?}")), now)?;
@@ -674,7 +691,7 @@ impl App {
         let user = self.user()?;
         if !user.roles.iter().any(|r| self.grants.sees_site_scores.contains(r)) {
             return Err(AppError::new(
-                "NOT_PERMITTED",
+                ErrorCode::NotPermitted,
                 "只有质控员和科主任可以查看科室报表",
                 "only QC officers and department heads see the site's reports",
             ));
@@ -723,7 +740,7 @@ impl App {
         });
         if !known {
             return Err(AppError::new(
-                "UNKNOWN_NOTICE",
+                ErrorCode::UnknownNotice,
                 format!("没有通知 {notice_id}"),
                 format!("no notice {notice_id}"),
             ));

@@ -14,6 +14,9 @@ use crate::codes::{CodeError, Role};
 pub struct Modality(String);
 
 impl Modality {
+    /// The modalities the standard's figures name; a region may add others.
+    pub const STANDARD: [&'static str; 3] = ["DR", "CT", "MR"];
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -187,6 +190,7 @@ string_serde!(Modality, StaffCode, SiteCode);
 /// The staff of one exam, by the role they played in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExamStaff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub technologist: Option<StaffCode>,

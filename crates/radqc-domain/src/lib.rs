@@ -11,6 +11,8 @@ mod rubric;
 mod sampling;
 pub mod scope;
 mod scoring;
+#[cfg(feature = "ts")]
+pub mod ts;
 pub mod zone;
 
 pub use codes::{Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score};

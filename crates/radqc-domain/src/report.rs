@@ -60,6 +60,7 @@ impl Serialize for Rate {
 
 /// One evaluation as the reports need it (the current revision of it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EvaluationFact {
     pub id: String,
     pub site: String,
@@ -115,6 +116,7 @@ fn person_cmp(a: (&str, &str), b: (&str, &str)) -> Ordering {
 
 /// Figure 2 (质控评分统计): per person and modality, how many evaluations at each score.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreCounts {
     pub modalities: Vec<String>,
     pub rows: Vec<ScoreCountRow>,
@@ -123,6 +125,7 @@ pub struct ScoreCounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreCountRow {
     pub site: String,
     pub person: String,
@@ -167,7 +170,9 @@ fn all_cells(facts: &[EvaluationFact], work: &[WorkFact]) -> ReportCells {
 
 /// Figure 4 (质控扣分项目): how often each criterion was deducted, severe and compliance apart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DeductionCount {
+    #[cfg_attr(feature = "ts", ts(type = "CriterionKind"))]
     pub kind: &'static str,
     pub criterion: String,
     /// The rubric version the criterion belongs to: counts of different versions are never
@@ -216,6 +221,7 @@ pub fn deduction_counts(facts: &[EvaluationFact]) -> Vec<DeductionCount> {
 
 /// Figure 5 (技师工作量统计): exams per person and modality, with totals, most work first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Workload {
     pub modalities: Vec<String>,
     pub rows: Vec<WorkloadRow>,
@@ -224,6 +230,7 @@ pub struct Workload {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct WorkloadRow {
     pub site: String,
     pub person: String,
@@ -259,6 +266,7 @@ pub fn workload(facts: &[WorkFact]) -> Workload {
 /// Figure 7 (技师质量统计) and 6.5 for doctors: per person, evaluations received and the shares
 /// of each grade.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct QualityRow {
     pub site: String,
     pub person: String,
@@ -323,6 +331,7 @@ pub fn quality(facts: &[EvaluationFact]) -> Vec<QualityRow> {
 /// RQ and AR evaluation of the exam passes and its general data is complete), and the rate; in
 /// total and broken down.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Indicators {
     pub sampled: u64,
     pub qualified: u64,
@@ -338,8 +347,10 @@ pub struct Indicators {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IndicatorRow {
     /// The site, for departments and people (their names are unique only within it).
+    #[cfg_attr(feature = "ts", ts(optional))]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
     /// The month, site, department, modality or person; empty when the exam has none.
@@ -554,6 +565,7 @@ impl Names {
 
 /// All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Report {
     pub period: String,
     pub filter: ReportFilter,

@@ -412,6 +412,7 @@ impl Rollup {
 /// workload (figure 5) is the technologists' exams, so it is empty for a doctor's role.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ReportFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,

@@ -19,12 +19,15 @@ const BUNDLED_TEXT: &str = include_str!("../../../assets/rubric.toml");
 
 /// A text in both of the app's languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "Bilingual"))]
 pub struct Text {
     pub zh: String,
     pub en: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Criterion {
     pub code: CriterionCode,
     pub kind: CriterionKind,
@@ -32,6 +35,8 @@ pub struct Criterion {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "RubricItem"))]
 pub struct Item {
     pub code: ItemCode,
     pub kind: ItemKind,
@@ -61,6 +66,7 @@ impl Item {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Rubric {
     pub schema: u32,
     /// Recorded with every evaluation scored under this rubric.

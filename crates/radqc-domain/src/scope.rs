@@ -19,6 +19,8 @@ pub const MAX_LABEL_CHARS: usize = 64;
 /// applies to which view is `ReportFilter`'s rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct ReportScope {
     pub from: Option<String>,
     pub to: Option<String>,

@@ -13,6 +13,7 @@ use crate::rubric::Rubric;
 /// What a reviewer found for one item of one exam.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Findings {
     pub item: ItemCode,
     /// The severe criteria present and the compliance criteria unmet. Every criterion not listed
@@ -21,11 +22,13 @@ pub struct Findings {
     /// Criteria that do not apply to this exam (e.g. an enhancement pattern on a plain scan):
     /// neither met nor unmet, they do not count.
     #[serde(default)]
+    #[cfg_attr(feature = "ts", ts(optional = nullable))]
     pub not_applicable: Vec<CriterionCode>,
 }
 
 /// The result of scoring one item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Verdict {
     pub item: ItemCode,
     /// 1-5 for scored items; `None` for the normative application form.

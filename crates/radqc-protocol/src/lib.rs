@@ -21,6 +21,7 @@ pub const MAX_PUSH_ENTRIES: usize = 1000;
 
 /// An exam as it travels: its site and accession identify it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ExamRecord {
     #[schema(value_type = String)]
     pub site: SiteCode,
@@ -57,6 +58,7 @@ pub struct ExamRecord {
 /// Where an exam's performing time came from, when not from the exam's own data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum PerformedAtSource {
     /// The report's signing time: the best time known until the RIS gives the performing time.
     Signed,
@@ -77,6 +79,7 @@ impl PerformedAtSource {
 
 /// An evaluation: every revision travels and stays readable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EvaluationRecord {
     /// UUIDv7 made on the device.
     pub id: String,
@@ -440,6 +443,7 @@ pub struct FeedPage {
 
 /// A staff member of the roster, as published to the sites.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct StaffMember {
     pub site: String,
     pub code: String,

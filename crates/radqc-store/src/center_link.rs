@@ -20,6 +20,7 @@ pub struct CenterLink {
 
 /// What the app shows about sync.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub center: Option<String>,
     pub last_sync_at: Option<DateTime<Utc>>,

@@ -45,6 +45,7 @@ pub struct Pullback {
 
 /// When and why this store last became a device of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ForkRecord {
     /// `restored` or `reused` (see [`ForkPlan::why`]).
     pub why: String,

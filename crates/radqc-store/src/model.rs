@@ -100,6 +100,7 @@ pub struct OutboxEntry {
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct OutboxCounts {
     pub pending: u64,
     pub sent: u64,
@@ -109,6 +110,8 @@ pub struct OutboxCounts {
 /// Filters for finding exams (active and centralized QC). Every field narrows; none means all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct ExamFilter {
     /// Performed at or after (or created, when the performing time is unknown).
     #[serde(default)]

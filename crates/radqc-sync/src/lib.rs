@@ -24,6 +24,7 @@ pub const BATCH: u32 = 1000;
 /// How a sync pass ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Outcome {
     /// Everything pending went out and every feed is current. `copy` tells when this pass found
     /// the store to be a restored or copied copy and made it a device of its own.
@@ -40,6 +41,7 @@ pub enum Outcome {
 /// What a pass did about a store that turned out to be a copy (restored from a backup, or
 /// copied onto another workstation).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct CopyRecovery {
     /// `restored`: the center holds more of this device than the store; `reused`: the center
     /// holds other content under a number the store used again.

@@ -118,14 +118,14 @@ fn ui_fixture_enums_are_values_the_shell_sends() {
 
 #[test]
 fn ipc_error_is_the_three_field_envelope() {
-    let error = IpcError::new("RUBRIC_UNAVAILABLE", "质控标准不可用", "The rubric is not available");
+    let error = IpcError::new(radqc_app::ErrorCode::DiskFull, "磁盘已满", "The disk is full");
     // The UI's `IpcError` type and `toIpcError` accept exactly these three fields.
     assert_eq!(
         serde_json::to_value(&error).unwrap(),
         json!({
-            "code": "RUBRIC_UNAVAILABLE",
-            "message_zh": "质控标准不可用",
-            "message_en": "The rubric is not available",
+            "code": "DISK_FULL",
+            "message_zh": "磁盘已满",
+            "message_en": "The disk is full",
         })
     );
 }

@@ -10,8 +10,8 @@ import type {
   EvaluationRecord,
   ExamView,
   GateView,
-  ItemFindings,
-  SaveRequest,
+  Findings,
+  PanelSave,
   Session,
   StaffMember,
   Verdict,
@@ -48,18 +48,18 @@ export function argsOf<T>(calls: Call[], cmd: string): T[] {
 }
 
 /** Scores findings the way the rubric says: severe → 1, else `score_table[u]`; AF pass/fail. */
-export function engine(f: ItemFindings): Verdict {
+export function engine(f: Findings): Verdict {
   const item = rubric.items.find((i) => i.code === f.item)!;
   const kind = (code: string) => item.criteria.find((c) => c.code === code)!.kind;
   const severe = f.findings.filter((c) => kind(c) === "severe");
   const unmet = f.findings.filter((c) => kind(c) === "compliance");
   if (!item.score_table) {
     const pass = severe.length === 0;
-    return { item: f.item, score: null, grade: pass ? "pass" : "fail", pass, severe, unmet, not_applicable: f.not_applicable };
+    return { item: f.item, score: null, grade: pass ? "pass" : "fail", pass, severe, unmet, not_applicable: f.not_applicable ?? [] };
   }
   const score = severe.length > 0 ? 1 : item.score_table[unmet.length]!;
   const grade = score === 5 ? "excellent" : score === 4 ? "good" : score === 3 ? "pass" : "fail";
-  return { item: f.item, score, grade, pass: score >= 3, severe, unmet, not_applicable: f.not_applicable };
+  return { item: f.item, score, grade, pass: score >= 3, severe, unmet, not_applicable: f.not_applicable ?? [] };
 }
 
 export const staff: StaffMember[] = [
@@ -92,6 +92,7 @@ export function exam(accession = "CT20261102001", over: Partial<ExamView> = {}):
     film_printed: true,
     reconstruction: false,
     staff: { technologist: "A1", reporting_doctor: "D1", auditing_doctor: "D9", ordering_clinician: "C3" },
+    patient_hash: null,
     patient_sex: "F",
     patient_age: 54,
     performed_at: "2026-11-02T09:00:00Z",
@@ -115,7 +116,7 @@ export function gate(id = "g-1", over: Partial<GateView> = {}): GateView {
 }
 
 /** What the store would answer to a save: one record per item, scored by `engine`. */
-export function records(request: SaveRequest, reviewer = "D1"): EvaluationRecord[] {
+export function records(request: PanelSave, reviewer = "D1"): EvaluationRecord[] {
   return request.items.map((it, i) => {
     const v = engine(it);
     return {
@@ -127,14 +128,14 @@ export function records(request: SaveRequest, reviewer = "D1"): EvaluationRecord
       scored_person: "A1",
       mode: request.mode,
       findings: it.findings,
-      not_applicable: it.not_applicable,
+      not_applicable: it.not_applicable ?? [],
       score: v.score,
       grade: v.grade,
       pass: v.pass,
       severe: v.severe,
       unmet: v.unmet,
       rubric_version: rubric.version,
-      note: it.note,
+      note: it.note ?? "",
       at: "2026-11-02T10:01:00Z",
       supersedes: null,
       superseded_by: null,
