@@ -2,7 +2,8 @@
 //! on the same facts `App::report_view` counts, within the report's own period and filter, with
 //! the figures' own rules (who is a technologist's or a doctor's evaluation comes from the
 //! rubric's `scored_role`; figures 2 and 7 count only scored evaluations with a scored person),
-//! so the list always has exactly as many rows as the number clicked.
+//! so the list always has exactly as many rows as the number clicked: `App::report_evaluations`,
+//! and `App::report_workload_exams` for the exams behind a figure-5 number.
 
 use chrono::{DateTime, Utc};
 use radqc_domain::report::EvaluationFact;
