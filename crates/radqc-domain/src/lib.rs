@@ -5,6 +5,7 @@
 
 mod codes;
 mod exam;
+pub mod migrations;
 pub mod report;
 pub mod rollup;
 mod rubric;

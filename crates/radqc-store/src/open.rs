@@ -12,7 +12,6 @@
 //! its `user_version` make (so one made from an earlier text of an edited migration is refused),
 //! and its record is then filled in.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -485,55 +484,26 @@ fn has_history(conn: &Connection) -> Result<bool, StoreError> {
 /// before it was kept) must hold exactly the schema objects those migrations make.
 fn check_history(conn: &Connection, path: &Path, version: i64, migrations: &[&str]) -> Result<(), StoreError> {
     let refused = |detail: String| StoreError::MigrationHistory { path: path.to_owned(), detail };
-    let ran = &migrations[..version as usize];
     if has_history(conn)? {
         let mut stmt = conn.prepare("SELECT version, digest FROM schema_migrations ORDER BY version")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         let recorded = rows.collect::<Result<Vec<_>, _>>()?;
-        for (i, sql) in ran.iter().enumerate() {
-            let n = i as i64 + 1;
-            match recorded.get(i) {
-                Some((v, d)) if *v == n && *d == digest(sql) => {}
-                Some((v, _)) if *v == n => {
-                    return Err(refused(format!("the migration {n} it ran is not this build's migration {n}")))
-                }
-                _ => return Err(refused(format!("schema {version}, but no record of migration {n}"))),
-            }
-        }
-        if let Some((v, _)) = recorded.get(ran.len()) {
-            return Err(refused(format!("it records migration {v}, but its schema is {version}")));
-        }
-        return Ok(());
+        return radqc_domain::migrations::check_recorded(version, &recorded, migrations).map_err(refused);
     }
     if version == 0 {
         return Ok(());
     }
     let expected = Connection::open_in_memory()?;
-    for sql in ran {
+    for sql in &migrations[..version as usize] {
         expected.execute_batch(sql)?;
     }
-    let (want, have) = (schema_objects(&expected)?, schema_objects(conn)?);
-    let mut what: Vec<String> = want
-        .iter()
-        .filter_map(|(object, sql)| match have.get(object) {
-            None => Some(format!("{} {} is missing", object.0, object.1)),
-            Some(s) if s != sql => Some(format!("{} {} differs", object.0, object.1)),
-            Some(_) => None,
-        })
-        .collect();
-    what.extend(have.keys().filter(|o| !want.contains_key(*o)).map(|o| format!("{} {} is not theirs", o.0, o.1)));
-    if what.is_empty() {
-        return Ok(());
-    }
-    Err(refused(format!(
-        "made before the migration record was kept; its schema is not what migrations 1 to {version} make: {}",
-        what.join(", ")
-    )))
+    radqc_domain::migrations::check_schema(version, &schema_objects(&expected)?, &schema_objects(conn)?)
+        .map_err(refused)
 }
 
 /// The schema objects (type and name) of a database with their SQL, SQLite's own and the
 /// migration record left out.
-fn schema_objects(conn: &Connection) -> Result<BTreeMap<(String, String), Option<String>>, StoreError> {
+fn schema_objects(conn: &Connection) -> Result<radqc_domain::migrations::Objects, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT type, name, sql FROM sqlite_master \
          WHERE name NOT LIKE 'sqlite!_%' ESCAPE '!' AND name <> 'schema_migrations'",

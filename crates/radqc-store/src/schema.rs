@@ -159,11 +159,7 @@ CREATE TABLE schema_migrations (
 ) STRICT;
 ";
 
-/// The SHA-256 of a migration's text, in hexadecimal: what the history records.
-pub fn digest(migration: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(migration.as_bytes()))
-}
+pub use radqc_domain::migrations::digest;
 
 #[cfg(test)]
 mod tests {
@@ -180,21 +176,6 @@ mod tests {
 
     #[test]
     fn shipped_migrations_never_change() {
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
-            let Some(shipped) = SHIPPED.get(i) else {
-                panic!(
-                    "migration {} has no digest in SHIPPED: append \"{}\" (and never edit it afterwards)",
-                    i + 1,
-                    digest(sql)
-                );
-            };
-            assert_eq!(
-                digest(sql),
-                *shipped,
-                "migration {} was edited after it shipped: restore its text and add a new migration instead",
-                i + 1
-            );
-        }
-        assert_eq!(SHIPPED.len(), MIGRATIONS.len(), "a shipped migration was removed");
+        radqc_domain::migrations::check_shipped(MIGRATIONS, SHIPPED).unwrap_or_else(|e| panic!("{e}"));
     }
 }

@@ -10,8 +10,6 @@
 //! was kept; no release shipped before that, so no repair migration: a development database made
 //! by an earlier text is refused, naming what its schema lacks, and is made again.
 
-use std::collections::BTreeMap;
-
 use rusqlite::OptionalExtension;
 
 use crate::error::ApiError;
@@ -26,12 +24,7 @@ pub const HISTORY_TABLE: &str = "CREATE TABLE center_migrations (
 pub const RECORD: &str = "INSERT INTO center_migrations (version, digest, recorded, at) VALUES ($1, $2, $3, $4)";
 pub const RECORDED: &str = "SELECT version, digest FROM center_migrations ORDER BY version";
 
-/// The SHA-256 of a migration's text as written (with `{serial}`), in hexadecimal: the same on
-/// both backends.
-pub fn digest(migration: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(migration.as_bytes()))
-}
+pub use radqc_domain::migrations::{check_recorded, check_schema, digest, Objects};
 
 /// The refusal of `what` (a file or "the database"), with what differs.
 pub fn refused(what: &str, detail: &str) -> ApiError {
@@ -40,50 +33,6 @@ pub fn refused(what: &str, detail: &str) -> ApiError {
         "MIGRATION_HISTORY",
         format!("{what} was not made by this build's migrations ({detail}); the database was not changed"),
     )
-}
-
-/// Whether a database at schema `version` that recorded `recorded` (version, digest) ran exactly
-/// `migrations[..version]`; the error says what differs.
-pub fn check_recorded(version: i64, recorded: &[(i64, String)], migrations: &[&str]) -> Result<(), String> {
-    let ran = &migrations[..version as usize];
-    for (i, sql) in ran.iter().enumerate() {
-        let n = i as i64 + 1;
-        match recorded.get(i) {
-            Some((v, d)) if *v == n && *d == digest(sql) => {}
-            Some((v, _)) if *v == n => {
-                return Err(format!("the migration {n} it ran is not this build's migration {n}"))
-            }
-            _ => return Err(format!("schema {version}, but no record of migration {n}")),
-        }
-    }
-    match recorded.get(ran.len()) {
-        Some((v, _)) => Err(format!("it records migration {v}, but its schema is {version}")),
-        None => Ok(()),
-    }
-}
-
-/// Schema objects by kind and name, with their definition.
-pub type Objects = BTreeMap<(String, String), Option<String>>;
-
-/// Whether a database made before the record was kept, at schema `version`, holds exactly the
-/// objects (`have`) the migrations up to it make (`want`); the error names every difference.
-pub fn check_schema(version: i64, want: &Objects, have: &Objects) -> Result<(), String> {
-    let mut what: Vec<String> = want
-        .iter()
-        .filter_map(|(object, sql)| match have.get(object) {
-            None => Some(format!("{} {} is missing", object.0, object.1)),
-            Some(s) if s != sql => Some(format!("{} {} differs", object.0, object.1)),
-            Some(_) => None,
-        })
-        .collect();
-    what.extend(have.keys().filter(|o| !want.contains_key(*o)).map(|o| format!("{} {} is not theirs", o.0, o.1)));
-    if what.is_empty() {
-        return Ok(());
-    }
-    Err(format!(
-        "made before the migration record was kept; its schema is not what migrations 1 to {version} make: {}",
-        what.join(", ")
-    ))
 }
 
 /// SQLite: checks, reading only, that the database at schema `version` ran `migrations[..version]`.
@@ -144,18 +93,16 @@ pub async fn pg_objects(client: &impl deadpool_postgres::GenericClient, schema: 
     // A temporary schema (`pg_temp_3`) is printed by its alias (`pg_temp`).
     let alias = if schema.starts_with("pg_temp_") { "pg_temp" } else { schema };
     let unqualified = |s: String| s.replace(&format!("{schema}."), "").replace(&format!("{alias}."), "");
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| {
-            let (kind, name, def): (String, String, String) = (r.get(0), r.get(1), r.get(2));
-            ((kind, name), Some(unqualified(def)))
+            let (kind, name, def): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            Ok(((kind, name), Some(unqualified(def))))
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::db::sql::MIGRATIONS;
 
     /// The digest of every shipped center migration, in order. Append the digest of a new
@@ -171,21 +118,6 @@ mod tests {
 
     #[test]
     fn shipped_migrations_never_change() {
-        for (i, sql) in MIGRATIONS.iter().enumerate() {
-            let Some(shipped) = SHIPPED.get(i) else {
-                panic!(
-                    "migration {} has no digest in SHIPPED: append \"{}\" (and never edit it afterwards)",
-                    i + 1,
-                    digest(sql)
-                );
-            };
-            assert_eq!(
-                digest(sql),
-                *shipped,
-                "migration {} was edited after it shipped: restore its text and add a new migration instead",
-                i + 1
-            );
-        }
-        assert_eq!(SHIPPED.len(), MIGRATIONS.len(), "a shipped migration was removed");
+        radqc_domain::migrations::check_shipped(MIGRATIONS, SHIPPED).unwrap_or_else(|e| panic!("{e}"));
     }
 }
