@@ -79,6 +79,8 @@ error_codes! {
     // The shell.
     EnrollFailed => "ENROLL_FAILED",
     Autostart => "AUTOSTART",
+    // The UI's own, for an IPC rejection that is not an envelope (the shell missing).
+    UiUnexpectedIpcError => "UI_UNEXPECTED_IPC_ERROR",
     // The sync client.
     Network => "NETWORK",
     ForkLoop => "FORK_LOOP",
