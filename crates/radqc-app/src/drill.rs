@@ -2,13 +2,17 @@
 //! on the same facts `App::report_view` counts, within the report's own period and filter, with
 //! the figures' own rules (who is a technologist's or a doctor's evaluation comes from the
 //! rubric's `scored_role`; figures 2 and 7 count only scored evaluations with a scored person),
-//! so the list always has exactly as many rows as the number clicked.
+//! so the list always has exactly as many rows as the number clicked: `App::report_evaluations`,
+//! and `App::report_workload_exams` for the exams behind a figure-5 number.
 
+use chrono::{DateTime, Utc};
 use radqc_domain::report::EvaluationFact;
 use radqc_domain::{CodeError, CriterionCode, Grade, Modality, Role, Rubric, Score, StaffCode};
+use radqc_protocol::ExamRecord;
+use radqc_store::ExamFilter;
 use serde::{Deserialize, Serialize};
 
-use crate::AppError;
+use crate::{scope, App, AppError, ExamView, ReportScope};
 
 /// What the reader clicked, as the front-end sends it; every field narrows the list.
 ///
@@ -111,5 +115,80 @@ impl DrillFilter {
             && self.criterion.as_ref().is_none_or(|c| f.severe.contains(c) || f.unmet.contains(c))
             && (!self.deducted_only || !f.severe.is_empty() || !f.unmet.is_empty())
             && self.rubric_version.as_ref().is_none_or(|v| *v == f.rubric_version)
+    }
+}
+
+impl App {
+    /// The evaluations behind one number of a report (a figure-2 cell, a figure-4 count, a
+    /// figure-7 count or rate, figure 3) of `scope`'s period and filters, from the same facts
+    /// the report counts: the list has exactly as many rows as the number. Same permission as
+    /// the report.
+    pub fn report_evaluations(
+        &self,
+        scope: &ReportScope,
+        drill: &Drill,
+    ) -> Result<Vec<radqc_domain::report::EvaluationFact>, AppError> {
+        self.may_see_site_scores()?;
+        let rubric = self.store.rubric();
+        let (period, filter) = scope::parse(scope, rubric)?;
+        let clicked = DrillFilter::parse(drill, rubric)?;
+        let (from, to) = period.range(self.store.time_zone()?);
+        Ok(self
+            .store
+            .evaluation_facts(&from, &to)?
+            .into_iter()
+            .filter(|f| filter.matches_fact(f, rubric) && clicked.keeps(rubric, f))
+            .collect())
+    }
+
+    /// The exams behind a workload number of figure 5: performed in `scope`'s period by
+    /// `person` (any technologist when none), of `modality` (any when none), within the scope's
+    /// filters as figure 5 applies them (`ReportFilter::matches_work`: department, modality,
+    /// the technologist; nothing for a doctor's role). Workload counts exams, not evaluations,
+    /// by their performing time, as `Store::work_facts` does.
+    pub fn report_workload_exams(
+        &self,
+        scope: &ReportScope,
+        person: Option<&str>,
+        modality: Option<&str>,
+    ) -> Result<Vec<ExamView>, AppError> {
+        self.may_see_site_scores()?;
+        let (period, filter) = scope::parse(scope, self.store.rubric())?;
+        let person: Option<StaffCode> = person
+            .map(|p| p.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("person", e.to_string())))
+            .transpose()?;
+        let modality: Option<radqc_domain::Modality> = modality
+            .map(|m| m.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("modality", e.to_string())))
+            .transpose()?;
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
+        let instant = |t: &str| {
+            DateTime::parse_from_rfc3339(t).map(|d| d.with_timezone(&Utc)).expect("a period's bounds are RFC 3339")
+        };
+        let (from, to) = (instant(&from), instant(&to));
+        let key_of = |e: &ExamRecord| -> Option<radqc_domain::rollup::WorkKey> {
+            let performed = e.performed_at.filter(|t| from <= *t && *t < to)?;
+            Some(radqc_domain::rollup::WorkKey {
+                month: zone.month_at(performed).to_string(),
+                site: e.site.to_string(),
+                department: e.department.clone().unwrap_or_default(),
+                modality: e.modality.to_string(),
+                person: e.staff.technologist.as_ref()?.to_string(),
+            })
+        };
+        let exams =
+            ExamFilter { from: Some(from), to: Some(to), modality, staff: person.clone(), ..ExamFilter::default() };
+        Ok(self
+            .store
+            .find_exams(&exams)?
+            .into_iter()
+            // The store's filter matches any of the exam's staff and a creation time; the
+            // workload is the technologist's, by the performing time, within the report's filter.
+            .filter(|e| {
+                key_of(e)
+                    .is_some_and(|k| filter.matches_work(&k) && person.as_ref().is_none_or(|p| p.as_str() == k.person))
+            })
+            .map(|e| ExamView::new(e, false))
+            .collect())
     }
 }

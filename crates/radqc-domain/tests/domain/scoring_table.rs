@@ -1,4 +1,4 @@
-//! Exhaustive check of the scoring engine against `shared/spec/rubric.md`: for every item, every
+//! Exhaustive check of the scoring engine against `docs/spec/rubric.md`: for every item, every
 //! assignment of each criterion to "absent / met", "found" or "not applicable" (3^k cases).
 //!
 //! The expected results come from the table below, copied from the spec by hand, not from the

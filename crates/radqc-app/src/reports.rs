@@ -1,0 +1,38 @@
+//! The site's report: a month's (`App::report`), the 报表 screen's of a `ReportScope`
+//! (`App::report_view`), and any period and filter (`App::report_filtered`); `drill.rs` lists
+//! what stands behind its numbers.
+
+use crate::{scope, App, AppError, ReportScope};
+
+impl App {
+    /// The site's indicators and figures for a month (5.1, figures 2-7, 6.5).
+    pub fn report(&self, month: &str) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
+        let month: radqc_domain::report::Month =
+            month.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("month", e.to_string()))?;
+        self.report_filtered(radqc_domain::report::Period::month(month), radqc_domain::report::ReportFilter::default())
+    }
+
+    /// The report of the 报表 screen: `scope`'s period and filters, as text, parsed here.
+    pub fn report_view(&self, scope: &ReportScope) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
+        let (period, filter) = scope::parse(scope, self.store.rubric())?;
+        self.report_filtered(period, filter)
+    }
+
+    /// The site's report of a period (months, both ends included), restricted to `filter`.
+    pub fn report_filtered(
+        &self,
+        period: radqc_domain::report::Period,
+        filter: radqc_domain::report::ReportFilter,
+    ) -> Result<radqc_domain::report::Report, AppError> {
+        self.may_see_site_scores()?;
+        let zone = self.store.time_zone()?;
+        let (from, to) = period.range(zone);
+        let facts = self.store.evaluation_facts(&from, &to)?;
+        let work = self.store.work_facts(&from, &to)?;
+        let rubric = self.store.rubric();
+        let zones = radqc_domain::Zones::one(zone);
+        Ok(radqc_domain::report::Report::build_in(&zones, rubric, period.to_string(), filter, &facts, &work, None))
+    }
+}
