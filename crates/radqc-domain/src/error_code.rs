@@ -189,6 +189,9 @@ mod tests {
         }
         assert_eq!(ErrorCode::SequenceGap.status(), Some(409));
         assert_eq!(ErrorCode::SiteMismatch.status(), None);
-        assert!(String::from("DISK_FULL") == ErrorCode::DiskFull);
+        let wire = String::from("DISK_FULL");
+        assert!(
+            wire == ErrorCode::DiskFull && *"DISK_FULL" == ErrorCode::DiskFull && ErrorCode::DiskFull == "DISK_FULL"
+        );
     }
 }
