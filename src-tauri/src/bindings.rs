@@ -163,7 +163,7 @@ fn render() -> String {
     types!(crate::IpcError);
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     out.text.push_str(&format!(
-        "/** Every code an `IpcError` carries (radqc-app's `ErrorCode`). */\nexport type ErrorCode = {};\n\n",
+        "/** Every error code, of the one catalogue `radqc_protocol::ErrorCode`. */\nexport type ErrorCode = {};\n\n",
         radqc_domain::ts::union(codes.iter().copied())
     ));
     out.text.push_str("/** The codes by name, for the UI's branches: `error.code === ERROR_CODES.DISK_FULL`. */\n");

@@ -11,7 +11,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct IpcError {
-    /// One of `ErrorCode` (radqc-app's catalogue).
+    /// One of `ErrorCode` (the one catalogue, `radqc_protocol::ErrorCode`).
     #[cfg_attr(test, ts(type = "ErrorCode"))]
     pub code: &'static str,
     pub message_zh: String,

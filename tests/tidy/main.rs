@@ -1,7 +1,7 @@
 //! Tidy: the rules ARCHITECTURE.md states about the code, checked (rust-analyzer's `tidy.rs`
 //! way): which of our crates may depend on which (over `cargo metadata`), only `src-tauri` on
 //! Tauri, only the center on axum; every `.rs` file opens with a `//!` line; no `todo!`,
-//! `unimplemented!` or `dbg!` outside tests.
+//! `unimplemented!` or `dbg!` outside tests; no error code written as a free string literal.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -204,6 +204,45 @@ fn no_todo_unimplemented_or_dbg_outside_tests() {
     assert!(found.is_empty(), "`todo!`, `unimplemented!` and `dbg!` do not ship:\n{}", found.join("\n"));
 }
 
+/// The catalogue's file: the one place an error code's text is written.
+const CATALOGUE: &str = "crates/radqc-domain/src/error_code.rs";
+
+/// The string literals of `line` (outside a `//` comment) that are a catalogued code's text.
+fn free_codes(line: &str) -> Vec<&str> {
+    let code = line.split("//").next().unwrap_or("");
+    // An OpenAPI response's `description = "UNKNOWN_DEVICE"` is documentation, not a code.
+    if code.trim_start().starts_with("(status =") {
+        return Vec::new();
+    }
+    code.split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| radqc_protocol::ErrorCode::ALL.iter().any(|c| c.as_str() == *s))
+        .collect()
+}
+
+#[test]
+fn no_error_code_is_a_free_string_literal_outside_tests() {
+    let mut found = Vec::new();
+    for file in rust_files() {
+        if file == Path::new(CATALOGUE) {
+            continue;
+        }
+        let text = std::fs::read_to_string(root().join(&file)).unwrap();
+        let Some(code) = non_test_code(&file, &text) else { continue };
+        for (i, line) in code.lines().enumerate() {
+            for c in free_codes(line) {
+                found.push(format!("{}:{}: {c}: {}", file.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "name error codes with `ErrorCode` (the catalogue, {CATALOGUE}), not as text:\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn the_checks_see_what_they_are_for() {
     // The test folders are left out of the macro check, the code before `#[cfg(test)]` kept.
@@ -211,6 +250,11 @@ fn the_checks_see_what_they_are_for() {
     assert_eq!(non_test_code(Path::new("crates/radqc-center/src/db/migration_tests.rs"), "dbg!(1)"), None);
     let code = non_test_code(Path::new("crates/radqc-domain/src/lib.rs"), "a\n#[cfg(test)]\ndbg!(1)").unwrap();
     assert_eq!(code, "a");
+    // A code's text is seen in a call, not in a comment or a response's documentation.
+    assert_eq!(free_codes(r#"ApiError::conflict("SITE_MISMATCH", "x")"#), ["SITE_MISMATCH"]);
+    assert_eq!(free_codes(r#"if b.code == "SEQUENCE_GAP" { // "DISK_FULL""#), ["SEQUENCE_GAP"]);
+    assert!(free_codes(r#"(status = 404, description = "UNKNOWN_DEVICE", body = ErrorBody),"#).is_empty());
+    assert!(free_codes(r#"let s = "NOT_A_CODE";"#).is_empty());
     // The dependency table covers every workspace crate, and the metadata has the real edges.
     let crates = dependencies();
     assert!(crates["radqc-center"].contains(&("radqc-export".to_owned(), "normal".to_owned())));

@@ -1,14 +1,14 @@
 //! The IPC boundary: one error envelope for every command, and the one way to call a command.
 
 import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
-import type { IpcError as ShellError } from "./wire";
+import { ERROR_CODES, type IpcError as ShellError } from "./wire";
 
 /** Code used when a rejection is not an envelope at all (e.g. the shell is missing). */
-export const UNEXPECTED_IPC_ERROR = "UI_UNEXPECTED_IPC_ERROR";
+export const UNEXPECTED_IPC_ERROR = ERROR_CODES.UI_UNEXPECTED_IPC_ERROR;
 
 /** The one error envelope every IPC command rejects with (src-tauri `IpcError`, generated),
- * or the UI's own when the rejection was not one. */
-export type IpcError = Omit<ShellError, "code"> & { code: ShellError["code"] | typeof UNEXPECTED_IPC_ERROR };
+ * or the UI's own (`UNEXPECTED_IPC_ERROR`, in the same catalogue) when the rejection was not one. */
+export type IpcError = ShellError;
 
 export function isIpcError(raw: unknown): raw is IpcError {
   return (

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{json, Value};
 
+use crate::error::ErrorCode;
 use crate::{App, GateAnswer, GateView, SignRequest, SignResponse};
 
 /// How long a held signature waits for its score before the workstation is told to go on
@@ -89,8 +90,9 @@ struct Answer {
     body: Value,
 }
 
-fn error(status: u16, code: &str, message: &str) -> Answer {
-    Answer { status, body: json!({ "code": code, "message": message }) }
+/// An error answer: `code` with the status the catalogue gives it.
+fn error(code: ErrorCode, message: &str) -> Answer {
+    Answer { status: code.status().unwrap_or(500), body: json!({ "code": code.as_str(), "message": message }) }
 }
 
 fn connection(mut stream: TcpStream, server: &Server) {
@@ -101,9 +103,9 @@ fn connection(mut stream: TcpStream, server: &Server) {
             ("GET", "/v1/health") => Some(Answer { status: 200, body: json!({ "status": "ok" }) }),
             ("POST", "/v1/sign") => sign(&body, &stream, server),
             (_, "/v1/health" | "/v1/sign") => {
-                Some(error(405, "METHOD_NOT_ALLOWED", "endpoints: POST /v1/sign, GET /v1/health"))
+                Some(error(ErrorCode::MethodNotAllowed, "endpoints: POST /v1/sign, GET /v1/health"))
             }
-            _ => Some(error(404, "NOT_FOUND", "endpoints: POST /v1/sign, GET /v1/health")),
+            _ => Some(error(ErrorCode::NotFound, "endpoints: POST /v1/sign, GET /v1/health")),
         },
     };
     if let Some(Answer { status, body }) = answer {
@@ -131,17 +133,17 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Ans
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
-        let n = stream.read(&mut chunk).map_err(|e| error(400, "INVALID_REQUEST", &e.to_string()))?;
+        let n = stream.read(&mut chunk).map_err(|e| error(ErrorCode::InvalidRequest, &e.to_string()))?;
         if n == 0 {
-            return Err(error(400, "INVALID_REQUEST", "the connection closed before the request was complete"));
+            return Err(error(ErrorCode::InvalidRequest, "the connection closed before the request was complete"));
         }
         buf.extend_from_slice(&chunk[..n]);
         let mut headers = [httparse::EMPTY_HEADER; 64];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&buf) {
             Ok(httparse::Status::Partial) if buf.len() <= MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => return Err(error(413, "TOO_LARGE", "the request head is too large")),
-            Err(e) => return Err(error(400, "INVALID_REQUEST", &format!("not an HTTP request: {e}"))),
+            Ok(httparse::Status::Partial) => return Err(error(ErrorCode::TooLarge, "the request head is too large")),
+            Err(e) => return Err(error(ErrorCode::InvalidRequest, &format!("not an HTTP request: {e}"))),
             Ok(httparse::Status::Complete(head_len)) => {
                 let header = |name: &str| {
                     req.headers
@@ -150,16 +152,16 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Ans
                         .map(|h| String::from_utf8_lossy(h.value).trim().to_owned())
                 };
                 if header("transfer-encoding").is_some() {
-                    return Err(error(411, "LENGTH_REQUIRED", "send the body with a Content-Length"));
+                    return Err(error(ErrorCode::LengthRequired, "send the body with a Content-Length"));
                 }
                 let length = match header("content-length") {
                     None => 0,
-                    Some(v) => v
-                        .parse::<usize>()
-                        .map_err(|_| error(400, "INVALID_REQUEST", &format!("Content-Length `{v}` is not a number")))?,
+                    Some(v) => v.parse::<usize>().map_err(|_| {
+                        error(ErrorCode::InvalidRequest, &format!("Content-Length `{v}` is not a number"))
+                    })?,
                 };
                 if length > MAX_BODY {
-                    return Err(error(413, "TOO_LARGE", "the body is larger than 1 MiB"));
+                    return Err(error(ErrorCode::TooLarge, "the body is larger than 1 MiB"));
                 }
                 let method = req.method.unwrap_or_default().to_owned();
                 let path = req.path.unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
@@ -170,9 +172,12 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Ans
                     let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
                 }
                 while body.len() < length {
-                    let n = stream.read(&mut chunk).map_err(|e| error(400, "INVALID_REQUEST", &e.to_string()))?;
+                    let n = stream.read(&mut chunk).map_err(|e| error(ErrorCode::InvalidRequest, &e.to_string()))?;
                     if n == 0 {
-                        return Err(error(400, "INVALID_BODY", "the connection closed before the body was complete"));
+                        return Err(error(
+                            ErrorCode::InvalidBody,
+                            "the connection closed before the body was complete",
+                        ));
                     }
                     body.extend_from_slice(&chunk[..n]);
                 }
@@ -206,11 +211,12 @@ fn sign(body: &[u8], stream: &TcpStream, server: &Server) -> Option<Answer> {
         .and_then(|text| serde_json::from_str(text).map_err(|e| e.to_string()))
     {
         Ok(r) => r,
-        Err(e) => return Some(error(400, "INVALID_BODY", &e)),
+        Err(e) => return Some(error(ErrorCode::InvalidBody, &e)),
     };
     let asked = server.app().sign(&req, Utc::now());
     let (gate, waiter, decision) = match asked {
-        Err(e) => return Some(error(400, e.code, &e.message_en)),
+        // The app's refusal (its code from the same catalogue) is the request's fault: 400.
+        Err(e) => return Some(Answer { status: 400, body: json!({ "code": e.code, "message": e.message_en }) }),
         Ok(SignResponse::Go { decision }) => {
             return Some(Answer { status: 200, body: json!({ "decision": "go", "sampled": false, "draw": decision }) })
         }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::ApiError;
+use radqc_protocol::ErrorCode;
 
 /// Checks a looked-up code (site, expiry, used by); returns its site.
 pub fn check_code(code: Option<(String, String, Option<String>)>, now: DateTime<Utc>) -> Result<String, ApiError> {
@@ -28,8 +29,8 @@ pub fn check_code(code: Option<(String, String, Option<String>)>, now: DateTime<
 /// sequence numbers and data belong there.
 pub fn check_same_site(device: &str, old_site: &str, new_site: &str) -> Result<(), ApiError> {
     if old_site != new_site {
-        return Err(ApiError::conflict(
-            "DEVICE_AT_OTHER_SITE",
+        return Err(ApiError::new(
+            ErrorCode::DeviceAtOtherSite,
             format!("device {device} is enrolled at site {old_site}; a code for site {new_site} cannot move it"),
         ));
     }

@@ -1,7 +1,7 @@
 //! The center's errors: every failure leaves as one envelope, an HTTP status and an
 //! [`ErrorBody`] with a stable code.
 
-use radqc_protocol::ErrorBody;
+use radqc_protocol::{ErrorBody, ErrorCode};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{} ({}): {}", body.code, status, body.message)]
@@ -11,38 +11,35 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    /// The answer `code` with the status the catalogue gives it.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        debug_assert!(code.status().is_some(), "{code} is not an HTTP answer in the catalogue");
+        Self::with_status(code.status().unwrap_or(500), code, message)
+    }
+    /// An answer whose status is not `code`'s own: only `HTTP_ERROR`, a failure of the HTTP layer
+    /// that the last layer turns into an envelope with its status.
+    pub(crate) fn with_status(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status, body: ErrorBody::new(code, message) }
     }
-    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
-        Self::new(400, code, message)
-    }
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(401, "UNAUTHENTICATED", message)
+        Self::new(ErrorCode::Unauthenticated, message)
     }
     pub fn revoked() -> Self {
-        Self::new(401, "TOKEN_REVOKED", "this device's token was revoked; enroll the device again with a new code")
+        Self::new(ErrorCode::TokenRevoked, "this device's token was revoked; enroll the device again with a new code")
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "FORBIDDEN", message)
-    }
-    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
-        Self::new(404, code, message)
-    }
-    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
-        Self::new(409, code, message)
+        Self::new(ErrorCode::Forbidden, message)
     }
     pub fn sequence_gap(expected: i64, got: i64) -> Self {
         let mut e = Self::new(
-            409,
-            "SEQUENCE_GAP",
+            ErrorCode::SequenceGap,
             format!("the center expects sequence {expected} next, the batch starts at {got}"),
         );
         e.body.expected_seq = Some(expected);
         e
     }
     pub fn storage(e: impl std::fmt::Display) -> Self {
-        Self::new(503, "STORAGE_UNAVAILABLE", format!("the center's database failed: {e}"))
+        Self::new(ErrorCode::StorageUnavailable, format!("the center's database failed: {e}"))
     }
 }
 

@@ -25,6 +25,7 @@ use utoipa::OpenApi;
 use crate::db::{Db, Device, Person, RubricSet};
 use crate::error::ApiError;
 use crate::{push, secret};
+use radqc_protocol::ErrorCode;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -86,20 +87,18 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::new(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
                 "send the body as JSON, with `Content-Type: application/json`",
             )),
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
-            Err(e) => Err(ApiError::bad_request("INVALID_BODY", e.body_text())),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidBody, e.body_text())),
         }
     }
 }
 
 fn too_large() -> ApiError {
     ApiError::new(
-        413,
-        "PAYLOAD_TOO_LARGE",
+        ErrorCode::PayloadTooLarge,
         format!("the body is larger than {} MiB (after gzip); send fewer entries per push", MAX_BODY_BYTES >> 20),
     )
 }
@@ -112,28 +111,29 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         if parts.uri.query().is_some_and(|q| q.contains("%00")) {
-            return Err(ApiError::bad_request("INVALID_QUERY", "a query parameter holds a NUL character (%00)"));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, "a query parameter holds a NUL character (%00)"));
         }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(q)) => Ok(ApiQuery(q)),
-            Err(e) => Err(ApiError::bad_request("INVALID_QUERY", e.body_text())),
+            Err(e) => Err(ApiError::new(ErrorCode::InvalidQuery, e.body_text())),
         }
     }
 }
 
 /// No route has this path: 404 `NOT_FOUND`.
 async fn not_found(method: Method, uri: Uri) -> ApiError {
-    ApiError::not_found("NOT_FOUND", format!("no such endpoint: {method} {}", uri.path()))
+    ApiError::new(ErrorCode::NotFound, format!("no such endpoint: {method} {}", uri.path()))
 }
 
 /// The path exists, the method does not: 405 `METHOD_NOT_ALLOWED` (axum adds the `Allow` header).
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError::new(405, "METHOD_NOT_ALLOWED", format!("{} does not answer {method}; see the Allow header", uri.path()))
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("{} does not answer {method}; see the Allow header", uri.path()))
 }
 
 /// A bug that panicked answers 500 `INTERNAL_ERROR` instead of closing the connection.
 fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::new(500, "INTERNAL_ERROR", "the center failed on this request (a bug: please report it)").into_response()
+    ApiError::new(ErrorCode::InternalError, "the center failed on this request (a bug: please report it)")
+        .into_response()
 }
 
 /// The last guard: an error answered by a layer rather than a handler (the request
@@ -149,15 +149,13 @@ async fn envelope_every_failure(res: Response) -> Response {
     let (mut parts, _) = res.into_parts();
     let error = match status {
         StatusCode::UNSUPPORTED_MEDIA_TYPE if parts.headers.contains_key(header::ACCEPT_ENCODING) => ApiError::new(
-            415,
-            "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::UnsupportedMediaType,
             "the body's Content-Encoding is not supported: send it plain or with `Content-Encoding: gzip`",
         ),
         StatusCode::PAYLOAD_TOO_LARGE => too_large(),
         _ => {
             let reason = status.canonical_reason().unwrap_or("error");
-            let code = reason.to_ascii_uppercase().replace([' ', '-'], "_");
-            ApiError::new(status.as_u16(), &code, reason)
+            ApiError::with_status(status.as_u16(), ErrorCode::HttpError, format!("{} {reason}", status.as_u16()))
         }
     };
     let body = serde_json::to_vec(&error.body).unwrap_or_default();
@@ -333,10 +331,10 @@ async fn enroll(
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<axum::Json<EnrollResponse>, ApiError> {
     if !is_uuid(&req.device_id) {
-        return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be the store's device UUID"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_id` must be the store's device UUID"));
     }
     if req.device_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
-        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` holds a control character"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` holds a control character"));
     }
     let token = secret::new_token();
     let (site, next_seq) = state
@@ -408,7 +406,7 @@ async fn device_state(
     AuthDevice(device): AuthDevice,
 ) -> Result<axum::Json<DeviceState>, ApiError> {
     let found = state.db.device_state(&device.id).await?;
-    found.map(axum::Json).ok_or_else(|| ApiError::not_found("UNKNOWN_DEVICE", format!("no device {}", device.id)))
+    found.map(axum::Json).ok_or_else(|| ApiError::new(ErrorCode::UnknownDevice, format!("no device {}", device.id)))
 }
 
 /// Makes a device of its own, with its own sequence, for a restored or copied store of the
@@ -429,20 +427,20 @@ async fn fork_device(
     ApiJson(req): ApiJson<ForkRequest>,
 ) -> Result<axum::Json<DeviceState>, ApiError> {
     if !is_uuid(&req.device_id) {
-        return Err(ApiError::bad_request("INVALID_BODY", "`device_id` must be a new device UUID"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_id` must be a new device UUID"));
     }
     if req.device_name.as_ref().is_some_and(|n| n.contains('\0')) {
-        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` holds a NUL character"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` holds a NUL character"));
     }
     let well_formed = req
         .token
         .strip_prefix("rq_")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     if !well_formed {
-        return Err(ApiError::bad_request("INVALID_BODY", "`token` must be `rq_` and 64 lowercase hex characters"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`token` must be `rq_` and 64 lowercase hex characters"));
     }
     if req.device_name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::bad_request("INVALID_BODY", "`device_name` has at most 200 characters"));
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` has at most 200 characters"));
     }
     let forked = state
         .db
@@ -482,16 +480,16 @@ async fn device_records(
     ApiQuery(q): ApiQuery<RecordsQuery>,
 ) -> Result<axum::Json<DeviceRecordsPage>, ApiError> {
     if !is_uuid(&q.device) {
-        return Err(ApiError::bad_request("INVALID_QUERY", "`device`: a device UUID"));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "`device`: a device UUID"));
     }
     if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
         ));
     }
     let Some(other) = state.db.device_state(&q.device).await? else {
-        return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {}", q.device)));
+        return Err(ApiError::new(ErrorCode::UnknownDevice, format!("no device {}", q.device)));
     };
     if other.site != device.site {
         return Err(ApiError::forbidden(format!("device {} acts for another site", q.device)));
@@ -532,13 +530,13 @@ async fn feed(
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> Result<axum::Json<FeedPage>, ApiError> {
     let kind: FeedKind = kind
-        .map_err(|e| ApiError::not_found("UNKNOWN_FEED", e.body_text()))?
+        .map_err(|e| ApiError::new(ErrorCode::UnknownFeed, e.body_text()))?
         .0
         .parse()
-        .map_err(|e: String| ApiError::not_found("UNKNOWN_FEED", e))?;
+        .map_err(|e: String| ApiError::new(ErrorCode::UnknownFeed, e))?;
     if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
-        return Err(ApiError::bad_request(
-            "INVALID_QUERY",
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
             format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
         ));
     }
@@ -659,8 +657,8 @@ impl ReportQuery {
         ];
         for (name, value) in fields {
             if let Some(v) = value.as_deref().filter(|v| v.is_empty() || v.trim() != *v) {
-                return Err(ApiError::bad_request(
-                    "INVALID_QUERY",
+                return Err(ApiError::new(
+                    ErrorCode::InvalidQuery,
                     format!("{name}: `{v}` is empty or padded with spaces; give a value or leave the parameter out"),
                 ));
             }
@@ -672,7 +670,7 @@ impl ReportQuery {
     /// `ReportScope` rules, as the CLI and the desktop app apply them).
     pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
         if self.month.is_some() && (self.from.is_some() || self.to.is_some()) {
-            return Err(ApiError::bad_request("INVALID_QUERY", "give either month, or from and to, not both"));
+            return Err(ApiError::new(ErrorCode::InvalidQuery, "give either month, or from and to, not both"));
         }
         let scope = radqc_domain::scope::ReportScope {
             from: self.month.clone().or_else(|| self.from.clone()),
@@ -689,7 +687,7 @@ impl ReportQuery {
             if self.month.is_some() && matches!(e.field, "from" | "to") {
                 e.field = "month";
             }
-            ApiError::bad_request("INVALID_QUERY", e.to_string())
+            ApiError::new(ErrorCode::InvalidQuery, e.to_string())
         })
     }
 }
@@ -717,7 +715,7 @@ async fn report(
     let (period, filter) = q.parse()?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
-        return Err(ApiError::bad_request("INVALID_QUERY", format!("format: `{format}` (use json, csv, xlsx or pdf)")));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, format!("format: `{format}` (use json, csv, xlsx or pdf)")));
     }
     let allowed = match (&caller, filter.site.as_deref()) {
         (Caller::Device(d), Some(site)) => d.site == site,
@@ -792,7 +790,7 @@ fn pdf_font() -> Result<Font, ApiError> {
         radqc_export::pdf::find_cjk_font().map(|f| (std::sync::Arc::new(f.bytes), f.index)).map_err(|e| e.to_string())
     })
     .clone()
-    .map_err(|e| ApiError::new(503, "NO_PDF_FONT", format!("this center cannot make PDFs: {e}")))
+    .map_err(|e| ApiError::new(ErrorCode::NoPdfFont, format!("this center cannot make PDFs: {e}")))
 }
 
 /// A report of a period from the center's rollups, with the bundled rubric's roles.
@@ -839,7 +837,7 @@ async fn notices(
         Caller::Person(p) => (p.site.clone(), Some(p)),
     };
     if q.overdue_days.is_some_and(|d| d < 0) {
-        return Err(ApiError::bad_request("INVALID_QUERY", "overdue_days: a number of days, 0 or more"));
+        return Err(ApiError::new(ErrorCode::InvalidQuery, "overdue_days: a number of days, 0 or more"));
     }
     let site = q.site.unwrap_or(own_site.clone());
     if !person.map_or(site == own_site, |p| p.may_read_site(&site)) {

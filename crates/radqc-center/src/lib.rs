@@ -22,7 +22,7 @@ pub mod secret;
 use std::net::SocketAddr;
 
 use chrono::Utc;
-use radqc_protocol::{FeedKind, StaffMember};
+use radqc_protocol::{ErrorCode, FeedKind, StaffMember};
 
 pub use db::Db;
 pub use error::ApiError;
@@ -69,12 +69,12 @@ pub async fn serve(
 /// Adds or updates a staff member and publishes the site's roster.
 pub async fn put_staff(db: &Db, member: &StaffMember) -> Result<i64, ApiError> {
     for role in &member.roles {
-        role.parse::<radqc_domain::Role>().map_err(|e| ApiError::bad_request("INVALID_ROLE", e.to_string()))?;
+        role.parse::<radqc_domain::Role>().map_err(|e| ApiError::new(ErrorCode::InvalidRole, e.to_string()))?;
     }
     member
         .code
         .parse::<radqc_domain::StaffCode>()
-        .map_err(|e| ApiError::bad_request("INVALID_STAFF", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidStaff, e.to_string()))?;
     db.upsert_staff(member).await?;
     publish_roster(db, &member.site).await
 }
@@ -96,7 +96,7 @@ pub async fn set_site_zone(db: &Db, site: &str, zone: radqc_domain::SiteZone) ->
 /// Publishes a rubric version (validated first) to every site.
 pub async fn publish_rubric(db: &Db, toml_text: &str, source: &str) -> Result<(String, i64), ApiError> {
     let rubric = radqc_domain::Rubric::from_toml_str(toml_text, source)
-        .map_err(|e| ApiError::bad_request("INVALID_RUBRIC", e.to_string()))?;
+        .map_err(|e| ApiError::new(ErrorCode::InvalidRubric, e.to_string()))?;
     let body = serde_json::json!({ "version": rubric.version, "toml": toml_text });
     let cursor = db.publish(FeedKind::Rubric, None, &body, Utc::now()).await?;
     Ok((rubric.version, cursor))

@@ -6,7 +6,9 @@
 //! makes a push exactly-once under retries, drops, duplicates and restarts.
 
 use radqc_domain::{Findings, Rubric};
-use radqc_protocol::{EntryResult, EntryStatus, ErrorBody, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION};
+use radqc_protocol::{
+    EntryResult, EntryStatus, ErrorBody, ErrorCode, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION,
+};
 
 use crate::error::ApiError;
 
@@ -29,26 +31,26 @@ pub struct Plan {
 /// Checks the batch's shape before any database work.
 pub fn check_batch(schema: u32, entries: &[PushEntry]) -> Result<(), ApiError> {
     if schema != SCHEMA_VERSION {
-        return Err(ApiError::bad_request(
-            "UNSUPPORTED_SCHEMA",
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedSchema,
             format!("push schema {schema} is not supported; this center reads schema {SCHEMA_VERSION}"),
         ));
     }
     if entries.len() > MAX_PUSH_ENTRIES {
-        return Err(ApiError::bad_request(
-            "BATCH_TOO_LARGE",
+        return Err(ApiError::new(
+            ErrorCode::BatchTooLarge,
             format!("{} entries in one push; at most {MAX_PUSH_ENTRIES}", entries.len()),
         ));
     }
     if let Some(first) = entries.first() {
         if first.seq < 1 {
-            return Err(ApiError::bad_request("BAD_BATCH", format!("sequence numbers start at 1, got {}", first.seq)));
+            return Err(ApiError::new(ErrorCode::BadBatch, format!("sequence numbers start at 1, got {}", first.seq)));
         }
     }
     for pair in entries.windows(2) {
         if pair[0].seq.checked_add(1) != Some(pair[1].seq) {
-            return Err(ApiError::bad_request(
-                "BAD_BATCH",
+            return Err(ApiError::new(
+                ErrorCode::BadBatch,
                 format!("entries must be consecutive: {} is followed by {}", pair[0].seq, pair[1].seq),
             ));
         }
@@ -163,7 +165,7 @@ pub fn plan(
                         reason: Some(ErrorBody {
                             expected_seq: Some(last_seq + 1),
                             ..ErrorBody::new(
-                                "SEQUENCE_REUSED",
+                                ErrorCode::SequenceReused,
                                 format!(
                                     "entry {} of this device was applied with other content: this store is a \
                                      restored or copied copy and must continue as a device of its own",
@@ -239,13 +241,13 @@ fn collision(
     let held = planned.cloned().or(stored)?;
     if held.site != site {
         return Some(Verdict::Reject(ErrorBody::new(
-            "ID_CONFLICT",
+            ErrorCode::IdConflict,
             format!("{what} {id} already exists at another site ({})", held.site),
         )));
     }
     if held.body != body {
         return Some(Verdict::Reject(ErrorBody::new(
-            "ID_CONFLICT",
+            ErrorCode::IdConflict,
             format!("{what} {id} already exists with other content; a change is a correction with an id of its own"),
         )));
     }
@@ -260,34 +262,37 @@ fn validate(
     known: &mut dyn Known,
     batch: &mut Batch,
 ) -> Result<Verdict, ApiError> {
-    let reject = |code: &str, message: String| Ok(Verdict::Reject(ErrorBody::new(code, message)));
+    let reject = |code: ErrorCode, message: String| Ok(Verdict::Reject(ErrorBody::new(code, message)));
     // No text of the region's data holds a NUL (PostgreSQL cannot store one; nothing means one).
     if payload.get().contains("\\u0000") {
-        return reject("INVALID_PAYLOAD", "the entry holds a NUL character (\\u0000)".to_owned());
+        return reject(ErrorCode::InvalidPayload, "the entry holds a NUL character (\\u0000)".to_owned());
     }
     let payload: SyncPayload = match serde_json::from_str(payload.get()) {
         Ok(p) => p,
-        Err(e) => return reject("INVALID_PAYLOAD", format!("the entry is not a valid sync payload: {e}")),
+        Err(e) => return reject(ErrorCode::InvalidPayload, format!("the entry is not a valid sync payload: {e}")),
     };
     if let Some(other) = payload.sites().into_iter().find(|s| s.as_str() != device_site) {
         return reject(
-            "SITE_MISMATCH",
+            ErrorCode::SiteMismatch,
             format!("this device acts for site {device_site}, the entry is for site {other}"),
         );
     }
     match &payload {
         SyncPayload::NoticeClosed { closure } => {
             match known.notice_site(&closure.notice_id)? {
-                None => return reject("UNKNOWN_NOTICE", format!("no monitoring notice {}", closure.notice_id)),
+                None => return reject(ErrorCode::UnknownNotice, format!("no monitoring notice {}", closure.notice_id)),
                 Some(site) if site != device_site => {
-                    return reject("SITE_MISMATCH", format!("notice {} belongs to site {site}", closure.notice_id))
+                    return reject(
+                        ErrorCode::SiteMismatch,
+                        format!("notice {} belongs to site {site}", closure.notice_id),
+                    )
                 }
                 Some(_) => {}
             }
             let chars = closure.correction.trim().chars().count();
             if chars == 0 || chars > 2000 {
                 return reject(
-                    "INVALID_PAYLOAD",
+                    ErrorCode::InvalidPayload,
                     "the correction (整改) must say what was done, in 1-2000 characters".to_owned(),
                 );
             }
@@ -301,7 +306,7 @@ fn validate(
             }
             if e.accession != exam.accession {
                 return reject(
-                    "INVALID_PAYLOAD",
+                    ErrorCode::InvalidPayload,
                     format!("evaluation {} names exam {}, the entry carries {}", e.id, e.accession, exam.accession),
                 );
             }
@@ -320,7 +325,7 @@ fn validate(
                 if let Some(original) = original {
                     if original.site != device_site {
                         return reject(
-                            "SITE_MISMATCH",
+                            ErrorCode::SiteMismatch,
                             format!(
                                 "evaluation {} corrects evaluation {previous} of site {}; a device corrects only its own site's",
                                 e.id, original.site
@@ -329,7 +334,7 @@ fn validate(
                     }
                     if original.accession != e.accession {
                         return reject(
-                            "INVALID_PAYLOAD",
+                            ErrorCode::InvalidPayload,
                             format!(
                                 "evaluation {} corrects evaluation {previous} of exam {}, not of its own exam {}",
                                 e.id, original.accession, e.accession
@@ -339,7 +344,7 @@ fn validate(
                     let by = batch.superseded.get(previous).cloned().or(original.superseded_by);
                     if let Some(by) = by {
                         return reject(
-                            "ALREADY_SUPERSEDED",
+                            ErrorCode::AlreadySuperseded,
                             format!("evaluation {previous} was already corrected by {by}; correct that one instead"),
                         );
                     }
@@ -359,7 +364,7 @@ fn validate(
         SyncPayload::ExamEvent { event, exam } => {
             if event.accession != exam.accession {
                 return reject(
-                    "INVALID_PAYLOAD",
+                    ErrorCode::InvalidPayload,
                     format!("event {} names exam {}, the entry carries {}", event.id, event.accession, exam.accession),
                 );
             }
@@ -388,14 +393,14 @@ fn validate(
 fn check_rubric(e: &radqc_protocol::EvaluationRecord, rubrics: &dyn Rubrics) -> Option<ErrorBody> {
     let Some(rubric) = rubrics.get(&e.rubric_version) else {
         return Some(ErrorBody::new(
-            "UNKNOWN_RUBRIC_VERSION",
+            ErrorCode::UnknownRubricVersion,
             format!("rubric version {} is not known to this center", e.rubric_version),
         ));
     };
     let findings = Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
     let verdict = match rubric.score(&findings) {
         Ok(v) => v,
-        Err(err) => return Some(ErrorBody::new("INVALID_FINDINGS", format!("evaluation {}: {err}", e.id))),
+        Err(err) => return Some(ErrorBody::new(ErrorCode::InvalidFindings, format!("evaluation {}: {err}", e.id))),
     };
     if verdict.score != e.score
         || verdict.grade != e.grade
@@ -404,7 +409,7 @@ fn check_rubric(e: &radqc_protocol::EvaluationRecord, rubrics: &dyn Rubrics) -> 
         || verdict.unmet != e.unmet
     {
         return Some(ErrorBody::new(
-            "SCORE_MISMATCH",
+            ErrorCode::ScoreMismatch,
             format!(
                 "evaluation {}: the findings score {:?} ({}) under rubric {}, the entry says {:?} ({})",
                 e.id,
@@ -422,7 +427,7 @@ fn check_rubric(e: &radqc_protocol::EvaluationRecord, rubrics: &dyn Rubrics) -> 
 /// An evaluation's id is the store's UUID; it names no other record.
 fn check_ids(e: &radqc_protocol::EvaluationRecord) -> Result<(), ErrorBody> {
     if e.supersedes.as_deref() == Some(e.id.as_str()) {
-        return Err(ErrorBody::new("INVALID_PAYLOAD", format!("evaluation {} cannot correct itself", e.id)));
+        return Err(ErrorBody::new(ErrorCode::InvalidPayload, format!("evaluation {} cannot correct itself", e.id)));
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! the clock or randomness; callers hand it text, time and keys as arguments.
 
 mod codes;
+mod error_code;
 mod exam;
 pub mod migrations;
 pub mod report;
@@ -17,6 +18,7 @@ pub mod ts;
 pub mod zone;
 
 pub use codes::{Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score};
+pub use error_code::ErrorCode;
 pub use exam::{ExamEventKind, ExamStaff, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode};
 pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
 pub use sampling::{decide, draw, Decision, SamplingRule, SamplingRules, Signing, StaffMonth, Why, PPM};

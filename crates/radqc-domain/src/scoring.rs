@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Score};
+use crate::error_code::ErrorCode;
 use crate::rubric::Rubric;
 
 /// What a reviewer found for one item of one exam.
@@ -61,12 +62,12 @@ pub enum ScoringError {
 
 impl ScoringError {
     /// A stable machine code for error envelopes; the UI branches on it.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::OtherItem { .. } => "CRITERION_OF_OTHER_ITEM",
-            Self::UnknownCriterion { .. } => "UNKNOWN_CRITERION",
-            Self::Duplicate { .. } => "DUPLICATE_CRITERION",
-            Self::FoundAndNotApplicable { .. } => "FOUND_AND_NOT_APPLICABLE",
+            Self::OtherItem { .. } => ErrorCode::CriterionOfOtherItem,
+            Self::UnknownCriterion { .. } => ErrorCode::UnknownCriterion,
+            Self::Duplicate { .. } => ErrorCode::DuplicateCriterion,
+            Self::FoundAndNotApplicable { .. } => ErrorCode::FoundAndNotApplicable,
         }
     }
 }

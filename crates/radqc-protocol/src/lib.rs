@@ -6,6 +6,8 @@
 //! from them.
 
 use chrono::{DateTime, Utc};
+/// The one error-code catalogue (it lives in the domain, whose engine names its codes with it).
+pub use radqc_domain::ErrorCode;
 use radqc_domain::{
     CriterionCode, ExamEventKind, ExamStaff, Grade, ItemCode, Modality, PatientSource, QcMode, Score, Sex, SiteCode,
     StaffCode,
@@ -286,7 +288,9 @@ impl NoticeBody {
 /// a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
-    /// Stable machine code, e.g. `SEQUENCE_GAP`, `TOKEN_REVOKED`, `SITE_MISMATCH`.
+    /// Stable machine code, one of [`ErrorCode`]'s texts, e.g. `SEQUENCE_GAP`, `TOKEN_REVOKED`,
+    /// `SITE_MISMATCH`. A string on the wire, so a client reads a code a newer center adds.
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     pub message: String,
     /// For `SEQUENCE_GAP`: the sequence number the center expects next.
@@ -295,9 +299,22 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_owned(), message: message.into(), expected_seq: None }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self { code: code.as_str().to_owned(), message: message.into(), expected_seq: None }
     }
+    /// Whether the body carries `code`.
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code == code
+    }
+}
+
+/// `ErrorBody.code` in the OpenAPI document: a string, one of the catalogue's codes.
+fn error_code_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some("Stable machine code (`radqc_protocol::ErrorCode`), e.g. `SEQUENCE_GAP`."))
+        .enum_values(Some(ErrorCode::ALL.iter().map(|c| c.as_str())))
+        .build()
 }
 
 /// `POST /api/v1/enroll`: a device exchanges a one-time enrollment code for its token.

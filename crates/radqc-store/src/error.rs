@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use radqc_domain::ScoringError;
+use radqc_domain::{ErrorCode, ScoringError};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -55,25 +55,25 @@ impl From<rusqlite::Error> for StoreError {
 
 impl StoreError {
     /// A stable machine code: the UI and the CLI's callers branch on it, never on the text.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::NoDatabase(_) => "NO_DATABASE",
-            Self::AlreadyExists(_) => "DATABASE_EXISTS",
-            Self::NotADatabase(_) => "NOT_A_DATABASE",
-            Self::ForeignDatabase(_) => "FOREIGN_DATABASE",
-            Self::WrongKey(_) => "WRONG_KEY",
-            Self::NewerSchema { .. } => "NEWER_SCHEMA",
-            Self::MigrationHistory { .. } => "MIGRATION_HISTORY",
-            Self::KeyFile { .. } => "KEY_FILE",
-            Self::DiskFull => "DISK_FULL",
-            Self::Invalid { .. } => "INVALID_INPUT",
+            Self::NoDatabase(_) => ErrorCode::NoDatabase,
+            Self::AlreadyExists(_) => ErrorCode::DatabaseExists,
+            Self::NotADatabase(_) => ErrorCode::NotADatabase,
+            Self::ForeignDatabase(_) => ErrorCode::ForeignDatabase,
+            Self::WrongKey(_) => ErrorCode::WrongKey,
+            Self::NewerSchema { .. } => ErrorCode::NewerSchema,
+            Self::MigrationHistory { .. } => ErrorCode::MigrationHistory,
+            Self::KeyFile { .. } => ErrorCode::KeyFile,
+            Self::DiskFull => ErrorCode::DiskFull,
+            Self::Invalid { .. } => ErrorCode::InvalidInput,
             Self::Scoring(e) => e.code(),
-            Self::NotApplicable { .. } => "ITEM_NOT_APPLICABLE",
-            Self::FactUnknown { .. } => "FACT_UNKNOWN",
-            Self::UnknownEvaluation(_) => "UNKNOWN_EVALUATION",
-            Self::AlreadyCorrected { .. } => "ALREADY_CORRECTED",
-            Self::NotPending(_) => "NOT_PENDING",
-            Self::Sqlite(_) => "STORAGE",
+            Self::NotApplicable { .. } => ErrorCode::ItemNotApplicable,
+            Self::FactUnknown { .. } => ErrorCode::FactUnknown,
+            Self::UnknownEvaluation(_) => ErrorCode::UnknownEvaluation,
+            Self::AlreadyCorrected { .. } => ErrorCode::AlreadyCorrected,
+            Self::NotPending(_) => ErrorCode::NotPending,
+            Self::Sqlite(_) => ErrorCode::Storage,
         }
     }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use radqc_protocol::{
-    DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, FeedKind, FeedPage,
-    ForkRequest, PushEntry, PushRequest, PushResponse, SCHEMA_VERSION,
+    DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, ErrorCode, FeedKind,
+    FeedPage, ForkRequest, PushEntry, PushRequest, PushResponse, SCHEMA_VERSION,
 };
 use radqc_store::{CenterLink, ForkPlan, OutboxEntry, Store, StoreError};
 use serde::Serialize;
@@ -89,10 +89,11 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// The code: the store's or this client's from the catalogue, or the center's as it sent it.
     pub fn code(&self) -> &str {
         match self {
-            Self::Store(e) => e.code(),
-            Self::Network { .. } => "NETWORK",
+            Self::Store(e) => e.code().as_str(),
+            Self::Network { .. } => ErrorCode::Network.as_str(),
             Self::Refused(body) => &body.code,
         }
     }
@@ -141,8 +142,8 @@ async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> R
     }
     let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
         ErrorBody::new(
-            &format!("HTTP_{}", status.as_u16()),
-            String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>(),
+            ErrorCode::HttpError,
+            format!("HTTP {status}: {}", String::from_utf8_lossy(&bytes).chars().take(200).collect::<String>()),
         )
     });
     if status.is_server_error() {
@@ -171,10 +172,9 @@ pub async fn enroll(
             Failure::Network(message) => SyncError::Network { url: center.to_owned(), message },
             Failure::Server(body) | Failure::Refused(body) => SyncError::Refused(body),
         })?;
-    let site = resp
-        .site
-        .parse()
-        .map_err(|e: radqc_domain::CodeError| SyncError::Refused(ErrorBody::new("INVALID_SITE", e.to_string())))?;
+    let site = resp.site.parse().map_err(|e: radqc_domain::CodeError| {
+        SyncError::Refused(ErrorBody::new(ErrorCode::InvalidSite, e.to_string()))
+    })?;
     store.set_center_link(
         &CenterLink { url: center.trim_end_matches('/').to_owned(), token: resp.token.clone() },
         &site,
@@ -323,7 +323,7 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
                 in_flight.await.unwrap_or_else(|e| Err(Failure::Network(format!("the push task failed: {e}"))));
             let resp = match answer {
                 Ok(r) => r,
-                Err(Failure::Refused(b)) if b.code == "SEQUENCE_GAP" => match b.expected_seq {
+                Err(Failure::Refused(b)) if b.is(ErrorCode::SequenceGap) => match b.expected_seq {
                     Some(expected) if expected + base < batch[0].seq && expected >= 1 => {
                         resend_from = Some(expected + base);
                         continue;
@@ -414,7 +414,7 @@ fn start_fork(store: &mut Store, why: &str, forks: &mut u32, now: DateTime<Utc>)
     *forks += 1;
     if *forks > MAX_FORKS {
         return Err(Outcome::Stopped {
-            code: "FORK_LOOP".to_owned(),
+            code: ErrorCode::ForkLoop.as_str().to_owned(),
             message: format!("this store was found to be a copy {forks} times in one pass; ask the regional center"),
         });
     }

@@ -13,6 +13,7 @@
 use rusqlite::OptionalExtension;
 
 use crate::error::ApiError;
+use radqc_protocol::ErrorCode;
 
 /// One row per migration the database ran; not a migration itself.
 pub const HISTORY_TABLE: &str = "CREATE TABLE center_migrations (
@@ -29,8 +30,7 @@ pub use radqc_domain::migrations::{check_recorded, check_schema, digest, Objects
 /// The refusal of `what` (a file or "the database"), with what differs.
 pub fn refused(what: &str, detail: &str) -> ApiError {
     ApiError::new(
-        503,
-        "MIGRATION_HISTORY",
+        ErrorCode::MigrationHistory,
         format!("{what} was not made by this build's migrations ({detail}); the database was not changed"),
     )
 }

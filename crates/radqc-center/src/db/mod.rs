@@ -18,7 +18,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use radqc_domain::Rubric;
 use radqc_protocol::{
-    DeviceRecordsPage, DeviceState, EvaluationRecord, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
+    DeviceRecordsPage, DeviceState, ErrorBody, ErrorCode, EvaluationRecord, FeedKind, FeedPage, PushEntry,
+    PushResponse, StaffMember,
 };
 use serde::Serialize;
 
@@ -68,7 +69,14 @@ fn check_fork_retry(
     if site == parent.site && stored_hash == token_hash && forked_from.as_deref() == Some(parent.id.as_str()) {
         return Ok(());
     }
-    Err(ApiError::conflict("DEVICE_EXISTS", format!("device {device_id} already exists; choose a new device id")))
+    Err(ApiError::new(ErrorCode::DeviceExists, format!("device {device_id} already exists; choose a new device id")))
+}
+
+/// A rejected entry's reason as stored: its code must be one of the catalogue's (503 otherwise,
+/// like every other value read back).
+fn stored_reason(code: &str, message: String) -> Result<ErrorBody, ApiError> {
+    let code = code.parse::<ErrorCode>().map_err(|e| ApiError::storage(format!("rejected_entries.code: {e}")))?;
+    Ok(ErrorBody::new(code, message))
 }
 
 /// A page of device records from `(seq, kind, record body, exam body)` rows (one more than

@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Config, Pool, Runtime};
-use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
+use radqc_protocol::{
+    ErrorBody, ErrorCode, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
+};
 use tokio_postgres::NoTls;
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
@@ -391,7 +393,7 @@ impl Backend for PgDb {
             let client = self.pool.get().await?;
             let n: i64 = client.query_one(sql::SITE_EXISTS, &[&code]).await?.try_get(0)?;
             if n > 0 {
-                return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
+                return Err(ApiError::new(ErrorCode::SiteExists, format!("site {code} already exists")));
             }
             client.execute(sql::ADD_SITE, &[&code, &name, &ts(now), &radqc_domain::SiteZone::default().name()]).await?;
             Ok(())
@@ -418,7 +420,7 @@ impl Backend for PgDb {
             tx.execute("LOCK TABLE evaluations, exams IN SHARE MODE", &[]).await?;
             let stored = tx.query_opt(&format!("{} FOR UPDATE", sql::SITE_ZONE), &[&code]).await?;
             match stored.map(|r| r.try_get::<_, String>(0)).transpose()? {
-                None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                None => return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {code}"))),
                 Some(z) if z == zone.name() => return Ok(()),
                 Some(_) => {}
             }
@@ -440,7 +442,7 @@ impl Backend for PgDb {
             let client = self.pool.get().await?;
             let n: i64 = client.query_one(sql::SITE_EXISTS, &[&site]).await?.try_get(0)?;
             if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
+                return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {site}; add it first")));
             }
             client.execute(sql::ADD_CODE, &[&code_hash, &site, &ts(now), &ts(expires_at)]).await?;
             Ok(())
@@ -490,7 +492,7 @@ impl Backend for PgDb {
         Box::pin(async move {
             let client = self.pool.get().await?;
             if client.execute(sql::REVOKE_DEVICE, &[&device_id]).await? == 0 {
-                return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
+                return Err(ApiError::new(ErrorCode::UnknownDevice, format!("no device {device_id}")));
             }
             Ok(())
         })
@@ -529,7 +531,7 @@ impl Backend for PgDb {
             let client = self.pool.get().await?;
             let n: i64 = client.query_one(sql::STAFF_EXISTS, &[&site, &staff]).await?.try_get(0)?;
             if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_STAFF", format!("no staff member {staff} at site {site}")));
+                return Err(ApiError::new(ErrorCode::UnknownStaff, format!("no staff member {staff} at site {site}")));
             }
             client.execute(sql::ADD_PERSON_TOKEN, &[&token_hash, &site, &staff, &ts(now)]).await?;
             Ok(())
@@ -541,7 +543,7 @@ impl Backend for PgDb {
             let client = self.pool.get().await?;
             let n: i64 = client.query_one(sql::SITE_EXISTS, &[&m.site]).await?.try_get(0)?;
             if n == 0 {
-                return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
+                return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {}", m.site)));
             }
             let roles = serde_json::to_string(&m.roles).expect("roles serialize");
             client.execute(sql::UPSERT_STAFF, &[&m.site, &m.code, &m.name, &roles, &m.active]).await?;
@@ -595,7 +597,7 @@ impl Backend for PgDb {
                 {
                     known.reasons.insert(
                         r.try_get::<_, i64>(0)?,
-                        ErrorBody::new(r.try_get::<_, &str>(1)?, r.try_get::<_, String>(2)?),
+                        super::stored_reason(r.try_get::<_, &str>(1)?, r.try_get::<_, String>(2)?)?,
                     );
                 }
                 for r in tx

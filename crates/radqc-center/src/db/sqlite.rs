@@ -4,7 +4,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use radqc_protocol::{ErrorBody, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember};
+use radqc_protocol::{
+    ErrorBody, ErrorCode, EvaluationRecord, FeedItem, FeedKind, FeedPage, PushEntry, PushResponse, StaffMember,
+};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use radqc_domain::report::{EvaluationFact, WorkFact};
@@ -128,13 +130,12 @@ impl push::Known for SqliteKnown<'_> {
         Ok(self.tx.prepare_cached(sql::ENTRY_DIGEST)?.query_row(params![self.device, seq], |r| r.get(0)).optional()?)
     }
     fn rejected_reason(&mut self, seq: i64) -> Result<Option<ErrorBody>, ApiError> {
-        Ok(self
+        let row: Option<(String, String)> = self
             .tx
             .prepare_cached(sql::REJECTED_REASON)?
-            .query_row(params![self.device, seq], |r| {
-                Ok(ErrorBody::new(&r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })
-            .optional()?)
+            .query_row(params![self.device, seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        row.map(|(code, message)| super::stored_reason(&code, message)).transpose()
     }
     fn notice_site(&mut self, id: &str) -> Result<Option<String>, ApiError> {
         Ok(self.tx.prepare_cached(sql::NOTICE_SITE)?.query_row([id], |r| r.get(0)).optional()?)
@@ -407,7 +408,7 @@ impl Backend for SqliteDb {
             self.with(move |c| {
                 let n: i64 = c.query_row(sql::SITE_EXISTS, [&code], |r| r.get(0))?;
                 if n > 0 {
-                    return Err(ApiError::conflict("SITE_EXISTS", format!("site {code} already exists")));
+                    return Err(ApiError::new(ErrorCode::SiteExists, format!("site {code} already exists")));
                 }
                 c.execute(sql::ADD_SITE, params![code, name, ts(now), radqc_domain::SiteZone::default().name()])?;
                 Ok(())
@@ -427,7 +428,7 @@ impl Backend for SqliteDb {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let stored: Option<String> = tx.query_row(sql::SITE_ZONE, [&code], |r| r.get(0)).optional()?;
                 match stored {
-                    None => return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {code}"))),
+                    None => return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {code}"))),
                     Some(z) if z == zone.name() => return Ok(()),
                     Some(_) => {}
                 }
@@ -452,7 +453,7 @@ impl Backend for SqliteDb {
             self.with(move |c| {
                 let n: i64 = c.query_row(sql::SITE_EXISTS, [&site], |r| r.get(0))?;
                 if n == 0 {
-                    return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {site}; add it first")));
+                    return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {site}; add it first")));
                 }
                 c.execute(sql::ADD_CODE, params![code_hash, site, ts(now), ts(expires_at)])?;
                 Ok(())
@@ -503,7 +504,7 @@ impl Backend for SqliteDb {
             let device_id = device_id.to_owned();
             self.with(move |c| {
                 if c.execute(sql::REVOKE_DEVICE, [&device_id])? == 0 {
-                    return Err(ApiError::not_found("UNKNOWN_DEVICE", format!("no device {device_id}")));
+                    return Err(ApiError::new(ErrorCode::UnknownDevice, format!("no device {device_id}")));
                 }
                 Ok(())
             })
@@ -549,8 +550,8 @@ impl Backend for SqliteDb {
             self.with(move |c| {
                 let n: i64 = c.query_row(sql::STAFF_EXISTS, params![site, staff], |r| r.get(0))?;
                 if n == 0 {
-                    return Err(ApiError::not_found(
-                        "UNKNOWN_STAFF",
+                    return Err(ApiError::new(
+                        ErrorCode::UnknownStaff,
                         format!("no staff member {staff} at site {site}"),
                     ));
                 }
@@ -567,7 +568,7 @@ impl Backend for SqliteDb {
             self.with(move |c| {
                 let n: i64 = c.query_row(sql::SITE_EXISTS, [&m.site], |r| r.get(0))?;
                 if n == 0 {
-                    return Err(ApiError::not_found("UNKNOWN_SITE", format!("no site {}", m.site)));
+                    return Err(ApiError::new(ErrorCode::UnknownSite, format!("no site {}", m.site)));
                 }
                 let roles = serde_json::to_string(&m.roles).expect("roles serialize");
                 c.execute(sql::UPSERT_STAFF, params![m.site, m.code, m.name, roles, m.active])?;
