@@ -168,6 +168,11 @@ impl Gates {
         self.held.get(id).map(|h| h.view.items.clone())
     }
 
+    /// Who signed the held signature (the gate API trusted them: the RIS authenticated them).
+    pub fn signer_of(&self, id: &str) -> Option<String> {
+        self.held.get(id).map(|h| h.view.signer.clone())
+    }
+
     pub fn pending(&self) -> Vec<GateView> {
         let mut list: Vec<GateView> = self.held.values().map(|h| h.view.clone()).collect();
         list.sort_by_key(|v| v.waiting_since);

@@ -4,6 +4,13 @@
 //! front and the answer waits until the score is saved (`go`) or the panel is closed (`go` or
 //! `blocked`, by the site's setting). Documented in the README.
 //!
+//! Architecture Invariant: the gate API acts (records a signing, draws, holds a panel) only on a
+//! request that carries the installation's gate token (`Authorization: Bearer <token>`, the
+//! token in `gate.token`, readable by the OS user only): the RIS authenticated the signer, and the
+//! token proves the request comes from its client on this machine. Any other request is answered
+//! `401 GATE_UNAUTHENTICATED` before its body is read as a signing; refusals are audited at most
+//! once a minute, with their count.
+//!
 //! One request per connection (`Connection: close`), read with `httparse`: a few loopback
 //! requests a day need no framework, and owning the socket lets a held request notice that the
 //! workstation gave up (its connection closed) instead of answering into the void.
@@ -17,7 +24,7 @@ use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::error::ErrorCode;
-use crate::{App, GateAnswer, GateView, SignRequest, SignResponse};
+use crate::{App, GateAnswer, GateToken, GateView, SignRequest, SignResponse};
 
 /// How long a held signature waits for its score before the workstation is told to go on
 /// without one (and the panel forgets it).
@@ -30,6 +37,9 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
 /// A workstation that connects and sends nothing is dropped after this.
 const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Refused requests are audited at most this often (one line with their count), so a flood of
+/// them cannot grow the audit log without bound.
+const REFUSAL_AUDIT_EVERY: Duration = Duration::from_secs(60);
 
 /// What the shell does when a held signature changes: bring the panel up, or tell it that the
 /// workstation stopped waiting.
@@ -57,6 +67,15 @@ struct Server {
     app: Arc<Mutex<App>>,
     events: Arc<dyn GateEvents>,
     options: GateOptions,
+    token: GateToken,
+    refusals: Mutex<Refusals>,
+}
+
+/// Refused requests not yet in the audit log, and when the last line was written.
+#[derive(Default)]
+struct Refusals {
+    unaudited: u64,
+    last_audit: Option<Instant>,
 }
 
 impl Server {
@@ -75,7 +94,8 @@ pub fn start(
 ) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind(("127.0.0.1", port))?;
     let addr = listener.local_addr()?;
-    let server = Arc::new(Server { app, events, options });
+    let token = app.lock().unwrap_or_else(|p| p.into_inner()).gate_token().clone();
+    let server = Arc::new(Server { app, events, options, token, refusals: Mutex::default() });
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let server = server.clone();
@@ -99,8 +119,11 @@ fn connection(mut stream: TcpStream, server: &Server) {
     let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
     let answer = match read_request(&mut stream) {
         Err(answer) => Some(answer),
-        Ok((method, path, body)) => match (method.as_str(), path.as_str()) {
+        Ok(Request { method, path, authorization, body }) => match (method.as_str(), path.as_str()) {
             ("GET", "/v1/health") => Some(Answer { status: 200, body: json!({ "status": "ok" }) }),
+            ("POST", "/v1/sign") if !server.token.admits(authorization.as_deref()) => {
+                Some(refuse(server, authorization.is_some()))
+            }
             ("POST", "/v1/sign") => sign(&body, &stream, server),
             (_, "/v1/health" | "/v1/sign") => {
                 Some(error(ErrorCode::MethodNotAllowed, "endpoints: POST /v1/sign, GET /v1/health"))
@@ -113,14 +136,16 @@ fn connection(mut stream: TcpStream, server: &Server) {
         let reason = match status {
             200 => "OK",
             400 => "Bad Request",
+            401 => "Unauthorized",
             404 => "Not Found",
             405 => "Method Not Allowed",
             411 => "Length Required",
             413 => "Payload Too Large",
             _ => "Service Unavailable",
         };
+        let challenge = if status == 401 { "WWW-Authenticate: Bearer\r\n" } else { "" };
         let head = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "HTTP/1.1 {status} {reason}\r\n{challenge}Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             body.len()
         );
         let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body.as_bytes()));
@@ -128,8 +153,40 @@ fn connection(mut stream: TcpStream, server: &Server) {
     }
 }
 
-/// Reads one request: its method, path and body (by `Content-Length`).
-fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Answer> {
+/// A request as read: its method, path, `Authorization` header and body.
+struct Request {
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    body: Vec<u8>,
+}
+
+/// A request without the gate token (or with another): nothing is read as a signing. The audit
+/// log gets one line a minute at most, counting the refusals since the last one.
+fn refuse(server: &Server, token_given: bool) -> Answer {
+    let now = Instant::now();
+    let due = {
+        let mut refusals = server.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        refusals.unaudited += 1;
+        let due = refusals.last_audit.is_none_or(|t| now.duration_since(t) >= REFUSAL_AUDIT_EVERY);
+        if due {
+            refusals.last_audit = Some(now);
+            Some(std::mem::take(&mut refusals.unaudited))
+        } else {
+            None
+        }
+    };
+    if let Some(count) = due {
+        let _ = server.app().gate_refused(count, token_given, Utc::now());
+    }
+    error(
+        ErrorCode::GateUnauthenticated,
+        "the gate token is missing or wrong: send `Authorization: Bearer <token>` with the token in the app's gate.token",
+    )
+}
+
+/// Reads one request: its method, path, `Authorization` header and body (by `Content-Length`).
+fn read_request(stream: &mut TcpStream) -> Result<Request, Answer> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -165,6 +222,7 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Ans
                 }
                 let method = req.method.unwrap_or_default().to_owned();
                 let path = req.path.unwrap_or_default().split('?').next().unwrap_or_default().to_owned();
+                let authorization = header("authorization");
                 let continue_first = header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
                 let mut body = buf.split_off(head_len);
                 if body.len() < length && continue_first {
@@ -182,7 +240,7 @@ fn read_request(stream: &mut TcpStream) -> Result<(String, String, Vec<u8>), Ans
                     body.extend_from_slice(&chunk[..n]);
                 }
                 body.truncate(length);
-                return Ok((method, path, body));
+                return Ok(Request { method, path, authorization, body });
             }
         }
     }

@@ -12,6 +12,7 @@ mod error;
 mod exams;
 mod gate;
 pub mod gate_http;
+mod gate_token;
 mod grants;
 mod notices;
 mod panel;
@@ -31,6 +32,7 @@ pub use drill::Drill;
 pub use error::{AppError, ErrorCode};
 pub use exams::{ExamDetail, ExamView, FindExams};
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
+pub use gate_token::{GateToken, GATE_TOKEN_FILE};
 pub use grants::Grants;
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
@@ -56,4 +58,5 @@ pub struct App {
     grants: Grants,
     gates: gate::Gates,
     gate_url: String,
+    gate_token: GateToken,
 }

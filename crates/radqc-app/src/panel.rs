@@ -74,19 +74,29 @@ impl App {
     /// Saves a panel: every item or none, each only if the user's roles let them score it.
     /// With a gate id, the held signature is released.
     pub fn save_panel(&mut self, save: &PanelSave, now: DateTime<Utc>) -> Result<Vec<EvaluationRecord>, AppError> {
-        let user = self.user()?.clone();
+        let held = save.gate_id.as_deref().and_then(|id| self.gates.items_of(id).zip(self.gates.signer_of(id)));
+        // A held signature's signer scores it without signing in here: the gate API took their
+        // name only from the workstation's own client (the gate token), after the RIS
+        // authenticated them. Anyone else scores it only when signed in.
+        if held.is_none() {
+            self.user()?;
+        }
         let exam = self.exam(save.site.as_ref(), &save.accession)?;
         if save.items.is_empty() {
             return Err(AppError::new(ErrorCode::EmptyPanel, "没有要保存的质控项目", "nothing to save"));
         }
-        // A held signature is scored on the items the sampling gave its signer (whoever is signed
-        // in at the workstation records the score); otherwise the user's own grants decide.
-        let allowed = match save.gate_id.as_deref().and_then(|id| self.gates.items_of(id)) {
-            Some(items) => items,
-            None => self.items_for(&user.roles, &exam),
+        // A held signature is scored on the items its signer's roles grant (whoever is signed in
+        // at the workstation records the score); otherwise the user's own grants decide.
+        let (allowed, reviewer) = match (held, &self.user) {
+            (Some((items, _)), Some(user)) => (items, user.code.clone()),
+            (Some((items, signer)), None) => (items, signer),
+            (None, _) => {
+                let user = self.user()?;
+                (self.items_for(&user.roles, &exam), user.code.clone())
+            }
         };
         let reviewer: StaffCode =
-            user.code.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
+            reviewer.parse().map_err(|e: radqc_domain::CodeError| AppError::invalid("user", e.to_string()))?;
         // The exam as the reviewer states it: an unknown fact stated in the panel.
         let mut exam = exam;
         exam.film_printed = save.facts.film_printed.or(exam.film_printed);

@@ -10,7 +10,7 @@ use radqc_protocol::{ExamRecord, FeedKind, StaffMember};
 use radqc_store::{Key, Store};
 use serde::Serialize;
 
-use crate::{gate, seed_demo, App, AppConfig, AppError, ErrorCode, Grants};
+use crate::{gate, seed_demo, App, AppConfig, AppError, ErrorCode, GateToken, Grants, GATE_TOKEN_FILE};
 
 const DEMO_ROSTER: &str = include_str!("../../../assets/demo/roster.json");
 
@@ -38,6 +38,8 @@ impl App {
                 format!("cannot create {}: {e}", config.data_dir.display()),
             )
         })?;
+        // Made at first start, before the store: the gate API refuses every request without it.
+        let gate_token = GateToken::load_or_create(&config.data_dir.join(GATE_TOKEN_FILE))?;
         let db = config.data_dir.join("radqc.db");
         let key = Key::load_or_create(&config.data_dir.join("radqc.db.key"))?;
         let store = if db.exists() {
@@ -57,6 +59,7 @@ impl App {
             grants: Grants::bundled(),
             gates: gate::Gates::default(),
             gate_url: String::new(),
+            gate_token,
         };
         app.apply_published_rubric()?;
         Ok(app)
@@ -64,6 +67,11 @@ impl App {
 
     pub fn data_dir(&self) -> &Path {
         &self.config.data_dir
+    }
+
+    /// The installation's gate token: the gate API acts only on requests that carry it.
+    pub fn gate_token(&self) -> &GateToken {
+        &self.gate_token
     }
 
     /// Where the gate API listens, for the session view.

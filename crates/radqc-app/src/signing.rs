@@ -116,6 +116,15 @@ impl App {
         Ok(released)
     }
 
+    /// The gate API refused `count` requests without the gate token since its last such line
+    /// (`token_given`: the last one carried a wrong token rather than none).
+    pub fn gate_refused(&mut self, count: u64, token_given: bool, now: DateTime<Utc>) -> Result<(), AppError> {
+        let detail =
+            serde_json::json!({ "refused": count, "last": if token_given { "wrong_token" } else { "no_token" } });
+        self.store.audit("app", "gate_unauthenticated", Some("/v1/sign"), Some(&detail.to_string()), now)?;
+        Ok(())
+    }
+
     pub fn pending_gates(&self) -> Vec<GateView> {
         self.gates.pending()
     }

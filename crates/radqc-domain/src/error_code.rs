@@ -74,6 +74,8 @@ error_codes! {
     EmptyPanel => "EMPTY_PANEL",
     NotPermitted => "NOT_PERMITTED",
     UnknownGate => "UNKNOWN_GATE",
+    // The app's gate token file (`gate.token`) cannot be made, read, or is open to others.
+    GateTokenFile => "GATE_TOKEN_FILE",
     // The app's unknown notice, and a push entry closing a notice the center does not hold.
     UnknownNotice => "UNKNOWN_NOTICE",
     // The shell.
@@ -91,6 +93,8 @@ error_codes! {
     InvalidQuery => "INVALID_QUERY" @ 400,
     Unauthenticated => "UNAUTHENTICATED" @ 401,
     TokenRevoked => "TOKEN_REVOKED" @ 401,
+    // The gate API: a request without the installation's gate token (or with another).
+    GateUnauthenticated => "GATE_UNAUTHENTICATED" @ 401,
     Forbidden => "FORBIDDEN" @ 403,
     NotFound => "NOT_FOUND" @ 404,
     MethodNotAllowed => "METHOD_NOT_ALLOWED" @ 405,

@@ -49,6 +49,8 @@ struct Gate {
     app: Arc<Mutex<App>>,
     events: Arc<Events>,
     addr: SocketAddr,
+    /// The token a workstation's client reads from `gate.token` in the app's data folder.
+    token: String,
 }
 
 impl Gate {
@@ -58,7 +60,8 @@ impl Gate {
         let app = Arc::new(Mutex::new(App::open(config, Utc::now()).unwrap()));
         let events = Arc::new(Events::default());
         let addr = gate_http::start(0, app.clone(), events.clone(), GateOptions::default()).unwrap();
-        Gate { _dir: dir, app, events, addr }
+        let token = std::fs::read_to_string(dir.path().join("data").join("gate.token")).unwrap().trim().to_owned();
+        Gate { _dir: dir, app, events, addr, token }
     }
 
     fn app(&self) -> MutexGuard<'_, App> {
@@ -67,16 +70,26 @@ impl Gate {
 
     /// Sends a signing as a workstation does and leaves the connection open for the answer.
     fn post(&self, body: &Value) -> TcpStream {
+        self.post_as(body, Some(&format!("Bearer {}", self.token)))
+    }
+
+    /// Sends a signing with the given `Authorization` header (or none).
+    fn post_as(&self, body: &Value, authorization: Option<&str>) -> TcpStream {
         let body = body.to_string();
+        let auth = authorization.map(|a| format!("Authorization: {a}\r\n")).unwrap_or_default();
         let mut s = TcpStream::connect(self.addr).unwrap();
         write!(
             s,
-            "POST /v1/sign HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST /v1/sign HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         )
         .unwrap();
         s
+    }
+
+    fn bearer(&self) -> String {
+        format!("Authorization: Bearer {}", self.token)
     }
 }
 
@@ -303,7 +316,8 @@ fn the_gate_api_answers_every_request_with_the_envelope() {
     assert_eq!((status, body["code"].as_str()), (405, Some("METHOD_NOT_ALLOWED")));
     let (status, body) = raw(&gate, "POST /v2/sign HTTP/1.1\r\nContent-Length: 0", "");
     assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
-    let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nContent-Length: 8", "not json");
+    let head = format!("POST /v1/sign HTTP/1.1\r\n{}\r\nContent-Length: 8", gate.bearer());
+    let (status, body) = raw(&gate, &head, "not json");
     assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
     let (status, body) = raw(&gate, "POST /v1/sign HTTP/1.1\r\nTransfer-Encoding: chunked", "0\r\n\r\n");
     assert_eq!((status, body["code"].as_str()), (411, Some("LENGTH_REQUIRED")));
@@ -311,7 +325,8 @@ fn the_gate_api_answers_every_request_with_the_envelope() {
 
     // curl sends a body over 1 KiB only after `100 Continue`.
     let mut s = TcpStream::connect(gate.addr).unwrap();
-    write!(s, "POST /v1/sign HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n").unwrap();
+    write!(s, "POST /v1/sign HTTP/1.1\r\n{}\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n", gate.bearer())
+        .unwrap();
     let mut interim = [0u8; 25];
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.read_exact(&mut interim).unwrap();
@@ -354,4 +369,111 @@ fn a_gate_signed_exam_with_its_general_data_can_be_a_qualified_case() {
     assert_eq!(ours.len(), 2);
     assert!(ours.iter().all(|f| f.general_data_complete), "the signing time is its exam date");
     assert_eq!(indicators(&app), (sampled + 1, qualified + 1), "sampled, and qualified");
+}
+
+/// A request refused for its token: the 401 envelope, and nothing recorded, drawn or held.
+fn assert_refused_and_nothing_opened(gate: &Gate, accession: &str, authorization: Option<&str>) {
+    let (status, body) = answer(gate.post_as(&signing(accession), authorization));
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "GATE_UNAUTHENTICATED", "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Authorization: Bearer")), "{body}");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(2), "the envelope {{code, message}}: {body}");
+    let app = gate.app();
+    assert!(app.pending_gates().is_empty(), "no panel");
+    assert!(gate.events.seen.lock().unwrap().0.is_empty(), "the panel was not brought up");
+    for action in ["sampled", "not_sampled", "sign_retried"] {
+        assert_eq!(audited(&app, action, accession), 0, "no draw ({action})");
+    }
+    let unknown = app.exam_detail(accession, false).unwrap_err();
+    assert_eq!(unknown.code, "UNKNOWN_EXAM", "the signing was not recorded");
+}
+
+fn refusal_lines(app: &App) -> Vec<Value> {
+    let log = app.store().audit_log().unwrap();
+    log.iter()
+        .filter(|e| e.action == "gate_unauthenticated")
+        .map(|e| serde_json::from_str(e.detail.as_deref().unwrap_or("null")).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_signing_without_the_gate_token_is_refused_and_opens_nothing() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    assert_refused_and_nothing_opened(&gate, "CT-NOAUTH-1", None);
+    assert_eq!(refusal_lines(&gate.app()), [json!({"refused": 1, "last": "no_token"})], "one audit line");
+    // The same request with the token is taken: the refusal was for the token alone.
+    let client = gate.post(&signing("CT-NOAUTH-2"));
+    let held = gate.events.wait(1, 0).0[0].clone();
+    assert_eq!(held.accession, "CT-NOAUTH-2");
+    gate.app().close_gate(&held.id, Utc::now()).unwrap();
+    assert_eq!(answer(client).0, 200);
+}
+
+#[test]
+fn a_signing_with_a_wrong_gate_token_is_refused_the_same_way() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let mut wrong = gate.token.clone().into_bytes();
+    wrong[63] = if wrong[63] == b'0' { b'1' } else { b'0' };
+    let wrong = String::from_utf8(wrong).unwrap();
+    assert_refused_and_nothing_opened(&gate, "CT-BADAUTH-1", Some(&format!("Bearer {wrong}")));
+    // Not a bearer token, or the token cut short or padded, is no better.
+    assert_refused_and_nothing_opened(&gate, "CT-BADAUTH-2", Some(&format!("Basic {}", gate.token)));
+    assert_refused_and_nothing_opened(&gate, "CT-BADAUTH-3", Some(&format!("Bearer {}", &gate.token[..32])));
+    assert_refused_and_nothing_opened(&gate, "CT-BADAUTH-4", Some(&format!("Bearer {}00", gate.token)));
+    assert_refused_and_nothing_opened(&gate, "CT-BADAUTH-5", Some("Bearer"));
+    // The first refusal is audited at once; the ones within the minute after it are counted for
+    // the next line, so a flood of them does not grow the audit log.
+    for _ in 0..20 {
+        assert_eq!(answer(gate.post_as(&signing("CT-FLOOD"), None)).0, 401);
+    }
+    assert_eq!(refusal_lines(&gate.app()), [json!({"refused": 1, "last": "wrong_token"})]);
+}
+
+#[test]
+fn the_gate_token_is_made_once_readable_by_the_user_only_and_never_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = || AppConfig { data_dir: data.clone(), demo: true, when_panel_closed: PanelClosedPolicy::Block };
+    drop(App::open(config(), Utc::now()).unwrap());
+    let file = data.join(radqc_app::GATE_TOKEN_FILE);
+    let token = std::fs::read_to_string(&file).unwrap();
+    assert!(token.trim().len() == 64 && token.trim().bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    drop(App::open(config(), Utc::now()).unwrap());
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), token, "a second start keeps the token");
+    assert!(!data.join("gate.token.tmp").exists());
+
+    // A token file that is not well-formed is an error naming it, and is left as it is.
+    std::fs::write(&file, "not a token\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let Err(err) = App::open(config(), Utc::now()) else { panic!("opened") };
+    assert_eq!(err.code, "GATE_TOKEN_FILE");
+    assert!(
+        err.message_en.contains(&file.display().to_string()) && err.message_en.contains("64 hexadecimal"),
+        "{err:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "not a token\n", "not replaced");
+
+    // One that other users may read is refused (it may be known to them), its mode left alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(&file, &token).unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let Err(err) = App::open(config(), Utc::now()) else { panic!("opened") };
+        assert_eq!(err.code, "GATE_TOKEN_FILE");
+        assert!(err.message_en.contains(&file.display().to_string()) && err.message_en.contains("644"), "{err:?}");
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o644, "not silently fixed");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        drop(App::open(config(), Utc::now()).unwrap());
+    }
 }

@@ -199,6 +199,32 @@ fn a_held_signature_is_scored_on_the_signers_items_whoever_is_signed_in() {
 }
 
 #[test]
+fn the_signer_scores_the_held_panel_without_signing_in_but_only_their_roles_items() {
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    // Nobody is signed in at the app: the technologist A1 signed at the RIS (its own sign-in).
+    let mut req = sign_request("CT-FU-TECH", true);
+    req.signer = "A1".parse().unwrap();
+    let SignResponse::Hold { gate, waiter, .. } = app.sign(&req, now()).unwrap() else { panic!("sampled") };
+    let items: Vec<&str> = gate.items.iter().map(|i| i.as_str()).collect();
+    assert_eq!(items, ["AF"], "a technologist signer gets the technologist's items only");
+    // Another role's item through the held panel is refused, and nothing is saved or released.
+    for other in ["IQ", "RQ"] {
+        let err = app.save_panel(&panel("CT-FU-TECH", other, &[], Some(gate.id.clone())), now()).unwrap_err();
+        assert_eq!(err.code, "NOT_PERMITTED", "{other}: {err:?}");
+    }
+    assert!(waiter.answer.try_recv().is_err(), "still held");
+    assert_eq!(app.pending_gates().len(), 1);
+    let saved = app.save_panel(&panel("CT-FU-TECH", "AF", &[], Some(gate.id.clone())), now()).unwrap();
+    assert_eq!(saved[0].reviewer.as_str(), "A1", "recorded as the signer's, without a second sign-in");
+    assert!(matches!(waiter.answer.try_recv().unwrap(), GateAnswer::Go { .. }));
+    // Without a held signature, a save still needs someone signed in.
+    let err = app.save_panel(&panel("CT-FU-TECH", "AF", &[], None), now()).unwrap_err();
+    assert_eq!(err.code, "NOT_SIGNED_IN");
+    let err = app.save_panel(&panel("CT-FU-TECH", "AF", &[], Some(gate.id)), now()).unwrap_err();
+    assert_eq!(err.code, "NOT_SIGNED_IN", "a released gate no longer speaks for its signer");
+}
+
+#[test]
 fn a_rubric_the_center_published_is_used_after_sync() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
     assert_eq!(app.store().rubric().version, "2026.1");
