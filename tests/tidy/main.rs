@@ -23,10 +23,11 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     // Its tests feed it from real stores through the real client.
     ("radqc-center", &["radqc-domain", "radqc-export", "radqc-protocol"], &["radqc-store", "radqc-sync"]),
     ("radqc-app", &["radqc-domain", "radqc-protocol", "radqc-store", "radqc-sync"], &[]),
+    // Its tests run `radqc gate` against the app's real gate API.
     (
         "radqc-cli",
         &["radqc-center", "radqc-domain", "radqc-export", "radqc-pdf", "radqc-protocol", "radqc-store", "radqc-sync"],
-        &[],
+        &["radqc-app"],
     ),
     // Its tests generate ui/src/wire.ts: they turn on the `ts` feature of each crate whose types
     // cross IPC.

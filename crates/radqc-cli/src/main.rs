@@ -44,7 +44,7 @@ enum Command {
     },
     /// Ask the RadQC app before committing a signature (for workstations that can only run a
     /// command): reads `{"exam": {...}, "signer": "D1"}` on stdin, waits for the answer, exits 0
-    /// for go and 3 for blocked.
+    /// for go, 3 for blocked, 4 when the app quit while holding it, 5 without the gate token.
     Gate {
         /// The app's gate port on this machine.
         #[arg(long, default_value_t = 47801)]
@@ -53,6 +53,11 @@ enum Command {
         /// stop because QC is down) or block.
         #[arg(long, value_enum, default_value_t = gate_cmd::WhenDown::Allow)]
         when_app_down: gate_cmd::WhenDown,
+        /// The app's gate token (the app makes it at first start, readable by this OS user only).
+        /// Default: `gate.token` in the desktop app's data folder (on Linux
+        /// `~/.local/share/cn.radqc.desktop`); pass the app's `--data-dir` folder's when it has one.
+        #[arg(long, env = "RADQC_GATE_TOKEN_FILE")]
+        token_file: Option<std::path::PathBuf>,
     },
     /// The standard's indicators and figures (5.1, figures 2-7, 6.5) for a period.
     Report(report_cmd::ReportArgs),
@@ -76,7 +81,7 @@ fn main() -> ExitCode {
         Command::Rubric { command } => rubric_cmd::run(command),
         Command::Local { command } => local_cmd::run(command),
         Command::Center { command } => center_cmd::run(command),
-        Command::Gate { port, when_app_down } => gate_cmd::run(port, when_app_down),
+        Command::Gate { port, when_app_down, token_file } => gate_cmd::run(port, when_app_down, token_file),
         Command::Report(args) => report_cmd::run(args),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };

@@ -180,10 +180,16 @@ fn gate_says_so_when_the_app_quits_during_a_hold() {
             got.extend_from_slice(&buf[..n]);
         }
         std::thread::sleep(std::time::Duration::from_millis(300)); // held
+        String::from_utf8_lossy(&got).into_owned()
     });
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("gate.token");
+    let token = "0123456789abcdef".repeat(4);
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let req = r#"{"exam": {"accession": "X1", "modality": "CT", "exam_item": "CT胸部平扫"}, "signer": "D1"}"#;
-    let out = radqc(&["gate", "--port", &port], req);
-    app.join().unwrap();
+    let out = radqc(&["gate", "--port", &port, "--token-file", token_file.to_str().unwrap()], req);
+    let request = app.join().unwrap();
+    assert!(request.to_ascii_lowercase().contains(&format!("authorization: bearer {token}")), "{request}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "a documented exit code of its own; stderr: {stderr}");
     assert!(stderr.contains("RadQC quit while the signing was held"), "{stderr}");
