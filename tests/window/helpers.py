@@ -68,11 +68,21 @@ def invoke(driver: WebDriver, command: str, args: dict | None = None):
     return result["ok"]
 
 
-def post_json(url: str, body: dict, timeout: float) -> dict:
+def gate_token(data_dir: Path) -> str:
+    """The app's gate token: `gate.token` in its `--data-dir`, made at first start. The gate API
+    acts only on a request that carries it (`Authorization: Bearer <token>`)."""
+    return (Path(data_dir) / "gate.token").read_text(encoding="ascii").strip()
+
+
+def post_json(url: str, body: dict, timeout: float, token: str | None) -> dict:
+    """POSTs `body` as a workstation's client does, with the gate token (`None`: without one)."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers=headers,
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:

@@ -78,26 +78,27 @@ def test_a_score_reaches_the_center(demo_driver: WebDriver, center: dict):
     assert ids.count(evaluation_id) == 1, "once"
 
 
-def test_an_unsampled_signing_goes_straight_through(demo_driver: WebDriver):
+def test_an_unsampled_signing_goes_straight_through(demo_driver: WebDriver, tmp_path: Path):
     """Inpatient signings are sampled at 5 % (50 % while a doctor is behind the monthly
     minimum): signing some in turn, one answers `go` at once without any panel. A sampled one
     meanwhile is closed from the shell, which keeps the catch-up honest."""
     from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 
-    from helpers import post_json
+    from helpers import gate_token, post_json
 
     d = demo_driver
     wait_for(d, "roster-D2")
     click(d, "roster-D2")
     wait_for(d, "header-user")
     gate = invoke(d, "session")["gate_url"]
+    token = gate_token(tmp_path / "data")
     before = invoke(d, "sync_status")["outbox"]["pending"]
     with ThreadPoolExecutor(max_workers=1) as pool:
         for n in range(30):
             body = {"exam": {"accession": f"IP-{n}", "modality": "DR", "exam_item": "胸部正位片",
                              "patient_source": "inpatient", "staff": {"technologist": "A1", "reporting_doctor": "D2"}},
                     "signer": "D2"}
-            answer = pool.submit(post_json, f"{gate}/v1/sign", body, 60)
+            answer = pool.submit(post_json, f"{gate}/v1/sign", body, 60, token)
             try:
                 result = answer.result(timeout=3)
             except FutureTimeout:

@@ -22,6 +22,7 @@ from helpers import (
     by_testid,
     click,
     focused_testid,
+    gate_token,
     invoke,
     layout_problems,
     post_json,
@@ -198,15 +199,16 @@ def sign_body(accession: str, signer: str) -> dict:
     }
 
 
-def test_sampled_signing_held_until_scored(demo_driver: WebDriver, screenshot_dir: Path):
+def test_sampled_signing_held_until_scored(demo_driver: WebDriver, screenshot_dir: Path, tmp_path: Path):
     d = demo_driver
     sign_in(d, "D1")
     gate_url = invoke(d, "session")["gate_url"]
+    token = gate_token(tmp_path / "data")
     assert gate_url.startswith("http://127.0.0.1:"), f"the gate API did not start: {gate_url!r}"
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The workstation's call blocks until the panel is settled.
-        answer = pool.submit(post_json, f"{gate_url}/v1/sign", sign_body("CT-E2E-GATE-1", "D1"), 120)
+        answer = pool.submit(post_json, f"{gate_url}/v1/sign", sign_body("CT-E2E-GATE-1", "D1"), 120, token)
         overlay = wait_for(d, "gate-overlay")
         assert not answer.done(), "the signature went through before the panel was scored"
         wait_verdicts_ready(d)
@@ -229,7 +231,7 @@ def test_sampled_signing_held_until_scored(demo_driver: WebDriver, screenshot_di
     click(d, "gate-outcome-dismiss")
     click(d, "lang-toggle")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        answer = pool.submit(post_json, f"{gate_url}/v1/sign", sign_body("CT-E2E-GATE-2", "D1"), 120)
+        answer = pool.submit(post_json, f"{gate_url}/v1/sign", sign_body("CT-E2E-GATE-2", "D1"), 120, token)
         wait_for(d, "gate-overlay")
         wait_verdicts_ready(d)
         assert untranslated(d) == []

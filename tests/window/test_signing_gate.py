@@ -27,6 +27,7 @@ from helpers import (
     by_testid,
     click,
     focused_testid,
+    gate_token,
     invoke,
     layout_problems,
     post_json,
@@ -94,16 +95,19 @@ def gate_url(driver: WebDriver) -> str:
     return url
 
 
-def test_a_retried_signing_gives_one_panel_and_one_answer(demo_driver: WebDriver, screenshot_dir: Path):
+def test_a_retried_signing_gives_one_panel_and_one_answer(
+    demo_driver: WebDriver, screenshot_dir: Path, tmp_path: Path
+):
     d = demo_driver
     sign_in(d, "D1")
     url = gate_url(d)
+    token = gate_token(tmp_path / "data")
     with ThreadPoolExecutor(max_workers=2) as pool:
-        first = pool.submit(post_json, f"{url}/v1/sign", known_signing("CT-E2E-RETRY"), 120)
+        first = pool.submit(post_json, f"{url}/v1/sign", known_signing("CT-E2E-RETRY"), 120, token)
         overlay = wait_for(d, "gate-overlay")
         gate_id = overlay.get_attribute("data-gate-id")
         # The workstation retries (its own timeout, a second click on 签名) while it is held.
-        second = pool.submit(post_json, f"{url}/v1/sign", known_signing("CT-E2E-RETRY"), 120)
+        second = pool.submit(post_json, f"{url}/v1/sign", known_signing("CT-E2E-RETRY"), 120, token)
         WebDriverWait(d, WAIT_S).until(lambda _: len(invoke(d, "pending_gates")) >= 1)
         time.sleep(1.0)  # the retry's event has had time to reach the window
         pending = invoke(d, "pending_gates")
@@ -124,23 +128,42 @@ def test_a_retried_signing_gives_one_panel_and_one_answer(demo_driver: WebDriver
     assert d.find_element(*by_testid("gate-outcome")).get_attribute("data-kind") == "saved"
 
 
+def test_a_signing_without_the_gate_token_is_refused_and_opens_nothing(demo_driver: WebDriver):
+    """Another program on the machine, without the installation's gate token (or with another):
+    the gate API answers 401 with the envelope, and no panel comes up."""
+    import urllib.error
+
+    d = demo_driver
+    sign_in(d, "D1")
+    url = gate_url(d)
+    for token in (None, "0" * 64):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            post_json(f"{url}/v1/sign", known_signing("CT-E2E-NO-TOKEN"), 10, token)
+        assert refused.value.code == 401, token
+        assert json.loads(refused.value.read())["code"] == "GATE_UNAUTHENTICATED", token
+    time.sleep(1.0)  # an event, had there been one, has reached the window
+    assert invoke(d, "pending_gates") == []
+    assert d.find_elements(*by_testid("gate-overlay")) == []
+
+
 def panel_items_of_gate(gate: dict) -> list[str]:
     return gate["items"]
 
 
 def test_a_workstation_that_gave_up_is_shown_and_the_score_still_counts(
-    demo_driver: WebDriver, screenshot_dir: Path
+    demo_driver: WebDriver, screenshot_dir: Path, tmp_path: Path
 ):
     d = demo_driver
     sign_in(d, "D1")
     url = gate_url(d)
+    token = gate_token(tmp_path / "data")
     for lang, accession in (("zh-CN", "CT-E2E-GONE-1"), ("en", "CT-E2E-GONE-2")):
         if lang == "en":
             click(d, "gate-outcome-dismiss")
             click(d, "lang-toggle")
         with ThreadPoolExecutor(max_workers=1) as pool:
             # The workstation waits 3 s, then its HTTP request times out and the connection closes.
-            gave_up = pool.submit(post_json, f"{url}/v1/sign", known_signing(accession), 3)
+            gave_up = pool.submit(post_json, f"{url}/v1/sign", known_signing(accession), 3, token)
             overlay = wait_for(d, "gate-overlay")
             assert d.find_elements(*by_testid("gate-gave-up")) == []
             with pytest.raises(OSError):
@@ -165,13 +188,14 @@ def test_a_workstation_that_gave_up_is_shown_and_the_score_still_counts(
 
 
 def test_film_and_reconstruction_unknown_are_left_out_unless_stated(
-    demo_driver: WebDriver, screenshot_dir: Path
+    demo_driver: WebDriver, screenshot_dir: Path, tmp_path: Path
 ):
     d = demo_driver
     sign_in(d, "D1")
     url = gate_url(d)
+    token = gate_token(tmp_path / "data")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        answer = pool.submit(post_json, f"{url}/v1/sign", readme_signing("CT-E2E-FACTS"), 120)
+        answer = pool.submit(post_json, f"{url}/v1/sign", readme_signing("CT-E2E-FACTS"), 120, token)
         wait_for(d, "gate-overlay")
         wait_verdicts_ready(d)
         gate = invoke(d, "pending_gates")[0]
@@ -227,7 +251,7 @@ def test_radqc_gate_when_the_app_quits_during_a_hold(demo_driver: WebDriver, tmp
     sign_in(d, "D1")
     port = urlparse(gate_url(d)).port
     gate = subprocess.Popen(
-        [str(cli), "gate", "--port", str(port)],
+        [str(cli), "gate", "--port", str(port), "--token-file", str(tmp_path / "data" / "gate.token")],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -248,13 +272,16 @@ def test_radqc_gate_when_the_app_quits_during_a_hold(demo_driver: WebDriver, tmp
     assert json.loads(out)["app_quit"] is True
 
 
-def test_film_and_reconstruction_unknown_in_english(demo_driver: WebDriver, screenshot_dir: Path):
+def test_film_and_reconstruction_unknown_in_english(
+    demo_driver: WebDriver, screenshot_dir: Path, tmp_path: Path
+):
     d = demo_driver
     sign_in(d, "D1")
     url = gate_url(d)
+    token = gate_token(tmp_path / "data")
     click(d, "lang-toggle")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        answer = pool.submit(post_json, f"{url}/v1/sign", readme_signing("CT-E2E-FACTS-EN"), 120)
+        answer = pool.submit(post_json, f"{url}/v1/sign", readme_signing("CT-E2E-FACTS-EN"), 120, token)
         wait_for(d, "gate-overlay")
         wait_verdicts_ready(d)
         assert "Not stated whether film was printed" in text_of(d, "panel-ask-FL")
