@@ -38,7 +38,10 @@ impl GateToken {
     /// Uses the token file at `path`, making it when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<GateToken, AppError> {
         match std::fs::symlink_metadata(path) {
-            Ok(_) => Self::load(path),
+            Ok(_) => {
+                remove_if_same_file(&staged_name(path), path);
+                Self::load(path)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
             Err(e) => Err(err(path, "无法读取", format!("cannot be read: {e}"))),
         }
@@ -105,7 +108,11 @@ impl GateToken {
             return Err(err(path, "无法写入", format!("cannot be written: {e}")));
         }
         // A hard link never replaces a file there: two first starts at once keep the first token.
-        let linked = std::fs::hard_link(&staged, path);
+        let linked = match std::fs::hard_link(&staged, path) {
+            // A file system without hard links: a rename, after checking nothing is there.
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !path.exists() => std::fs::rename(&staged, path),
+            other => other,
+        };
         let _ = std::fs::remove_file(&staged);
         match linked {
             Ok(()) => {}
@@ -142,4 +149,20 @@ fn staged_name(path: &Path) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".tmp");
     PathBuf::from(name)
+}
+
+/// Removes `staged` when it is another name of the file at `path` (a first start stopped between
+/// linking the token into place and removing the staged name).
+fn remove_if_same_file(staged: &Path, path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::symlink_metadata(staged), std::fs::metadata(path)) {
+            if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
+                let _ = std::fs::remove_file(staged);
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (staged, path);
 }

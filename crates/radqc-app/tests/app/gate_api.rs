@@ -446,6 +446,14 @@ fn the_gate_token_is_made_once_readable_by_the_user_only_and_never_replaced() {
     drop(App::open(config(), Utc::now()).unwrap());
     assert_eq!(std::fs::read_to_string(&file).unwrap(), token, "a second start keeps the token");
     assert!(!data.join("gate.token.tmp").exists());
+    // A first start stopped between linking the token into place and removing its staged name.
+    #[cfg(unix)]
+    {
+        std::fs::hard_link(&file, data.join("gate.token.tmp")).unwrap();
+        drop(App::open(config(), Utc::now()).unwrap());
+        assert!(!data.join("gate.token.tmp").exists(), "the staged name is cleaned up");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
+    }
 
     // A token file that is not well-formed is an error naming it, and is left as it is.
     std::fs::write(&file, "not a token\n").unwrap();
