@@ -81,6 +81,7 @@ async fn hostile_push(center: &tokio::sync::Mutex<Center>, via: &str, supersede:
         let codes: Vec<(radqc_protocol::EntryStatus, Option<String>)> =
             answer.results.iter().map(|r| (r.status, r.reason.as_ref().map(|b| b.code.clone()))).collect();
         use radqc_protocol::EntryStatus::{Duplicate, Rejected};
+        assert_eq!(codes.len(), 2, "{case}: both hostile entries are answered: {codes:?}");
         for (r, code) in codes.iter().zip(["SITE_MISMATCH", "ID_CONFLICT"]) {
             assert!(matches!(r.0, Rejected | Duplicate), "{case}: the hostile entry is refused: {codes:?}");
             assert_eq!(r.1.as_deref(), Some(code), "{case}: {codes:?}");

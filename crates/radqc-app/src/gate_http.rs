@@ -273,8 +273,12 @@ fn sign(body: &[u8], stream: &TcpStream, server: &Server) -> Option<Answer> {
     };
     let asked = server.app().sign(&req, Utc::now());
     let (gate, waiter, decision) = match asked {
-        // The app's refusal (its code from the same catalogue) is the request's fault: 400.
-        Err(e) => return Some(Answer { status: 400, body: json!({ "code": e.code, "message": e.message_en }) }),
+        // The app's refusal, with the status its code has in the catalogue (the request's fault,
+        // 400, unless the code says otherwise: a full disk is not the workstation's doing).
+        Err(e) => {
+            let status = e.code.parse::<radqc_domain::ErrorCode>().ok().and_then(|c| c.status()).unwrap_or(400);
+            return Some(Answer { status, body: json!({ "code": e.code, "message": e.message_en }) });
+        }
         Ok(SignResponse::Go { decision }) => {
             return Some(Answer { status: 200, body: json!({ "decision": "go", "sampled": false, "draw": decision }) })
         }

@@ -333,15 +333,37 @@ async fn enroll(
     if !is_uuid(&req.device_id) {
         return Err(ApiError::new(ErrorCode::InvalidBody, "`device_id` must be the store's device UUID"));
     }
-    if req.device_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
-        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` holds a control character"));
-    }
+    check_device_name(req.device_name.as_deref())?;
     let token = secret::new_token();
     let (site, next_seq) = state
         .db
         .enroll(&secret::hash(&req.code), &req.device_id, req.device_name.as_deref(), &secret::hash(&token), Utc::now())
         .await?;
     Ok(axum::Json(EnrollResponse { device_id: req.device_id, site, token, next_seq }))
+}
+
+/// A device's name, as enrollment and a fork take it: no control character, at most 200 characters.
+fn check_device_name(name: Option<&str>) -> Result<(), ApiError> {
+    match name {
+        Some(n) if n.chars().any(char::is_control) => {
+            Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` holds a control character"))
+        }
+        Some(n) if n.chars().count() > 200 => {
+            Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` has at most 200 characters"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A page of a feed or of a device's records: `after` ≥ 0 and 1 ≤ `limit` ≤ `feed::MAX_PAGE`.
+fn check_page(after: i64, limit: i64) -> Result<(), ApiError> {
+    if after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&limit) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
+        ));
+    }
+    Ok(())
 }
 
 /// A UUID as text: 8-4-4-4-12 hex digits.
@@ -429,18 +451,13 @@ async fn fork_device(
     if !is_uuid(&req.device_id) {
         return Err(ApiError::new(ErrorCode::InvalidBody, "`device_id` must be a new device UUID"));
     }
-    if req.device_name.as_ref().is_some_and(|n| n.contains('\0')) {
-        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` holds a NUL character"));
-    }
+    check_device_name(req.device_name.as_deref())?;
     let well_formed = req
         .token
         .strip_prefix("rq_")
         .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
     if !well_formed {
         return Err(ApiError::new(ErrorCode::InvalidBody, "`token` must be `rq_` and 64 lowercase hex characters"));
-    }
-    if req.device_name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(ApiError::new(ErrorCode::InvalidBody, "`device_name` has at most 200 characters"));
     }
     let forked = state
         .db
@@ -482,12 +499,7 @@ async fn device_records(
     if !is_uuid(&q.device) {
         return Err(ApiError::new(ErrorCode::InvalidQuery, "`device`: a device UUID"));
     }
-    if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
-        ));
-    }
+    check_page(q.after, q.limit)?;
     let Some(other) = state.db.device_state(&q.device).await? else {
         return Err(ApiError::new(ErrorCode::UnknownDevice, format!("no device {}", q.device)));
     };
@@ -534,12 +546,7 @@ async fn feed(
         .0
         .parse()
         .map_err(|e: String| ApiError::new(ErrorCode::UnknownFeed, e))?;
-    if q.after < 0 || !(1..=crate::feed::MAX_PAGE).contains(&q.limit) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            format!("`after` ≥ 0 and 1 ≤ `limit` ≤ {}", crate::feed::MAX_PAGE),
-        ));
-    }
+    check_page(q.after, q.limit)?;
     let site = match &caller {
         Caller::Device(d) => d.site.clone(),
         Caller::Person(p) => p.site.clone(),
@@ -844,7 +851,8 @@ async fn notices(
         return Err(ApiError::forbidden(format!("you may not read site {site}'s notices")));
     }
     let list = state.db.notices(Some(&site)).await?;
-    let zones = state.db.site_zones().await?;
+    // Due dates are local days: the zones are read only when they are asked about.
+    let zones = if q.overdue_days.is_some() { state.db.site_zones().await? } else { Default::default() };
     let list = select_notices(list, q.open, q.overdue_days, q.department.as_deref(), Utc::now(), &zones);
     Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site()) {
         Some(p) => {

@@ -93,8 +93,7 @@ pub trait Known {
 
 /// The digest of an entry's payload, as sent (the store never changes an entry's text).
 pub fn digest(payload: &serde_json::value::RawValue) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(payload.get().as_bytes()))
+    radqc_domain::migrations::digest(payload.get())
 }
 
 /// The ids a batch names (its records and the evaluations its corrections supersede), for

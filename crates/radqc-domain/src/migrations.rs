@@ -6,7 +6,8 @@
 
 use std::collections::BTreeMap;
 
-/// The SHA-256 of a migration's text as written, in hexadecimal: what a history records.
+/// The SHA-256 of a text as written, in hexadecimal: what a migration history records for a
+/// migration, and what the center keeps of each pushed entry's payload.
 pub fn digest(migration: &str) -> String {
     use sha2::Digest;
     sha2::Sha256::digest(migration.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()

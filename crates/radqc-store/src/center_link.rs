@@ -66,14 +66,21 @@ impl Store {
     /// published with the site's roster, else the site's own setting (`time_zone`), else
     /// `Asia/Shanghai`.
     pub fn time_zone(&self) -> Result<radqc_domain::SiteZone, StoreError> {
-        let site = self.site().to_string();
-        let published = self.feed_items(FeedKind::Roster)?;
-        let from_center = published
-            .iter()
-            .rev()
-            .filter(|i| i.site.as_deref() == Some(&site))
-            .find_map(|i| i.body.get("time_zone").and_then(|z| z.as_str()).map(str::to_owned));
-        match from_center.or(self.meta_value("time_zone")?) {
+        // The newest roster of this site that names a zone, read in SQL: every signing asks.
+        let from_center: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT json_extract(body, '$.time_zone') FROM center_feed
+                 WHERE kind = 'roster' AND site = ?1 AND json_extract(body, '$.time_zone') IS NOT NULL
+                 ORDER BY cursor DESC LIMIT 1",
+            )?
+            .query_row([self.site().as_str()], |r| r.get(0))
+            .optional()?;
+        let zone = match from_center {
+            Some(z) => Some(z),
+            None => self.meta_value("time_zone")?,
+        };
+        match zone {
             Some(z) => z.parse().map_err(|e: radqc_domain::CodeError| invalid("time_zone", e.to_string())),
             None => Ok(radqc_domain::SiteZone::default()),
         }

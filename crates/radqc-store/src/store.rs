@@ -761,7 +761,7 @@ impl Store {
 
     /// Pending outbox entries in sequence order, at most `limit`.
     pub fn pending_outbox(&self, limit: u32) -> Result<Vec<OutboxEntry>, StoreError> {
-        self.query_outbox("o.state = 'pending'", limit)
+        self.query_pending_after(self.seq_base()?, limit)
     }
 
     /// Entries the center refused, with its reasons.

@@ -274,7 +274,9 @@ fn film_and_reconstruction_unknown_are_not_scored_unless_the_reviewer_states_the
 #[test]
 fn an_exam_signed_through_the_gate_counts_in_the_workload_at_its_signing_time() {
     let gate = Gate::start(PanelClosedPolicy::Allow);
-    let month = Utc::now().format("%Y-%m").to_string();
+    // The site's local month of the signing (a UTC month would be the wrong one for 8 hours).
+    let zone = gate.app().store().time_zone().unwrap();
+    let month = zone.month_at(Utc::now()).to_string();
     let scope: ReportScope = serde_json::from_value(json!({"from": month, "to": month})).unwrap();
     let workload = |app: &App| app.report_view(&scope).unwrap().workload.total;
     let before = {
@@ -339,7 +341,9 @@ fn the_gate_api_answers_every_request_with_the_envelope() {
 #[test]
 fn a_gate_signed_exam_with_its_general_data_can_be_a_qualified_case() {
     let gate = Gate::start(PanelClosedPolicy::Allow);
-    let month = Utc::now().format("%Y-%m").to_string();
+    // The site's local month of the signing (a UTC month would be the wrong one for 8 hours).
+    let zone = gate.app().store().time_zone().unwrap();
+    let month = zone.month_at(Utc::now()).to_string();
     let scope: ReportScope = serde_json::from_value(json!({"from": month, "to": month})).unwrap();
     let indicators = |app: &App| {
         let i = app.report_view(&scope).unwrap().indicators;

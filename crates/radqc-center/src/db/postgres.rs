@@ -611,9 +611,9 @@ impl Backend for PgDb {
                 }
             }
             let (evaluation_ids, event_ids, notice_ids) = push::named_ids(&entries);
-            for id in notice_ids {
-                if let Some(r) = tx.query_opt(sql::NOTICE_SITE, &[&id]).await? {
-                    known.notice_sites.insert(id, r.try_get::<_, String>(0)?);
+            if !notice_ids.is_empty() {
+                for r in tx.query("SELECT id, site FROM notices WHERE id = ANY($1)", &[&notice_ids]).await? {
+                    known.notice_sites.insert(r.try_get(0)?, r.try_get::<_, String>(1)?);
                 }
             }
             if !evaluation_ids.is_empty() {
@@ -785,6 +785,8 @@ impl Backend for PgDb {
             futures_util::future::try_join_all(writes.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
 
             // Monitoring notices: rare, and each depends on what the database says, so one by one.
+            // The push's site's roster is read once, for its first failed evaluation.
+            let mut staff: Option<Vec<(String, String)>> = None;
             for write in &plan.writes {
                 let Write::Apply { payload, .. } = write else { continue };
                 for step in notice_step::steps(payload) {
@@ -796,13 +798,16 @@ impl Backend for PgDb {
                             notice_step::closed(body, &closure)?
                         }
                         NoticeStep::Open { site, payload } => {
-                            let staff = tx
-                                .query(sql::STAFF_ROLES, &[&site])
-                                .await?
-                                .iter()
-                                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-                                .collect::<Result<Vec<(String, String)>, ApiError>>()?;
-                            match notice_step::opening(payload, staff, now)? {
+                            if staff.is_none() {
+                                staff = Some(
+                                    tx.query(sql::STAFF_ROLES, &[&site])
+                                        .await?
+                                        .iter()
+                                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                                        .collect::<Result<Vec<(String, String)>, ApiError>>()?,
+                                );
+                            }
+                            match notice_step::opening(payload, staff.clone().unwrap_or_default(), now)? {
                                 Some(o) => {
                                     let n = &o.notice;
                                     let inserted = tx

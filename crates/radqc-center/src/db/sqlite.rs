@@ -165,10 +165,16 @@ impl push::Known for SqliteKnown<'_> {
     }
 }
 
+/// A `sql::DEVICE_STATE` row.
+fn device_state_row(r: &rusqlite::Row) -> rusqlite::Result<DeviceState> {
+    Ok(DeviceState { device_id: r.get(0)?, site: r.get(1)?, last_seq: r.get(2)?, forked_from: r.get(3)? })
+}
+
 /// Runs an applied entry's notice steps (`notice_step.rs` decides them).
 fn notice_steps(
     tx: &rusqlite::Transaction,
     payload: &SyncPayload,
+    staff: &mut Option<Vec<(String, String)>>,
     received: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -182,11 +188,15 @@ fn notice_steps(
                 notice_step::closed(body.as_deref(), &closure)?
             }
             NoticeStep::Open { site, payload } => {
-                let staff: Vec<(String, String)> = tx
-                    .prepare_cached(sql::STAFF_ROLES)?
-                    .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<_, _>>()?;
-                match notice_step::opening(payload, staff, now)? {
+                // The push's site's roster, read once for the push's first failed evaluation.
+                if staff.is_none() {
+                    *staff = Some(
+                        tx.prepare_cached(sql::STAFF_ROLES)?
+                            .query_map([&site], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<Result<_, _>>()?,
+                    );
+                }
+                match notice_step::opening(payload, staff.clone().unwrap_or_default(), now)? {
                     Some(o) => {
                         let n = &o.notice;
                         let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
@@ -640,10 +650,12 @@ impl Backend for SqliteDb {
                 };
                 let mut inserted = Vec::with_capacity(applied.len());
                 let mut applied_rows = applied.iter();
+                // The push's site's roster, read once for its first failed evaluation.
+                let mut staff = None;
                 for write in &plan.writes {
                     match write {
                         Write::Apply { payload, .. } => {
-                            notice_steps(&tx, payload, &received, now)?;
+                            notice_steps(&tx, payload, &mut staff, &received, now)?;
                             if let SyncPayload::NoticeClosed { .. } = payload.as_ref() {
                                 continue;
                             }
@@ -742,18 +754,7 @@ impl Backend for SqliteDb {
     fn device_state<'a>(&'a self, device_id: &'a str) -> DbFuture<'a, Option<DeviceState>> {
         Box::pin(async move {
             let device_id = device_id.to_owned();
-            self.with(move |c| {
-                Ok(c.query_row(sql::DEVICE_STATE, [&device_id], |r| {
-                    Ok(DeviceState {
-                        device_id: r.get(0)?,
-                        site: r.get(1)?,
-                        last_seq: r.get(2)?,
-                        forked_from: r.get(3)?,
-                    })
-                })
-                .optional()?)
-            })
-            .await
+            self.with(move |c| Ok(c.query_row(sql::DEVICE_STATE, [&device_id], device_state_row).optional()?)).await
         })
     }
 
@@ -781,14 +782,7 @@ impl Backend for SqliteDb {
                         )?;
                     }
                 }
-                let state = tx.query_row(sql::DEVICE_STATE, [&device_id], |r| {
-                    Ok(DeviceState {
-                        device_id: r.get(0)?,
-                        site: r.get(1)?,
-                        last_seq: r.get(2)?,
-                        forked_from: r.get(3)?,
-                    })
-                })?;
+                let state = tx.query_row(sql::DEVICE_STATE, [&device_id], device_state_row)?;
                 tx.commit()?;
                 Ok(state)
             })

@@ -5,54 +5,10 @@
 //! failing disk, an old tool or an operator would.
 
 use chrono::Utc;
-use radqc_center::Db;
 use radqc_protocol::StaffMember;
 use serde_json::Value;
 
-use crate::support::{Center, Clinic};
-
-/// Where a center's database lives, to change it behind the center's back.
-enum Place {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Place {
-    async fn run(&self, sql: &str) {
-        match self {
-            Place::Sqlite(path) => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
-            Place::Postgres(url) => {
-                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-                tokio::spawn(conn);
-                client.batch_execute(sql).await.unwrap();
-            }
-        }
-    }
-}
-
-/// Runs `test` on a fresh center per backend, with the place of its database.
-async fn each_place<F, Fut>(test: F)
-where
-    F: Fn(&'static str, Center, Place) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let dir = tempfile::tempdir().unwrap();
-    let mut places = vec![Place::Sqlite(dir.path().join("center.db"))];
-    match std::env::var("RADQC_TEST_DATABASE_URL") {
-        Ok(admin) => places.push(Place::Postgres(crate::support::fresh_postgres_url(&admin).await)),
-        Err(_) if std::env::var("RADQC_REQUIRE_POSTGRES").as_deref() == Ok("1") => {
-            panic!("RADQC_REQUIRE_POSTGRES=1 but RADQC_TEST_DATABASE_URL is not set")
-        }
-        Err(_) => eprintln!("note: RADQC_TEST_DATABASE_URL not set: PostgreSQL backend not tested here"),
-    }
-    for place in places {
-        let (name, db) = match &place {
-            Place::Sqlite(path) => ("sqlite", Db::open_sqlite(path).unwrap()),
-            Place::Postgres(url) => ("postgres", Db::connect_postgres(url).await.unwrap()),
-        };
-        test(name, Center::start(db).await, place).await;
-    }
-}
+use crate::support::{each_place, Center, Clinic, Place};
 
 fn storage_error(backend: &str, what: &str, (status, body): (u16, Value)) {
     assert_eq!(

@@ -4,7 +4,7 @@
 use radqc_protocol::PushEntry;
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, edit, Center, Clinic};
+use crate::support::{each_backend, each_place, edit, Center, Clinic};
 
 async fn rollups_equal_a_rebuild(backend: &str, center: &Center) {
     let kept = center.db.rollups().await.unwrap();
@@ -163,37 +163,9 @@ async fn a_fork_is_a_device_of_the_same_site_and_a_retry_answers_the_same() {
     .await;
 }
 
-/// Runs `sql` on the center's own database from outside, as a failing disk or an operator would.
-async fn outside(backend: &Backend, sql: &str) {
-    match backend {
-        Backend::Sqlite(path) => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
-        Backend::Postgres(url) => {
-            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(conn);
-            client.batch_execute(sql).await.unwrap();
-        }
-    }
-}
-
-enum Backend {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
 #[tokio::test]
 async fn a_database_error_is_a_retry_never_a_verdict() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut backends = vec![Backend::Sqlite(dir.path().join("center.db"))];
-    if let Ok(admin) = std::env::var("RADQC_TEST_DATABASE_URL") {
-        backends.push(Backend::Postgres(crate::support::fresh_postgres_url(&admin).await));
-    }
-    for backend in backends {
-        let db = match &backend {
-            Backend::Sqlite(path) => radqc_center::Db::open_sqlite(path).unwrap(),
-            Backend::Postgres(url) => radqc_center::Db::connect_postgres(url).await.unwrap(),
-        };
-        let center = Center::start(db).await;
-        let name = if matches!(backend, Backend::Sqlite(_)) { "sqlite" } else { "postgres" };
+    each_place(|name, center, place| async move {
         let code = center.site("SITE-A").await;
         let (_, token) = center.enroll(&code).await;
         let mut a = Clinic::new("SITE-A");
@@ -204,19 +176,20 @@ async fn a_database_error_is_a_retry_never_a_verdict() {
         a.store.close_notice(&notice, "已复核并重新培训", &"D1".parse().unwrap(), chrono::Utc::now()).unwrap();
 
         // The notices cannot be read for a moment: the push fails as a whole and is retried.
-        outside(&backend, "ALTER TABLE notices RENAME TO notices_away").await;
+        place.run("ALTER TABLE notices RENAME TO notices_away").await;
         let (s, body) = center.push(&token, &a.entries(2, 2)).await;
         assert!(s >= 500, "{name}: a database error is a 5xx, not an answer about the entry: {s} {body}");
         assert_eq!(body["code"], "STORAGE_UNAVAILABLE", "{name}: {body}");
         let (_, device) = center.get("/api/v1/device", Some(&token)).await;
         assert_eq!(device["last_seq"], 1, "{name}: the entry was not consumed");
 
-        outside(&backend, "ALTER TABLE notices_away RENAME TO notices").await;
+        place.run("ALTER TABLE notices_away RENAME TO notices").await;
         let (_, body) = center.push(&token, &a.entries(2, 2)).await;
         assert_eq!(status(&body, 0), ("applied", ""), "{name}: the retry closes the notice: {body}");
         let notices = center.db.notices(Some("SITE-A")).await.unwrap();
         assert!(notices.iter().any(|n| n.id == notice && n.closed), "{name}: {notices:?}");
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
