@@ -9,7 +9,7 @@
 //! the file: a token others could read may already be known to them, so it is neither silently
 //! replaced nor its mode silently narrowed; deleting the file makes a new one at the next start.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::{AppError, ErrorCode};
 
@@ -39,7 +39,7 @@ impl GateToken {
     pub fn load_or_create(path: &Path) -> Result<GateToken, AppError> {
         match std::fs::symlink_metadata(path) {
             Ok(_) => {
-                remove_if_same_file(&staged_name(path), path);
+                radqc_store::remove_leftover_stage(path);
                 Self::load(path)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(path),
@@ -85,47 +85,12 @@ impl GateToken {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| err(path, "无法生成", format!("no randomness for a token: {e}")))?;
         let token = hex::encode(bytes);
-        let staged = staged_name(path);
-        let written = (|| {
-            match std::fs::remove_file(&staged) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-                _ => {}
-            }
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(&staged)?;
-            use std::io::Write;
-            writeln!(file, "{token}")?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&staged);
-            return Err(err(path, "无法写入", format!("cannot be written: {e}")));
+        match radqc_store::create_private_file(path, &format!("{token}\n")) {
+            Ok(()) => Ok(GateToken(token)),
+            // Two first starts at once: the first one's token stands.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::load(path),
+            Err(e) => Err(err(path, "无法写入", format!("cannot be written: {e}"))),
         }
-        // A hard link never replaces a file there: two first starts at once keep the first token.
-        let linked = match std::fs::hard_link(&staged, path) {
-            // A file system without hard links: a rename, after checking nothing is there.
-            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && !path.exists() => std::fs::rename(&staged, path),
-            other => other,
-        };
-        let _ = std::fs::remove_file(&staged);
-        match linked {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Self::load(path),
-            Err(e) => return Err(err(path, "无法创建", format!("cannot be created: {e}"))),
-        }
-        #[cfg(unix)]
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(|e| err(path, "无法写入", format!("cannot be made durable: {e}")))?;
-        }
-        Ok(GateToken(token))
     }
 
     /// Whether a request's `Authorization` header carries this token (`Bearer <token>`). The
@@ -143,26 +108,4 @@ impl GateToken {
         let diff = given.iter().zip(ours).fold(0u8, |acc, (a, b)| acc | (a ^ b));
         std::hint::black_box(diff) == 0
     }
-}
-
-fn staged_name(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// Removes `staged` when it is another name of the file at `path` (a first start stopped between
-/// linking the token into place and removing the staged name).
-fn remove_if_same_file(staged: &Path, path: &Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let (Ok(a), Ok(b)) = (std::fs::symlink_metadata(staged), std::fs::metadata(path)) {
-            if (a.dev(), a.ino()) == (b.dev(), b.ino()) {
-                let _ = std::fs::remove_file(staged);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = (staged, path);
 }

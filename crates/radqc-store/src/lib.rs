@@ -22,6 +22,6 @@ pub use model::{
     AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord, NewEvaluation, OutboxCounts,
     OutboxEntry, OutboxState, PatientInput, SyncPayload,
 };
-pub use open::{default_key_path, latest_schema, Key};
+pub use open::{create_private_file, default_key_path, latest_schema, remove_leftover_stage, Key};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
 pub use store::{applicable_items, check_applies, Store, MAX_CLOCK_SKEW};

@@ -49,26 +49,7 @@ impl Key {
         let err = |message: String| StoreError::KeyFile { path: path.to_owned(), message };
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| err(format!("no randomness for a key: {e}")))?;
-        let staged = sibling(path, ".tmp");
-        let written = (|| {
-            remove_if_present(&staged)?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(&staged)?;
-            use std::io::Write;
-            writeln!(file, "{}", hex::encode(key))?;
-            file.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&staged);
-            return Err(err(format!("cannot write: {e}")));
-        }
-        match move_into_place(&staged, path) {
+        match create_private_file(path, &format!("{}\n", hex::encode(key))) {
             Ok(()) => Ok(Key(key)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 Err(err("already exists; refusing to overwrite a key".into()))
@@ -81,7 +62,7 @@ impl Key {
     pub fn load_or_create(path: &Path) -> Result<Key, StoreError> {
         if path.exists() {
             // A `create_file` killed right after moving the key into place left the staged name.
-            remove_if_same_file(&sibling(path, ".tmp"), path);
+            remove_leftover_stage(path);
             Self::from_file(path)
         } else {
             Self::create_file(path)
@@ -383,6 +364,43 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
+}
+
+/// Writes a new secret file at `path`, readable by the owner only (0600 from its creation), whole
+/// or not at all: written beside as `<path>.tmp`, synced, linked into place, the folder synced.
+/// Never replaces a file there (`AlreadyExists`): two first starts at once keep the first one's.
+/// The store's key file and the app's gate token are written this way.
+pub fn create_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    let staged = sibling(path, ".tmp");
+    let written = (|| {
+        remove_if_present(&staged)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&staged)?;
+        use std::io::Write;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&staged);
+        return Err(e);
+    }
+    let moved = move_into_place(&staged, path);
+    if moved.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    moved
+}
+
+/// Removes what a [`create_private_file`] stopped between linking the file into place and
+/// removing its staged name left beside `path`.
+pub fn remove_leftover_stage(path: &Path) {
+    remove_if_same_file(&sibling(path, ".tmp"), path)
 }
 
 /// Removes `staged` when it is another name of the file at `path` (a hard link left behind).
