@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -157,3 +159,27 @@ RAW_KEY = re.compile(
 
 def untranslated(driver: WebDriver) -> list[str]:
     return RAW_KEY.findall(driver.find_element(By.TAG_NAME, "body").text)
+
+
+RADQC = Path(__file__).resolve().parents[2] / "target/debug/radqc"
+
+
+def radqc(*args: str, stdin: str = "") -> str:
+    """Runs the real `radqc` command; its stdout (the test fails with its stderr if it fails)."""
+    out = subprocess.run([str(RADQC), *args], input=stdin, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, f"radqc {' '.join(args)}: {out.stderr}"
+    return out.stdout
+
+
+@contextlib.contextmanager
+def center_serving(db: str):
+    """A `radqc center serve` process on a free loopback port for the center database `db`; its URL."""
+    proc = subprocess.Popen([str(RADQC), "center", "serve", "--listen", "127.0.0.1:0", "--db", db],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        assert url.startswith("http://127.0.0.1:"), f"the center says where it listens: {url!r}"
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

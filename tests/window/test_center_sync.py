@@ -5,24 +5,12 @@ window, "sync now", and the center's own export holding that evaluation."""
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from helpers import WAIT_S, by_testid, click, invoke, text_of, wait_for
-
-REPO = Path(__file__).resolve().parents[2]
-RADQC = REPO / "target/debug/radqc"
-
-
-def radqc(*args: str) -> str:
-    out = subprocess.run([str(RADQC), *args], capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, f"radqc {' '.join(args)}: {out.stderr}"
-    return out.stdout
-
+from helpers import RADQC, WAIT_S, by_testid, center_serving, click, invoke, radqc, text_of, wait_for
 
 @pytest.fixture
 def center(tmp_path):
@@ -32,17 +20,8 @@ def center(tmp_path):
     db = str(tmp_path / "center.db")
     radqc("center", "site", "add", "DEMO-RAD", "--name", "演示放射科", "--db", db)
     code = radqc("center", "device", "enroll", "--site", "DEMO-RAD", "--db", db).strip()
-    proc = subprocess.Popen(
-        [str(RADQC), "center", "serve", "--listen", "127.0.0.1:0", "--db", db],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        url = proc.stdout.readline().strip().removeprefix("listening on ")
-        assert url.startswith("http://127.0.0.1:"), f"the center says where it listens: {url!r}"
+    with center_serving(db) as url:
         yield {"url": url, "code": code, "db": db}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_a_score_reaches_the_center(demo_driver: WebDriver, center: dict):

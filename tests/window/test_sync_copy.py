@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,11 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import _window
-from helpers import WAIT_S, by_testid, click, layout_problems, screenshot, text_of, untranslated, wait_for
+from helpers import (
+    RADQC, WAIT_S, by_testid, center_serving, click, layout_problems, radqc, screenshot, text_of, untranslated, wait_for,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-RADQC = REPO / "target/debug/radqc"
 SITE = "CLINIC-07"
-
-
-def radqc(*args: str, stdin: str = "") -> str:
-    out = subprocess.run([str(RADQC), *args], input=stdin, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, f"radqc {' '.join(args)}: {out.stderr}"
-    return out.stdout
 
 
 def lines(start: int, n: int) -> str:
@@ -58,10 +51,7 @@ def restored(tmp_path):
     radqc("center", "staff", "add", "--site", SITE, "--code", "Q1", "--name", "郑丽", "--role", "qc_officer",
           "--db", center_db)
     code = radqc("center", "device", "enroll", "--site", SITE, "--db", center_db).strip()
-    proc = subprocess.Popen([str(RADQC), "center", "serve", "--listen", "127.0.0.1:0", "--db", center_db],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        url = proc.stdout.readline().strip().removeprefix("listening on ")
+    with center_serving(center_db) as url:
         data = tmp_path / "data"
         data.mkdir()
         db = data / "radqc.db"
@@ -76,9 +66,6 @@ def restored(tmp_path):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         copy_store(tmp_path / "backup.db", db)
         yield {"data": data, "center_db": center_db}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
