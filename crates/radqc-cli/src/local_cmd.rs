@@ -212,9 +212,9 @@ fn copy_words(c: &radqc_sync::CopyRecovery) -> String {
             c.now, c.was, c.restored_evaluations, c.restored_events, c.now, c.was, c.restored_evaluations, c.restored_events
         ),
         _ => format!(
-            "radqc sync: 本库是另一台工作站数据库的副本，已作为新设备 {} 继续同步（原设备 {}），两边的评分都已保留。\n\
-             radqc sync: this store is a copy of another workstation's; it now syncs as new device {} (was {}); the scores of both are kept.",
-            c.now, c.was, c.now, c.was
+            "radqc sync: 本库是一个副本（从备份恢复，或复制自另一台工作站），它用过的序号在中心已有别的记录；已作为新设备 {} 继续同步（原设备 {}），并从中心取回 {} 条评分、{} 条检查记录，没有评分丢失。\n\
+             radqc sync: this store is a copy (restored from a backup, or copied from another workstation): the center held other records under numbers it used; it now syncs as new device {} (was {}) and took back {} evaluations and {} exam events from the center; nothing was lost.",
+            c.now, c.was, c.restored_evaluations, c.restored_events, c.now, c.was, c.restored_evaluations, c.restored_events
         ),
     }
 }

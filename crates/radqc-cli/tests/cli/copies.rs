@@ -166,6 +166,8 @@ fn a_store_copied_onto_a_second_workstation_becomes_a_device_of_its_own() {
         for db in [&second, &first] {
             let outcome = sync(db);
             if !outcome["copy"].is_null() {
+                let words = outcome["stderr"].as_str().unwrap();
+                assert!(words.contains("本库是一个副本") && words.contains("nothing was lost"), "{words}");
                 copies.push(outcome["copy"].clone());
             }
         }
