@@ -143,6 +143,22 @@ CREATE TABLE notice_closures (
     r#"
 ALTER TABLE exams ADD COLUMN performed_at_source TEXT CHECK (performed_at_source IN ('signed'));
 "#,
+    // 4: people's sign-in at this workstation: a secret a person chose here (kept until the
+    // center's roster carries it), and wrong attempts with the lock they lead to.
+    r#"
+CREATE TABLE local_secrets (
+    staff      TEXT PRIMARY KEY,
+    verifier   TEXT NOT NULL,
+    based_on   INTEGER NOT NULL,
+    changed_at TEXT NOT NULL,
+    sent_at    TEXT
+) STRICT;
+CREATE TABLE sign_in_attempts (
+    staff        TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL CHECK (failures >= 0),
+    locked_until TEXT
+) STRICT;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
