@@ -3,6 +3,7 @@
 
 mod api;
 mod openapi;
+mod secrets;
 mod stored;
 mod support;
 mod trust;

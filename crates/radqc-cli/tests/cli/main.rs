@@ -9,4 +9,5 @@ mod gate;
 mod local;
 mod migrations;
 mod score;
+mod secrets;
 mod support;
