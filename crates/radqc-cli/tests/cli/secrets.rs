@@ -23,7 +23,7 @@ impl CenterProcess {
     fn start(db: &str, port: u16, logs: &std::path::Path, n: u32) -> CenterProcess {
         let out = std::fs::File::create(logs.join(format!("center-{n}.out"))).unwrap();
         let err = std::fs::File::create(logs.join(format!("center-{n}.err"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_radqc"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
             .args(["center", "serve", "--listen", &format!("127.0.0.1:{port}"), "--db", db])
             .env("RUST_LOG", "debug")
             .stdout(Stdio::from(out))
@@ -36,6 +36,8 @@ impl CenterProcess {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the center did not start on port {port}");
     }
 }
