@@ -183,7 +183,7 @@ pub struct Enrollment {
 
 /// Whether the app starts with the workstation's session.
 #[tauri::command]
-pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
+pub fn autostart<R: tauri::Runtime>(handle: tauri::AppHandle<R>) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     handle
         .autolaunch()
@@ -192,7 +192,7 @@ pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
 }
 
 #[tauri::command]
-pub fn set_autostart(handle: tauri::AppHandle, enabled: bool) -> Answer<bool> {
+pub fn set_autostart<R: tauri::Runtime>(handle: tauri::AppHandle<R>, enabled: bool) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     let launcher = handle.autolaunch();
     let done = if enabled { launcher.enable() } else { launcher.disable() };
