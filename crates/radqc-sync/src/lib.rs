@@ -697,3 +697,50 @@ pub async fn sync_with_retries(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const OTHER: &str = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    fn refused(center: &str, code: &str, pin: Option<&str>, insecure_http: bool) -> Option<ErrorCode> {
+        let args = EnrollArgs { center, code, pin, insecure_http, device_name: None };
+        match route(&args) {
+            Ok(_) => None,
+            Err(SyncError::Trust { code, .. }) => Some(code),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn enrollment_knows_how_it_reaches_the_center_before_any_request() {
+        let with_pin = format!("K7QM-3XPA-9TWE#{PIN}");
+        assert_eq!(refused("https://qc.region.example:8443/", &with_pin, None, false), None);
+        assert_eq!(refused("https://qc.region.example:8443", "K7QM-3XPA-9TWE", Some(PIN), false), None);
+        assert_eq!(refused("https://qc.region.example:8443", &with_pin, Some(PIN), false), None, "the same pin twice");
+        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", None, true), Some(ErrorCode::CenterPinRequired));
+        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", Some(" "), false), Some(ErrorCode::CenterPinRequired));
+        assert_eq!(refused("https://10.0.0.2", &with_pin, Some(OTHER), false), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE#sha256/x", None, false), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(refused("http://127.0.0.1:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://localhost:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://[::1]:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://10.0.0.2:8080", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::InsecureHttp));
+        assert_eq!(refused("http://center.example", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::InsecureHttp));
+        assert_eq!(refused("http://10.0.0.2:8080", "K7QM-3XPA-9TWE", None, true), None);
+        assert_eq!(refused("http://10.0.0.2:8080", &with_pin, None, true), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(refused("ftp://10.0.0.2", "K7QM-3XPA-9TWE", None, true), Some(ErrorCode::CenterUrl));
+        assert_eq!(refused("qc.region.example:8443", "K7QM-3XPA-9TWE", Some(PIN), false), Some(ErrorCode::CenterUrl));
+        assert_eq!(refused("", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::CenterUrl));
+    }
+
+    #[test]
+    fn the_trust_an_enrollment_records_matches_the_links() {
+        let args = EnrollArgs { center: "http://10.0.0.2:8080/", code: "C", insecure_http: true, ..Default::default() };
+        let Ok((center, code, Route::Plain(_, trust))) = route(&args) else { panic!("plain HTTP, accepted") };
+        assert_eq!((center.as_str(), code.as_str(), trust), ("http://10.0.0.2:8080", "C", CenterTrust::InsecureHttp));
+        assert_eq!(CenterTrust::of(&center, None), trust, "the store reads the same trust back");
+    }
+}
