@@ -723,7 +723,10 @@ mod tests {
         assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", None, true), Some(ErrorCode::CenterPinRequired));
         assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", Some(" "), false), Some(ErrorCode::CenterPinRequired));
         assert_eq!(refused("https://10.0.0.2", &with_pin, Some(OTHER), false), Some(ErrorCode::CenterPinInvalid));
-        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE#sha256/x", None, false), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(
+            refused("https://10.0.0.2", "K7QM-3XPA-9TWE#sha256/x", None, false),
+            Some(ErrorCode::CenterPinInvalid)
+        );
         assert_eq!(refused("http://127.0.0.1:8080", "K7QM-3XPA-9TWE", None, false), None);
         assert_eq!(refused("http://localhost:8080", "K7QM-3XPA-9TWE", None, false), None);
         assert_eq!(refused("http://[::1]:8080", "K7QM-3XPA-9TWE", None, false), None);
