@@ -320,6 +320,21 @@ describe("sync", () => {
     expect(byId(w, "sync-trust").attributes("data-trust")).toBe("insecure_http");
   });
 
+  it("says plainly when the server at the center's address is not the pinned one", async () => {
+    const { w } = await mountApp(doctor, {
+      sync_status: () => status,
+      sync_now: () => ({ outcome: "stopped", code: "CENTER_PIN_MISMATCH", message: "its key is sha256/AAAA" }),
+    });
+    wrapper = w;
+    await open(w, "sync");
+    await byId(w, "sync-now").trigger("click");
+    await flushPromises();
+    const text = byId(w, "sync-outcome").text();
+    expect(text).toContain("指纹不符");
+    expect(text).toContain("未发送");
+    expect(text).toContain("sha256/AAAA");
+  });
+
   it("says a store enrolled before pins were taken keeps syncing, not pinned", async () => {
     const old: SyncView = { ...status, center_trust: "not_pinned", center_pin: null };
     const { w } = await mountApp(doctor, { sync_status: () => old });
