@@ -5,6 +5,7 @@ mod copies;
 mod counting;
 mod crash;
 mod edges;
+mod enroll;
 mod gate;
 mod local;
 mod migrations;
