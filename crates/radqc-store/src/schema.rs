@@ -188,6 +188,7 @@ mod tests {
         "feb7f597b72a61da6ccdb7f616a1dfb48b7d22316e1d63bbcf8401170869161e", // 1: exams … audit log
         "bdb38bf11cd047cf02398700c210630926a387e8ef6d0022e1fea580047dec65", // 2: center feed, notice closures
         "89bb8431d2e928dbb4b1ebb029900dc99fd2f95035704d299c89e62ddc37f4ae", // 3: performed_at_source
+        "b166bf4a327542a0a294d1f268ccd658ede0670e335932a786aec24242997992", // 4: local secrets, sign-in attempts
     ];
 
     #[test]

@@ -114,6 +114,7 @@ mod tests {
         "2d7115d18b1d48725603978f5c1ac580af07c2dcfc360d57a102251bd9e16c2b", // 3: rollups, patient_known
         "92019eb69b772888cd9f69ae0c562c84115a845d8112aa3c207970a4a5a9f5f1", // 4: entry digests, forks
         "c1b03c99a8f94d81c4ed62afa845e2a815bd096d2c03af0e43fa67150bf45822", // 5: local months, case spans
+        "5285451a62afea3d3fc6ddd29176e15d804135aeb4120517b76ef8e7bdd7be81", // 6: staff secrets, settings
     ];
 
     #[test]
