@@ -11,6 +11,7 @@ mod desktop;
 pub mod events;
 mod gate_http;
 mod ipc_error;
+mod os_lock;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -249,6 +250,19 @@ pub fn run(options: Options) {
             }
             spawn_sync_loop(shared.clone());
             spawn_idle_lock(shared.clone(), tauri_app.handle().clone());
+            {
+                use tauri::Emitter;
+                let (app, handle) = (shared.clone(), tauri_app.handle().clone());
+                os_lock::watch(move || {
+                    let locked = app.lock().ok().map(|mut a| {
+                        let was = a.locked();
+                        a.lock("os", chrono::Utc::now()).is_ok() && !was && a.locked()
+                    });
+                    if locked == Some(true) {
+                        let _ = handle.emit(events::SESSION_LOCKED, events::SessionLocked { why: "os".to_owned() });
+                    }
+                });
+            }
             tauri_app.manage(shared);
             Ok(())
         })
