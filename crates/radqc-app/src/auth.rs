@@ -81,26 +81,32 @@ impl RosterDirectory {
         published: Option<&StaffCredential>,
     ) -> Result<Option<InForce>, AppError> {
         let local = store.local_secret(code)?;
-        Ok(match (local, published) {
-            // Chosen here from the version the center still publishes (or before the center's
-            // roster carried any): the person's newest.
-            (Some(l), p) if p.is_none_or(|p| l.based_on >= p.version) => {
-                Some(InForce { verifier: l.verifier, version: l.based_on, must_change: false, set_at: l.changed_at })
-            }
-            (_, Some(p)) => Some(InForce {
-                verifier: p.verifier.clone(),
-                version: p.version,
-                must_change: p.must_change,
-                set_at: p.set_at,
-            }),
-            // Unreachable by the first arm (a local one with no published one is in force); kept
-            // explicit for the compiler.
-            (Some(_), None) | (None, None) => None,
-        })
+        // Chosen here from the version the center still publishes (or before the center's
+        // roster carried any): the person's newest. Otherwise the center's.
+        if let Some(l) = local.filter(|l| published.is_none_or(|p| l.based_on >= p.version)) {
+            return Ok(Some(InForce {
+                verifier: l.verifier,
+                version: l.based_on,
+                must_change: false,
+                set_at: l.changed_at,
+            }));
+        }
+        Ok(published.map(|p| InForce {
+            verifier: p.verifier.clone(),
+            version: p.version,
+            must_change: p.must_change,
+            set_at: p.set_at,
+        }))
     }
 }
 
 impl App {
+    /// Plugs in another directory (a hospital's LDAP / AD): it checks and takes secrets from now
+    /// on; the lock-out, the audit log and the session's lock stay the app's.
+    pub fn set_directory(&mut self, directory: Box<dyn Directory>) {
+        self.directory = directory;
+    }
+
     /// The region's secret policy (published with the roster; the default before any).
     pub fn secret_policy(&self) -> Result<SecretPolicy, AppError> {
         Ok(roster_body(&self.store, self.config.demo)?.and_then(|b| b.policy).unwrap_or_default())
