@@ -6,6 +6,7 @@
 mod codes;
 mod error_code;
 mod exam;
+mod grants;
 pub mod migrations;
 pub mod report;
 pub mod rollup;
@@ -20,6 +21,7 @@ pub mod zone;
 pub use codes::{Applicability, CodeError, CriterionCode, CriterionKind, Grade, ItemCode, ItemKind, Role, Score};
 pub use error_code::ErrorCode;
 pub use exam::{ExamEventKind, ExamStaff, Modality, PatientSource, QcMode, Sex, SiteCode, StaffCode};
+pub use grants::{Grants, GrantsError, GrantsProblem};
 pub use rubric::{Criterion, Item, Problem, Rubric, RubricError, Text, RUBRIC_SCHEMA};
 pub use sampling::{decide, draw, Decision, SamplingRule, SamplingRules, Signing, StaffMonth, Why, PPM};
 pub use scoring::{Findings, ScoringError, Verdict};
