@@ -6,6 +6,7 @@ mod counting;
 mod crash;
 mod edges;
 mod gate;
+mod grants;
 mod local;
 mod migrations;
 mod score;
