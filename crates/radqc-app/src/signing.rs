@@ -15,18 +15,16 @@ use crate::{
 const DEFAULT_SAMPLING: &str = include_str!("../../../assets/sampling.json");
 
 impl App {
-    /// A reading workstation asks before committing a signature: the signing is recorded, the
-    /// sampling rules decide, and the answer is go, or hold until the panel is saved.
+    /// A reading workstation asks before committing a signature: for a signer in the roster the
+    /// signing is recorded, the sampling rules decide, and the answer is go, or hold until the
+    /// panel is saved; anyone else is refused (`UNKNOWN_SIGNER`) with nothing recorded.
     pub fn sign(&mut self, req: &SignRequest, now: DateTime<Utc>) -> Result<SignResponse, AppError> {
-        // A workstation that retries a signing while it is held (its own timeout, a second
-        // click) joins that hold: one signing is one panel and one QC, never a second draw.
-        let site = req.exam.site.clone().unwrap_or_else(|| self.store.site().clone());
         // The signer must be in the site's roster: their roles decide what they score, and an
         // unknown one is refused, never guessed. Nothing is recorded, drawn or held.
         let Some(signer) = self.roster()?.into_iter().find(|m| m.code == req.signer.as_str()) else {
             return Err(AppError::new(
                 ErrorCode::UnknownSigner,
-                format!("签名医师 {} 不在本站点的人员名单中：未记录签名，也未抽样；请在区域中心登记后重试", req.signer),
+                format!("签名人 {} 不在本站点的人员名单中：未记录签名，也未抽样；请在区域中心登记后重试", req.signer),
                 format!(
                     "the signer {} is not in the site's roster: nothing was recorded or drawn; \
                      enter them at the center (radqc center staff add) and sync, then sign again",
@@ -34,6 +32,9 @@ impl App {
                 ),
             ));
         };
+        // A workstation that retries a signing while it is held (its own timeout, a second
+        // click) joins that hold: one signing is one panel and one QC, never a second draw.
+        let site = req.exam.site.clone().unwrap_or_else(|| self.store.site().clone());
         if let Some((view, waiter, decision)) = self.gates.join(site.as_str(), &req.exam.accession, req.signer.as_str())
         {
             self.store.audit(req.signer.as_str(), "sign_retried", Some(&req.exam.accession), Some(&view.id), now)?;
