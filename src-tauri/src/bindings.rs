@@ -116,6 +116,7 @@ fn render() -> String {
         radqc_protocol::EvaluationRecord,
         radqc_protocol::StaffMember,
         radqc_store::ExamFilter,
+        radqc_domain::credential::SecretPolicy,
         radqc_app::Session,
         radqc_app::ExamView,
         radqc_app::ExamDetail,
@@ -175,7 +176,7 @@ fn render() -> String {
     out.declared.insert("ErrorCode".to_owned());
 
     out.text.push_str("// The events the shell emits (src-tauri/src/events.rs).\n\n");
-    types!(crate::events::Navigate, crate::events::OpenExam);
+    types!(crate::events::Navigate, crate::events::OpenExam, crate::events::SessionLocked);
     for (constant, name, _) in crate::events::ALL {
         out.text.push_str(&format!("export const {constant} = \"{name}\";\n"));
     }

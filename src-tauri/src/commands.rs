@@ -30,13 +30,38 @@ pub fn roster(app: State<'_, Shared>) -> Answer<Vec<StaffMember>> {
 }
 
 #[tauri::command]
-pub fn sign_in(app: State<'_, Shared>, code: String) -> Answer<StaffMember> {
-    Ok(app.lock()?.sign_in(&code, Utc::now())?)
+pub fn sign_in(app: State<'_, Shared>, code: String, secret: String) -> Answer<StaffMember> {
+    Ok(app.lock()?.sign_in(&code, &secret, Utc::now())?)
+}
+
+/// Signs in with a new secret (a first sign-in, or an expired secret), proven by the current one.
+#[tauri::command]
+pub fn change_secret(app: State<'_, Shared>, code: String, current: String, next: String) -> Answer<StaffMember> {
+    Ok(app.lock()?.change_secret(&code, &current, &next, Utc::now())?)
 }
 
 #[tauri::command]
 pub fn sign_out(app: State<'_, Shared>) -> Answer<()> {
-    app.lock()?.sign_out();
+    app.lock()?.sign_out(Utc::now())?;
+    Ok(())
+}
+
+/// Locks the session now (the person's own choice).
+#[tauri::command]
+pub fn lock_session(app: State<'_, Shared>) -> Answer<()> {
+    Ok(app.lock()?.lock("by_user", Utc::now())?)
+}
+
+/// Opens the locked session with the same person's secret.
+#[tauri::command]
+pub fn unlock_session(app: State<'_, Shared>, secret: String) -> Answer<StaffMember> {
+    Ok(app.lock()?.unlock(&secret, Utc::now())?)
+}
+
+/// A key or the mouse moved in the window: the idle time starts again.
+#[tauri::command]
+pub fn touch(app: State<'_, Shared>) -> Answer<()> {
+    app.lock()?.touch(Utc::now());
     Ok(())
 }
 

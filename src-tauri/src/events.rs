@@ -13,13 +13,25 @@ pub const NAVIGATE: &str = "navigate";
 /// A `radqc://score?accession=…` link: open active QC on that exam. Payload: [`OpenExam`].
 pub const OPEN_EXAM: &str = "open-exam";
 
+/// The session locked (idle time, or the OS session locked): show the lock prompt. Payload:
+/// [`SessionLocked`].
+pub const SESSION_LOCKED: &str = "session-locked";
+
 /// Every event, its constant's name and its payload's TypeScript type (for the bindings).
-pub const ALL: [(&str, &str, &str); 4] = [
+pub const ALL: [(&str, &str, &str); 5] = [
     ("GATE_REQUESTED", GATE_REQUESTED, "GateView"),
     ("GATE_GAVE_UP", GATE_GAVE_UP, "GateView"),
     ("NAVIGATE", NAVIGATE, "Navigate"),
     ("OPEN_EXAM", OPEN_EXAM, "OpenExam"),
+    ("SESSION_LOCKED", SESSION_LOCKED, "SessionLocked"),
 ];
+
+/// Why the session locked: `idle` or `os`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SessionLocked {
+    pub why: String,
+}
 
 /// The screen to show: `home`, `active`, `sync`.
 #[derive(Debug, Clone, Serialize)]

@@ -21,13 +21,15 @@ use tauri::Manager;
 
 pub use ipc_error::IpcError;
 
-/// Command-line options: `--demo`, `--data-dir DIR`, `--gate-port PORT`, `--allow-on-close`.
+/// Command-line options: `--demo`, `--data-dir DIR`, `--gate-port PORT`, `--allow-on-close`,
+/// `--idle-lock SECONDS`.
 #[derive(Debug, Clone)]
 pub struct Options {
     pub demo: bool,
     pub data_dir: Option<PathBuf>,
     pub gate_port: u16,
     pub when_panel_closed: PanelClosedPolicy,
+    pub idle_lock: Duration,
 }
 
 /// The port the reading workstation's hook talks to unless told otherwise.
@@ -40,6 +42,7 @@ impl Options {
             data_dir: None,
             gate_port: DEFAULT_GATE_PORT,
             when_panel_closed: PanelClosedPolicy::Block,
+            idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
         };
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
@@ -51,9 +54,18 @@ impl Options {
                     let v = args.next().ok_or("--gate-port needs a port")?;
                     o.gate_port = v.parse().map_err(|_| format!("--gate-port: `{v}` is not a port"))?;
                 }
+                "--idle-lock" => {
+                    let v = args.next().ok_or("--idle-lock needs seconds")?;
+                    let secs: u64 = v.parse().map_err(|_| format!("--idle-lock: `{v}` is not a number of seconds"))?;
+                    if !(5..=24 * 3600).contains(&secs) {
+                        return Err(format!("--idle-lock: {secs} s is outside 5 s to 24 h"));
+                    }
+                    o.idle_lock = Duration::from_secs(secs);
+                }
                 other => {
                     return Err(format!(
-                        "unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close)"
+                        "unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close, \
+                         --idle-lock SECONDS)"
                     ))
                 }
             }
@@ -119,6 +131,18 @@ fn spawn_sync_loop(app: Shared) {
     });
 }
 
+/// Locks the session after the configured idle time, and tells the window.
+fn spawn_idle_lock(app: Shared, handle: tauri::AppHandle) {
+    use tauri::Emitter;
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let locked = app.lock().ok().and_then(|mut a| a.lock_if_idle(chrono::Utc::now()).ok()).unwrap_or(false);
+        if locked {
+            let _ = handle.emit(events::SESSION_LOCKED, events::SessionLocked { why: "idle".to_owned() });
+        }
+    });
+}
+
 /// Starts the desktop app and blocks until its last window closes.
 pub fn run(options: Options) {
     tauri::Builder::default()
@@ -152,7 +176,12 @@ pub fn run(options: Options) {
                 Some(d) => d.clone(),
                 None => tauri_app.path().app_data_dir()?,
             };
-            let config = AppConfig { data_dir, demo: options.demo, when_panel_closed: options.when_panel_closed };
+            let config = AppConfig {
+                data_dir,
+                demo: options.demo,
+                when_panel_closed: options.when_panel_closed,
+                idle_lock: options.idle_lock,
+            };
             let app = App::open(config, chrono::Utc::now()).map_err(|e| e.to_string())?;
             let shared = Shared(Arc::new(Mutex::new(app)));
             // Without its port (another instance holds it) the app still scores; the session then
@@ -162,6 +191,7 @@ pub fn run(options: Options) {
                 Err(e) => eprintln!("radqc-desktop: gate API not started on port {}: {e}", options.gate_port),
             }
             spawn_sync_loop(shared.clone());
+            spawn_idle_lock(shared.clone(), tauri_app.handle().clone());
             tauri_app.manage(shared);
             Ok(())
         })
@@ -171,6 +201,10 @@ pub fn run(options: Options) {
             commands::roster,
             commands::sign_in,
             commands::sign_out,
+            commands::change_secret,
+            commands::lock_session,
+            commands::unlock_session,
+            commands::touch,
             commands::scorable_items,
             commands::preview_score,
             commands::save_evaluations,

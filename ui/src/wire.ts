@@ -250,6 +250,31 @@ evaluated?: boolean,
 score?: Score, limit?: number, };
 
 /**
+ * The region's rules for secrets, published with every site's roster.
+ */
+export type SecretPolicy = { 
+/**
+ * The fewest characters a secret has.
+ */
+min_length: number, 
+/**
+ * Whether a secret of digits only (a PIN) is allowed.
+ */
+allow_digits_only: boolean, 
+/**
+ * Days a secret is good for after it was set; 0: it does not expire.
+ */
+expiry_days: number, 
+/**
+ * Wrong secrets in a row that lock the person at the workstation.
+ */
+max_attempts: number, 
+/**
+ * Minutes the lock lasts.
+ */
+lockout_minutes: number, };
+
+/**
  * What the front-end shows about the session.
  */
 export type Session = { site: string, device_id: string, demo: boolean, user: StaffMember | null, gate_url: string, 
@@ -257,7 +282,23 @@ export type Session = { site: string, device_id: string, demo: boolean, user: St
  * Roles that see the site's scores and reports (质控员, 科主任, …), from the grants: the UI
  * shows the 报表 screen to whoever holds one.
  */
-site_score_roles: Array<string>, };
+site_score_roles: Array<string>, 
+/**
+ * Signed in, but locked to a prompt for the same person's secret.
+ */
+locked: boolean, 
+/**
+ * Seconds without a key or the mouse before the session locks.
+ */
+idle_lock_secs: number, 
+/**
+ * The region's rules for a new secret (the change form shows them).
+ */
+policy: SecretPolicy, 
+/**
+ * In the demo, every demo person's secret (shown on the sign-in page); otherwise none.
+ */
+demo_secret: string | null, };
 
 /**
  * An exam as the UI shows it; blind reviews get no staff.
@@ -645,7 +686,7 @@ export type IpcError = {
 code: ErrorCode, message_zh: string, message_en: string, };
 
 /** Every error code, of the one catalogue `radqc_protocol::ErrorCode`. */
-export type ErrorCode = "NO_DATABASE" | "DATABASE_EXISTS" | "NOT_A_DATABASE" | "FOREIGN_DATABASE" | "WRONG_KEY" | "NEWER_SCHEMA" | "MIGRATION_HISTORY" | "KEY_FILE" | "DISK_FULL" | "INVALID_INPUT" | "ITEM_NOT_APPLICABLE" | "FACT_UNKNOWN" | "UNKNOWN_EVALUATION" | "ALREADY_CORRECTED" | "NOT_PENDING" | "STORAGE" | "CRITERION_OF_OTHER_ITEM" | "UNKNOWN_CRITERION" | "DUPLICATE_CRITERION" | "FOUND_AND_NOT_APPLICABLE" | "DATA_DIR" | "ROSTER_UNREADABLE" | "GRANTS_UNREADABLE" | "UNKNOWN_SIGNER" | "UNKNOWN_STAFF" | "NOT_SIGNED_IN" | "UNKNOWN_EXAM" | "EMPTY_PANEL" | "NOT_PERMITTED" | "UNKNOWN_GATE" | "GATE_TOKEN_FILE" | "UNKNOWN_NOTICE" | "ENROLL_FAILED" | "AUTOSTART" | "UI_UNEXPECTED_IPC_ERROR" | "NETWORK" | "FORK_LOOP" | "INVALID_SITE" | "INVALID_REQUEST" | "INVALID_BODY" | "INVALID_QUERY" | "UNAUTHENTICATED" | "TOKEN_REVOKED" | "GATE_UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "STORAGE_UNAVAILABLE" | "HTTP_ERROR" | "INVALID_ROLE" | "INVALID_STAFF" | "INVALID_RUBRIC" | "INVALID_GRANTS" | "UNKNOWN_SITE" | "UNKNOWN_DEVICE" | "UNKNOWN_FEED" | "SITE_EXISTS" | "DEVICE_EXISTS" | "DEVICE_AT_OTHER_SITE" | "NO_PDF_FONT" | "UNSUPPORTED_SCHEMA" | "BATCH_TOO_LARGE" | "BAD_BATCH" | "SEQUENCE_GAP" | "SEQUENCE_REUSED" | "ID_CONFLICT" | "INVALID_PAYLOAD" | "SITE_MISMATCH" | "ALREADY_SUPERSEDED" | "UNKNOWN_RUBRIC_VERSION" | "INVALID_FINDINGS" | "SCORE_MISMATCH";
+export type ErrorCode = "NO_DATABASE" | "DATABASE_EXISTS" | "NOT_A_DATABASE" | "FOREIGN_DATABASE" | "WRONG_KEY" | "NEWER_SCHEMA" | "MIGRATION_HISTORY" | "KEY_FILE" | "DISK_FULL" | "INVALID_INPUT" | "ITEM_NOT_APPLICABLE" | "FACT_UNKNOWN" | "UNKNOWN_EVALUATION" | "ALREADY_CORRECTED" | "NOT_PENDING" | "STORAGE" | "CRITERION_OF_OTHER_ITEM" | "UNKNOWN_CRITERION" | "DUPLICATE_CRITERION" | "FOUND_AND_NOT_APPLICABLE" | "DATA_DIR" | "ROSTER_UNREADABLE" | "GRANTS_UNREADABLE" | "UNKNOWN_SIGNER" | "UNKNOWN_STAFF" | "NOT_SIGNED_IN" | "UNKNOWN_EXAM" | "EMPTY_PANEL" | "NOT_PERMITTED" | "UNKNOWN_GATE" | "GATE_TOKEN_FILE" | "UNKNOWN_NOTICE" | "SIGN_IN_FAILED" | "LOCKED_OUT" | "SECRET_CHANGE_REQUIRED" | "NO_SECRET" | "SESSION_LOCKED" | "WEAK_SECRET" | "INVALID_VERIFIER" | "ENROLL_FAILED" | "AUTOSTART" | "UI_UNEXPECTED_IPC_ERROR" | "NETWORK" | "FORK_LOOP" | "INVALID_SITE" | "INVALID_REQUEST" | "INVALID_BODY" | "INVALID_QUERY" | "UNAUTHENTICATED" | "TOKEN_REVOKED" | "GATE_UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "STORAGE_UNAVAILABLE" | "HTTP_ERROR" | "INVALID_ROLE" | "INVALID_STAFF" | "INVALID_RUBRIC" | "INVALID_GRANTS" | "UNKNOWN_SITE" | "UNKNOWN_DEVICE" | "UNKNOWN_FEED" | "SITE_EXISTS" | "DEVICE_EXISTS" | "DEVICE_AT_OTHER_SITE" | "NO_PDF_FONT" | "UNSUPPORTED_SCHEMA" | "BATCH_TOO_LARGE" | "BAD_BATCH" | "SEQUENCE_GAP" | "SEQUENCE_REUSED" | "ID_CONFLICT" | "INVALID_PAYLOAD" | "SITE_MISMATCH" | "ALREADY_SUPERSEDED" | "UNKNOWN_RUBRIC_VERSION" | "INVALID_FINDINGS" | "SCORE_MISMATCH";
 
 /** The codes by name, for the UI's branches: `error.code === ERROR_CODES.DISK_FULL`. */
 export const ERROR_CODES = {
@@ -681,6 +722,13 @@ export const ERROR_CODES = {
   UNKNOWN_GATE: "UNKNOWN_GATE",
   GATE_TOKEN_FILE: "GATE_TOKEN_FILE",
   UNKNOWN_NOTICE: "UNKNOWN_NOTICE",
+  SIGN_IN_FAILED: "SIGN_IN_FAILED",
+  LOCKED_OUT: "LOCKED_OUT",
+  SECRET_CHANGE_REQUIRED: "SECRET_CHANGE_REQUIRED",
+  NO_SECRET: "NO_SECRET",
+  SESSION_LOCKED: "SESSION_LOCKED",
+  WEAK_SECRET: "WEAK_SECRET",
+  INVALID_VERIFIER: "INVALID_VERIFIER",
   ENROLL_FAILED: "ENROLL_FAILED",
   AUTOSTART: "AUTOSTART",
   UI_UNEXPECTED_IPC_ERROR: "UI_UNEXPECTED_IPC_ERROR",
@@ -740,10 +788,16 @@ export type Navigate = { route: string, };
  */
 export type OpenExam = { accession: string, };
 
+/**
+ * Why the session locked: `idle` or `os`.
+ */
+export type SessionLocked = { why: string, };
+
 export const GATE_REQUESTED = "gate-requested";
 export const GATE_GAVE_UP = "gate-gave-up";
 export const NAVIGATE = "navigate";
 export const OPEN_EXAM = "open-exam";
+export const SESSION_LOCKED = "session-locked";
 
 /** Each event's payload. */
 export interface ShellEventPayloads {
@@ -751,4 +805,5 @@ export interface ShellEventPayloads {
   "gate-gave-up": GateView;
   "navigate": Navigate;
   "open-exam": OpenExam;
+  "session-locked": SessionLocked;
 }

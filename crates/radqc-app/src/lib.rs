@@ -6,6 +6,7 @@
 //! Architecture Invariant: time comes in as arguments (`now`); randomness only from the OS for
 //! keys and ids, never for a sampling decision (those are keyed draws from the domain crate).
 
+mod auth;
 mod demo;
 mod drill;
 mod error;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 use radqc_protocol::StaffMember;
 use radqc_store::Store;
 
+pub use auth::{ChangeWhy, Directory, InForce, RosterDirectory, Verdict};
 pub use demo::seed_demo;
 pub use drill::Drill;
 pub use error::{AppError, ErrorCode};
@@ -37,7 +39,7 @@ pub use panel::{PanelItem, PanelSave, StatedFacts};
 /// Who may do what, by role: the grants the center published (`Store::grants`).
 pub use radqc_domain::Grants;
 pub use scope::ReportScope;
-pub use session::Session;
+pub use session::{Session, DEMO_SECRET};
 pub use sync::{RejectedEntry, SyncView};
 
 /// Where the app keeps its files and how it behaves.
@@ -48,7 +50,12 @@ pub struct AppConfig {
     pub demo: bool,
     /// What a closed panel does to the held signature.
     pub when_panel_closed: PanelClosedPolicy,
+    /// How long without a key or the mouse before the session locks (default 10 minutes).
+    pub idle_lock: std::time::Duration,
 }
+
+/// The idle time after which a session locks unless configured otherwise.
+pub const DEFAULT_IDLE_LOCK: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// The running app's state.
 pub struct App {
@@ -58,4 +65,10 @@ pub struct App {
     gates: gate::Gates,
     gate_url: String,
     gate_token: GateToken,
+    /// Who checks secrets: the roster's verifiers unless a hospital's directory is plugged in.
+    directory: Box<dyn Directory>,
+    /// Signed in, but locked to a prompt for the same person's secret.
+    locked: bool,
+    /// The last key or mouse movement in the window (or the sign-in).
+    last_activity: chrono::DateTime<chrono::Utc>,
 }

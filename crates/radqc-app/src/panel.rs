@@ -87,7 +87,9 @@ impl App {
         }
         // A held signature is scored on the items its signer's roles grant (whoever is signed in
         // at the workstation records the score); otherwise the user's own grants decide.
-        let (allowed, reviewer) = match (held, &self.user) {
+        // A locked session's person is not at the keyboard: the held signer scores it then.
+        let present = self.user.as_ref().filter(|_| !self.locked);
+        let (allowed, reviewer) = match (held, present) {
             (Some((items, _)), Some(user)) => (items, user.code.clone()),
             (Some((items, signer)), None) => (items, signer),
             (None, _) => {

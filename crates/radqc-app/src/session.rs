@@ -6,14 +6,51 @@
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
+use radqc_domain::credential::SecretPolicy;
 use radqc_domain::{ItemCode, SiteCode};
-use radqc_protocol::{ExamRecord, FeedKind, StaffMember};
+use radqc_protocol::{ExamRecord, FeedKind, RosterBody, StaffMember};
 use radqc_store::{Key, Store};
 use serde::Serialize;
 
 use crate::{gate, seed_demo, App, AppConfig, AppError, ErrorCode, GateToken, GATE_TOKEN_FILE};
 
 const DEMO_ROSTER: &str = include_str!("../../../assets/demo/roster.json");
+/// The demo department's verifiers, all of [`DEMO_SECRET`] (each with its own salt).
+const DEMO_CREDENTIALS: &str = include_str!("../../../assets/demo/credentials.json");
+/// Every demo person's secret (the sign-in page shows it in the demo).
+pub const DEMO_SECRET: &str = "radqc-demo";
+
+/// The site's roster as the center published it last (its staff, their verifiers and the
+/// region's policy), or the demo department's in the demo until the center names staff.
+pub(crate) fn roster_body(store: &Store, demo: bool) -> Result<Option<RosterBody>, AppError> {
+    let site = store.site().to_string();
+    let published = store.feed_items(FeedKind::Roster)?;
+    let latest = published.iter().rev().find(|i| i.site.as_deref() == Some(&site));
+    let body: Option<RosterBody> = match latest {
+        // A roster that does not read is an error to show, never an empty roster (nobody
+        // could sign in, and it would look like the center's doing).
+        Some(item) => Some(serde_json::from_value(item.body.clone()).map_err(|e| {
+            AppError::new(
+                ErrorCode::RosterUnreadable,
+                format!("中心发布的人员名单（第 {} 条）无法读取：{e}；请联系区域中心", item.cursor),
+                format!("the roster the center published (feed item {}) does not read: {e}", item.cursor),
+            )
+        })?),
+        None => None,
+    };
+    // A site the center made but whose staff it has not entered yet publishes an empty
+    // roster (with its time zone): the demo department keeps its own people until then.
+    if demo && body.as_ref().is_none_or(|b| b.staff.is_empty()) {
+        let demo_policy = SecretPolicy { expiry_days: 0, ..SecretPolicy::default() };
+        return Ok(Some(RosterBody {
+            staff: serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses"),
+            time_zone: body.and_then(|b| b.time_zone),
+            credentials: serde_json::from_str(DEMO_CREDENTIALS).expect("the demo credentials parse"),
+            policy: Some(demo_policy),
+        }));
+    }
+    Ok(body)
+}
 
 /// What the front-end shows about the session.
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +64,14 @@ pub struct Session {
     /// Roles that see the site's scores and reports (质控员, 科主任, …), from the grants: the UI
     /// shows the 报表 screen to whoever holds one.
     pub site_score_roles: Vec<String>,
+    /// Signed in, but locked to a prompt for the same person's secret.
+    pub locked: bool,
+    /// Seconds without a key or the mouse before the session locks.
+    pub idle_lock_secs: u64,
+    /// The region's rules for a new secret (the change form shows them).
+    pub policy: SecretPolicy,
+    /// In the demo, every demo person's secret (shown on the sign-in page); otherwise none.
+    pub demo_secret: Option<String>,
 }
 
 impl App {
@@ -53,8 +98,18 @@ impl App {
             }
             store
         };
-        let mut app =
-            App { store, config, user: None, gates: gate::Gates::default(), gate_url: String::new(), gate_token };
+        let config_demo = config.demo;
+        let mut app = App {
+            store,
+            config,
+            user: None,
+            gates: gate::Gates::default(),
+            gate_url: String::new(),
+            gate_token,
+            directory: Box::new(crate::RosterDirectory { demo: config_demo }),
+            locked: false,
+            last_activity: now,
+        };
         app.apply_published_rubric()?;
         Ok(app)
     }
@@ -82,7 +137,13 @@ impl App {
     }
 
     pub fn session(&self) -> Session {
+        // A roster that does not read shows as the default policy here; signing in names it.
+        let policy = self.secret_policy().unwrap_or_default();
         Session {
+            locked: self.locked,
+            idle_lock_secs: self.config.idle_lock.as_secs(),
+            policy,
+            demo_secret: self.config.demo.then(|| DEMO_SECRET.to_owned()),
             site: self.store.site().to_string(),
             device_id: self.store.device_id().to_owned(),
             demo: self.config.demo,
@@ -96,49 +157,29 @@ impl App {
     /// The site's staff: the roster the center published last, or the demo roster.
     pub fn roster(&self) -> Result<Vec<StaffMember>, AppError> {
         let site = self.store.site().to_string();
-        let published = self.store.feed_items(FeedKind::Roster)?;
-        let latest = published.iter().rev().find(|i| i.site.as_deref() == Some(&site));
-        let list: Vec<StaffMember> = match latest {
-            // A roster that does not read is an error to show, never an empty roster (nobody
-            // could sign in, and it would look like the center's doing).
-            Some(item) => serde_json::from_value(item.body["staff"].clone()).map_err(|e| {
-                AppError::new(
-                    ErrorCode::RosterUnreadable,
-                    format!("中心发布的人员名单（第 {} 条）无法读取：{e}；请联系区域中心", item.cursor),
-                    format!("the roster the center published (feed item {}) does not read: {e}", item.cursor),
-                )
-            })?,
-            None => Vec::new(),
-        };
-        // A site the center made but whose staff it has not entered yet publishes an empty
-        // roster (with its time zone): the demo department keeps its own people until then.
-        let list = if list.is_empty() && self.config.demo {
-            serde_json::from_str(DEMO_ROSTER).expect("the demo roster parses")
-        } else {
-            list
-        };
+        let list = roster_body(&self.store, self.config.demo)?.map(|b| b.staff).unwrap_or_default();
         Ok(list.into_iter().filter(|m| m.active && m.site == site).collect())
     }
 
-    pub fn sign_in(&mut self, code: &str, now: DateTime<Utc>) -> Result<StaffMember, AppError> {
-        let member = self.roster()?.into_iter().find(|m| m.code == code).ok_or_else(|| {
-            AppError::new(
-                ErrorCode::UnknownStaff,
-                format!("名册中没有工号 {code}"),
-                format!("no staff member {code} in the roster"),
-            )
-        })?;
-        self.store.audit(&member.code, "signed_in", None, None, now)?;
-        self.user = Some(member.clone());
-        Ok(member)
+    pub fn sign_out(&mut self, now: DateTime<Utc>) -> Result<(), AppError> {
+        if let Some(user) = self.user.take() {
+            self.store.audit(&user.code, "signed_out", Some(&user.code), None, now)?;
+        }
+        self.locked = false;
+        Ok(())
     }
 
-    pub fn sign_out(&mut self) {
-        self.user = None;
-    }
-
+    /// The signed-in person, while the session is not locked.
     pub(crate) fn user(&self) -> Result<&StaffMember, AppError> {
-        self.user.as_ref().ok_or_else(|| AppError::new(ErrorCode::NotSignedIn, "请先登录", "sign in first"))
+        match (&self.user, self.locked) {
+            (None, _) => Err(AppError::new(ErrorCode::NotSignedIn, "请先登录", "sign in first")),
+            (Some(_), true) => Err(AppError::new(
+                ErrorCode::SessionLocked,
+                "会话已锁定：请输入您的密码解锁",
+                "the session is locked: enter your secret to open it",
+            )),
+            (Some(user), false) => Ok(user),
+        }
     }
 
     /// The items of `exam` that `roles` may score, by the grants in force (the center's latest).
@@ -165,5 +206,44 @@ impl App {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every demo person has a verifier of the demo secret, of the product's cost. Regenerate
+    /// with `RADQC_UPDATE_DEMO=1 cargo test -p radqc-app --lib demo_credentials`.
+    #[test]
+    fn demo_credentials_are_of_the_demo_secret() {
+        let staff: Vec<StaffMember> = serde_json::from_str(DEMO_ROSTER).unwrap();
+        if std::env::var_os("RADQC_UPDATE_DEMO").is_some() {
+            let set_at: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
+            let creds: Vec<radqc_protocol::StaffCredential> = staff
+                .iter()
+                .map(|m| {
+                    let mut salt = [0u8; 16];
+                    getrandom::fill(&mut salt).unwrap();
+                    radqc_protocol::StaffCredential {
+                        code: m.code.clone(),
+                        verifier: radqc_domain::credential::make_verifier(DEMO_SECRET, &salt),
+                        version: 1,
+                        must_change: false,
+                        set_at,
+                    }
+                })
+                .collect();
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/demo/credentials.json");
+            std::fs::write(path, serde_json::to_string_pretty(&creds).unwrap() + "\n").unwrap();
+            return;
+        }
+        let creds: Vec<radqc_protocol::StaffCredential> = serde_json::from_str(DEMO_CREDENTIALS).unwrap();
+        assert_eq!(creds.len(), staff.len());
+        for (c, m) in creds.iter().zip(&staff) {
+            assert_eq!(c.code, m.code);
+            assert_eq!(radqc_domain::credential::verify(&c.verifier, DEMO_SECRET), Ok(true), "{}", c.code);
+            assert!(c.verifier.contains("m=19456,t=2,p=1"), "{}", c.verifier);
+        }
     }
 }

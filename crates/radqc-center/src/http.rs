@@ -291,8 +291,8 @@ impl utoipa::Modify for SecuritySchemes {
             `Content-Encoding: gzip`, at most 32 MiB once unzipped."
     ),
     modifiers(&SecuritySchemes),
-    paths(health, openapi_document, enroll, push_entries, device_state, fork_device, device_records, feed, evaluations,
-        report, notices),
+    paths(health, openapi_document, enroll, push_entries, device_state, fork_device, device_records, device_secret,
+        set_staff_secret, feed, evaluations, report, notices),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -314,6 +314,12 @@ impl utoipa::Modify for SecuritySchemes {
         radqc_protocol::ExamEventRecord,
         radqc_protocol::SyncPayload,
         radqc_protocol::StaffMember,
+        radqc_protocol::StaffCredential,
+        radqc_protocol::RosterBody,
+        radqc_protocol::SecretChange,
+        radqc_protocol::SecretChangeAnswer,
+        radqc_protocol::SecretChangeStatus,
+        radqc_protocol::SetSecretRequest,
         radqc_protocol::MonitoringNotice,
         radqc_protocol::NoticeClosure
     ))
@@ -335,6 +341,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/device", get(device_state))
         .route("/api/v1/device/fork", post(fork_device).layer(RequestDecompressionLayer::new()))
         .route("/api/v1/device/records", get(device_records))
+        .route("/api/v1/device/secret", post(device_secret).layer(RequestDecompressionLayer::new()))
+        .route("/api/v1/staff/{site}/{code}/secret", axum::routing::put(set_staff_secret))
         .route("/api/v1/feed/{kind}", get(feed))
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
@@ -510,6 +518,64 @@ async fn fork_device(
         .fork_device(&device, &req.device_id, req.device_name.as_deref(), &secret::hash(&req.token), Utc::now())
         .await?;
     Ok(axum::Json(forked))
+}
+
+/// A person of the device's site chose a new secret at the workstation: the device sends its
+/// verifier (never the secret). Applied when the center still holds the version it was changed
+/// from; the site's roster is then published with it.
+#[utoipa::path(post, path = "/api/v1/device/secret", request_body = radqc_protocol::SecretChange,
+    responses((status = 200, description = "applied, or superseded by a newer secret at the center",
+            body = radqc_protocol::SecretChangeAnswer),
+        (status = 400, description = "INVALID_BODY, or INVALID_VERIFIER: not argon2id of the region's minimum cost",
+            body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED (no or an unknown device token) or TOKEN_REVOKED", body = ErrorBody),
+        (status = 404, description = "UNKNOWN_STAFF: no active staff member of that code at the device's site",
+            body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = [])))]
+async fn device_secret(
+    State(state): State<AppState>,
+    AuthDevice(device): AuthDevice,
+    ApiJson(change): ApiJson<radqc_protocol::SecretChange>,
+) -> Result<axum::Json<radqc_protocol::SecretChangeAnswer>, ApiError> {
+    if change.staff.is_empty() || change.staff.len() > 64 || change.verifier.len() > 512 {
+        return Err(ApiError::new(ErrorCode::InvalidBody, "`staff`: 1 to 64 characters; `verifier`: at most 512"));
+    }
+    let answer = crate::staff_secrets::device_change(&state.db, &device, &change, Utc::now()).await?;
+    Ok(axum::Json(answer))
+}
+
+/// Sets or resets a person's secret (a center administrator). The secret must meet the region's
+/// policy; the site's roster is published again with its verifier.
+#[utoipa::path(put, path = "/api/v1/staff/{site}/{code}/secret", request_body = radqc_protocol::SetSecretRequest,
+    params(("site" = String, Path, description = "the person's site"), ("code" = String, Path, description = "their staff code")),
+    responses((status = 200, description = "set; the secret's new version", body = radqc_protocol::SecretChangeAnswer),
+        (status = 400, description = "INVALID_BODY, or WEAK_SECRET: the region's policy refuses it", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED: no or an unknown token", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: not a center administrator", body = ErrorBody),
+        (status = 404, description = "UNKNOWN_STAFF", body = ErrorBody),
+        (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
+        (status = 415, description = "UNSUPPORTED_MEDIA_TYPE", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("person_token" = [])))]
+async fn set_staff_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Path((site, code)): axum::extract::Path<(String, String)>,
+    ApiJson(req): ApiJson<radqc_protocol::SetSecretRequest>,
+) -> Result<axum::Json<radqc_protocol::SecretChangeAnswer>, ApiError> {
+    let grants = state.grants().await?;
+    let admin = match &caller {
+        Caller::Person(p) if p.administers_region(&grants) => p,
+        _ => return Err(ApiError::new(ErrorCode::Forbidden, "only a center administrator sets secrets")),
+    };
+    let by = format!("admin:{}/{}", admin.site, admin.staff);
+    let version =
+        crate::staff_secrets::set_secret(&state.db, &site, &code, &req.secret, req.must_change, &by, Utc::now())
+            .await?;
+    Ok(axum::Json(radqc_protocol::SecretChangeAnswer { status: radqc_protocol::SecretChangeStatus::Applied, version }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -18,6 +18,7 @@ pub mod push;
 pub mod rollups;
 mod rows;
 pub mod secret;
+pub mod staff_secrets;
 
 use std::net::SocketAddr;
 
@@ -79,13 +80,7 @@ pub async fn put_staff(db: &Db, member: &StaffMember) -> Result<i64, ApiError> {
     publish_roster(db, &member.site).await
 }
 
-/// Publishes a site's roster, with the site's time zone (the site's months and days follow it).
-pub async fn publish_roster(db: &Db, site: &str) -> Result<i64, ApiError> {
-    let roster = db.staff(site).await?;
-    let zone = db.site_zones().await?.of(site);
-    let body = serde_json::json!({ "staff": roster, "time_zone": zone.name() });
-    db.publish(FeedKind::Roster, Some(site), &body, Utc::now()).await
-}
+pub use staff_secrets::publish_roster;
 
 /// Sets a site's time zone (the rollups are rebuilt in it) and publishes it to the site.
 pub async fn set_site_zone(db: &Db, site: &str, zone: radqc_domain::SiteZone) -> Result<i64, ApiError> {

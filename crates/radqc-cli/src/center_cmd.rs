@@ -212,6 +212,44 @@ pub enum StaffCommand {
         #[arg(long)]
         inactive: bool,
     },
+    /// Set or reset a staff member's secret (password or PIN), read from standard input (one
+    /// line) or --secret-file; only its argon2id verifier is kept and published to the site. The
+    /// person chooses their own at their next sign-in unless --permanent.
+    Password {
+        #[command(flatten)]
+        db: CenterDb,
+        #[arg(long)]
+        site: String,
+        #[arg(long)]
+        code: String,
+        /// A file whose first line is the secret (else standard input).
+        #[arg(long, value_name = "PATH")]
+        secret_file: Option<PathBuf>,
+        /// Do not ask the person to change it at their next sign-in.
+        #[arg(long)]
+        permanent: bool,
+    },
+    /// Set the region's secret policy (published with every site's roster); with no option,
+    /// print it.
+    Policy {
+        #[command(flatten)]
+        db: CenterDb,
+        /// The fewest characters a secret has (4-64).
+        #[arg(long)]
+        min_length: Option<u32>,
+        /// Allow secrets of digits only (PINs): true or false.
+        #[arg(long)]
+        allow_digits_only: Option<bool>,
+        /// Days a secret is good for (0: no expiry).
+        #[arg(long)]
+        expiry_days: Option<u32>,
+        /// Wrong secrets in a row that lock a person at a workstation.
+        #[arg(long)]
+        max_attempts: Option<u32>,
+        /// Minutes the lock lasts.
+        #[arg(long)]
+        lockout_minutes: Option<u32>,
+    },
     /// Issue an API token for a staff member (reads by role); prints it once.
     Token {
         #[command(flatten)]
@@ -221,6 +259,21 @@ pub enum StaffCommand {
         #[arg(long)]
         code: String,
     },
+}
+
+/// A secret from a file's first line or standard input's, without its line ending; never echoed.
+fn read_secret(file: Option<&std::path::Path>) -> Result<String> {
+    let text = match file {
+        Some(path) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        None => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).context("cannot read the secret from standard input")?;
+            line
+        }
+    };
+    let secret = text.lines().next().unwrap_or("").to_owned();
+    anyhow::ensure!(!secret.is_empty(), "no secret given (one line on standard input, or --secret-file)");
+    Ok(secret)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -276,6 +329,33 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             let member = StaffMember { site, code, name, roles, active: !inactive };
             radqc_center::put_staff(&db.open().await?, &member).await?;
             println!("saved staff {} at site {} and published the roster", member.code, member.site);
+        }
+        CenterCommand::Staff { command: StaffCommand::Password { db, site, code, secret_file, permanent } } => {
+            let secret = read_secret(secret_file.as_deref())?;
+            let db = db.open().await?;
+            let version =
+                radqc_center::staff_secrets::set_secret(&db, &site, &code, &secret, !permanent, "cli", Utc::now())
+                    .await?;
+            let then = if permanent { "" } else { "; to be changed at the next sign-in" };
+            println!("set the secret of {code} at site {site} (version {version}{then}) and published the roster");
+        }
+        CenterCommand::Staff {
+            command:
+                StaffCommand::Policy { db, min_length, allow_digits_only, expiry_days, max_attempts, lockout_minutes },
+        } => {
+            let db = db.open().await?;
+            let mut policy = radqc_center::staff_secrets::policy(&db).await?;
+            let changes = [min_length, expiry_days, max_attempts, lockout_minutes].iter().any(Option::is_some)
+                || allow_digits_only.is_some();
+            if changes {
+                policy.min_length = min_length.unwrap_or(policy.min_length);
+                policy.allow_digits_only = allow_digits_only.unwrap_or(policy.allow_digits_only);
+                policy.expiry_days = expiry_days.unwrap_or(policy.expiry_days);
+                policy.max_attempts = max_attempts.unwrap_or(policy.max_attempts);
+                policy.lockout_minutes = lockout_minutes.unwrap_or(policy.lockout_minutes);
+                radqc_center::staff_secrets::set_policy(&db, policy).await?;
+            }
+            println!("{}", serde_json::to_string(&policy)?);
         }
         CenterCommand::Staff { command: StaffCommand::Token { db, site, code } } => {
             let token = radqc_center::secret::new_token();

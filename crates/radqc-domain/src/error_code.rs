@@ -82,6 +82,18 @@ error_codes! {
     GateTokenFile => "GATE_TOKEN_FILE",
     // The app's unknown notice, and a push entry closing a notice the center does not hold.
     UnknownNotice => "UNKNOWN_NOTICE",
+    // Sign-in (the app's): a wrong secret, a person locked out at this workstation, a secret to
+    // choose first (set by an administrator, or expired), a person without a secret yet, and a
+    // session locked after idle time.
+    SignInFailed => "SIGN_IN_FAILED",
+    LockedOut => "LOCKED_OUT",
+    SecretChangeRequired => "SECRET_CHANGE_REQUIRED",
+    NoSecret => "NO_SECRET",
+    SessionLocked => "SESSION_LOCKED",
+    // A new secret the region's policy refuses (the app's, and the center's 400).
+    WeakSecret => "WEAK_SECRET" @ 400,
+    // A verifier that is not argon2id of the region's minimum cost (a device's, or published).
+    InvalidVerifier => "INVALID_VERIFIER" @ 400,
     // The shell.
     EnrollFailed => "ENROLL_FAILED",
     Autostart => "AUTOSTART",

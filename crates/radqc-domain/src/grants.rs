@@ -1,7 +1,7 @@
 //! Who may do what, by role (分级质控), as one versioned document: which items a role scores
 //! beyond the rubric's `scorer_roles`, which roles see a whole site's scores, which read every
-//! site of the region, and which are named on a failed evaluation's notice besides the person
-//! scored. The center publishes it (the `grants` feed); the center's reads, the app and the CLI
+//! site of the region, which are named on a failed evaluation's notice besides the person
+//! scored, and which set people's sign-in secrets. The center publishes it (the `grants` feed); the center's reads, the app and the CLI
 //! decide by it, so no role name is decided in code. `assets/grants.json` is the bundled default.
 //! Parsed and validated whole: every problem is named.
 
@@ -19,7 +19,7 @@ const BUNDLED_NAME: &str = "assets/grants.json";
 const BUNDLED_TEXT: &str = include_str!("../../../assets/grants.json");
 
 /// The fields a grants document has (`comment` is free text and optional).
-const LISTS: [&str; 3] = ["sees_site_scores", "reads_region", "department_notices"];
+const LISTS: [&str; 4] = ["sees_site_scores", "reads_region", "department_notices", "sets_secrets"];
 
 /// A validated grants document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -34,6 +34,8 @@ pub struct Grants {
     pub reads_region: Vec<Role>,
     /// Roles named on a failed evaluation's notice of their site, besides the person scored.
     pub department_notices: Vec<Role>,
+    /// Roles that set people's sign-in secrets at the center.
+    pub sets_secrets: Vec<Role>,
 }
 
 /// One thing wrong with a grants document: the field (and role) it is in, and what.
@@ -119,7 +121,7 @@ impl Grants {
         };
         for key in doc.keys() {
             if !matches!(key.as_str(), "version" | "comment" | "extra") && !LISTS.contains(&key.as_str()) {
-                problem(Some(key), "unknown field (known: version, comment, extra, sees_site_scores, reads_region, department_notices)".to_owned());
+                problem(Some(key), "unknown field (known: version, comment, extra, sees_site_scores, reads_region, department_notices, sets_secrets)".to_owned());
             }
         }
         let version = match doc.get("version") {
@@ -189,9 +191,9 @@ impl Grants {
         if !problems.is_empty() {
             return Err(GrantsError { source_name: source_name.to_owned(), problems });
         }
-        let [sees_site_scores, reads_region, department_notices]: [Vec<Role>; 3] =
+        let [sees_site_scores, reads_region, department_notices, sets_secrets]: [Vec<Role>; 4] =
             lists.try_into().expect("one list per name");
-        Ok(Grants { version, extra, sees_site_scores, reads_region, department_notices })
+        Ok(Grants { version, extra, sees_site_scores, reads_region, department_notices, sets_secrets })
     }
 
     /// Whether a person with `roles` may score `item`: a scorer the rubric names, or a role the
@@ -214,6 +216,11 @@ impl Grants {
     /// Whether `roles` are named on their site's notices of failed evaluations.
     pub fn gets_department_notices(&self, roles: &[String]) -> bool {
         holds(&self.department_notices, roles)
+    }
+
+    /// Whether `roles` set people's sign-in secrets at the center.
+    pub fn sets_secrets(&self, roles: &[String]) -> bool {
+        holds(&self.sets_secrets, roles)
     }
 
     /// The roles that see their whole site, as text (the UI shows 报表 to them).

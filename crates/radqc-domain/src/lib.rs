@@ -4,6 +4,7 @@
 //! the clock or randomness; callers hand it text, time and keys as arguments.
 
 mod codes;
+pub mod credential;
 mod error_code;
 mod exam;
 mod grants;

@@ -520,3 +520,83 @@ pub struct DeviceRecordsPage {
     /// More records wait beyond this page.
     pub more: bool,
 }
+
+/// A person's secret as the center publishes it to their site: an argon2id verifier (a PHC
+/// string, `radqc_domain::credential`), never the secret. The site signs people in offline with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffCredential {
+    pub code: String,
+    /// `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
+    pub verifier: String,
+    /// Increases by one each time the secret is set, at the center or (sent by a site) at a
+    /// workstation.
+    pub version: i64,
+    /// Set by an administrator: the person chooses their own at the next sign-in.
+    pub must_change: bool,
+    pub set_at: DateTime<Utc>,
+}
+
+/// The roster feed's body: the site's staff, its time zone, and the region's secrets of its staff
+/// with the policy for them. Bodies published before secrets existed read with none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RosterBody {
+    pub staff: Vec<StaffMember>,
+    /// The site's IANA time zone.
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub credentials: Vec<StaffCredential>,
+    /// The region's secret policy; none in a body published before secrets existed.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub policy: Option<radqc_domain::credential::SecretPolicy>,
+}
+
+/// `POST /api/v1/device/secret`, authenticated by the device's token: a person of the device's
+/// site chose a new secret at the workstation (at a forced change, or when it expired). It
+/// carries the verifier only, made at the workstation; the center checks its cost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretChange {
+    #[schema(min_length = 1, max_length = 64)]
+    pub staff: String,
+    #[schema(min_length = 1, max_length = 512)]
+    pub verifier: String,
+    /// The version of the secret the person changed from; the center applies the change only
+    /// when it still holds that version (an administrator's reset since wins).
+    pub based_on: i64,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// The answer to a [`SecretChange`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretChangeAnswer {
+    /// `applied`, or `superseded` when the center's secret changed since (the site keeps the
+    /// center's, from the roster it publishes).
+    pub status: SecretChangeStatus,
+    /// The version the center holds now.
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretChangeStatus {
+    Applied,
+    Superseded,
+}
+
+/// `PUT /api/v1/staff/{site}/{code}/secret`, by a center administrator: sets or resets a person's
+/// secret. The site's roster is published again with its verifier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecretRequest {
+    #[schema(min_length = 1, max_length = 128)]
+    pub secret: String,
+    /// Whether the person must choose their own at the next sign-in (default true).
+    #[serde(default = "yes")]
+    pub must_change: bool,
+}
+
+fn yes() -> bool {
+    true
+}

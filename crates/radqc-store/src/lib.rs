@@ -13,6 +13,7 @@ mod model;
 mod open;
 mod report_facts;
 mod schema;
+mod sign_in;
 mod store;
 
 pub use center_link::{CenterLink, SyncStatus};
@@ -24,4 +25,5 @@ pub use model::{
 };
 pub use open::{create_private_file, default_key_path, latest_schema, remove_leftover_stage, Key};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
+pub use sign_in::{Failure, LocalSecret};
 pub use store::{applicable_items, check_applies, Store, MAX_CLOCK_SKEW};

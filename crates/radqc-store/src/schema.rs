@@ -143,8 +143,24 @@ CREATE TABLE notice_closures (
     r#"
 ALTER TABLE exams ADD COLUMN performed_at_source TEXT CHECK (performed_at_source IN ('signed'));
 "#,
-    // The center's feeds also carry the grants (who may do what, by role): the feed table is made
-    // again with the kind allowed, its rows kept.
+    // 4: people's sign-in at this workstation: a secret a person chose here (kept until the
+    // center's roster carries it), and wrong attempts with the lock they lead to.
+    r#"
+CREATE TABLE local_secrets (
+    staff      TEXT PRIMARY KEY,
+    verifier   TEXT NOT NULL,
+    based_on   INTEGER NOT NULL,
+    changed_at TEXT NOT NULL,
+    sent_at    TEXT
+) STRICT;
+CREATE TABLE sign_in_attempts (
+    staff        TEXT PRIMARY KEY,
+    failures     INTEGER NOT NULL CHECK (failures >= 0),
+    locked_until TEXT
+) STRICT;
+"#,
+    // 5: the center's feeds also carry the grants (who may do what, by role): the feed table is
+    // made again with the kind allowed, its rows kept.
     r#"
 CREATE TABLE center_feed_new (
     kind         TEXT NOT NULL CHECK (kind IN ('rubric', 'sampling', 'roster', 'notices', 'grants')),
@@ -189,7 +205,8 @@ mod tests {
         "feb7f597b72a61da6ccdb7f616a1dfb48b7d22316e1d63bbcf8401170869161e", // 1: exams … audit log
         "bdb38bf11cd047cf02398700c210630926a387e8ef6d0022e1fea580047dec65", // 2: center feed, notice closures
         "89bb8431d2e928dbb4b1ebb029900dc99fd2f95035704d299c89e62ddc37f4ae", // 3: performed_at_source
-        "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 4: center feed takes grants
+        "b166bf4a327542a0a294d1f268ccd658ede0670e335932a786aec24242997992", // 4: local secrets, sign-in attempts
+        "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 5: center feed takes grants
     ];
 
     #[test]

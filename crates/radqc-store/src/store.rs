@@ -366,7 +366,7 @@ impl Store {
         Ok(seq)
     }
 
-    fn log(
+    pub(crate) fn log(
         tx: &Connection,
         actor: &str,
         action: &str,

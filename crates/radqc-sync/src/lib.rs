@@ -373,6 +373,13 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
                 }
             }
         }
+        // Secrets people chose here, before the feeds: the roster the center then publishes
+        // with them arrives in this pass.
+        match send_secrets(store, http, &link, now).await {
+            Ok(()) => {}
+            Err(Ok(e)) => return Outcome::Retry { error: e.to_string(), pushed },
+            Err(Err(f)) => return fail(f, pushed),
+        }
         for kind in FeedKind::ALL {
             loop {
                 let after = match store.feed_cursor(kind) {
@@ -397,6 +404,42 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
         }
         return Outcome::Synced { pushed, duplicates, rejected, pulled, copy };
     }
+}
+
+/// Sends each secret a person chose here (its verifier) to the center (an error: the store's,
+/// or the center's answer). Taken: marked sent (the
+/// roster then carries it). Superseded by the center's (an administrator reset it since), or
+/// refused (the person left the roster, a verifier the center will not take): dropped here, with
+/// the reason in the audit log, and the center's secret applies. Network and server failures
+/// leave it for the next pass.
+async fn send_secrets(
+    store: &mut Store,
+    http: &reqwest::Client,
+    link: &CenterLink,
+    now: DateTime<Utc>,
+) -> Result<(), Result<StoreError, Failure>> {
+    let unsent = store.unsent_secrets().map_err(Ok)?;
+    for secret in unsent {
+        let change = radqc_protocol::SecretChange {
+            staff: secret.staff.clone(),
+            verifier: secret.verifier.clone(),
+            based_on: secret.based_on,
+            changed_at: secret.changed_at,
+        };
+        let req = http.post(url(&link.url, "/api/v1/device/secret")).bearer_auth(&link.token).json(&change);
+        let done = match call::<radqc_protocol::SecretChangeAnswer>(req).await {
+            Ok(a) if a.status == radqc_protocol::SecretChangeStatus::Applied => {
+                store.mark_secret_sent(&secret.staff, &secret.verifier, now)
+            }
+            Ok(_) => store.drop_local_secret(&secret.staff, &secret.verifier, now),
+            Err(Failure::Refused(b)) if !b.is(ErrorCode::Unauthenticated) && !b.is(ErrorCode::TokenRevoked) => {
+                store.drop_local_secret(&secret.staff, &secret.verifier, now)
+            }
+            Err(f) => return Err(Err(f)),
+        };
+        done.map_err(Ok)?;
+    }
+    Ok(())
 }
 
 fn recovery(plan: &ForkPlan) -> CopyRecovery {

@@ -57,7 +57,12 @@ struct Gate {
 impl Gate {
     fn start(policy: PanelClosedPolicy) -> Gate {
         let dir = tempfile::tempdir().unwrap();
-        let config = AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: policy };
+        let config = AppConfig {
+            data_dir: dir.path().join("data"),
+            demo: true,
+            when_panel_closed: policy,
+            idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+        };
         let app = Arc::new(Mutex::new(App::open(config, Utc::now()).unwrap()));
         let events = Arc::new(Events::default());
         let addr = gate_http::start(0, app.clone(), events.clone(), GateOptions::default()).unwrap();
@@ -150,7 +155,7 @@ fn a_retried_signing_joins_its_hold_and_both_requests_get_the_same_answer() {
 
     let saved = {
         let mut app = gate.app();
-        app.sign_in("D1", Utc::now()).unwrap();
+        app.sign_in("D1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
         app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap()
     };
     let (a, b) = (answer(first), answer(second));
@@ -208,7 +213,7 @@ fn a_workstation_that_gave_up_is_shown_on_the_panel_and_its_score_still_counts()
 
     // Nobody waits now. The score is saved and counts; closing would tell nobody either.
     let mut app = gate.app();
-    app.sign_in("D1", Utc::now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
     let saved = app.save_panel(&save(&held[0], &["IQ"], json!({})), Utc::now()).unwrap();
     assert_eq!(saved.len(), 1);
     assert_eq!(audited(&app, "gate_answer_undelivered", &held[0].id), 1);
@@ -222,7 +227,7 @@ fn a_workstation_that_gives_up_as_the_panel_is_saved_is_reported_too() {
     let client = gate.post(&signing("CT-GONE-3"));
     let (held, _) = gate.events.wait(1, 0);
     let mut app = gate.app();
-    app.sign_in("D1", Utc::now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
     // Gone between two looks at the socket, and saved at once: whichever comes first, the
     // panel hears that nobody got the answer, exactly once.
     drop(client);
@@ -253,7 +258,7 @@ fn film_and_reconstruction_unknown_are_not_scored_unless_the_reviewer_states_the
     assert!(items.contains(&"FL") && items.contains(&"TR"), "offered, for the reviewer to state: {items:?}");
     assert_eq!(held[0].exam.exam.film_printed, None);
     let mut app = gate.app();
-    app.sign_in("D1", Utc::now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
 
     // The old one Enter: every offered item as all met. TR = 5 for work nobody did is refused,
     // and nothing of the panel is saved.
@@ -282,7 +287,7 @@ fn an_exam_signed_through_the_gate_counts_in_the_workload_at_its_signing_time() 
     let workload = |app: &App| app.report_view(&scope).unwrap().workload.total;
     let before = {
         let mut app = gate.app();
-        app.sign_in("Q1", Utc::now()).unwrap();
+        app.sign_in("Q1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
         workload(&app)
     };
     let client = gate.post(&signing("CT-WORK-1"));
@@ -361,7 +366,7 @@ fn a_gate_signed_exam_with_its_general_data_can_be_a_qualified_case() {
 
     // Its report quality scored afterwards (active QC), both passing.
     let mut app = gate.app();
-    app.sign_in("Q1", Utc::now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
     let (sampled, qualified) = indicators(&app);
     let save: PanelSave = serde_json::from_value(json!({
         "accession": "CT-QUAL-1", "mode": "active",
@@ -438,7 +443,12 @@ fn a_signing_with_a_wrong_gate_token_is_refused_the_same_way() {
 fn the_gate_token_is_made_once_readable_by_the_user_only_and_never_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = || AppConfig { data_dir: data.clone(), demo: true, when_panel_closed: PanelClosedPolicy::Block };
+    let config = || AppConfig {
+        data_dir: data.clone(),
+        demo: true,
+        when_panel_closed: PanelClosedPolicy::Block,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     drop(App::open(config(), Utc::now()).unwrap());
     let file = data.join(radqc_app::GATE_TOKEN_FILE);
     let token = std::fs::read_to_string(&file).unwrap();

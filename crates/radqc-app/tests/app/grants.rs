@@ -13,8 +13,12 @@ fn now() -> DateTime<Utc> {
 
 fn demo() -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: PanelClosedPolicy::Block };
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: true,
+        when_panel_closed: PanelClosedPolicy::Block,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let app = App::open(config, Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()).unwrap();
     (dir, app)
 }
@@ -47,9 +51,9 @@ fn the_published_grants_decide_what_a_role_scores_and_sees() {
         .unwrap()
         .remove(0);
     let acc = exam.exam.accession.clone();
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(items(&app, &acc), ["AF"], "bundled: a technologist scores the application form");
-    app.sign_in("H1", now()).unwrap();
+    app.sign_in("H1", radqc_app::DEMO_SECRET, now()).unwrap();
     app.report("2026-11").expect("bundled: a department head reads the site's report");
     assert!(app.session().site_score_roles.contains(&"department_head".to_owned()));
 
@@ -59,9 +63,9 @@ fn the_published_grants_decide_what_a_role_scores_and_sees() {
     assert_eq!(err.code, "NOT_PERMITTED", "{err:?}");
     assert!(err.message_en.contains("qc_officer") && !err.message_en.contains("department_head"), "{err:?}");
     assert_eq!(app.session().site_score_roles, ["qc_officer", "center_admin"]);
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(items(&app, &acc), ["AF", "IQ"], "the region gave technologists image quality");
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     app.report("2026-11").expect("a QC officer still reads it");
 
     // A document this build cannot read is shown as such, never replaced by the bundled one.
@@ -75,7 +79,7 @@ fn the_published_grants_decide_what_a_role_scores_and_sees() {
 
     // The center publishes a good one again: it holds.
     publish(&mut app, 9, changed());
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(items(&app, &acc), ["AF", "IQ"]);
 }
 

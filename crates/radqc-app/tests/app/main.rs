@@ -11,10 +11,16 @@ use radqc_app::{
 use serde_json::json;
 
 mod roster;
+mod sign_in;
 
 fn app(policy: PanelClosedPolicy) -> (tempfile::TempDir, App) {
     let dir = tempfile::tempdir().unwrap();
-    let config = AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: policy };
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: true,
+        when_panel_closed: policy,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let app = App::open(config, Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()).unwrap();
     (dir, app)
 }
@@ -44,8 +50,12 @@ fn the_demo_department_is_seeded_once() {
     assert!(app.store().evaluations().unwrap().len() >= 15, "some already scored");
     assert_eq!(app.roster().unwrap().len(), 10);
     drop(app);
-    let config =
-        AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: PanelClosedPolicy::Block };
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: true,
+        when_panel_closed: PanelClosedPolicy::Block,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let again = App::open(config, now()).unwrap();
     assert_eq!(
         again.find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap()).unwrap().len(),
@@ -63,20 +73,20 @@ fn roles_decide_which_items_a_person_may_score() {
         .remove(0);
     let acc = exam.exam.accession.clone();
     assert_eq!(app.scorable_items(None, &acc).unwrap_err().code, "NOT_SIGNED_IN");
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     let tech: Vec<String> = app.scorable_items(None, &acc).unwrap().iter().map(|i| i.to_string()).collect();
     assert_eq!(tech, ["AF"], "a technologist scores the application form only");
     let denied = app.save_panel(&panel(&acc, "IQ", &[], None), now()).unwrap_err();
     assert_eq!(denied.code, "NOT_PERMITTED", "and cannot save an item they may not score");
-    app.sign_in("D1", now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, now()).unwrap();
     let doctor: Vec<String> = app.scorable_items(None, &acc).unwrap().iter().map(|i| i.to_string()).collect();
     assert!(
         doctor.contains(&"IQ".to_owned()) && !doctor.contains(&"RQ".to_owned()),
         "a reporting doctor scores images, not reports: {doctor:?}"
     );
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert!(app.scorable_items(None, &acc).unwrap().len() >= 4, "a QC officer scores everything that applies");
-    assert_eq!(app.sign_in("ZZ", now()).unwrap_err().code, "UNKNOWN_STAFF");
+    assert_eq!(app.sign_in("ZZ", radqc_app::DEMO_SECRET, now()).unwrap_err().code, "UNKNOWN_STAFF");
 }
 
 fn panel(accession: &str, item: &str, findings: &[&str], gate: Option<String>) -> PanelSave {
@@ -90,7 +100,7 @@ fn panel(accession: &str, item: &str, findings: &[&str], gate: Option<String>) -
 #[test]
 fn a_sampled_signing_is_held_until_the_panel_is_saved() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("D1", now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, now()).unwrap();
     // Follow-up cases are always sampled by the default rules (5.2).
     let SignResponse::Hold { gate, waiter, decision, .. } = app.sign(&sign_request("CT-FU-1", true), now()).unwrap()
     else {
@@ -174,9 +184,9 @@ fn blind_review_hides_the_people() {
 #[test]
 fn the_site_report_is_for_roles_that_see_the_site() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(app.report("2026-11").unwrap_err().code, "NOT_PERMITTED");
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let report = app.report("2026-11").unwrap();
     assert!(report.workload.total > 0, "the demo week's exams count as workload");
     assert!(!report.quality_technologists.is_empty(), "and its evaluations as quality");
@@ -189,11 +199,11 @@ fn a_held_signature_is_scored_on_the_signers_items_whoever_is_signed_in() {
     let SignResponse::Hold { gate, waiter, .. } = app.sign(&sign_request("CT-FU-3", true), now()).unwrap() else {
         panic!()
     };
-    app.sign_in("Q1", now()).unwrap(); // the QC officer at D1's workstation
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap(); // the QC officer at D1's workstation
     let saved = app.save_panel(&panel("CT-FU-3", "IQ", &[], Some(gate.id.clone())), now()).unwrap();
     assert_eq!(saved[0].reviewer.as_str(), "Q1", "the score is recorded as theirs");
     assert!(matches!(waiter.answer.try_recv().unwrap(), GateAnswer::Go { .. }));
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     let SignResponse::Hold { gate, .. } = app.sign(&sign_request("CT-FU-4", true), now()).unwrap() else { panic!() };
     let err = app.save_panel(&panel("CT-FU-4", "RQ", &[], Some(gate.id)), now()).unwrap_err();
     assert_eq!(err.code, "NOT_PERMITTED", "only the gate's items");
@@ -240,7 +250,7 @@ fn a_rubric_the_center_published_is_used_after_sync() {
     app.store_mut().save_feed_items(&[item], now()).unwrap();
     app.apply_published_rubric().unwrap();
     assert_eq!(app.store().rubric().version, "2026.2");
-    app.sign_in("D1", now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, now()).unwrap();
     let exam = app
         .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap())
         .unwrap()
@@ -336,7 +346,7 @@ fn scope(value: serde_json::Value) -> ReportScope {
 #[test]
 fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let month = ReportScope::month("2026-11");
     let report = app.report_view(&month).unwrap();
     assert_eq!(report, app.report("2026-11").unwrap(), "report(month) is the unfiltered month");
@@ -360,7 +370,7 @@ fn every_number_of_the_report_drills_down_to_as_many_evaluations() {
 #[test]
 fn a_filtered_or_longer_report_drills_down_to_as_many_evaluations() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let whole = app.report_view(&ReportScope::month("2026-11")).unwrap();
     for filter in [
         json!({"modality": "CT"}),
@@ -421,7 +431,7 @@ fn a_filtered_or_longer_report_drills_down_to_as_many_evaluations() {
 #[test]
 fn a_report_scope_names_the_field_that_is_wrong() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
-    app.sign_in("Q1", now()).unwrap();
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     for (input, field, says) in [
         (json!({"from": "2026-13", "to": "2026-11"}), "from", "2026-13"),
         (json!({"from": "2026-11", "to": "11/2026"}), "to", "11/2026"),
@@ -458,10 +468,10 @@ fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
     let any = Drill::default();
     let month = ReportScope::month("2026-11");
     assert_eq!(app.report_evaluations(&month, &any).unwrap_err().code, "NOT_SIGNED_IN");
-    app.sign_in("A1", now()).unwrap();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(app.report_evaluations(&month, &any).unwrap_err().code, "NOT_PERMITTED");
     assert_eq!(app.report_workload_exams(&month, None, None).unwrap_err().code, "NOT_PERMITTED");
-    app.sign_in("H1", now()).unwrap();
+    app.sign_in("H1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert!(!app.report_evaluations(&month, &any).unwrap().is_empty(), "the department head sees them");
     let bad = |d: serde_json::Value| {
         let d: Drill = serde_json::from_value(d).unwrap();
@@ -485,8 +495,12 @@ fn the_drill_down_has_the_reports_permission_and_refuses_bad_input() {
 #[test]
 fn the_monthly_maximum_counts_the_site_s_local_month() {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        AppConfig { data_dir: dir.path().join("data"), demo: false, when_panel_closed: PanelClosedPolicy::Allow };
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: false,
+        when_panel_closed: PanelClosedPolicy::Allow,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let at = |s: &str| -> chrono::DateTime<Utc> { s.parse().unwrap() };
     let mut app = App::open(config, at("2026-10-31T12:00:00Z")).unwrap();
     let rules = json!({"version": "t-1", "monthly_min_per_staff": 0, "monthly_max_per_staff": 1,
@@ -558,7 +572,7 @@ fn the_notices_feed_is_read_as_the_centers_typed_messages() {
     ];
     assert_eq!(items[0].body["type"], "failed_evaluation", "the wire keeps its `type` tag");
     app.store_mut().save_feed_items(&items, now()).unwrap();
-    app.sign_in("D1", now()).unwrap();
+    app.sign_in("D1", radqc_app::DEMO_SECRET, now()).unwrap();
     let notices = app.my_notices().unwrap();
     let seen: Vec<(i64, Option<&str>, bool, &str)> =
         notices.iter().map(|n| (n.cursor, n.kind.as_deref(), n.open, n.text.as_str())).collect();

@@ -12,8 +12,12 @@ fn now() -> DateTime<Utc> {
 /// A demo department's app, and its site's code.
 fn demo() -> (tempfile::TempDir, App, String) {
     let dir = tempfile::tempdir().unwrap();
-    let config =
-        AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: PanelClosedPolicy::Block };
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: true,
+        when_panel_closed: PanelClosedPolicy::Block,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let app = App::open(config, now()).unwrap();
     let site = app.store().site().to_string();
     (dir, app, site)
@@ -38,7 +42,10 @@ fn a_roster_that_does_not_read_is_an_error_not_an_empty_roster() {
     let err = app.roster().unwrap_err();
     assert_eq!(err.code, "ROSTER_UNREADABLE", "{err:?}");
     assert!(err.message_en.contains("roster") && err.message_en.contains("feed item 2"), "{err:?}");
-    assert!(app.sign_in("D1", now()).is_err(), "nobody signs in from a roster that does not read");
+    assert!(
+        app.sign_in("D1", radqc_app::DEMO_SECRET, now()).is_err(),
+        "nobody signs in from a roster that does not read"
+    );
 }
 
 #[test]

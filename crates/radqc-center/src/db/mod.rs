@@ -134,6 +134,33 @@ impl Person {
     pub fn reads_region(&self, grants: &Grants) -> bool {
         grants.reads_every_site(&self.roles)
     }
+    /// Roles the grants let set people's secrets (region administrators).
+    pub fn administers_region(&self, grants: &Grants) -> bool {
+        grants.sets_secrets(&self.roles)
+    }
+}
+
+/// A secret to store: who, the verifier (checked before), and who set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretWrite {
+    pub site: String,
+    pub staff: String,
+    pub verifier: String,
+    pub must_change: bool,
+    /// `admin:<staff>`, `cli`, or `device:<id>`.
+    pub set_by: String,
+    pub at: DateTime<Utc>,
+    pub based_on: Option<i64>,
+}
+
+/// What [`Backend::set_staff_secret`] decides from the stored version.
+pub(crate) fn secret_step(w: &SecretWrite, stored: Option<i64>) -> Result<radqc_protocol::SecretChangeAnswer, i64> {
+    use radqc_protocol::{SecretChangeAnswer, SecretChangeStatus};
+    let current = stored.unwrap_or(0);
+    match w.based_on {
+        Some(b) if b != current => Ok(SecretChangeAnswer { status: SecretChangeStatus::Superseded, version: current }),
+        _ => Err(current + 1),
+    }
 }
 
 /// Per site and device: what the center holds.
@@ -281,6 +308,16 @@ pub trait Backend: Send + Sync {
     ) -> DbFuture<'a, ()>;
     fn upsert_staff<'a>(&'a self, member: &'a StaffMember) -> DbFuture<'a, ()>;
     fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>>;
+    /// The verifiers of a site's staff (active or not; the roster publishes the active ones').
+    fn staff_secrets<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<radqc_protocol::StaffCredential>>;
+    /// Sets a staff member's secret (`version` + 1) in one transaction; with `based_on`, only
+    /// when the stored version is still that one (else `Superseded`, nothing written).
+    fn set_staff_secret<'a>(&'a self, change: &'a SecretWrite) -> DbFuture<'a, radqc_protocol::SecretChangeAnswer>;
+    /// A region setting's stored text (the secret policy's JSON).
+    fn setting<'a>(&'a self, name: &'a str) -> DbFuture<'a, Option<String>>;
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> DbFuture<'a, ()>;
+    /// Every site's code.
+    fn sites<'a>(&'a self) -> DbFuture<'a, Vec<String>>;
     /// Applies a checked batch exactly once (see `push.rs`).
     fn push<'a>(
         &'a self,

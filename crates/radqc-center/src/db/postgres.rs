@@ -551,6 +551,82 @@ impl Backend for PgDb {
         })
     }
 
+    fn staff_secrets<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<radqc_protocol::StaffCredential>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query(sql::STAFF_SECRETS_OF_SITE, &[&site])
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(radqc_protocol::StaffCredential {
+                        code: r.try_get(0)?,
+                        verifier: r.try_get(1)?,
+                        version: r.try_get(2)?,
+                        must_change: r.try_get(3)?,
+                        set_at: parse_ts(r.try_get(4)?)?,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn set_staff_secret<'a>(&'a self, w: &'a super::SecretWrite) -> DbFuture<'a, radqc_protocol::SecretChangeAnswer> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            // The staff row locked: two centers setting one person's secret take turns.
+            let n = tx
+                .query("SELECT code FROM staff WHERE site = $1 AND code = $2 FOR UPDATE", &[&w.site, &w.staff])
+                .await?;
+            if n.is_empty() {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownStaff,
+                    format!("no staff member {} at site {}", w.staff, w.site),
+                ));
+            }
+            let stored: Option<i64> = match tx.query_opt(sql::STAFF_SECRET_VERSION, &[&w.site, &w.staff]).await? {
+                Some(r) => Some(r.try_get(0)?),
+                None => None,
+            };
+            let version = match super::secret_step(w, stored) {
+                Ok(answer) => return Ok(answer),
+                Err(version) => version,
+            };
+            tx.execute(
+                sql::UPSERT_STAFF_SECRET,
+                &[&w.site, &w.staff, &w.verifier, &version, &w.must_change, &ts(w.at), &w.set_by],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(radqc_protocol::SecretChangeAnswer { status: radqc_protocol::SecretChangeStatus::Applied, version })
+        })
+    }
+
+    fn setting<'a>(&'a self, name: &'a str) -> DbFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            match client.query_opt(sql::SETTING, &[&name]).await? {
+                Some(r) => Ok(Some(r.try_get(0)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            self.pool.get().await?.execute(sql::PUT_SETTING, &[&name, &value]).await?;
+            Ok(())
+        })
+    }
+
+    fn sites<'a>(&'a self) -> DbFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.query(sql::SITES, &[]).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+    }
+
     fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>> {
         Box::pin(async move {
             let client = self.pool.get().await?;

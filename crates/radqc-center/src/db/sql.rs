@@ -222,6 +222,25 @@ CREATE TABLE rollup_case_spans (
 );
 CREATE INDEX rollup_case_spans_month ON rollup_case_spans (month);
 "#,
+    // People's secrets, as argon2id verifiers only (set by an administrator, or chosen by the
+    // person at a workstation and sent by its device), and the region's settings (the secret
+    // policy), both published with every site's roster.
+    r#"
+CREATE TABLE staff_secrets (
+    site        TEXT NOT NULL,
+    staff       TEXT NOT NULL,
+    verifier    TEXT NOT NULL,
+    version     BIGINT NOT NULL,
+    must_change BOOLEAN NOT NULL,
+    set_at      TEXT NOT NULL,
+    set_by      TEXT NOT NULL,
+    PRIMARY KEY (site, staff)
+);
+CREATE TABLE settings (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
@@ -260,6 +279,17 @@ pub const ADD_PERSON_TOKEN: &str =
 pub const STAFF_EXISTS: &str = "SELECT count(*) FROM staff WHERE site = $1 AND code = $2";
 pub const UPSERT_STAFF: &str = "INSERT INTO staff (site, code, name, roles, active) VALUES ($1, $2, $3, $4, $5) \
      ON CONFLICT (site, code) DO UPDATE SET name = excluded.name, roles = excluded.roles, active = excluded.active";
+pub const STAFF_SECRETS_OF_SITE: &str =
+    "SELECT staff, verifier, version, must_change, set_at FROM staff_secrets WHERE site = $1 ORDER BY staff";
+pub const STAFF_SECRET_VERSION: &str = "SELECT version FROM staff_secrets WHERE site = $1 AND staff = $2";
+pub const UPSERT_STAFF_SECRET: &str =
+    "INSERT INTO staff_secrets (site, staff, verifier, version, must_change, set_at, set_by) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site, staff) DO UPDATE SET verifier = excluded.verifier, \
+     version = excluded.version, must_change = excluded.must_change, set_at = excluded.set_at, set_by = excluded.set_by";
+pub const SETTING: &str = "SELECT value FROM settings WHERE name = $1";
+pub const PUT_SETTING: &str =
+    "INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+pub const SITES: &str = "SELECT code FROM sites ORDER BY code";
 pub const STAFF_OF_SITE: &str = "SELECT site, code, name, roles, active FROM staff WHERE site = $1 ORDER BY code";
 
 pub const ENTRY_DIGEST: &str = "SELECT digest FROM entry_digests WHERE device = $1 AND seq = $2";

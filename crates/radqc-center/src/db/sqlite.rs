@@ -589,6 +589,86 @@ impl Backend for SqliteDb {
         })
     }
 
+    fn staff_secrets<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<radqc_protocol::StaffCredential>> {
+        Box::pin(async move {
+            let site = site.to_owned();
+            self.with(move |c| {
+                let mut stmt = c.prepare_cached(sql::STAFF_SECRETS_OF_SITE)?;
+                let mut rows = stmt.query([&site])?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(radqc_protocol::StaffCredential {
+                        code: r.get(0)?,
+                        verifier: r.get(1)?,
+                        version: r.get(2)?,
+                        must_change: r.get(3)?,
+                        set_at: parse_ts(&r.get::<_, String>(4)?)?,
+                    });
+                }
+                Ok(out)
+            })
+            .await
+        })
+    }
+
+    fn set_staff_secret<'a>(&'a self, w: &'a super::SecretWrite) -> DbFuture<'a, radqc_protocol::SecretChangeAnswer> {
+        Box::pin(async move {
+            let w = w.clone();
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let n: i64 = tx.query_row(sql::STAFF_EXISTS, params![w.site, w.staff], |r| r.get(0))?;
+                if n == 0 {
+                    return Err(ApiError::new(
+                        ErrorCode::UnknownStaff,
+                        format!("no staff member {} at site {}", w.staff, w.site),
+                    ));
+                }
+                let stored: Option<i64> =
+                    tx.query_row(sql::STAFF_SECRET_VERSION, params![w.site, w.staff], |r| r.get(0)).optional()?;
+                let version = match super::secret_step(&w, stored) {
+                    Ok(answer) => return Ok(answer),
+                    Err(version) => version,
+                };
+                tx.execute(
+                    sql::UPSERT_STAFF_SECRET,
+                    params![w.site, w.staff, w.verifier, version, w.must_change, ts(w.at), w.set_by],
+                )?;
+                tx.commit()?;
+                Ok(radqc_protocol::SecretChangeAnswer { status: radqc_protocol::SecretChangeStatus::Applied, version })
+            })
+            .await
+        })
+    }
+
+    fn setting<'a>(&'a self, name: &'a str) -> DbFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let name = name.to_owned();
+            self.with(move |c| Ok(c.query_row(sql::SETTING, [&name], |r| r.get(0)).optional()?)).await
+        })
+    }
+
+    fn put_setting<'a>(&'a self, name: &'a str, value: &'a str) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let (name, value) = (name.to_owned(), value.to_owned());
+            self.with(move |c| {
+                c.execute(sql::PUT_SETTING, params![name, value])?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    fn sites<'a>(&'a self) -> DbFuture<'a, Vec<String>> {
+        Box::pin(async move {
+            self.with(|c| {
+                let mut stmt = c.prepare(sql::SITES)?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+                Ok(rows)
+            })
+            .await
+        })
+    }
+
     fn staff<'a>(&'a self, site: &'a str) -> DbFuture<'a, Vec<StaffMember>> {
         Box::pin(async move {
             let site = site.to_owned();

@@ -28,8 +28,12 @@ struct RunningApp {
 impl RunningApp {
     fn start() -> RunningApp {
         let dir = tempfile::tempdir().unwrap();
-        let config =
-            AppConfig { data_dir: dir.path().join("data"), demo: true, when_panel_closed: PanelClosedPolicy::Allow };
+        let config = AppConfig {
+            data_dir: dir.path().join("data"),
+            demo: true,
+            when_panel_closed: PanelClosedPolicy::Allow,
+            idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+        };
         let app = Arc::new(Mutex::new(App::open(config, Utc::now()).unwrap()));
         let addr = gate_http::start(0, app.clone(), Arc::new(NoWindow), GateOptions::default()).unwrap();
         RunningApp { dir, app, port: addr.port().to_string() }

@@ -16,6 +16,9 @@ fn get(url: &str, token: &str) -> (u16, Value) {
     })
 }
 
+/// Everyone's sign-in secret here.
+const SECRET: &str = "grants-e2e-Secret-7";
+
 fn items(app: &App, accession: &str) -> Vec<String> {
     app.scorable_items(None, accession).unwrap().iter().map(|i| i.to_string()).collect()
 }
@@ -34,6 +37,9 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
             ],
             "",
         );
+        let password =
+            ["center", "staff", "password", "--db", center_db, "--site", "S1", "--code", code, "--permanent"];
+        ok(&password, &format!("{SECRET}\n"));
     }
     let head_token = ok(&["center", "staff", "token", "--db", center_db, "--site", "S1", "--code", "H1"], "");
     let head_token = head_token.trim();
@@ -51,7 +57,12 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
     assert_eq!(shown["version"], "2026.1", "nothing published: the bundled grants: {shown}");
 
     // The app on the synced store: D1 signs an exam and scores its images; the score syncs.
-    let config = AppConfig { data_dir: data.clone(), demo: false, when_panel_closed: PanelClosedPolicy::Allow };
+    let config = AppConfig {
+        data_dir: data.clone(),
+        demo: false,
+        when_panel_closed: PanelClosedPolicy::Allow,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
     let mut app = App::open(config, Utc::now()).unwrap();
     let signing: SignRequest = serde_json::from_value(json!({
         "exam": {"accession": "CT-G-1", "modality": "CT", "exam_item": "CT胸部平扫",
@@ -62,7 +73,7 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
     if let SignResponse::Hold { gate, .. } = app.sign(&signing, Utc::now()).unwrap() {
         app.close_gate(&gate.id, Utc::now()).unwrap();
     }
-    app.sign_in("D1", Utc::now()).unwrap();
+    app.sign_in("D1", SECRET, Utc::now()).unwrap();
     let panel: PanelSave = serde_json::from_value(json!({
         "accession": "CT-G-1", "mode": "active",
         "items": [{"item": "IQ", "findings": [], "not_applicable": [], "note": ""}]
@@ -77,16 +88,16 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
     let (status, list) = get(&evaluations, head_token);
     assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(1)), "the head reads the site: {list}");
     assert_eq!(get(&report, head_token).0, 200);
-    app.sign_in("H1", Utc::now()).unwrap();
+    app.sign_in("H1", SECRET, Utc::now()).unwrap();
     app.report(&month).expect("the head reads the site's report in the app");
-    app.sign_in("A1", Utc::now()).unwrap();
+    app.sign_in("A1", SECRET, Utc::now()).unwrap();
     assert_eq!(items(&app, "CT-G-1"), ["AF"], "a technologist scores the application form");
 
     // The region changes two grants; a document that does not validate is refused first.
     let bad = dir.path().join("bad.json");
     std::fs::write(
         &bad,
-        r#"{"extra": {}, "sees_site_scores": ["chief"], "reads_region": [], "department_notices": []}"#,
+        r#"{"extra": {}, "sees_site_scores": ["chief"], "reads_region": [], "department_notices": [], "sets_secrets": []}"#,
     )
     .unwrap();
     let out = radqc(&["center", "publish-grants", "--db", center_db, bad.to_str().unwrap()], "");
@@ -111,7 +122,7 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
     // One sync, and the app and the command line obey too.
     ok(&["sync", "--once", "--db", db], "");
     assert_eq!(items(&app, "CT-G-1"), ["AF", "IQ"], "technologists now score image quality too");
-    app.sign_in("H1", Utc::now()).unwrap();
+    app.sign_in("H1", SECRET, Utc::now()).unwrap();
     assert_eq!(app.report(&month).unwrap_err().code, "NOT_PERMITTED");
     assert_eq!(app.session().site_score_roles, ["qc_officer", "center_admin"]);
     let shown: Value = serde_json::from_str(&ok(&["local", "grants", "--db", db], "")).unwrap();

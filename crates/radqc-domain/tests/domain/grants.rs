@@ -31,6 +31,7 @@ fn the_bundled_grants_are_valid_versioned_and_decide_what_the_code_used_to() {
         );
     }
     assert_eq!(g.site_score_roles(), ["qc_officer", "department_head", "center_admin"]);
+    assert!(g.sets_secrets(&roles(&["center_admin"])) && !g.sets_secrets(&roles(&["qc_officer"])));
     assert!(!g.sees_whole_site(&roles(&["not_a_role"])), "a role nobody grants sees nothing");
 }
 
@@ -69,32 +70,32 @@ fn malformed_documents_are_refused_with_every_problem_named() {
         "reads_region: is not a list of roles",
         "department_notice: unknown field",
         "department_notices: missing",
+        "sets_secrets: missing",
     ] {
         assert!(msg.contains(words), "names `{words}`:\n{msg}");
     }
-    assert_eq!(err.problems.len(), 7, "{msg}");
+    assert_eq!(err.problems.len(), 8, "{msg}");
 
     for (text, words) in [
         ("[]", "a grants document is a JSON object"),
         ("{not json", "not JSON"),
         (
-            r#"{"version": " ", "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": []}"#,
+            r#"{"version": " ", "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": [], "sets_secrets": []}"#,
             "version: is empty",
         ),
         (
-            r#"{"version": 3, "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": []}"#,
+            r#"{"version": 3, "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": [], "sets_secrets": []}"#,
             "version: is not text",
         ),
         (
-            r#"{"version": "v", "extra": [], "sees_site_scores": [1], "reads_region": [], "department_notices": []}"#,
+            r#"{"version": "v", "extra": [], "sees_site_scores": [1], "reads_region": [], "department_notices": [], "sets_secrets": []}"#,
             "sees_site_scores: 1 is not a role",
         ),
     ] {
         let msg = Grants::from_json(text, "x").unwrap_err().to_string();
         assert!(msg.contains(words), "{text}: names `{words}`:\n{msg}");
     }
-    let empty =
-        r#"{"version": "v", "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": []}"#;
+    let empty = r#"{"version": "v", "extra": {}, "sees_site_scores": [], "reads_region": [], "department_notices": [], "sets_secrets": []}"#;
     let g = Grants::from_json(empty, "x").expect("empty lists are a document that grants nothing");
     assert!(!g.sees_whole_site(&roles(&["center_admin"])));
 }
