@@ -128,4 +128,19 @@ fn a_grant_changed_at_the_center_is_obeyed_by_its_api_the_app_and_the_cli_after_
     let shown: Value = serde_json::from_str(&ok(&["local", "grants", "--db", db], "")).unwrap();
     assert_eq!(shown["version"], "2026.2-region", "{shown}");
     assert_eq!(shown["extra"]["technologist"], json!(["IQ"]), "{shown}");
+
+    // `radqc center report` checks its filters against the rubric versions the region published,
+    // as the API does, not against the bundled one.
+    let by_role = ["center", "report", "--db", center_db, "--site", "S1", "--role", "senior_radiologist"];
+    let out = radqc(&by_role, "");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && stderr.contains("--role"), "no rubric scores them yet: {stderr}");
+    let rubric = radqc_domain::Rubric::bundled_text()
+        .replacen("version = \"2026.1\"", "version = \"2026.2\"", 1)
+        .replacen("scored_role = \"auditing_doctor\"", "scored_role = \"senior_radiologist\"", 1);
+    let rubric_file = dir.path().join("rubric.toml");
+    std::fs::write(&rubric_file, rubric).unwrap();
+    ok(&["center", "publish-rubric", "--db", center_db, rubric_file.to_str().unwrap()], "");
+    let report: Value = serde_json::from_str(&ok(&by_role, "")).unwrap();
+    assert!(report.is_object(), "{report}");
 }
