@@ -134,6 +134,7 @@ fn render() -> String {
     types!(
         radqc_store::OutboxCounts,
         radqc_store::ForkRecord,
+        radqc_store::CenterTrust,
         radqc_store::SyncStatus,
         radqc_app::RejectedEntry,
         radqc_app::SyncView,

@@ -163,12 +163,28 @@ pub async fn sync_now(app: State<'_, Shared>) -> Answer<radqc_sync::Outcome> {
     Ok(outcome)
 }
 
+/// Enrolls with a center: `code` is the enrollment string (`CODE#sha256/…`), `pin` the pin when
+/// it came apart, `insecure_http` the person's consent to plain HTTP over the network.
 #[tauri::command]
-pub async fn enroll(app: State<'_, Shared>, center: String, code: String) -> Answer<Enrollment> {
+pub async fn enroll(
+    app: State<'_, Shared>,
+    center: String,
+    code: String,
+    pin: Option<String>,
+    insecure_http: Option<bool>,
+) -> Answer<Enrollment> {
     let mut store = app.open_second_store()?;
-    let resp = radqc_sync::enroll(&mut store, &radqc_sync::http_client(), &center, &code, None, Utc::now())
-        .await
-        .map_err(|e| IpcError::new(ErrorCode::EnrollFailed, format!("登记失败：{e}"), e.to_string()))?;
+    let args = radqc_sync::EnrollArgs {
+        center: &center,
+        code: &code,
+        pin: pin.as_deref(),
+        insecure_http: insecure_http.unwrap_or(false),
+        device_name: None,
+    };
+    let (resp, _) = radqc_sync::enroll(&mut store, &args, Utc::now()).await.map_err(|e| match &e {
+        radqc_sync::SyncError::Trust { code, zh, en } => IpcError::new(*code, format!("登记失败：{zh}"), en.clone()),
+        _ => IpcError::new(ErrorCode::EnrollFailed, format!("登记失败：{e}"), e.to_string()),
+    })?;
     app.reopen()?;
     Ok(Enrollment { device_id: resp.device_id, site: resp.site })
 }
@@ -183,7 +199,7 @@ pub struct Enrollment {
 
 /// Whether the app starts with the workstation's session.
 #[tauri::command]
-pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
+pub fn autostart<R: tauri::Runtime>(handle: tauri::AppHandle<R>) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     handle
         .autolaunch()
@@ -192,7 +208,7 @@ pub fn autostart(handle: tauri::AppHandle) -> Answer<bool> {
 }
 
 #[tauri::command]
-pub fn set_autostart(handle: tauri::AppHandle, enabled: bool) -> Answer<bool> {
+pub fn set_autostart<R: tauri::Runtime>(handle: tauri::AppHandle<R>, enabled: bool) -> Answer<bool> {
     use tauri_plugin_autostart::ManagerExt;
     let launcher = handle.autolaunch();
     let done = if enabled { launcher.enable() } else { launcher.disable() };

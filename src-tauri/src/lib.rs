@@ -74,6 +74,63 @@ impl Options {
     }
 }
 
+/// Every IPC command, once: `$then!(name, …)`. The shell registers them (`handler`), and the IPC
+/// tests call each of them by name (`COMMANDS`), so a command added here is a command tested.
+macro_rules! ipc_commands {
+    ($then:ident) => {
+        $then!(
+            rubric,
+            session,
+            roster,
+            sign_in,
+            sign_out,
+            change_secret,
+            lock_session,
+            unlock_session,
+            touch,
+            scorable_items,
+            preview_score,
+            save_evaluations,
+            find_exams,
+            exam_detail,
+            pending_gates,
+            close_gate,
+            my_scores,
+            my_notices,
+            close_notice,
+            report,
+            report_view,
+            report_evaluations,
+            report_workload_exams,
+            sync_status,
+            sync_now,
+            enroll,
+            autostart,
+            set_autostart,
+        )
+    };
+}
+
+/// The Tauri handler of the commands named.
+macro_rules! handler {
+    ($($name:ident),* $(,)?) => {
+        tauri::generate_handler![$($crate::commands::$name),*]
+    };
+}
+
+macro_rules! names {
+    ($($name:ident),* $(,)?) => {
+        &[$(stringify!($name)),*]
+    };
+}
+
+/// The name of every IPC command the window may call.
+pub const COMMANDS: &[&str] = ipc_commands!(names);
+
+// After the macros: the IPC tests use `ipc_commands!` and `handler!`.
+#[cfg(test)]
+mod ipc_tests;
+
 /// The application layer, shared by the commands, the gate API and the sync loop.
 #[derive(Clone)]
 pub struct Shared(Arc<Mutex<App>>);
@@ -195,36 +252,7 @@ pub fn run(options: Options) {
             tauri_app.manage(shared);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::rubric,
-            commands::session,
-            commands::roster,
-            commands::sign_in,
-            commands::sign_out,
-            commands::change_secret,
-            commands::lock_session,
-            commands::unlock_session,
-            commands::touch,
-            commands::scorable_items,
-            commands::preview_score,
-            commands::save_evaluations,
-            commands::find_exams,
-            commands::exam_detail,
-            commands::pending_gates,
-            commands::close_gate,
-            commands::my_scores,
-            commands::my_notices,
-            commands::close_notice,
-            commands::report,
-            commands::report_view,
-            commands::report_evaluations,
-            commands::report_workload_exams,
-            commands::sync_status,
-            commands::sync_now,
-            commands::enroll,
-            commands::autostart,
-            commands::set_autostart,
-        ])
+        .invoke_handler(ipc_commands!(handler))
         .run(tauri::generate_context!())
         // Nothing to recover at this point: no window could be shown, so say why and stop.
         .unwrap_or_else(|e| panic!("RadQC desktop failed to start: {e}"));

@@ -130,11 +130,11 @@ impl Clinic {
     pub async fn enroll(&mut self, center: &Center, via: &str) {
         center.db.add_site(&self.name, &self.name, Utc::now()).await.unwrap();
         let code = radqc_center::http::new_enrollment_code(&center.db, &self.name, 1).await.unwrap();
-        let http = radqc_sync::http_client();
-        let resp = radqc_sync::enroll(&mut self.store, &http, &center.url(), &code, Some(&self.name), Utc::now())
-            .await
-            .unwrap();
-        let link = CenterLink { url: via.to_owned(), token: resp.token };
+        let url = center.url();
+        let args =
+            radqc_sync::EnrollArgs { center: &url, code: &code, device_name: Some(&self.name), ..Default::default() };
+        let (resp, _) = radqc_sync::enroll(&mut self.store, &args, Utc::now()).await.unwrap();
+        let link = CenterLink { url: via.to_owned(), token: resp.token, pin: None };
         self.store.set_center_link(&link, &self.name.parse().unwrap(), Utc::now()).unwrap();
     }
 

@@ -86,7 +86,7 @@ async fn feeds_arrive_once_and_an_unreachable_center_means_retry() {
     );
 
     let link = clinic.store.center_link().unwrap().unwrap();
-    let dead = radqc_store::CenterLink { url: "http://127.0.0.1:9".into(), token: link.token };
+    let dead = radqc_store::CenterLink { url: "http://127.0.0.1:9".into(), token: link.token, pin: None };
     clinic.store.set_center_link(&dead, &"CLINIC-A".parse().unwrap(), Utc::now()).unwrap();
     clinic.save_evaluation(5);
     let outcome = radqc_sync::try_sync_once(&mut clinic.store, &http, Utc::now()).await;

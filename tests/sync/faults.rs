@@ -292,7 +292,7 @@ fn two_centers_on_one_postgres_apply_each_entry_once() {
                     // Every pass goes to the other center, as a load balancer may send it.
                     let via = if n % 2 == 0 { &ua } else { &ub };
                     let token = clinic.store.center_link().unwrap().unwrap().token;
-                    let link = radqc_store::CenterLink { url: via.clone(), token };
+                    let link = radqc_store::CenterLink { url: via.clone(), token, pin: None };
                     clinic.store.set_center_link(&link, &clinic.name.parse().unwrap(), Utc::now()).unwrap();
                     let outcome = radqc_sync::try_sync_once_batched(&mut clinic.store, &http, Utc::now(), 2).await;
                     assert!(matches!(outcome, Outcome::Synced { .. }), "{outcome:?}");

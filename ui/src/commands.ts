@@ -49,8 +49,10 @@ export const closeGate = (id: string) => call<Released>("close_gate", { id });
 
 export const syncStatus = () => call<SyncView>("sync_status");
 export const syncNow = () => call<Outcome>("sync_now");
-export const enroll = (center: string, code: string) =>
-  call<Enrollment>("enroll", { center, code });
+/** `code` is the enrollment string (`CODE#sha256/…`); `pin` the center's key pin when given apart;
+ *  `insecureHttp` accepts plain HTTP to a center that is not on this machine. */
+export const enroll = (center: string, code: string, pin: string | null = null, insecureHttp = false) =>
+  call<Enrollment>("enroll", { center, code, pin, insecureHttp });
 
 export const myScores = () => call<EvaluationRecord[]>("my_scores");
 export const myNotices = () => call<Notice[]>("my_notices");

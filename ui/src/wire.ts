@@ -424,9 +424,22 @@ why: string,
 was: string, device: string, at: string, };
 
 /**
+ * How this store knows its center, read from the link: what the 同步 screen shows.
+ */
+export type CenterTrust = "pinned" | "not_pinned" | "loopback" | "insecure_http";
+
+/**
  * What the app shows about sync.
  */
-export type SyncStatus = { center: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
+export type SyncStatus = { center: string | null, 
+/**
+ * How the center is known (`None` when not enrolled).
+ */
+center_trust: CenterTrust | null, 
+/**
+ * The pin of the center's key, when one was taken.
+ */
+center_pin: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
 /**
  * This store was found to be a restored or copied copy and became a device of its own.
  */
@@ -434,7 +447,15 @@ copy: ForkRecord | null, };
 
 export type RejectedEntry = { seq: number, kind: string, ref_id: string, reason: string | null, };
 
-export type SyncView = { rejected: Array<RejectedEntry>, center: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
+export type SyncView = { rejected: Array<RejectedEntry>, center: string | null, 
+/**
+ * How the center is known (`None` when not enrolled).
+ */
+center_trust: CenterTrust | null, 
+/**
+ * The pin of the center's key, when one was taken.
+ */
+center_pin: string | null, last_sync_at: string | null, last_error: string | null, outbox: OutboxCounts, 
 /**
  * This store was found to be a restored or copied copy and became a device of its own.
  */
@@ -686,7 +707,7 @@ export type IpcError = {
 code: ErrorCode, message_zh: string, message_en: string, };
 
 /** Every error code, of the one catalogue `radqc_protocol::ErrorCode`. */
-export type ErrorCode = "NO_DATABASE" | "DATABASE_EXISTS" | "NOT_A_DATABASE" | "FOREIGN_DATABASE" | "WRONG_KEY" | "NEWER_SCHEMA" | "MIGRATION_HISTORY" | "KEY_FILE" | "DISK_FULL" | "INVALID_INPUT" | "ITEM_NOT_APPLICABLE" | "FACT_UNKNOWN" | "UNKNOWN_EVALUATION" | "ALREADY_CORRECTED" | "NOT_PENDING" | "STORAGE" | "CRITERION_OF_OTHER_ITEM" | "UNKNOWN_CRITERION" | "DUPLICATE_CRITERION" | "FOUND_AND_NOT_APPLICABLE" | "DATA_DIR" | "ROSTER_UNREADABLE" | "GRANTS_UNREADABLE" | "UNKNOWN_SIGNER" | "UNKNOWN_STAFF" | "NOT_SIGNED_IN" | "UNKNOWN_EXAM" | "EMPTY_PANEL" | "NOT_PERMITTED" | "UNKNOWN_GATE" | "GATE_TOKEN_FILE" | "UNKNOWN_NOTICE" | "SIGN_IN_FAILED" | "LOCKED_OUT" | "SECRET_CHANGE_REQUIRED" | "NO_SECRET" | "SESSION_LOCKED" | "WEAK_SECRET" | "INVALID_VERIFIER" | "ENROLL_FAILED" | "AUTOSTART" | "UI_UNEXPECTED_IPC_ERROR" | "NETWORK" | "FORK_LOOP" | "INVALID_SITE" | "INVALID_REQUEST" | "INVALID_BODY" | "INVALID_QUERY" | "UNAUTHENTICATED" | "TOKEN_REVOKED" | "GATE_UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "STORAGE_UNAVAILABLE" | "HTTP_ERROR" | "INVALID_ROLE" | "INVALID_STAFF" | "INVALID_RUBRIC" | "INVALID_GRANTS" | "UNKNOWN_SITE" | "UNKNOWN_DEVICE" | "UNKNOWN_FEED" | "SITE_EXISTS" | "DEVICE_EXISTS" | "DEVICE_AT_OTHER_SITE" | "NO_PDF_FONT" | "UNSUPPORTED_SCHEMA" | "BATCH_TOO_LARGE" | "BAD_BATCH" | "SEQUENCE_GAP" | "SEQUENCE_REUSED" | "ID_CONFLICT" | "INVALID_PAYLOAD" | "SITE_MISMATCH" | "ALREADY_SUPERSEDED" | "UNKNOWN_RUBRIC_VERSION" | "INVALID_FINDINGS" | "SCORE_MISMATCH";
+export type ErrorCode = "NO_DATABASE" | "DATABASE_EXISTS" | "NOT_A_DATABASE" | "FOREIGN_DATABASE" | "WRONG_KEY" | "NEWER_SCHEMA" | "MIGRATION_HISTORY" | "KEY_FILE" | "DISK_FULL" | "INVALID_INPUT" | "ITEM_NOT_APPLICABLE" | "FACT_UNKNOWN" | "UNKNOWN_EVALUATION" | "ALREADY_CORRECTED" | "NOT_PENDING" | "STORAGE" | "CRITERION_OF_OTHER_ITEM" | "UNKNOWN_CRITERION" | "DUPLICATE_CRITERION" | "FOUND_AND_NOT_APPLICABLE" | "DATA_DIR" | "ROSTER_UNREADABLE" | "GRANTS_UNREADABLE" | "UNKNOWN_SIGNER" | "UNKNOWN_STAFF" | "NOT_SIGNED_IN" | "UNKNOWN_EXAM" | "EMPTY_PANEL" | "NOT_PERMITTED" | "UNKNOWN_GATE" | "GATE_TOKEN_FILE" | "UNKNOWN_NOTICE" | "SIGN_IN_FAILED" | "LOCKED_OUT" | "SECRET_CHANGE_REQUIRED" | "NO_SECRET" | "SESSION_LOCKED" | "WEAK_SECRET" | "INVALID_VERIFIER" | "ENROLL_FAILED" | "AUTOSTART" | "UI_UNEXPECTED_IPC_ERROR" | "NETWORK" | "FORK_LOOP" | "INVALID_SITE" | "CENTER_URL" | "CENTER_PIN_REQUIRED" | "CENTER_PIN_INVALID" | "CENTER_PIN_MISMATCH" | "INSECURE_HTTP" | "INVALID_REQUEST" | "INVALID_BODY" | "INVALID_QUERY" | "UNAUTHENTICATED" | "TOKEN_REVOKED" | "GATE_UNAUTHENTICATED" | "FORBIDDEN" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "LENGTH_REQUIRED" | "PAYLOAD_TOO_LARGE" | "TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "INTERNAL_ERROR" | "STORAGE_UNAVAILABLE" | "HTTP_ERROR" | "INVALID_ROLE" | "INVALID_STAFF" | "INVALID_RUBRIC" | "INVALID_GRANTS" | "UNKNOWN_SITE" | "UNKNOWN_DEVICE" | "UNKNOWN_FEED" | "SITE_EXISTS" | "DEVICE_EXISTS" | "DEVICE_AT_OTHER_SITE" | "NO_PDF_FONT" | "UNSUPPORTED_SCHEMA" | "BATCH_TOO_LARGE" | "BAD_BATCH" | "SEQUENCE_GAP" | "SEQUENCE_REUSED" | "ID_CONFLICT" | "INVALID_PAYLOAD" | "SITE_MISMATCH" | "ALREADY_SUPERSEDED" | "UNKNOWN_RUBRIC_VERSION" | "INVALID_FINDINGS" | "SCORE_MISMATCH";
 
 /** The codes by name, for the UI's branches: `error.code === ERROR_CODES.DISK_FULL`. */
 export const ERROR_CODES = {
@@ -735,6 +756,11 @@ export const ERROR_CODES = {
   NETWORK: "NETWORK",
   FORK_LOOP: "FORK_LOOP",
   INVALID_SITE: "INVALID_SITE",
+  CENTER_URL: "CENTER_URL",
+  CENTER_PIN_REQUIRED: "CENTER_PIN_REQUIRED",
+  CENTER_PIN_INVALID: "CENTER_PIN_INVALID",
+  CENTER_PIN_MISMATCH: "CENTER_PIN_MISMATCH",
+  INSECURE_HTTP: "INSECURE_HTTP",
   INVALID_REQUEST: "INVALID_REQUEST",
   INVALID_BODY: "INVALID_BODY",
   INVALID_QUERY: "INVALID_QUERY",

@@ -284,6 +284,8 @@ describe("my QC", () => {
 describe("sync", () => {
   const status: SyncView = {
     center: "https://center.example.cn",
+    center_trust: "pinned",
+    center_pin: "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
     last_sync_at: "2026-11-02T08:00:00Z",
     last_error: null,
     outbox: { pending: 4, sent: 120, rejected: 1 },
@@ -301,6 +303,45 @@ describe("sync", () => {
     expect(byId(w, "sync-rejected").text()).toBe("1");
     expect(byId(w, "sync-rejected-row").text()).toContain("SCORE_MISMATCH");
     expect(w.find('[data-testid="enroll"]').exists()).toBe(false);
+    expect(byId(w, "sync-trust").attributes("data-trust")).toBe("pinned");
+    expect(byId(w, "sync-trust").text()).toContain("已核对指纹");
+    expect(w.find('[data-testid="sync-insecure"]').exists()).toBe(false);
+    expect(w.find('[data-testid="sync-not-pinned"]').exists()).toBe(false);
+  });
+
+  it("warns when the link to the center is plain HTTP over the network", async () => {
+    const insecure: SyncView = { ...status, center: "http://10.8.0.2:8080", center_trust: "insecure_http", center_pin: null };
+    const { w } = await mountApp(doctor, { sync_status: () => insecure });
+    wrapper = w;
+    await open(w, "sync");
+    const warning = byId(w, "sync-insecure");
+    expect(warning.text()).toContain("不安全");
+    expect(warning.text()).toContain("http://10.8.0.2:8080");
+    expect(byId(w, "sync-trust").attributes("data-trust")).toBe("insecure_http");
+  });
+
+  it("says plainly when the server at the center's address is not the pinned one", async () => {
+    const { w } = await mountApp(doctor, {
+      sync_status: () => status,
+      sync_now: () => ({ outcome: "stopped", code: "CENTER_PIN_MISMATCH", message: "its key is sha256/AAAA" }),
+    });
+    wrapper = w;
+    await open(w, "sync");
+    await byId(w, "sync-now").trigger("click");
+    await flushPromises();
+    const text = byId(w, "sync-outcome").text();
+    expect(text).toContain("指纹不符");
+    expect(text).toContain("未发送");
+    expect(text).toContain("sha256/AAAA");
+  });
+
+  it("says a store enrolled before pins were taken keeps syncing, not pinned", async () => {
+    const old: SyncView = { ...status, center_trust: "not_pinned", center_pin: null };
+    const { w } = await mountApp(doctor, { sync_status: () => old });
+    wrapper = w;
+    await open(w, "sync");
+    expect(byId(w, "sync-not-pinned").text()).toContain("未核对");
+    expect(w.find('[data-testid="sync-insecure"]').exists()).toBe(false);
   });
 
   it("syncs now and reports the outcome, then shows the new counts", async () => {
@@ -356,11 +397,18 @@ describe("sync", () => {
   });
 
   it("offers enrollment by center URL and one-time code when not enrolled", async () => {
-    let current: SyncView = { ...status, center: null, rejected: [], outbox: { pending: 2, sent: 0, rejected: 0 } };
+    let current: SyncView = {
+      ...status,
+      center: null,
+      center_trust: null,
+      center_pin: null,
+      rejected: [],
+      outbox: { pending: 2, sent: 0, rejected: 0 },
+    };
     const { w, calls } = await mountApp(doctor, {
       sync_status: () => current,
       enroll: () => {
-        current = { ...current, center: "http://center:8080" };
+        current = { ...current, center: "http://center:8080", center_trust: "insecure_http" };
         return { device_id: "dev-9", site: "DEMO-RAD" };
       },
     });
@@ -370,11 +418,38 @@ describe("sync", () => {
     expect(byId(w, "sync-now").attributes("disabled")).toBeDefined();
     await byId(w, "enroll-center").setValue("http://center:8080");
     await byId(w, "enroll-code").setValue("K7QM-3XPA-9TWE");
+    await byId(w, "enroll-insecure-http").setValue(true);
     await byId(w, "enroll").trigger("submit");
     await flushPromises();
-    expect(argsOf(calls, "enroll")).toEqual([{ center: "http://center:8080", code: "K7QM-3XPA-9TWE" }]);
+    expect(argsOf(calls, "enroll")).toEqual([
+      { center: "http://center:8080", code: "K7QM-3XPA-9TWE", pin: null, insecureHttp: true },
+    ]);
     expect(byId(w, "sync-enrolled").text()).toContain("dev-9");
     expect(w.find('[data-testid="enroll"]').exists()).toBe(false);
+    expect(w.find('[data-testid="sync-insecure"]').exists()).toBe(true);
+  });
+
+  it("enrolls over HTTPS with the pin given apart from the code", async () => {
+    const current: SyncView = { ...status, center: null, center_trust: null, center_pin: null, rejected: [] };
+    const { w, calls } = await mountApp(doctor, {
+      sync_status: () => current,
+      enroll: () => ({ device_id: "dev-9", site: "DEMO-RAD" }),
+    });
+    wrapper = w;
+    await open(w, "sync");
+    await byId(w, "enroll-center").setValue("https://center.example.cn:8443");
+    await byId(w, "enroll-code").setValue("K7QM-3XPA-9TWE");
+    await byId(w, "enroll-pin").setValue(" sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU= ");
+    await byId(w, "enroll").trigger("submit");
+    await flushPromises();
+    expect(argsOf(calls, "enroll")).toEqual([
+      {
+        center: "https://center.example.cn:8443",
+        code: "K7QM-3XPA-9TWE",
+        pin: "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+        insecureHttp: false,
+      },
+    ]);
   });
 
   it("turns starting with the workstation on and off through the shell", async () => {

@@ -56,13 +56,24 @@ impl App {
         })
     }
 
+    /// The site's exams for the centralized queues: for a signed-in person.
     pub fn find_exams(&self, query: &FindExams) -> Result<Vec<ExamView>, AppError> {
+        self.user()?;
         Ok(self.store.find_exams(&query.filter)?.into_iter().map(|e| ExamView::new(e, query.blind)).collect())
     }
 
+    /// One exam and its evaluations, for a signed-in person: all of them for the roles that see
+    /// the site's scores, otherwise only those the person gave or received (least privilege:
+    /// a technologist does not read the doctors' scores through an exam).
     pub fn exam_detail(&self, accession: &str, blind: bool) -> Result<ExamDetail, AppError> {
+        let user = self.user()?;
         let exam = self.exam(None, accession)?;
         let mut evaluations = self.store.evaluations_of(None, accession)?;
+        if self.may_see_site_scores().is_err() {
+            evaluations.retain(|e| {
+                e.reviewer.as_str() == user.code || e.scored_person.as_ref().is_some_and(|p| p.as_str() == user.code)
+            });
+        }
         if blind {
             for e in &mut evaluations {
                 e.scored_person = None;

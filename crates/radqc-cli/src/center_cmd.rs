@@ -175,7 +175,9 @@ pub enum SiteCommand {
 
 #[derive(Subcommand)]
 pub enum DeviceCommand {
-    /// Make a one-time enrollment code for a site; prints the code.
+    /// Make a one-time enrollment code for a site; prints the code, or with --tls-cert the
+    /// enrollment string `CODE#sha256/…` (the code and the pin of the center's key) to give the
+    /// clinic whole.
     Enroll {
         #[command(flatten)]
         db: CenterDb,
@@ -184,6 +186,10 @@ pub enum DeviceCommand {
         /// Hours the code stays valid.
         #[arg(long, default_value_t = 72)]
         hours: i64,
+        /// The certificate the center serves HTTPS with (its --tls-cert file), or a CA
+        /// certificate it sends in its chain: the pin is of the first certificate's key.
+        #[arg(long, value_name = "PEM")]
+        tls_cert: Option<PathBuf>,
     },
     /// Revoke a device's token: its sync stops until it enrolls again.
     Revoke {
@@ -276,6 +282,12 @@ fn read_secret(file: Option<&std::path::Path>) -> Result<String> {
     Ok(secret)
 }
 
+/// The pin of a PEM certificate file's first certificate.
+fn pin_of(path: &std::path::Path) -> Result<radqc_sync::Pin> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    radqc_sync::Pin::of_pem(&pem).with_context(|| format!("{} has no certificate to pin", path.display()))
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
@@ -294,8 +306,12 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             let addr = listener.local_addr()?;
             let tls = tls_cert.zip(tls_key).map(|(cert_pem, key_pem)| radqc_center::Tls { cert_pem, key_pem });
             let scheme = if tls.is_some() { "https" } else { "http" };
+            let pin = tls.as_ref().map(|t| pin_of(&t.cert_pem)).transpose()?;
             // The first line tells scripts and tests where the center listens.
             println!("listening on {scheme}://{addr}");
+            if let Some(pin) = pin {
+                eprintln!("center key pin {pin} (clinics enroll with it: radqc center device enroll --tls-cert)");
+            }
             std::io::stdout().flush()?;
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -316,10 +332,21 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             radqc_center::set_site_zone(&db.open().await?, &code, zone).await?;
             println!("site {code} is in {zone}; rollups rebuilt and the zone published with the roster");
         }
-        CenterCommand::Device { command: DeviceCommand::Enroll { db, site, hours } } => {
+        CenterCommand::Device { command: DeviceCommand::Enroll { db, site, hours, tls_cert } } => {
             anyhow::ensure!((1..=24 * 90).contains(&hours), "--hours must be 1 to 2160");
+            // The pin first: a certificate that does not read makes no code.
+            let pin = tls_cert.as_deref().map(pin_of).transpose()?;
             let code = radqc_center::http::new_enrollment_code(&db.open().await?, &site, hours).await?;
-            println!("{code}");
+            match pin {
+                Some(pin) => {
+                    println!("{code}#{pin}");
+                    eprintln!(
+                        "一次性注册码 {code}，中心证书指纹 {pin}：请把整行交给站点（radqc local enroll --code '{code}#{pin}'）。\n\
+                         one-time code {code}, center key pin {pin}: give the clinic the whole line."
+                    );
+                }
+                None => println!("{code}"),
+            }
         }
         CenterCommand::Device { command: DeviceCommand::Revoke { db, device } } => {
             db.open().await?.revoke_device(&device).await?;

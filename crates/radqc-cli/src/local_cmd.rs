@@ -64,9 +64,17 @@ pub enum LocalCommand {
         /// The center's base URL, e.g. https://qc.region.example:8443
         #[arg(long)]
         center: String,
-        /// The one-time enrollment code the center's administrator gave.
+        /// The enrollment string the center's administrator gave: the one-time code and, for
+        /// HTTPS, the pin of the center's key (`K7QM-3XPA-9TWE#sha256/…`).
         #[arg(long)]
         code: String,
+        /// The pin of the center's key (`sha256/<base64>`), when it came apart from the code.
+        #[arg(long, value_name = "sha256/…")]
+        pin: Option<String>,
+        /// Accept plain HTTP to a center that is not on this machine: anyone on the way can read
+        /// and change what is sent. The 同步 screen shows the link as insecure.
+        #[arg(long)]
+        insecure_http: bool,
         /// A name for this device in the center's lists.
         #[arg(long)]
         name: Option<String>,
@@ -108,7 +116,16 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&grants)?);
             Ok(ExitCode::SUCCESS)
         }
-        LocalCommand::Enroll { db, center, code, name } => enroll(&db, &center, &code, name.as_deref()),
+        LocalCommand::Enroll { db, center, code, pin, insecure_http, name } => {
+            let args = radqc_sync::EnrollArgs {
+                center: &center,
+                code: &code,
+                pin: pin.as_deref(),
+                insecure_http,
+                device_name: name.as_deref(),
+            };
+            enroll(&db, &args)
+        }
     }
 }
 
@@ -241,11 +258,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
 }
 
-fn enroll(db: &DbArgs, center: &str, code: &str, name: Option<&str>) -> Result<ExitCode> {
+fn enroll(db: &DbArgs, args: &radqc_sync::EnrollArgs<'_>) -> Result<ExitCode> {
     let mut store = db.open()?;
-    let http = radqc_sync::http_client();
-    let resp = runtime()?.block_on(radqc_sync::enroll(&mut store, &http, center, code, name, Utc::now()))?;
-    println!("enrolled device {} at site {} with {center}", resp.device_id, resp.site);
+    let (resp, trust) = runtime()?.block_on(radqc_sync::enroll(&mut store, args, Utc::now())).map_err(|e| match e {
+        radqc_sync::SyncError::Trust { .. } => anyhow::anyhow!("{}\nradqc: {e}", e.message_zh()),
+        other => other.into(),
+    })?;
+    let center = store.center_link()?.map(|l| l.url).unwrap_or_default();
+    let how = match (trust, store.center_link()?.and_then(|l| l.pin)) {
+        (_, Some(pin)) => format!("its key pinned as {pin}"),
+        (radqc_store::CenterTrust::InsecureHttp, None) => "over plain HTTP (insecure, as asked)".to_owned(),
+        _ => "over plain HTTP on this machine".to_owned(),
+    };
+    println!("enrolled device {} at site {} with {center}, {how}", resp.device_id, resp.site);
+    if trust == radqc_store::CenterTrust::InsecureHttp {
+        eprintln!(
+            "radqc local enroll: 警告：与中心的连接是明文 HTTP，途中任何人都能读取或篡改所传内容。\n\
+             radqc local enroll: warning: the link to the center is plain HTTP; anyone on the way can read or change what is sent."
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -212,7 +212,8 @@ mod tests {
         let weak = make_verifier_with("pw123456", &[1; 16], Argon2Cost { memory_kib: 1024, iterations: 1, lanes: 1 });
         assert!(check_verifier(&weak).unwrap_err().en.contains("minimum"));
         // Enough memory but too few passes for it.
-        let short = make_verifier_with("pw123456", &[1; 16], Argon2Cost { memory_kib: 19 * 1024, iterations: 1, lanes: 1 });
+        let short =
+            make_verifier_with("pw123456", &[1; 16], Argon2Cost { memory_kib: 19 * 1024, iterations: 1, lanes: 1 });
         assert!(check_verifier(&short).is_err());
         assert!(check_verifier(&make_verifier("pw123456", &[1; 16])).is_ok());
         assert!(verify(&weak, "pw123456").is_err());

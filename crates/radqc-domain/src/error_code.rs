@@ -103,6 +103,15 @@ error_codes! {
     Network => "NETWORK",
     ForkLoop => "FORK_LOOP",
     InvalidSite => "INVALID_SITE",
+    // Enrollment with a known center (`radqc_sync::pin`): a center URL that is not http(s); HTTPS
+    // without the pin of the center's key; a pin that does not read (or two that differ, or one
+    // for plain HTTP); a center whose key is not the pinned one (an impostor, or a new key); plain
+    // HTTP over the network without `--insecure-http`.
+    CenterUrl => "CENTER_URL",
+    CenterPinRequired => "CENTER_PIN_REQUIRED",
+    CenterPinInvalid => "CENTER_PIN_INVALID",
+    CenterPinMismatch => "CENTER_PIN_MISMATCH",
+    InsecureHttp => "INSECURE_HTTP",
     // HTTP, the center's and the gate API's.
     InvalidRequest => "INVALID_REQUEST" @ 400,
     InvalidBody => "INVALID_BODY" @ 400,

@@ -1,5 +1,6 @@
-//! What the store keeps about its regional center: the link (URL and device token, inside the
-//! encrypted file), what the center published, and how the last sync went.
+//! What the store keeps about its regional center: the link (URL, device token and the pin of
+//! the center's key, inside the encrypted file), what the center published, and how the last
+//! sync went.
 
 use chrono::{DateTime, Utc};
 use radqc_domain::SiteCode;
@@ -16,6 +17,74 @@ use crate::store::{parse_ts, ts, Store};
 pub struct CenterLink {
     pub url: String,
     pub token: String,
+    /// The pin of the center's key (`sha256/<base64>`) taken at enrollment over HTTPS; every
+    /// call checks it. `None` for plain HTTP, and for a store enrolled before pins were taken.
+    pub pin: Option<String>,
+}
+
+/// How this store knows its center, read from the link: what the 同步 screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum CenterTrust {
+    /// HTTPS, and the center's key is the one pinned at enrollment.
+    Pinned,
+    /// HTTPS checked against the system's roots only: enrolled before pins were taken (enroll
+    /// again with the center's enrollment string to pin it).
+    NotPinned,
+    /// Plain HTTP to this machine.
+    Loopback,
+    /// Plain HTTP over the network, accepted with `--insecure-http`: anyone on the way can read
+    /// and change what is sent.
+    InsecureHttp,
+}
+
+impl CenterTrust {
+    /// The trust as the audit log writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CenterTrust::Pinned => "pinned",
+            CenterTrust::NotPinned => "not_pinned",
+            CenterTrust::Loopback => "loopback",
+            CenterTrust::InsecureHttp => "insecure_http",
+        }
+    }
+
+    /// The trust of a link: a pin, else HTTPS, else where plain HTTP goes.
+    pub fn of(url: &str, pin: Option<&str>) -> CenterTrust {
+        let lower = url.trim().to_ascii_lowercase();
+        match (pin, lower.strip_prefix("https://")) {
+            (Some(_), _) => CenterTrust::Pinned,
+            (None, Some(_)) => CenterTrust::NotPinned,
+            (None, None) if url_host(&lower).is_some_and(is_loopback_host) => CenterTrust::Loopback,
+            (None, None) => CenterTrust::InsecureHttp,
+        }
+    }
+}
+
+/// The host of a URL's text (`[::1]` keeps its brackets), without a full URL parser.
+fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host_port.starts_with('[') {
+        host_port.find(']').map(|end| &host_port[..=end])
+    } else {
+        host_port.split(':').next()
+    }
+}
+
+/// Whether a host is this machine: 127.0.0.0/8, ::1 (or ::ffff:127.x) or `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    let lower = host.to_ascii_lowercase();
+    if lower == "localhost" || lower.ends_with(".localhost") {
+        return true;
+    }
+    host.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+    })
 }
 
 /// What the app shows about sync.
@@ -23,6 +92,10 @@ pub struct CenterLink {
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncStatus {
     pub center: Option<String>,
+    /// How the center is known (`None` when not enrolled).
+    pub center_trust: Option<CenterTrust>,
+    /// The pin of the center's key, when one was taken.
+    pub center_pin: Option<String>,
     pub last_sync_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub outbox: OutboxCounts,
@@ -88,13 +161,13 @@ impl Store {
 
     pub fn center_link(&self) -> Result<Option<CenterLink>, StoreError> {
         Ok(match (self.meta("center_url")?, self.meta("device_token")?) {
-            (Some(url), Some(token)) => Some(CenterLink { url, token }),
+            (Some(url), Some(token)) => Some(CenterLink { url, token, pin: self.meta("center_pin")? }),
             _ => None,
         })
     }
 
-    /// Records a successful enrollment: the center, the token, and the site the center says this
-    /// device acts for. Refused when the outbox holds entries of another site: they would all be
+    /// Records a successful enrollment: the center, the token, the pin of its key (none: removed),
+    /// and the site the center says this device acts for. Refused when the outbox holds entries of another site: they would all be
     /// rejected.
     pub fn set_center_link(
         &mut self,
@@ -120,10 +193,15 @@ impl Store {
         }
         Self::set_meta(&tx, "center_url", Some(&link.url))?;
         Self::set_meta(&tx, "device_token", Some(&link.token))?;
+        Self::set_meta(&tx, "center_pin", link.pin.as_deref())?;
         Self::set_meta(&tx, "site", Some(site.as_str()))?;
+        let trust = match (CenterTrust::of(&link.url, link.pin.as_deref()), &link.pin) {
+            (_, Some(pin)) => format!("pinned {pin}"),
+            (other, None) => other.as_str().to_owned(),
+        };
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'enrolled', ?2, ?3)",
-            params![ts(now), link.url, site.as_str()],
+            params![ts(now), link.url, format!("{site} ({trust})")],
         )?;
         tx.commit()?;
         self.site = site.clone();
@@ -206,8 +284,12 @@ impl Store {
     }
 
     pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        let center = self.meta("center_url")?;
+        let center_pin = self.meta("center_pin")?;
         Ok(SyncStatus {
-            center: self.meta("center_url")?,
+            center_trust: center.as_deref().map(|url| CenterTrust::of(url, center_pin.as_deref())),
+            center_pin,
+            center,
             last_sync_at: self.meta("last_sync_at")?.map(|s| parse_ts(&s)).transpose()?,
             last_error: self.meta("last_sync_error")?,
             outbox: self.outbox_counts()?,
@@ -262,5 +344,34 @@ impl Store {
         let mut stmt = self.conn.prepare("SELECT notice_id, correction, closed_by FROM notice_closures")?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?))))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_links_trust_is_read_from_its_url_and_pin() {
+        let pin = Some("sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+        assert_eq!(CenterTrust::of("https://qc.region.example:8443", pin), CenterTrust::Pinned);
+        assert_eq!(CenterTrust::of("https://qc.region.example:8443", None), CenterTrust::NotPinned);
+        assert_eq!(CenterTrust::of("HTTPS://10.0.0.2", None), CenterTrust::NotPinned);
+        for url in ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:9/x", "http://u:p@127.2.3.4:80/?a"] {
+            assert_eq!(CenterTrust::of(url, None), CenterTrust::Loopback, "{url}");
+        }
+        for url in ["http://10.0.0.2:8080", "http://center.example", "http://127.0.0.1.example", "http://[::2]"] {
+            assert_eq!(CenterTrust::of(url, None), CenterTrust::InsecureHttp, "{url}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["127.0.0.1", "127.8.9.10", "localhost", "LOCALHOST", "[::1]", "::1", "[::ffff:127.0.0.1]"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["10.0.0.1", "192.168.1.5", "center.example", "localhost.example", "[::2]", "128.0.0.1", ""] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

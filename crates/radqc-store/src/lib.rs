@@ -16,7 +16,7 @@ mod schema;
 mod sign_in;
 mod store;
 
-pub use center_link::{CenterLink, SyncStatus};
+pub use center_link::{is_loopback_host, CenterLink, CenterTrust, SyncStatus};
 pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
 pub use model::{

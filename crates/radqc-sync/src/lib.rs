@@ -5,6 +5,14 @@
 //! Architecture Invariant: an entry is marked sent only after the center acknowledged it, and
 //! marked rejected only with the center's reason; anything else leaves it pending, so a retry
 //! resends it and the center's sequence check makes the retry harmless.
+//!
+//! Architecture Invariant: a store enrolled over HTTPS talks to its center only through a client
+//! that checks the pinned key (`pin.rs`), for every call of every pass; the client a caller passes
+//! in serves only links without a pin (plain HTTP, and stores enrolled before pins were taken).
+//! Enrollment refuses HTTPS without a pin and plain HTTP over the network without the caller's
+//! explicit consent, before any request, and writes nothing when the center is not the pinned one.
+
+pub mod pin;
 
 use std::collections::HashSet;
 use std::io::Write as _;
@@ -15,8 +23,10 @@ use radqc_protocol::{
     DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, EntryStatus, ErrorBody, ErrorCode, FeedKind,
     FeedPage, ForkRequest, PushEntry, PushRequest, PushResponse, SCHEMA_VERSION,
 };
-use radqc_store::{CenterLink, ForkPlan, OutboxEntry, Store, StoreError};
+use radqc_store::{CenterLink, CenterTrust, ForkPlan, OutboxEntry, Store, StoreError};
 use serde::Serialize;
+
+pub use pin::{split_enrollment, Pin, PinError, Refusal};
 
 /// How many outbox entries go in one push.
 pub const BATCH: u32 = 1000;
@@ -86,6 +96,10 @@ pub enum SyncError {
     Network { url: String, message: String },
     #[error("the center refused: {} ({})", .0.message, .0.code)]
     Refused(ErrorBody),
+    /// Enrollment refused before (or, for a key that is not the pinned one, during) the first
+    /// request: the center is not known the way it must be. Words in English and Chinese.
+    #[error("{en} ({code})")]
+    Trust { code: ErrorCode, en: String, zh: String },
 }
 
 impl SyncError {
@@ -95,7 +109,20 @@ impl SyncError {
             Self::Store(e) => e.code().as_str(),
             Self::Network { .. } => ErrorCode::Network.as_str(),
             Self::Refused(body) => &body.code,
+            Self::Trust { code, .. } => code.as_str(),
         }
+    }
+
+    /// The words for a person reading Chinese (the English ones are `Display`'s).
+    pub fn message_zh(&self) -> String {
+        match self {
+            Self::Trust { zh, code, .. } => format!("{zh}（{code}）"),
+            other => other.to_string(),
+        }
+    }
+
+    fn trust(code: ErrorCode, en: impl Into<String>, zh: impl Into<String>) -> SyncError {
+        SyncError::Trust { code, en: en.into(), zh: zh.into() }
     }
 }
 
@@ -105,14 +132,166 @@ pub fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
-/// An HTTP client for the center: gzip both ways, and timeouts that fit a clinic's link.
-pub fn http_client() -> reqwest::Client {
+/// The center client's settings: gzip both ways, timeouts that fit a clinic's link, and no
+/// redirects (an answer elsewhere is not the center's).
+fn center_builder() -> reqwest::ClientBuilder {
     client_builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(120))
         .gzip(true)
-        .build()
-        .expect("the HTTP client builds")
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// An HTTP client for a center without a pin: plain HTTP (to this machine, or accepted as
+/// insecure) and HTTPS against the system's roots (a store enrolled before pins were taken).
+pub fn http_client() -> reqwest::Client {
+    center_builder().build().expect("the HTTP client builds")
+}
+
+/// A client that talks only HTTPS, and only to the holder of the pinned key (or a server whose
+/// chain leads to a pinned CA it sends); it remembers the key a refused server showed.
+pub struct PinnedClient {
+    pub client: reqwest::Client,
+    pin: Pin,
+    verifier: std::sync::Arc<pin::PinnedVerifier>,
+}
+
+impl PinnedClient {
+    pub fn new(pin: Pin) -> PinnedClient {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = std::sync::Arc::new(pin::PinnedVerifier::new(pin, provider.clone()));
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .dangerous()
+            .with_custom_certificate_verifier(verifier.clone())
+            .with_no_client_auth();
+        let client = center_builder()
+            .https_only(true)
+            .tls_backend_preconfigured(tls)
+            .build()
+            .expect("the pinned HTTP client builds");
+        PinnedClient { client, pin, verifier }
+    }
+
+    /// Why this client refused a server, when it did.
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.verifier.refusal.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A network failure in words that say why the server was refused, when it was.
+    fn refused_key(&self, url: &str) -> Option<SyncError> {
+        let pin = self.pin;
+        let (en, zh) = match self.refusal()? {
+            Refusal::OtherKey(shown) => (
+                format!(
+                    "the server at {url} is not the center this enrollment names: its key is {shown}, the pin is {pin}. \
+                     Check the address, or ask the center's administrator whether its certificate's key changed"
+                ),
+                format!(
+                    "{url} 上的服务器不是注册码所指的中心：它的密钥是 {shown}，注册时的指纹是 {pin}。请核对地址，或询问中心管理员证书密钥是否已更换"
+                ),
+            ),
+            Refusal::Chain { key, why } => (
+                format!(
+                    "the server at {url} (key {key}) sent the pinned CA {pin}, but its certificate is not valid under it \
+                     for this address: {why}. Use the address its certificate names"
+                ),
+                format!(
+                    "{url} 上的服务器（密钥 {key}）出示了注册时指纹为 {pin} 的 CA，但它的证书对此地址无效：{why}。请使用证书中所写的地址"
+                ),
+            ),
+        };
+        Some(SyncError::trust(ErrorCode::CenterPinMismatch, en, zh))
+    }
+}
+
+/// What an enrollment needs: the center's URL, the one-time code (or the enrollment string
+/// `CODE#sha256/…` the center printed), the pin when given apart, whether plain HTTP over the
+/// network is accepted, and a name for the device.
+#[derive(Debug, Clone, Default)]
+pub struct EnrollArgs<'a> {
+    pub center: &'a str,
+    pub code: &'a str,
+    pub pin: Option<&'a str>,
+    pub insecure_http: bool,
+    pub device_name: Option<&'a str>,
+}
+
+/// How an enrollment will reach the center, decided before any request.
+enum Route {
+    Pinned(Box<PinnedClient>),
+    Plain(reqwest::Client, CenterTrust),
+}
+
+/// Checks the URL, the code and the pin, and picks the client: nothing is sent yet.
+fn route(args: &EnrollArgs<'_>) -> Result<(String, String, Route), SyncError> {
+    let center = args.center.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(center).map_err(|e| {
+        SyncError::trust(
+            ErrorCode::CenterUrl,
+            format!("`{center}` is not a center URL ({e}): write it as https://host:port"),
+            format!("“{center}”不是中心地址（{e}）：请写成 https://主机:端口"),
+        )
+    })?;
+    let bad_pin =
+        |e: PinError| SyncError::trust(ErrorCode::CenterPinInvalid, e.to_string(), format!("证书指纹无法识别：{e}"));
+    let (code, in_code) = split_enrollment(args.code).map_err(bad_pin)?;
+    let apart =
+        args.pin.map(str::trim).filter(|p| !p.is_empty()).map(str::parse::<Pin>).transpose().map_err(bad_pin)?;
+    let pin = match (in_code, apart) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(SyncError::trust(
+                ErrorCode::CenterPinInvalid,
+                format!("the enrollment string carries the pin {a}, but the pin given is {b}: use the center's one"),
+                format!("注册码所带的证书指纹 {a} 与另行输入的 {b} 不同：请使用中心给出的指纹"),
+            ))
+        }
+        (a, b) => a.or(b),
+    };
+    let route = match (url.scheme(), pin) {
+        ("https", Some(pin)) => Route::Pinned(Box::new(PinnedClient::new(pin))),
+        ("https", None) => {
+            return Err(SyncError::trust(
+                ErrorCode::CenterPinRequired,
+                "enrolling over HTTPS needs the pin of the center's key (sha256/…): use the whole enrollment \
+                 string the center's administrator gave (CODE#sha256/…), or pass the pin apart",
+                "通过 HTTPS 注册需要中心证书的指纹（sha256/…）：请输入中心管理员给出的完整注册码（注册码#sha256/…），或另行填写指纹",
+            ))
+        }
+        ("http", Some(_)) => {
+            return Err(SyncError::trust(
+                ErrorCode::CenterPinInvalid,
+                format!("a pin is for HTTPS, and {center} is plain HTTP: use the center's https:// address"),
+                format!("证书指纹只用于 HTTPS，而 {center} 是明文 HTTP：请使用中心的 https:// 地址"),
+            ))
+        }
+        ("http", None) => match CenterTrust::of(center, None) {
+            CenterTrust::Loopback => Route::Plain(http_client(), CenterTrust::Loopback),
+            _ if args.insecure_http => Route::Plain(http_client(), CenterTrust::InsecureHttp),
+            _ => {
+                return Err(SyncError::trust(
+                    ErrorCode::InsecureHttp,
+                    format!(
+                        "{center} is plain HTTP over the network: anyone on the way could read or change what is sent. \
+                         Use the center's https:// address with its pin, or accept plain HTTP explicitly (--insecure-http)"
+                    ),
+                    format!(
+                        "{center} 是经网络的明文 HTTP：途中任何人都能读取或篡改所传内容。请使用中心的 https:// 地址和证书指纹，或明确接受明文 HTTP（--insecure-http）"
+                    ),
+                ))
+            }
+        },
+        (other, _) => {
+            return Err(SyncError::trust(
+                ErrorCode::CenterUrl,
+                format!("`{center}` is a {other}: URL, not a center's (https://host:port)"),
+                format!("“{center}”不是中心地址（应为 https://主机:端口）"),
+            ))
+        }
+    };
+    Ok((center.to_owned(), code, route))
 }
 
 fn url(base: &str, path: &str) -> String {
@@ -133,8 +312,22 @@ enum Failure {
     Refused(ErrorBody),
 }
 
+/// An error with its causes, which reqwest's own words leave out (`error sending request`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let words = cause.to_string();
+        if !text.contains(&words) {
+            text = format!("{text}: {words}");
+        }
+        source = cause.source();
+    }
+    text
+}
+
 async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> Result<T, Failure> {
-    let resp = req.send().await.map_err(|e| Failure::Network(e.to_string()))?;
+    let resp = req.send().await.map_err(|e| Failure::Network(with_causes(&e)))?;
     let status = resp.status();
     let bytes = resp.bytes().await.map_err(|e| Failure::Network(e.to_string()))?;
     if status.is_success() {
@@ -153,34 +346,39 @@ async fn call<T: serde::de::DeserializeOwned>(req: reqwest::RequestBuilder) -> R
     }
 }
 
-/// Enrolls the store with a center using a one-time code, and keeps the device token.
+/// Enrolls the store with a center using a one-time code, and keeps the device token and the
+/// pin of the center's key. Over HTTPS the pin is required (from the enrollment string or given
+/// apart) and the center must hold that key; plain HTTP only to this machine or with
+/// `insecure_http`. Refused before any request when not, and the store is unchanged when the
+/// enrollment fails.
 pub async fn enroll(
     store: &mut Store,
-    http: &reqwest::Client,
-    center: &str,
-    code: &str,
-    device_name: Option<&str>,
+    args: &EnrollArgs<'_>,
     now: DateTime<Utc>,
-) -> Result<EnrollResponse, SyncError> {
+) -> Result<(EnrollResponse, CenterTrust), SyncError> {
+    let (center, code, route) = route(args)?;
     let req = EnrollRequest {
-        code: code.to_owned(),
+        code,
         device_id: store.device_id().to_owned(),
-        device_name: device_name.map(str::to_owned),
+        device_name: args.device_name.map(str::to_owned),
+    };
+    let (http, pinned, trust) = match &route {
+        Route::Pinned(p) => (&p.client, Some(&**p), CenterTrust::Pinned),
+        Route::Plain(c, trust) => (c, None, *trust),
     };
     let resp: EnrollResponse =
-        call(http.post(url(center, "/api/v1/enroll")).json(&req)).await.map_err(|f| match f {
-            Failure::Network(message) => SyncError::Network { url: center.to_owned(), message },
+        call(http.post(url(&center, "/api/v1/enroll")).json(&req)).await.map_err(|f| match f {
+            Failure::Network(message) => pinned
+                .and_then(|p| p.refused_key(&center))
+                .unwrap_or(SyncError::Network { url: center.clone(), message }),
             Failure::Server(body) | Failure::Refused(body) => SyncError::Refused(body),
         })?;
     let site = resp.site.parse().map_err(|e: radqc_domain::CodeError| {
         SyncError::Refused(ErrorBody::new(ErrorCode::InvalidSite, e.to_string()))
     })?;
-    store.set_center_link(
-        &CenterLink { url: center.trim_end_matches('/').to_owned(), token: resp.token.clone() },
-        &site,
-        now,
-    )?;
-    Ok(resp)
+    let pin = pinned.map(|p| p.pin.to_string());
+    store.set_center_link(&CenterLink { url: center, token: resp.token.clone(), pin }, &site, now)?;
+    Ok((resp, trust))
 }
 
 /// A batch and its compressed push body, numbered for the current device (`seq - base`).
@@ -230,7 +428,7 @@ pub async fn try_sync_once_batched(
     outcome
 }
 
-async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, batch_size: u32) -> Outcome {
+async fn pass(store: &mut Store, unpinned: &reqwest::Client, now: DateTime<Utc>, batch_size: u32) -> Outcome {
     let (mut pushed, mut duplicates, mut rejected, mut pulled) = (0u64, 0u64, 0u64, 0u64);
     let mut copy: Option<CopyRecovery> = None;
     let mut forks = 0;
@@ -240,8 +438,24 @@ async fn pass(store: &mut Store, http: &reqwest::Client, now: DateTime<Utc>, bat
             Ok(None) => return Outcome::NotEnrolled,
             Err(e) => return Outcome::Retry { error: e.to_string(), pushed },
         };
+        // A pinned link is talked to only through a client that checks the pin.
+        let pinned = match link.pin.as_deref().map(str::parse::<Pin>).transpose() {
+            Ok(pin) => pin.map(PinnedClient::new),
+            Err(e) => {
+                return Outcome::Stopped {
+                    code: ErrorCode::CenterPinInvalid.as_str().to_owned(),
+                    message: format!("the pin this store keeps for its center does not read: {e}; enroll again"),
+                }
+            }
+        };
+        let http = pinned.as_ref().map_or(unpinned, |p| &p.client);
         let fail = |f: Failure, pushed: u64| match f {
-            Failure::Network(e) => Outcome::Retry { error: format!("cannot reach {}: {e}", link.url), pushed },
+            Failure::Network(e) => match pinned.as_ref().and_then(|p| p.refused_key(&link.url)) {
+                Some(SyncError::Trust { code, en, .. }) => {
+                    Outcome::Stopped { code: code.as_str().to_owned(), message: en }
+                }
+                _ => Outcome::Retry { error: format!("cannot reach {}: {e}", link.url), pushed },
+            },
             Failure::Server(b) => {
                 Outcome::Retry { error: format!("the center failed: {} ({})", b.message, b.code), pushed }
             }
@@ -524,5 +738,55 @@ pub async fn sync_with_retries(
             }
             _ => return outcome,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    const OTHER: &str = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
+    fn refused(center: &str, code: &str, pin: Option<&str>, insecure_http: bool) -> Option<ErrorCode> {
+        let args = EnrollArgs { center, code, pin, insecure_http, device_name: None };
+        match route(&args) {
+            Ok(_) => None,
+            Err(SyncError::Trust { code, .. }) => Some(code),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn enrollment_knows_how_it_reaches_the_center_before_any_request() {
+        let with_pin = format!("K7QM-3XPA-9TWE#{PIN}");
+        assert_eq!(refused("https://qc.region.example:8443/", &with_pin, None, false), None);
+        assert_eq!(refused("https://qc.region.example:8443", "K7QM-3XPA-9TWE", Some(PIN), false), None);
+        assert_eq!(refused("https://qc.region.example:8443", &with_pin, Some(PIN), false), None, "the same pin twice");
+        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", None, true), Some(ErrorCode::CenterPinRequired));
+        assert_eq!(refused("https://10.0.0.2", "K7QM-3XPA-9TWE", Some(" "), false), Some(ErrorCode::CenterPinRequired));
+        assert_eq!(refused("https://10.0.0.2", &with_pin, Some(OTHER), false), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(
+            refused("https://10.0.0.2", "K7QM-3XPA-9TWE#sha256/x", None, false),
+            Some(ErrorCode::CenterPinInvalid)
+        );
+        assert_eq!(refused("http://127.0.0.1:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://localhost:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://[::1]:8080", "K7QM-3XPA-9TWE", None, false), None);
+        assert_eq!(refused("http://10.0.0.2:8080", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::InsecureHttp));
+        assert_eq!(refused("http://center.example", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::InsecureHttp));
+        assert_eq!(refused("http://10.0.0.2:8080", "K7QM-3XPA-9TWE", None, true), None);
+        assert_eq!(refused("http://10.0.0.2:8080", &with_pin, None, true), Some(ErrorCode::CenterPinInvalid));
+        assert_eq!(refused("ftp://10.0.0.2", "K7QM-3XPA-9TWE", None, true), Some(ErrorCode::CenterUrl));
+        assert_eq!(refused("qc.region.example:8443", "K7QM-3XPA-9TWE", Some(PIN), false), Some(ErrorCode::CenterUrl));
+        assert_eq!(refused("", "K7QM-3XPA-9TWE", None, false), Some(ErrorCode::CenterUrl));
+    }
+
+    #[test]
+    fn the_trust_an_enrollment_records_matches_the_links() {
+        let args = EnrollArgs { center: "http://10.0.0.2:8080/", code: "C", insecure_http: true, ..Default::default() };
+        let Ok((center, code, Route::Plain(_, trust))) = route(&args) else { panic!("plain HTTP, accepted") };
+        assert_eq!((center.as_str(), code.as_str(), trust), ("http://10.0.0.2:8080", "C", CenterTrust::InsecureHttp));
+        assert_eq!(CenterTrust::of(&center, None), trust, "the store reads the same trust back");
     }
 }

@@ -46,6 +46,7 @@ fn items(app: &App, accession: &str) -> Vec<String> {
 #[test]
 fn the_published_grants_decide_what_a_role_scores_and_sees() {
     let (_dir, mut app) = demo();
+    app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     let exam = app
         .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap())
         .unwrap()
@@ -102,9 +103,10 @@ fn a_signer_who_is_not_in_the_roster_is_refused_and_nothing_is_recorded() {
     assert!(err.message_en.contains("ZZ9") && err.message_zh.contains("ZZ9"), "{err:?}");
     assert_eq!(radqc_domain::ErrorCode::UnknownSigner.status(), Some(422), "the gate's answer");
     assert!(app.pending_gates().is_empty(), "nothing held");
-    assert_eq!(app.exam_detail("CT-NOBODY-1", false).unwrap_err().code, "UNKNOWN_EXAM", "no signing recorded");
     assert_eq!(app.store().audit_log().unwrap().len(), audit_before, "nothing drawn or audited");
     assert_eq!(app.store().sync_status().unwrap().outbox, outbox_before, "nothing to send");
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
+    assert_eq!(app.exam_detail("CT-NOBODY-1", false).unwrap_err().code, "UNKNOWN_EXAM", "no signing recorded");
     // A signer in the roster is asked about as before.
     assert!(app.sign(&signing("CT-NOBODY-2", "D1"), now()).is_ok(), "D1 is in the roster");
 }

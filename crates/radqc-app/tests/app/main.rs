@@ -41,7 +41,8 @@ fn sign_request(accession: &str, follow_up: bool) -> SignRequest {
 
 #[test]
 fn the_demo_department_is_seeded_once() {
-    let (dir, app) = app(PanelClosedPolicy::Block);
+    let (dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let exams = app.find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap()).unwrap();
     assert_eq!(exams.len(), 140, "a week of exams");
     for m in ["DR", "CT", "MR"] {
@@ -56,7 +57,8 @@ fn the_demo_department_is_seeded_once() {
         when_panel_closed: PanelClosedPolicy::Block,
         idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
     };
-    let again = App::open(config, now()).unwrap();
+    let mut again = App::open(config, now()).unwrap();
+    again.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     assert_eq!(
         again.find_exams(&serde_json::from_value::<FindExams>(json!({})).unwrap()).unwrap().len(),
         140,
@@ -67,11 +69,13 @@ fn the_demo_department_is_seeded_once() {
 #[test]
 fn roles_decide_which_items_a_person_may_score() {
     let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let exam = app
         .find_exams(&serde_json::from_value::<FindExams>(json!({"modality": "CT", "limit": 1})).unwrap())
         .unwrap()
         .remove(0);
     let acc = exam.exam.accession.clone();
+    app.sign_out(now()).unwrap();
     assert_eq!(app.scorable_items(None, &acc).unwrap_err().code, "NOT_SIGNED_IN");
     app.sign_in("A1", radqc_app::DEMO_SECRET, now()).unwrap();
     let tech: Vec<String> = app.scorable_items(None, &acc).unwrap().iter().map(|i| i.to_string()).collect();
@@ -170,7 +174,8 @@ fn a_decision_is_reproducible_and_audited() {
 
 #[test]
 fn blind_review_hides_the_people() {
-    let (_dir, app) = app(PanelClosedPolicy::Block);
+    let (_dir, mut app) = app(PanelClosedPolicy::Block);
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now()).unwrap();
     let blind =
         app.find_exams(&serde_json::from_value::<FindExams>(json!({"limit": 5, "blind": true})).unwrap()).unwrap();
     assert!(blind.iter().all(|e| e.exam.staff.technologist.is_none() && e.exam.staff.reporting_doctor.is_none()));

@@ -4,6 +4,7 @@
 mod api;
 mod grants;
 mod openapi;
+mod secrets;
 mod stored;
 mod support;
 mod trust;

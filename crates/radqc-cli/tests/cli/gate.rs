@@ -82,8 +82,10 @@ fn gate(args: &[&str], env: Option<&Path>, stdin: &str) -> Output {
 }
 
 fn nothing_opened(app: &RunningApp, accession: &str) {
-    let app = app.app.lock().unwrap();
+    let mut app = app.app.lock().unwrap();
     assert!(app.pending_gates().is_empty(), "no panel");
+    // An exam's detail is for a signed-in person.
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
     assert_eq!(app.exam_detail(accession, false).unwrap_err().code, "UNKNOWN_EXAM", "nothing recorded");
 }
 

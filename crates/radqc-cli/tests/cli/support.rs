@@ -30,9 +30,15 @@ pub struct Center {
 
 impl Center {
     pub fn serve(db: &str) -> Center {
+        Center::start(&["--listen", "127.0.0.1:0", "--db", db])
+    }
+
+    /// `radqc center serve` with these arguments (`--listen`, `--db`, `--tls-cert`, …).
+    pub fn start(args: &[&str]) -> Center {
         use std::io::{BufRead, BufReader};
         let mut child = Command::new(env!("CARGO_BIN_EXE_radqc"))
-            .args(["center", "serve", "--listen", "127.0.0.1:0", "--db", db])
+            .args(["center", "serve"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
