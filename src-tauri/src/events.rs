@@ -17,13 +17,20 @@ pub const OPEN_EXAM: &str = "open-exam";
 /// [`SessionLocked`].
 pub const SESSION_LOCKED: &str = "session-locked";
 
+/// An event's constant's name (as the bindings name it), its name, and its payload's type.
+macro_rules! event {
+    ($constant:ident, $payload:ident) => {
+        (stringify!($constant), $constant, stringify!($payload))
+    };
+}
+
 /// Every event, its constant's name and its payload's TypeScript type (for the bindings).
 pub const ALL: [(&str, &str, &str); 5] = [
-    ("GATE_REQUESTED", GATE_REQUESTED, "GateView"),
-    ("GATE_GAVE_UP", GATE_GAVE_UP, "GateView"),
-    ("NAVIGATE", NAVIGATE, "Navigate"),
-    ("OPEN_EXAM", OPEN_EXAM, "OpenExam"),
-    ("SESSION_LOCKED", SESSION_LOCKED, "SessionLocked"),
+    event!(GATE_REQUESTED, GateView),
+    event!(GATE_GAVE_UP, GateView),
+    event!(NAVIGATE, Navigate),
+    event!(OPEN_EXAM, OpenExam),
+    event!(SESSION_LOCKED, SessionLocked),
 ];
 
 /// Why the session locked: `idle` or `os`.

@@ -81,8 +81,15 @@ async fn site_and_center_reports_agree() {
                     None,
                 );
                 let site_filter = ReportFilter { site: Some("CLINIC-R".into()), ..filter.clone() };
-                let mut at_center =
-                    radqc_center::http::build_report(&center.db, period, site_filter, None).await.unwrap();
+                let mut at_center = radqc_center::http::build_report(
+                    &center.db,
+                    radqc_domain::Rubric::bundled(),
+                    period,
+                    site_filter,
+                    None,
+                )
+                .await
+                .unwrap();
                 at_center.filter.site = None;
                 assert_eq!(
                     serde_json::to_value(&at_site).unwrap(),
@@ -101,8 +108,15 @@ async fn site_and_center_reports_agree() {
         }
         assert!(empty.is_empty(), "{backend}: cases that compare two empty reports: {empty:?}");
         let two_months = Period::between(Some(october), Some(october.next())).unwrap();
-        let report =
-            radqc_center::http::build_report(&center.db, two_months, ReportFilter::default(), None).await.unwrap();
+        let report = radqc_center::http::build_report(
+            &center.db,
+            radqc_domain::Rubric::bundled(),
+            two_months,
+            ReportFilter::default(),
+            None,
+        )
+        .await
+        .unwrap();
         let by_month: Vec<(String, u64, u64)> =
             report.indicators.by_month.iter().map(|r| (r.key.clone(), r.sampled, r.qualified)).collect();
         assert_eq!(
@@ -186,7 +200,7 @@ async fn months_are_each_site_s_local_month() {
         };
         let at_center = |site: &str| {
             let filter = ReportFilter { site: Some(site.into()), ..Default::default() };
-            radqc_center::http::build_report(&center.db, november, filter, None)
+            radqc_center::http::build_report(&center.db, radqc_domain::Rubric::bundled(), november, filter, None)
         };
         let at_site = |clinic: &Clinic| {
             let zone = clinic.store.time_zone().unwrap();
@@ -219,8 +233,15 @@ async fn months_are_each_site_s_local_month() {
                 clinic.name
             );
         }
-        let region =
-            radqc_center::http::build_report(&center.db, november, ReportFilter::default(), None).await.unwrap();
+        let region = radqc_center::http::build_report(
+            &center.db,
+            radqc_domain::Rubric::bundled(),
+            november,
+            ReportFilter::default(),
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(
             (region.indicators.sampled, region.deduction_details_total),
             (4, 4),
@@ -282,7 +303,17 @@ async fn a_gate_signed_exam_without_a_performing_time_counts_in_the_workload() {
             let db = &center.db;
             async move {
                 let filter = ReportFilter { site: Some("CLINIC-G".into()), ..Default::default() };
-                radqc_center::http::build_report(db, Period::month(month), filter, None).await.unwrap().workload.total
+                radqc_center::http::build_report(
+                    db,
+                    radqc_domain::Rubric::bundled(),
+                    Period::month(month),
+                    filter,
+                    None,
+                )
+                .await
+                .unwrap()
+                .workload
+                .total
             }
         };
         assert_eq!(workload(&clinic, this_month), 1, "{backend}: at the site, in the month it was signed");

@@ -141,6 +141,7 @@ fn connection(mut stream: TcpStream, server: &Server) {
             405 => "Method Not Allowed",
             411 => "Length Required",
             413 => "Payload Too Large",
+            422 => "Unprocessable Entity",
             _ => "Service Unavailable",
         };
         let challenge = if status == 401 { "WWW-Authenticate: Bearer\r\n" } else { "" };

@@ -14,7 +14,6 @@ mod exams;
 mod gate;
 pub mod gate_http;
 mod gate_token;
-mod grants;
 mod notices;
 mod panel;
 mod reports;
@@ -35,9 +34,10 @@ pub use error::{AppError, ErrorCode};
 pub use exams::{ExamDetail, ExamView, FindExams};
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
-pub use grants::Grants;
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
+/// Who may do what, by role: the grants the center published (`Store::grants`).
+pub use radqc_domain::Grants;
 pub use scope::ReportScope;
 pub use session::{Session, DEMO_SECRET};
 pub use sync::{RejectedEntry, SyncView};
@@ -62,7 +62,6 @@ pub struct App {
     store: Store,
     config: AppConfig,
     user: Option<StaffMember>,
-    grants: Grants,
     gates: gate::Gates,
     gate_url: String,
     gate_token: GateToken,

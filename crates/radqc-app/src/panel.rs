@@ -63,7 +63,7 @@ impl App {
     pub fn scorable_items(&self, site: Option<&SiteCode>, accession: &str) -> Result<Vec<ItemCode>, AppError> {
         let user = self.user()?;
         let exam = self.exam(site, accession)?;
-        Ok(self.items_for(&user.roles, &exam))
+        self.items_for(&user.roles, &exam)
     }
 
     /// The live score of a panel item, from the engine.
@@ -94,7 +94,7 @@ impl App {
             (Some((items, signer)), None) => (items, signer),
             (None, _) => {
                 let user = self.user()?;
-                (self.items_for(&user.roles, &exam), user.code.clone())
+                (self.items_for(&user.roles, &exam)?, user.code.clone())
             }
         };
         let reviewer: StaffCode =

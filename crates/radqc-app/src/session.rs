@@ -1,6 +1,7 @@
 //! Who is signed in and what their roles let them do: opening the store, the session the front-end
 //! shows, the roster (the center's or the demo one), signing in and out, and the grants' checks
-//! (which items a person's roles may score, who sees the site's scores).
+//! (which items a person's roles may score, who sees the site's scores: the grants the center
+//! published, `Store::grants`, read at each check).
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use radqc_protocol::{ExamRecord, FeedKind, RosterBody, StaffMember};
 use radqc_store::{Key, Store};
 use serde::Serialize;
 
-use crate::{gate, seed_demo, App, AppConfig, AppError, ErrorCode, GateToken, Grants, GATE_TOKEN_FILE};
+use crate::{gate, seed_demo, App, AppConfig, AppError, ErrorCode, GateToken, GATE_TOKEN_FILE};
 
 const DEMO_ROSTER: &str = include_str!("../../../assets/demo/roster.json");
 /// The demo department's verifiers, all of [`DEMO_SECRET`] (each with its own salt).
@@ -102,7 +103,6 @@ impl App {
             store,
             config,
             user: None,
-            grants: Grants::bundled(),
             gates: gate::Gates::default(),
             gate_url: String::new(),
             gate_token,
@@ -149,7 +149,8 @@ impl App {
             demo: self.config.demo,
             user: self.user.clone(),
             gate_url: self.gate_url.clone(),
-            site_score_roles: self.grants.sees_site_scores.clone(),
+            // Grants that do not read show no 报表; the report itself answers why.
+            site_score_roles: self.store.grants().map(|g| g.site_score_roles()).unwrap_or_default(),
         }
     }
 
@@ -181,22 +182,27 @@ impl App {
         }
     }
 
-    pub(crate) fn items_for(&self, roles: &[String], exam: &ExamRecord) -> Vec<ItemCode> {
+    /// The items of `exam` that `roles` may score, by the grants in force (the center's latest).
+    pub(crate) fn items_for(&self, roles: &[String], exam: &ExamRecord) -> Result<Vec<ItemCode>, AppError> {
         let rubric = self.store.rubric();
-        radqc_store::applicable_items(rubric, exam)
+        let grants = self.store.grants()?;
+        Ok(radqc_store::applicable_items(rubric, exam)
             .into_iter()
-            .filter(|item| self.grants.may_score(rubric, roles, *item))
-            .collect()
+            .filter(|item| grants.may_score(rubric, roles, *item))
+            .collect())
     }
 
     /// Reports name people: only roles that see the site's scores may read them.
     pub(crate) fn may_see_site_scores(&self) -> Result<(), AppError> {
         let user = self.user()?;
-        if !user.roles.iter().any(|r| self.grants.sees_site_scores.contains(r)) {
+        let grants = self.store.grants()?;
+        if !grants.sees_whole_site(&user.roles) {
+            let zh: Vec<&str> = grants.sees_site_scores.iter().map(|r| r.label_zh()).collect();
+            let en: Vec<&str> = grants.sees_site_scores.iter().map(|r| r.as_str()).collect();
             return Err(AppError::new(
                 ErrorCode::NotPermitted,
-                "只有质控员和科主任可以查看科室报表",
-                "only QC officers and department heads see the site's reports",
+                format!("只有以下角色可以查看科室报表：{}", zh.join("、")),
+                format!("only these roles see the site's reports: {}", en.join(", ")),
             ));
         }
         Ok(())

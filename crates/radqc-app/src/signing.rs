@@ -1,6 +1,7 @@
-//! Random QC at signing: `App::sign` records the signing, decides with the sampling rules, and
-//! answers go or holds the signature (`gate.rs`); the held gates' other ends (a workstation that
-//! gave up, an answer lost, the gate API's timeout, a panel closed) and the sampling rules and key.
+//! Random QC at signing: `App::sign` refuses a signer who is not in the roster
+//! (`UNKNOWN_SIGNER`), records the signing, decides with the sampling rules, and answers go or
+//! holds the signature (`gate.rs`); the held gates' other ends (a workstation that gave up, an
+//! answer lost, the gate API's timeout, a panel closed) and the sampling rules and key.
 
 use chrono::{DateTime, Utc};
 use radqc_domain::{ExamEventKind, SamplingRules};
@@ -14,9 +15,23 @@ use crate::{
 const DEFAULT_SAMPLING: &str = include_str!("../../../assets/sampling.json");
 
 impl App {
-    /// A reading workstation asks before committing a signature: the signing is recorded, the
-    /// sampling rules decide, and the answer is go, or hold until the panel is saved.
+    /// A reading workstation asks before committing a signature: for a signer in the roster the
+    /// signing is recorded, the sampling rules decide, and the answer is go, or hold until the
+    /// panel is saved; anyone else is refused (`UNKNOWN_SIGNER`) with nothing recorded.
     pub fn sign(&mut self, req: &SignRequest, now: DateTime<Utc>) -> Result<SignResponse, AppError> {
+        // The signer must be in the site's roster: their roles decide what they score, and an
+        // unknown one is refused, never guessed. Nothing is recorded, drawn or held.
+        let Some(signer) = self.roster()?.into_iter().find(|m| m.code == req.signer.as_str()) else {
+            return Err(AppError::new(
+                ErrorCode::UnknownSigner,
+                format!("签名人 {} 不在本站点的人员名单中：未记录签名，也未抽样；请在区域中心登记后重试", req.signer),
+                format!(
+                    "the signer {} is not in the site's roster: nothing was recorded or drawn; \
+                     enter them at the center (radqc center staff add) and sync, then sign again",
+                    req.signer
+                ),
+            ));
+        };
         // A workstation that retries a signing while it is held (its own timeout, a second
         // click) joins that hold: one signing is one panel and one QC, never a second draw.
         let site = req.exam.site.clone().unwrap_or_else(|| self.store.site().clone());
@@ -58,13 +73,7 @@ impl App {
             return Ok(SignResponse::Go { decision });
         }
         // The signer scores what their roles allow (at signing: the technologist's work).
-        let signer_roles = self
-            .roster()?
-            .into_iter()
-            .find(|m| m.code == req.signer.as_str())
-            .map(|m| m.roles)
-            .unwrap_or_else(|| vec!["reporting_doctor".into()]);
-        let items = self.items_for(&signer_roles, &exam);
+        let items = self.items_for(&signer.roles, &exam)?;
         if items.is_empty() {
             // Nothing this signer may score on this exam: holding the signature would only block it.
             self.store.audit(req.signer.as_str(), "sampled_nothing_to_score", Some(&exam.accession), None, now)?;

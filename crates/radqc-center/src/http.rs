@@ -13,7 +13,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use chrono::{Duration, Utc};
 use radqc_domain::report::{Period, ReportFilter};
-use radqc_domain::Rubric;
+use radqc_domain::{Grants, Rubric};
 use radqc_protocol::{
     DeviceRecordsPage, DeviceState, EnrollRequest, EnrollResponse, ErrorBody, EvaluationRecord, FeedKind, FeedPage,
     ForkRequest, PushRequest, PushResponse,
@@ -32,21 +32,26 @@ use radqc_protocol::ErrorCode;
 pub struct AppState {
     pub db: Db,
     pub rubrics: Arc<RwLock<RubricSet>>,
+    /// The grants published last (feed cursor 0: none was, the bundled ones).
+    grants: Arc<RwLock<(i64, Arc<Grants>)>>,
 }
 
 impl AppState {
-    /// Loads the rubric versions the region published, besides the bundled one.
+    /// Loads the rubric versions the region published, besides the bundled one, and the grants
+    /// it published last.
     pub async fn new(db: Db) -> Result<AppState, ApiError> {
-        let state = AppState { db, rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())) };
+        let state = AppState {
+            db,
+            rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())),
+            grants: Arc::new(RwLock::new((0, Arc::new(Grants::bundled().clone())))),
+        };
         state.reload_rubrics().await?;
+        state.grants().await?;
         Ok(state)
     }
 
     async fn reload_rubrics(&self) -> Result<(), ApiError> {
-        let mut set = RubricSet::with_bundled();
-        for body in self.db.published_rubrics().await? {
-            set.insert(parse_published_rubric(&body)?);
-        }
+        let set = published_rubric_set(&self.db).await?;
         *self.rubrics.write().unwrap_or_else(|p| p.into_inner()) = set;
         Ok(())
     }
@@ -54,6 +59,45 @@ impl AppState {
     fn rubric_snapshot(&self) -> RubricSet {
         self.rubrics.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The grants in force: the document published last for the region (asked of the database
+    /// on each call, so one published by another process, `radqc center publish-grants`, holds
+    /// from its next request on; parsed again only when it changed), else the bundled one.
+    pub async fn grants(&self) -> Result<Arc<Grants>, ApiError> {
+        let latest = self.db.latest_grants().await?;
+        let cursor = latest.as_ref().map_or(0, |(c, _)| *c);
+        {
+            let held = self.grants.read().unwrap_or_else(|p| p.into_inner());
+            if held.0 == cursor {
+                return Ok(held.1.clone());
+            }
+        }
+        let grants = Arc::new(match latest {
+            Some((_, body)) => parse_published_grants(&body)?,
+            None => Grants::bundled().clone(),
+        });
+        *self.grants.write().unwrap_or_else(|p| p.into_inner()) = (cursor, grants.clone());
+        Ok(grants)
+    }
+}
+
+/// Every rubric version the region published, besides the bundled one; the last published is
+/// the current one.
+pub async fn published_rubric_set(db: &Db) -> Result<RubricSet, ApiError> {
+    let mut set = RubricSet::with_bundled();
+    for body in db.published_rubrics().await? {
+        set.insert(parse_published_rubric(&body)?);
+    }
+    Ok(set)
+}
+
+/// A grants feed item's body (the document). It was checked when published, so one that does
+/// not parse is a storage error: never the bundled grants, which would open or close reads
+/// the region did not decide.
+pub fn parse_published_grants(body: &str) -> Result<Grants, ApiError> {
+    let bad = |e: &dyn std::fmt::Display| ApiError::storage(format!("the published grants do not parse: {e}"));
+    let value: serde_json::Value = serde_json::from_str(body).map_err(|e| bad(&e))?;
+    Grants::from_value(&value, "published grants").map_err(|e| bad(&e))
 }
 
 /// A rubric feed item's body: `{"version": "...", "toml": "..."}`. It was checked when
@@ -407,7 +451,9 @@ async fn push_entries(
         state.reload_rubrics().await?;
     }
     let rubrics = state.rubric_snapshot();
-    Ok(axum::Json(state.db.push(&device, req.entries, &rubrics, Utc::now()).await?))
+    // Who a failed evaluation's notice names besides the person scored.
+    let grants = state.grants().await?;
+    Ok(axum::Json(state.db.push(&device, req.entries, &rubrics, &grants, Utc::now()).await?))
 }
 
 /// The rubric version an entry's evaluation names, if it is one (a cheap partial parse).
@@ -520,8 +566,9 @@ async fn set_staff_secret(
     axum::extract::Path((site, code)): axum::extract::Path<(String, String)>,
     ApiJson(req): ApiJson<radqc_protocol::SetSecretRequest>,
 ) -> Result<axum::Json<radqc_protocol::SecretChangeAnswer>, ApiError> {
+    let grants = state.grants().await?;
     let admin = match &caller {
-        Caller::Person(p) if p.administers_region() => p,
+        Caller::Person(p) if p.administers_region(&grants) => p,
         _ => return Err(ApiError::new(ErrorCode::Forbidden, "only a center administrator sets secrets")),
     };
     let by = format!("admin:{}/{}", admin.site, admin.staff);
@@ -646,15 +693,16 @@ async fn evaluations(
         Caller::Person(p) => (p.site.clone(), Some(p)),
     };
     let site = q.site.unwrap_or(own_site.clone());
+    let grants = state.grants().await?;
     let allowed = match person {
         None => site == own_site,
-        Some(p) => p.may_read_site(&site),
+        Some(p) => p.may_read_site(&grants, &site),
     };
     if !allowed {
         return Err(ApiError::forbidden(format!("you may not read site {site}'s data")));
     }
     let mut list = state.db.evaluations(Some(&site)).await?;
-    if let Some(p) = person.filter(|p| !p.sees_all_of_site()) {
+    if let Some(p) = person.filter(|p| !p.sees_all_of_site(&grants)) {
         list.retain(|e| {
             e.reviewer.as_str() == p.staff || e.scored_person.as_ref().is_some_and(|s| s.as_str() == p.staff)
         });
@@ -684,7 +732,7 @@ pub struct ReportQuery {
     /// last month, YYYY-MM (not before `from`)
     #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub to: Option<String>,
-    /// a site code; none: the region (center_admin)
+    /// a site code; none: the region (roles the grants let read it: `reads_region`)
     #[param(min_length = 1, max_length = 64)]
     pub site: Option<String>,
     #[param(min_length = 1, max_length = 64)]
@@ -739,8 +787,9 @@ impl ReportQuery {
     }
 
     /// The period and filter, or an error naming the parameter that is wrong (the domain's
-    /// `ReportScope` rules, as the CLI and the desktop app apply them).
-    pub fn parse(&self) -> Result<(Period, ReportFilter), ApiError> {
+    /// `ReportScope` rules, as the CLI and the desktop app apply them), against the rubric
+    /// versions the center knows (a role filter is a role one of them scores).
+    pub fn parse(&self, rubrics: &RubricSet) -> Result<(Period, ReportFilter), ApiError> {
         if self.month.is_some() && (self.from.is_some() || self.to.is_some()) {
             return Err(ApiError::new(ErrorCode::InvalidQuery, "give either month, or from and to, not both"));
         }
@@ -755,7 +804,7 @@ impl ReportQuery {
             mode: self.mode.clone(),
             rubric_version: self.rubric_version.clone(),
         };
-        scope.parse(Rubric::bundled()).map_err(|mut e| {
+        scope.parse_in(&rubrics.all()).map_err(|mut e| {
             if self.month.is_some() && matches!(e.field, "from" | "to") {
                 e.field = "month";
             }
@@ -784,16 +833,28 @@ async fn report(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<axum::response::Response, ApiError> {
     q.check_given()?;
-    let (period, filter) = q.parse()?;
+    let mut rubrics = state.rubric_snapshot();
+    let (period, filter) = match q.parse(&rubrics) {
+        Ok(parsed) => parsed,
+        // Another center process may have published a rubric (scoring the role) since this one
+        // loaded them.
+        Err(_) if q.role.is_some() => {
+            state.reload_rubrics().await?;
+            rubrics = state.rubric_snapshot();
+            q.parse(&rubrics)?
+        }
+        Err(e) => return Err(e),
+    };
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx" | "pdf") {
         return Err(ApiError::new(ErrorCode::InvalidQuery, format!("format: `{format}` (use json, csv, xlsx or pdf)")));
     }
+    let grants = state.grants().await?;
     let allowed = match (&caller, filter.site.as_deref()) {
         (Caller::Device(d), Some(site)) => d.site == site,
         (Caller::Device(_), None) => false,
-        (Caller::Person(p), Some(site)) => p.may_read_site(site) && p.sees_all_of_site(),
-        (Caller::Person(p), None) => p.roles.iter().any(|r| r == "center_admin"),
+        (Caller::Person(p), Some(site)) => p.may_read_site(&grants, site) && p.sees_all_of_site(&grants),
+        (Caller::Person(p), None) => p.reads_region(&grants),
     };
     if !allowed {
         return Err(ApiError::forbidden(match &filter.site {
@@ -804,8 +865,8 @@ async fn report(
     // The files carry all of figure 3; JSON (for screens) a first page of it.
     let limit = if format == "json" { Some(q.details_limit.unwrap_or(500)) } else { q.details_limit };
     let scope = filter.site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
-    let report = build_report(&state.db, period, filter, limit).await?;
-    export(&report, format, &scope)
+    let report = build_report(&state.db, rubrics.latest(), period, filter, limit).await?;
+    export(&report, rubrics.latest(), format, &scope)
 }
 
 /// A downloaded file's bytes, as the document describes them (a binary string).
@@ -817,12 +878,12 @@ struct FileBytes(Vec<u8>);
 /// The report as the format asks: JSON, or a file to download.
 fn export(
     report: &radqc_domain::report::Report,
+    rubric: &Rubric,
     format: &str,
     scope: &str,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::header;
     use axum::response::IntoResponse;
-    let rubric = Rubric::bundled();
     let file = |bytes: Vec<u8>, mime: &str, ext: &str| {
         let name = format!("attachment; filename=\"radqc-report-{}.{ext}\"", report.period.replace("..", "_"));
         ([(header::CONTENT_TYPE, mime.to_owned()), (header::CONTENT_DISPOSITION, name)], bytes).into_response()
@@ -865,14 +926,16 @@ fn pdf_font() -> Result<Font, ApiError> {
     .map_err(|e| ApiError::new(ErrorCode::NoPdfFont, format!("this center cannot make PDFs: {e}")))
 }
 
-/// A report of a period from the center's rollups, with the bundled rubric's roles.
+/// A report of a period from the center's rollups, laid out by `rubric` (the current version:
+/// its items, their scored roles, figure 4's criteria).
 pub async fn build_report(
     db: &Db,
+    rubric: &Rubric,
     period: Period,
     filter: ReportFilter,
     details_limit: Option<u32>,
 ) -> Result<radqc_domain::report::Report, ApiError> {
-    db.report(period, filter, Rubric::bundled(), details_limit).await
+    db.report(period, filter, rubric, details_limit).await
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -912,14 +975,15 @@ async fn notices(
         return Err(ApiError::new(ErrorCode::InvalidQuery, "overdue_days: a number of days, 0 or more"));
     }
     let site = q.site.unwrap_or(own_site.clone());
-    if !person.map_or(site == own_site, |p| p.may_read_site(&site)) {
+    let grants = state.grants().await?;
+    if !person.map_or(site == own_site, |p| p.may_read_site(&grants, &site)) {
         return Err(ApiError::forbidden(format!("you may not read site {site}'s notices")));
     }
     let list = state.db.notices(Some(&site)).await?;
     // Due dates are local days: the zones are read only when they are asked about.
     let zones = if q.overdue_days.is_some() { state.db.site_zones().await? } else { Default::default() };
     let list = select_notices(list, q.open, q.overdue_days, q.department.as_deref(), Utc::now(), &zones);
-    Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site()) {
+    Ok(axum::Json(match person.filter(|p| !p.sees_all_of_site(&grants)) {
         Some(p) => {
             list.into_iter().filter(|n| n.to.as_deref() == Some(&p.staff) || n.also_to.contains(&p.staff)).collect()
         }

@@ -1,5 +1,5 @@
 //! The regional center (区域远程医学影像中心): receives every site's evaluations and exam
-//! events exactly once, publishes the rubric, sampling rules, roster and notices back, and
+//! events exactly once, publishes the rubric, the grants, sampling rules, roster and notices back, and
 //! answers reads according to roles.
 //!
 //! Architecture Invariant: a device's `last_seq` and the data of the entries up to it are
@@ -95,4 +95,15 @@ pub async fn publish_rubric(db: &Db, toml_text: &str, source: &str) -> Result<(S
     let body = serde_json::json!({ "version": rubric.version, "toml": toml_text });
     let cursor = db.publish(FeedKind::Rubric, None, &body, Utc::now()).await?;
     Ok((rubric.version, cursor))
+}
+
+/// Publishes a grants document (validated whole first) to every site: from then on the
+/// center's reads and notices, and each site after its next sync, decide by it.
+pub async fn publish_grants(db: &Db, json_text: &str, source: &str) -> Result<(String, i64), ApiError> {
+    let grants = radqc_domain::Grants::from_json(json_text, source)
+        .map_err(|e| ApiError::new(ErrorCode::InvalidGrants, e.to_string()))?;
+    let body: serde_json::Value =
+        serde_json::from_str(json_text).map_err(|e| ApiError::new(ErrorCode::InvalidGrants, e.to_string()))?;
+    let cursor = db.publish(FeedKind::Grants, None, &body, Utc::now()).await?;
+    Ok((grants.version, cursor))
 }

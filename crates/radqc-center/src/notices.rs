@@ -1,5 +1,6 @@
 //! Monthly monitoring (7.1): a failed evaluation (不合格) becomes a notice for the person scored
-//! and the site's department heads, delivered through the notices feed, open until someone
+//! and the site's staff whose roles the grants name (`department_notices`: the department
+//! heads, by default), delivered through the notices feed, open until someone
 //! records the correction (整改). Pure: the backends store and publish what this builds.
 
 use chrono::{DateTime, Utc};
@@ -61,12 +62,13 @@ pub fn closed_feed_body(n: &MonitoringNotice, c: &NoticeClosure) -> NoticeMessag
     }
 }
 
-/// The department heads among a site's staff (code, roles as stored); roles that do not parse
-/// are an error, not a person who heads nothing.
-pub fn heads(staff: Vec<(String, String)>) -> Result<Vec<String>, ApiError> {
+/// The staff of a site (code, roles as stored) whose roles the grants name on the site's
+/// notices (`department_notices`); roles that do not parse are an error, not a person named on
+/// nothing.
+pub fn heads(staff: Vec<(String, String)>, grants: &radqc_domain::Grants) -> Result<Vec<String>, ApiError> {
     let mut out = Vec::new();
     for (code, roles) in staff {
-        if crate::db::parse_roles(&roles)?.iter().any(|r| r == "department_head") {
+        if grants.gets_department_notices(&crate::db::parse_roles(&roles)?) {
             out.push(code);
         }
     }

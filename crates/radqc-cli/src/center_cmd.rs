@@ -1,5 +1,6 @@
-//! `radqc center …`: serve the regional center and administer it (sites, devices, staff,
-//! publications, export, stats). Admin commands work on the database directly.
+//! `radqc center …`: serve the regional center and administer it (sites, devices, staff, the
+//! publications: rubric, grants, sampling rules; export, stats). Admin commands work on the
+//! database directly.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -64,6 +65,14 @@ pub enum CenterCommand {
     },
     /// Publish a rubric version to every site.
     PublishRubric {
+        #[command(flatten)]
+        db: CenterDb,
+        file: PathBuf,
+    },
+    /// Publish a grants document (a JSON file like assets/grants.json: which roles score which
+    /// items, see a whole site, read the region, are named on notices) to every site; checked
+    /// whole first.
+    PublishGrants {
         #[command(flatten)]
         db: CenterDb,
         file: PathBuf,
@@ -386,6 +395,12 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
                 radqc_center::publish_rubric(&db.open().await?, &text, &file.display().to_string()).await?;
             println!("published rubric {version} (feed cursor {cursor})");
         }
+        CenterCommand::PublishGrants { db, file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let (version, cursor) =
+                radqc_center::publish_grants(&db.open().await?, &text, &file.display().to_string()).await?;
+            println!("published grants {version} (feed cursor {cursor})");
+        }
         CenterCommand::PublishSampling { db, file, site } => {
             let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let body: serde_json::Value =
@@ -409,11 +424,13 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
             out.flush()?;
         }
         CenterCommand::Report { db, period, site, filter, format, output, pdf } => {
-            let rubric = radqc_domain::Rubric::bundled();
-            let (period, filter) = filter.parse(&period, site.clone(), rubric)?;
-            let report = radqc_center::http::build_report(&db.open().await?, period, filter, None).await?;
+            // Checked and laid out against the rubric versions the region published, as the API's.
+            let db = db.open().await?;
+            let rubrics = radqc_center::http::published_rubric_set(&db).await?;
+            let (period, filter) = filter.parse(&period, site.clone(), &rubrics.all())?;
+            let report = radqc_center::http::build_report(&db, rubrics.latest(), period, filter, None).await?;
             let scope = site.as_ref().map_or_else(|| "全区域 Region".to_owned(), |s| format!("站点 Site {s}"));
-            crate::report_cmd::emit(&report, rubric, format, output.as_deref(), &scope, &pdf)?;
+            crate::report_cmd::emit(&report, rubrics.latest(), format, output.as_deref(), &scope, &pdf)?;
         }
         CenterCommand::Notices { db, site, department, open, overdue_days } => {
             let db = db.open().await?;

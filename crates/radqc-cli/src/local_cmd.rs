@@ -87,6 +87,13 @@ pub enum LocalCommand {
         /// An IANA name, e.g. Asia/Shanghai, Asia/Urumqi.
         zone: Option<String>,
     },
+    /// Print the grants in force (who scores which items, sees the whole site, reads the region,
+    /// is named on notices) as JSON: the document the center published last, else the bundled
+    /// one; the app decides by the same document.
+    Grants {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -104,6 +111,11 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
         LocalCommand::TimeZone { db, zone } => time_zone(&db, zone.as_deref()),
+        LocalCommand::Grants { db } => {
+            let grants = db.open()?.grants().map_err(with_code)?;
+            println!("{}", serde_json::to_string_pretty(&grants)?);
+            Ok(ExitCode::SUCCESS)
+        }
         LocalCommand::Enroll { db, center, code, pin, insecure_http, name } => {
             let args = radqc_sync::EnrollArgs {
                 center: &center,

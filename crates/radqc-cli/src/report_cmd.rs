@@ -143,13 +143,13 @@ pub struct FilterArgs {
 }
 
 impl FilterArgs {
-    /// The report's scope, parsed by the one parser the center's API and the app use too; an
-    /// error names the flag that is wrong.
+    /// The report's scope, parsed by the one parser the center's API and the app use too,
+    /// against the rubric versions in use; an error names the flag that is wrong.
     pub fn parse(
         &self,
         period: &PeriodArgs,
         site: Option<String>,
-        rubric: &radqc_domain::Rubric,
+        rubrics: &[&radqc_domain::Rubric],
     ) -> Result<(radqc_domain::report::Period, radqc_domain::rollup::ReportFilter)> {
         let scope = radqc_domain::scope::ReportScope {
             from: period.month.clone().or_else(|| period.from.clone()),
@@ -162,7 +162,7 @@ impl FilterArgs {
             mode: self.mode.clone(),
             rubric_version: self.rubric_version.clone(),
         };
-        scope.parse(rubric).map_err(|e| {
+        scope.parse_in(rubrics).map_err(|e| {
             let flag = match e.field {
                 "from" | "to" if period.month.is_some() => "--month".to_owned(),
                 "period" => "--from/--to".to_owned(),
@@ -176,7 +176,7 @@ impl FilterArgs {
 pub fn run(args: ReportArgs) -> Result<ExitCode> {
     let store = args.db.open()?;
     let zone = store.time_zone()?;
-    let (period, filter) = args.filter.parse(&args.period, None, store.rubric())?;
+    let (period, filter) = args.filter.parse(&args.period, None, &[store.rubric()])?;
     let (from, to) = zone.period_range(period);
     let (facts, work) = (store.evaluation_facts(&from, &to)?, store.work_facts(&from, &to)?);
     let zones = radqc_domain::Zones::one(zone);

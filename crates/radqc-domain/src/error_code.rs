@@ -67,6 +67,10 @@ error_codes! {
     // The application layer (IPC).
     DataDir => "DATA_DIR",
     RosterUnreadable => "ROSTER_UNREADABLE",
+    // The grants document the center published does not read (the app, the CLI).
+    GrantsUnreadable => "GRANTS_UNREADABLE",
+    // The gate API: a signer who is not in the site's roster is refused, never guessed.
+    UnknownSigner => "UNKNOWN_SIGNER" @ 422,
     // The app's unknown signer, and (404) the center's unknown staff member.
     UnknownStaff => "UNKNOWN_STAFF" @ 404,
     NotSignedIn => "NOT_SIGNED_IN",
@@ -130,6 +134,7 @@ error_codes! {
     InvalidRole => "INVALID_ROLE" @ 400,
     InvalidStaff => "INVALID_STAFF" @ 400,
     InvalidRubric => "INVALID_RUBRIC" @ 400,
+    InvalidGrants => "INVALID_GRANTS" @ 400,
     UnknownSite => "UNKNOWN_SITE" @ 404,
     UnknownDevice => "UNKNOWN_DEVICE" @ 404,
     UnknownFeed => "UNKNOWN_FEED" @ 404,

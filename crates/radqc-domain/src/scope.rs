@@ -81,14 +81,20 @@ impl ReportScope {
 
     /// The period and the filter, or the first field that is wrong.
     pub fn parse(&self, rubric: &Rubric) -> Result<(Period, ReportFilter), FieldError> {
+        self.parse_in(&[rubric])
+    }
+
+    /// The same, against every rubric version in use (the center knows several): a role filter
+    /// is a role one of them scores.
+    pub fn parse_in(&self, rubrics: &[&Rubric]) -> Result<(Period, ReportFilter), FieldError> {
         let from: Option<Month> = field("from", &self.from)?;
         let to: Option<Month> = field("to", &self.to)?;
         let period = Period::between(from, to).map_err(|e| FieldError { field: "period", message: e.to_string() })?;
         let role: Option<Role> = field("role", &self.role)?;
         if let Some(role) = role {
-            // Only a role the rubric scores narrows anything; another would show an empty report.
+            // Only a role a rubric scores narrows anything; another would show an empty report.
             let mut scored: Vec<&str> = Vec::new();
-            for item in &rubric.items {
+            for item in rubrics.iter().flat_map(|r| &r.items) {
                 if !scored.contains(&item.scored_role.as_str()) {
                     scored.push(item.scored_role.as_str());
                 }

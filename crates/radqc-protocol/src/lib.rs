@@ -411,16 +411,19 @@ pub enum FeedKind {
     Roster,
     /// Notices for the site's staff.
     Notices,
+    /// Who may do what, by role (`radqc_domain::Grants`), for the whole region.
+    Grants,
 }
 
 impl FeedKind {
-    pub const ALL: [FeedKind; 4] = [Self::Rubric, Self::Sampling, Self::Roster, Self::Notices];
+    pub const ALL: [FeedKind; 5] = [Self::Rubric, Self::Sampling, Self::Roster, Self::Notices, Self::Grants];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rubric => "rubric",
             Self::Sampling => "sampling",
             Self::Roster => "roster",
             Self::Notices => "notices",
+            Self::Grants => "grants",
         }
     }
 }
@@ -431,7 +434,7 @@ impl std::str::FromStr for FeedKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown feed `{s}` (known: rubric, sampling, roster, notices)"))
+            .ok_or_else(|| format!("unknown feed `{s}` (known: rubric, sampling, roster, notices, grants)"))
     }
 }
 

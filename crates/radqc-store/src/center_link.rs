@@ -260,6 +260,18 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The grants in force: the latest document the center published (the `grants` feed), else
+    /// the bundled one (before the first sync, and in the demo). A published document that does
+    /// not read is an error (`GRANTS_UNREADABLE`), never a fallback to the bundled one.
+    pub fn grants(&self) -> Result<radqc_domain::Grants, StoreError> {
+        let published = self.feed_items(FeedKind::Grants)?;
+        let Some(latest) = published.iter().rev().find(|i| i.site.is_none()) else {
+            return Ok(radqc_domain::Grants::bundled().clone());
+        };
+        radqc_domain::Grants::from_value(&latest.body, "the grants the center published")
+            .map_err(|e| StoreError::GrantsUnreadable { cursor: latest.cursor, message: e.to_string() })
+    }
+
     /// Notes how a sync pass ended, for the status the app shows.
     pub fn record_sync(&mut self, now: DateTime<Utc>, error: Option<&str>) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;

@@ -40,6 +40,8 @@ pub enum StoreError {
     AlreadyCorrected { id: String, by: String },
     #[error("outbox entry {0} does not exist or is not pending")]
     NotPending(i64),
+    #[error("the grants the center published (feed item {cursor}) do not read: {message}")]
+    GrantsUnreadable { cursor: i64, message: String },
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
 }
@@ -73,6 +75,7 @@ impl StoreError {
             Self::UnknownEvaluation(_) => ErrorCode::UnknownEvaluation,
             Self::AlreadyCorrected { .. } => ErrorCode::AlreadyCorrected,
             Self::NotPending(_) => ErrorCode::NotPending,
+            Self::GrantsUnreadable { .. } => ErrorCode::GrantsUnreadable,
             Self::Sqlite(_) => ErrorCode::Storage,
         }
     }
@@ -110,6 +113,9 @@ impl StoreError {
                 format!("评分 {id} 已被 {by} 更正，请更正最新的版本")
             }
             Self::NotPending(seq) => format!("待同步队列中没有第 {seq} 条待发送记录"),
+            Self::GrantsUnreadable { cursor, message } => {
+                format!("中心发布的角色授权（第 {cursor} 条）无法读取：{message}；请联系区域中心")
+            }
             Self::Sqlite(e) => format!("存储错误：{e}"),
         }
     }

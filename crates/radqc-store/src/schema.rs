@@ -159,6 +159,23 @@ CREATE TABLE sign_in_attempts (
     locked_until TEXT
 ) STRICT;
 "#,
+    // 5: the center's feeds also carry the grants (who may do what, by role): the feed table is
+    // made again with the kind allowed, its rows kept.
+    r#"
+CREATE TABLE center_feed_new (
+    kind         TEXT NOT NULL CHECK (kind IN ('rubric', 'sampling', 'roster', 'notices', 'grants')),
+    cursor       INTEGER NOT NULL,
+    site         TEXT,
+    body         TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, cursor)
+) STRICT;
+INSERT INTO center_feed_new (kind, cursor, site, body, published_at, received_at)
+    SELECT kind, cursor, site, body, published_at, received_at FROM center_feed;
+DROP TABLE center_feed;
+ALTER TABLE center_feed_new RENAME TO center_feed;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
@@ -189,6 +206,7 @@ mod tests {
         "bdb38bf11cd047cf02398700c210630926a387e8ef6d0022e1fea580047dec65", // 2: center feed, notice closures
         "89bb8431d2e928dbb4b1ebb029900dc99fd2f95035704d299c89e62ddc37f4ae", // 3: performed_at_source
         "b166bf4a327542a0a294d1f268ccd658ede0670e335932a786aec24242997992", // 4: local secrets, sign-in attempts
+        "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 5: center feed takes grants
     ];
 
     #[test]

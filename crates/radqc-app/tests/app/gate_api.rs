@@ -1,7 +1,8 @@
 //! The gate API on loopback against the real application layer (a demo store): a retried
 //! signing joins its hold, a workstation that gave up is noticed, an exam whose film or
 //! reconstruction is unknown is not scored on FL or TR by default, and a signing without a
-//! performing time counts in the workload at its signing time.
+//! performing time counts in the workload at its signing time, and a signer who is not in the
+//! roster is refused (422 `UNKNOWN_SIGNER`) with nothing recorded.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -496,5 +497,23 @@ fn the_gate_token_is_made_once_readable_by_the_user_only_and_never_replaced() {
         assert_eq!(std::fs::read_to_string(&file).unwrap(), token);
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         drop(App::open(config(), Utc::now()).unwrap());
+    }
+}
+
+#[test]
+fn a_signer_who_is_not_in_the_roster_is_answered_422_and_nothing_is_opened() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let mut body = signing("CT-UNKNOWN-SIGNER");
+    body["signer"] = json!("ZZ9");
+    let (status, answer_body) = answer(gate.post(&body));
+    assert_eq!(status, 422, "{answer_body}");
+    assert_eq!(answer_body["code"], "UNKNOWN_SIGNER", "{answer_body}");
+    assert!(answer_body["message"].as_str().unwrap().contains("ZZ9"), "{answer_body}");
+    let mut app = gate.app();
+    assert!(app.pending_gates().is_empty(), "no panel");
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
+    assert_eq!(app.exam_detail("CT-UNKNOWN-SIGNER", false).unwrap_err().code, "UNKNOWN_EXAM", "nothing recorded");
+    for action in ["sampled", "not_sampled", "sign_retried"] {
+        assert_eq!(audited(&app, action, "CT-UNKNOWN-SIGNER"), 0, "no draw ({action})");
     }
 }

@@ -2,6 +2,7 @@
 //! signature, panel saves, blind review; the gate API on loopback (`gate_api`).
 
 mod gate_api;
+mod grants;
 
 use chrono::{TimeZone, Utc};
 use radqc_app::{
@@ -516,7 +517,16 @@ fn the_monthly_maximum_counts_the_site_s_local_month() {
         body: rules,
         published_at: at("2026-10-31T12:00:00Z"),
     };
-    app.store_mut().save_feed_items(&[item], at("2026-10-31T12:00:00Z")).unwrap();
+    // The signer is in the site's roster (an unknown one is refused).
+    let site = app.store().site().to_string();
+    let roster = radqc_protocol::FeedItem {
+        cursor: 1,
+        kind: radqc_protocol::FeedKind::Roster,
+        site: Some(site.clone()),
+        body: json!({"staff": [{"site": site, "code": "D1", "name": "赵敏", "roles": ["reporting_doctor"], "active": true}]}),
+        published_at: at("2026-10-31T12:00:00Z"),
+    };
+    app.store_mut().save_feed_items(&[item, roster], at("2026-10-31T12:00:00Z")).unwrap();
     let mut sampled = |accession: &str, now: &str| match app.sign(&sign_request(accession, false), at(now)).unwrap() {
         SignResponse::Go { decision } => decision.sampled,
         SignResponse::Hold { gate, decision, .. } => {

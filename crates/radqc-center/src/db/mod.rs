@@ -16,7 +16,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use radqc_domain::Rubric;
+use radqc_domain::{Grants, Rubric};
 use radqc_protocol::{
     DeviceRecordsPage, DeviceState, ErrorBody, ErrorCode, EvaluationRecord, FeedKind, FeedPage, PushEntry,
     PushResponse, StaffMember,
@@ -122,17 +122,21 @@ pub struct Person {
 }
 
 impl Person {
-    /// Region-wide roles read every site; others only their own site.
-    pub fn may_read_site(&self, site: &str) -> bool {
-        self.roles.iter().any(|r| r == "center_admin") || self.site == site
+    /// Roles the grants let read the region read every site; others only their own site.
+    pub fn may_read_site(&self, grants: &Grants, site: &str) -> bool {
+        grants.reads_every_site(&self.roles) || self.site == site
     }
-    /// Region administrators set people's secrets.
-    pub fn administers_region(&self) -> bool {
-        self.roles.iter().any(|r| r == "center_admin")
+    /// Roles the grants let see a whole site's scores (7.2.2); others see only their own.
+    pub fn sees_all_of_site(&self, grants: &Grants) -> bool {
+        grants.sees_whole_site(&self.roles)
     }
-    /// Roles that see a whole site's scores (7.2.2); others see only their own.
-    pub fn sees_all_of_site(&self) -> bool {
-        self.roles.iter().any(|r| matches!(r.as_str(), "center_admin" | "qc_officer" | "department_head"))
+    /// Roles the grants let read the region's report.
+    pub fn reads_region(&self, grants: &Grants) -> bool {
+        grants.reads_every_site(&self.roles)
+    }
+    /// Roles the grants let set people's secrets (region administrators).
+    pub fn administers_region(&self, grants: &Grants) -> bool {
+        grants.sets_secrets(&self.roles)
     }
 }
 
@@ -209,27 +213,49 @@ fn evaluation_record(body: &str, superseded_by: Option<String>) -> Result<Evalua
 }
 
 /// The rubric versions the center accepts evaluations under: the bundled one and every one
-/// published through the rubric feed.
-#[derive(Debug, Clone, Default)]
-pub struct RubricSet(HashMap<String, Rubric>);
+/// published through the rubric feed; the last published is the current one.
+#[derive(Debug, Clone)]
+pub struct RubricSet {
+    by_version: HashMap<String, Rubric>,
+    latest: String,
+}
+
+impl Default for RubricSet {
+    fn default() -> Self {
+        Self::with_bundled()
+    }
+}
 
 impl RubricSet {
     pub fn with_bundled() -> Self {
-        let mut set = Self::default();
-        set.insert(Rubric::bundled().clone());
-        set
+        let bundled = Rubric::bundled().clone();
+        let latest = bundled.version.clone();
+        RubricSet { by_version: HashMap::from([(latest.clone(), bundled)]), latest }
     }
+    /// Adds a version; the last one inserted is the current one (insert in publishing order).
     pub fn insert(&mut self, rubric: Rubric) {
-        self.0.insert(rubric.version.clone(), rubric);
+        self.latest = rubric.version.clone();
+        self.by_version.insert(rubric.version.clone(), rubric);
     }
     pub fn contains(&self, version: &str) -> bool {
-        self.0.contains_key(version)
+        self.by_version.contains_key(version)
+    }
+    /// The version published last (the bundled one when none was): reports are laid out by it.
+    pub fn latest(&self) -> &Rubric {
+        &self.by_version[&self.latest]
+    }
+    /// Every version the center knows, the current one first, then by version (report filters
+    /// are checked against them all).
+    pub fn all(&self) -> Vec<&Rubric> {
+        let mut others: Vec<&Rubric> = self.by_version.values().filter(|r| r.version != self.latest).collect();
+        others.sort_by(|a, b| a.version.cmp(&b.version));
+        std::iter::once(self.latest()).chain(others).collect()
     }
 }
 
 impl Rubrics for RubricSet {
     fn get(&self, version: &str) -> Option<&Rubric> {
-        self.0.get(version)
+        self.by_version.get(version)
     }
 }
 
@@ -298,6 +324,7 @@ pub trait Backend: Send + Sync {
         device: &'a Device,
         entries: Vec<PushEntry>,
         rubrics: &'a RubricSet,
+        grants: &'a Grants,
         now: DateTime<Utc>,
     ) -> DbFuture<'a, PushResponse>;
     /// What the center holds of a device.
@@ -324,6 +351,8 @@ pub trait Backend: Send + Sync {
     fn feed<'a>(&'a self, kind: FeedKind, site: &'a str, after: i64, limit: i64) -> DbFuture<'a, FeedPage>;
     /// Every rubric text ever published, oldest first.
     fn published_rubrics<'a>(&'a self) -> DbFuture<'a, Vec<String>>;
+    /// The grants document published last for the region (its feed cursor and body), if any.
+    fn latest_grants<'a>(&'a self) -> DbFuture<'a, Option<(i64, String)>>;
     fn evaluations<'a>(&'a self, site: Option<&'a str>) -> DbFuture<'a, Vec<EvaluationRecord>>;
     fn export<'a>(&'a self) -> DbFuture<'a, Vec<ExportLine>>;
     fn stats<'a>(&'a self) -> DbFuture<'a, Vec<DeviceStats>>;

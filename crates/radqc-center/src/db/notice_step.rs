@@ -66,13 +66,15 @@ pub(crate) struct Opening {
     pub publish: Publish,
 }
 
-/// The notice a failed evaluation opens, from the site's staff `(code, roles as stored)`.
+/// The notice a failed evaluation opens, from the site's staff `(code, roles as stored)` and
+/// the grants (who is named on it besides the person scored).
 pub(crate) fn opening(
     payload: &SyncPayload,
     staff: Vec<(String, String)>,
+    grants: &radqc_domain::Grants,
     now: DateTime<Utc>,
 ) -> Result<Option<Opening>, ApiError> {
-    let Some(notice) = notices::for_failed(payload, notices::heads(staff)?, now) else { return Ok(None) };
+    let Some(notice) = notices::for_failed(payload, notices::heads(staff, grants)?, now) else { return Ok(None) };
     let body = serde_json::to_string(&notice).expect("a notice serializes");
     let publish = publish(&notice.site, &notices::opened_feed_body(&notice));
     Ok(Some(Opening { notice, body, publish }))

@@ -652,6 +652,7 @@ impl Backend for PgDb {
         device: &'a Device,
         entries: Vec<PushEntry>,
         rubrics: &'a RubricSet,
+        grants: &'a radqc_domain::Grants,
         now: DateTime<Utc>,
     ) -> DbFuture<'a, PushResponse> {
         Box::pin(async move {
@@ -883,7 +884,7 @@ impl Backend for PgDb {
                                         .collect::<Result<Vec<(String, String)>, ApiError>>()?,
                                 );
                             }
-                            match notice_step::opening(payload, staff.clone().unwrap_or_default(), now)? {
+                            match notice_step::opening(payload, staff.clone().unwrap_or_default(), grants, now)? {
                                 Some(o) => {
                                     let n = &o.notice;
                                     let inserted = tx
@@ -1009,6 +1010,14 @@ impl Backend for PgDb {
         Box::pin(async move {
             let client = self.pool.get().await?;
             client.query(sql::RUBRIC_TEXTS, &[]).await?.iter().map(|r| Ok(r.try_get(0)?)).collect()
+        })
+    }
+
+    fn latest_grants<'a>(&'a self) -> DbFuture<'a, Option<(i64, String)>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let row = client.query_opt(sql::LATEST_GRANTS, &[]).await?;
+            row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
         })
     }
 

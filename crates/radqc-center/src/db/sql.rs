@@ -342,6 +342,8 @@ pub const PUBLISH: &str = "INSERT INTO feed (kind, site, body, published_at) VAL
 pub const FEED: &str = "SELECT cursor, site, body, published_at FROM feed WHERE kind = $1 AND cursor > $2 \
      AND (site IS NULL OR site = $3) ORDER BY cursor LIMIT $4";
 pub const RUBRIC_TEXTS: &str = "SELECT body FROM feed WHERE kind = 'rubric' ORDER BY cursor";
+pub const LATEST_GRANTS: &str =
+    "SELECT cursor, body FROM feed WHERE kind = 'grants' AND site IS NULL ORDER BY cursor DESC LIMIT 1";
 
 /// The revision that corrected an evaluation `e` (the site's store has at most one; the oldest
 /// otherwise), as the site's own export gives it: the sender's `superseded_by` is only what it knew.

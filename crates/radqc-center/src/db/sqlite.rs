@@ -175,6 +175,7 @@ fn notice_steps(
     tx: &rusqlite::Transaction,
     payload: &SyncPayload,
     staff: &mut Option<Vec<(String, String)>>,
+    grants: &radqc_domain::Grants,
     received: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
@@ -196,7 +197,7 @@ fn notice_steps(
                             .collect::<Result<_, _>>()?,
                     );
                 }
-                match notice_step::opening(payload, staff.clone().unwrap_or_default(), now)? {
+                match notice_step::opening(payload, staff.clone().unwrap_or_default(), grants, now)? {
                     Some(o) => {
                         let n = &o.notice;
                         let inserted = tx.prepare_cached(sql::INSERT_NOTICE)?.execute(params![
@@ -695,11 +696,13 @@ impl Backend for SqliteDb {
         device: &'a Device,
         entries: Vec<PushEntry>,
         rubrics: &'a RubricSet,
+        grants: &'a radqc_domain::Grants,
         now: DateTime<Utc>,
     ) -> DbFuture<'a, PushResponse> {
         Box::pin(async move {
             let device = device.clone();
             let rubrics = rubrics.clone();
+            let grants = grants.clone();
             let keep_rollups = self.rollups_at_ingest;
             let optimize =
                 self.pushes.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % OPTIMIZE_EVERY == OPTIMIZE_EVERY - 1;
@@ -735,7 +738,7 @@ impl Backend for SqliteDb {
                 for write in &plan.writes {
                     match write {
                         Write::Apply { payload, .. } => {
-                            notice_steps(&tx, payload, &mut staff, &received, now)?;
+                            notice_steps(&tx, payload, &mut staff, &grants, &received, now)?;
                             if let SyncPayload::NoticeClosed { .. } = payload.as_ref() {
                                 continue;
                             }
@@ -931,6 +934,12 @@ impl Backend for SqliteDb {
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await
+        })
+    }
+
+    fn latest_grants<'a>(&'a self) -> DbFuture<'a, Option<(i64, String)>> {
+        Box::pin(async move {
+            self.with(|c| Ok(c.query_row(sql::LATEST_GRANTS, [], |r| Ok((r.get(0)?, r.get(1)?))).optional()?)).await
         })
     }
 

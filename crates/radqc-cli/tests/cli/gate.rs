@@ -82,8 +82,10 @@ fn gate(args: &[&str], env: Option<&Path>, stdin: &str) -> Output {
 }
 
 fn nothing_opened(app: &RunningApp, accession: &str) {
-    let app = app.app.lock().unwrap();
+    let mut app = app.app.lock().unwrap();
     assert!(app.pending_gates().is_empty(), "no panel");
+    // An exam's detail is for a signed-in person.
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, Utc::now()).unwrap();
     assert_eq!(app.exam_detail(accession, false).unwrap_err().code, "UNKNOWN_EXAM", "nothing recorded");
 }
 
@@ -153,4 +155,18 @@ fn gate_without_the_token_file_and_without_the_app_follows_the_setting() {
     assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["app_down"], json!(true));
     let out = gate(&["--port", "9", "--when-app-down", "block"], Some(&missing), &signing("X1"));
     assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn gate_with_a_signer_who_is_not_in_the_roster_exits_2_with_the_apps_refusal() {
+    let app = RunningApp::start();
+    let mut body: Value = serde_json::from_str(&signing("CT-CLI-NOBODY")).unwrap();
+    body["signer"] = json!("ZZ9");
+    let out = gate(&["--port", &app.port], Some(&app.token_file()), &body.to_string());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "refused: neither go (0) nor blocked (3); stderr: {stderr}");
+    assert!(stderr.contains("refused the request") && stderr.contains("ZZ9"), "{stderr}");
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["code"], "UNKNOWN_SIGNER", "{answer}");
+    nothing_opened(&app, "CT-CLI-NOBODY");
 }

@@ -7,6 +7,7 @@ mod crash;
 mod edges;
 mod enroll;
 mod gate;
+mod grants;
 mod local;
 mod migrations;
 mod score;

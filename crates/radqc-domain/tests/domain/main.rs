@@ -1,5 +1,6 @@
 //! Integration tests of the domain crate: the bundled rubric, rubric validation, the scoring engine.
 
+mod grants;
 mod report;
 mod rubric_file;
 mod sampling;
