@@ -17,18 +17,12 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from helpers import WAIT_S, by_testid, click, invoke, layout_problems, screenshot, text_of, untranslated, wait_for
+from helpers import WAIT_S, by_testid, click, invoke, layout_problems, screenshot, sign_in, text_of, untranslated, wait_for
 
 # The demo's evaluations are dated in the current month (crates/radqc-app/src/demo.rs), and the
 # screen opens on the workstation's current month.
 MONTH = datetime.now().strftime("%Y-%m")
 THIS_MONTH = {"from": MONTH, "to": MONTH}
-
-
-def sign_in(driver: WebDriver, code: str) -> None:
-    wait_for(driver, f"roster-{code}")
-    click(driver, f"roster-{code}")
-    wait_for(driver, "header-user")
 
 
 def open_tab(driver: WebDriver, name: str) -> None:
