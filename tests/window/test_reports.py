@@ -59,6 +59,19 @@ def drawer_layout_problems(driver: WebDriver) -> list[str]:
     WebDriverWait(driver, WAIT_S).until(
         lambda d: not d.find_elements(By.CSS_SELECTOR, "[class*='el-drawer-fade-enter'], [class*='rtl-enter']")
     )
+    # The transition classes can be gone a frame before the slide's last step is painted (seen
+    # once in a full run: the drawer still 130px off the right edge); wait until it stays put.
+    last: list = [None]
+
+    def settled(d: WebDriver) -> bool:
+        rect = d.execute_script(
+            "const e = document.querySelector('.el-drawer');"
+            "if (!e) return null; const r = e.getBoundingClientRect(); return [r.left, r.right];"
+        )
+        still, last[0] = rect is not None and rect == last[0], rect
+        return still
+
+    WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(settled)
     problems = layout_problems(driver, ["report-drill-count"])
     return [p for p in problems if not (p.startswith(("app-title is covered", "lang-toggle is covered")))]
 
