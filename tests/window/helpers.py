@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -31,6 +32,38 @@ def wait_for(driver: WebDriver, testid: str, timeout: float = WAIT_S):
 
 def click(driver: WebDriver, testid: str) -> None:
     WebDriverWait(driver, WAIT_S).until(EC.element_to_be_clickable(by_testid(testid))).click()
+
+
+# Every demo person's secret (crates/radqc-app's DEMO_SECRET; the sign-in page shows it in the demo).
+DEMO_SECRET = "radqc-demo"
+
+
+def pick_person(driver: WebDriver, code: str) -> None:
+    """Picks `code` on the roster: the page then asks for their secret."""
+    wait_for(driver, f"roster-{code}")
+    click(driver, f"roster-{code}")
+    wait_for(driver, "sign-in-secret")
+
+
+def empty(field) -> None:
+    """Empties a text field by keys, as a person would: WebDriver's `clear()` fires no `input`
+    event, so Vue's model keeps the old text (and Element Plus puts it back)."""
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(Keys.BACKSPACE)
+
+
+def type_secret(driver: WebDriver, secret: str, testid: str = "sign-in-secret") -> None:
+    """Types `secret` into the (emptied) field and presses Enter, as a person would."""
+    field = wait_for(driver, testid)
+    empty(field)
+    field.send_keys(secret + Keys.ENTER)
+
+
+def sign_in(driver: WebDriver, code: str, secret: str = DEMO_SECRET) -> None:
+    """Signs `code` in through the sign-in page with their secret (the demo's by default)."""
+    pick_person(driver, code)
+    type_secret(driver, secret)
+    wait_for(driver, "header-user")
 
 
 def focused_testid(driver: WebDriver) -> str | None:
@@ -152,7 +185,7 @@ def layout_problems(driver: WebDriver, must_show: list[str] = ()) -> list[str]:
 # A vue-i18n key shown raw, e.g. "role.qc_officer": a value the catalogs do not translate.
 RAW_KEY = re.compile(
     r"\b(?:app|lang|rubric|kind|applies|role|error|nav|header|common|session|signIn|exam|"
-    r"patientSource|sex|grade|mode|panel|saveError|random|active|centralized|mine|sync|reports)"
+    r"patientSource|sex|grade|mode|panel|saveError|random|active|centralized|mine|sync|reports|lock)"
     r"\.[a-z][A-Za-z_]*\b"
 )
 

@@ -10,7 +10,7 @@ import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from helpers import RADQC, WAIT_S, by_testid, center_serving, click, invoke, radqc, text_of, wait_for
+from helpers import RADQC, WAIT_S, by_testid, center_serving, click, invoke, radqc, sign_in, text_of, wait_for
 
 @pytest.fixture
 def center(tmp_path):
@@ -26,9 +26,7 @@ def center(tmp_path):
 
 def test_a_score_reaches_the_center(demo_driver: WebDriver, center: dict):
     d = demo_driver
-    wait_for(d, "roster-D1")
-    click(d, "roster-D1")
-    wait_for(d, "header-user")
+    sign_in(d, "D1")
 
     # Enroll from the sync screen, as a clinic's administrator would.
     click(d, "nav-sync")
@@ -66,9 +64,7 @@ def test_an_unsampled_signing_goes_straight_through(demo_driver: WebDriver, tmp_
     from helpers import gate_token, post_json
 
     d = demo_driver
-    wait_for(d, "roster-D2")
-    click(d, "roster-D2")
-    wait_for(d, "header-user")
+    sign_in(d, "D2")
     gate = invoke(d, "session")["gate_url"]
     token = gate_token(tmp_path / "data")
     before = invoke(d, "sync_status")["outbox"]["pending"]
@@ -99,9 +95,7 @@ def test_a_failed_score_comes_back_as_a_notice_and_its_correction_closes_it(demo
     """The demo's failing scores reach the center, which sends each scored technologist a
     notice; the technologist records the correction in 我的质控, and the center has it closed."""
     d = demo_driver
-    wait_for(d, "roster-Q1")
-    click(d, "roster-Q1")
-    wait_for(d, "header-user")
+    sign_in(d, "Q1")
     invoke(d, "enroll", {"center": center["url"], "code": center["code"]})
     invoke(d, "sync_now")  # pushes the scores; the center opens notices for the failed ones
     invoke(d, "sync_now")  # pulls the notices
@@ -111,9 +105,7 @@ def test_a_failed_score_comes_back_as_a_notice_and_its_correction_closes_it(demo
 
     invoke(d, "sign_out")
     d.refresh()
-    wait_for(d, f"roster-{person}")
-    click(d, f"roster-{person}")
-    wait_for(d, "header-user")
+    sign_in(d, person)
     click(d, "nav-mine")
     form = wait_for(d, "notice-correction")
     form.find_element(*by_testid("notice-correction-text")).send_keys("已重新培训摆位")

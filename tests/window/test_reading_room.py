@@ -30,6 +30,7 @@ from helpers import (
     text_of,
     untranslated,
     wait_for,
+    sign_in,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,12 +46,6 @@ def roster() -> list[dict]:
 def grants() -> dict:
     with open(REPO / "assets/grants.json", encoding="utf-8") as f:
         return json.load(f)
-
-
-def sign_in(driver: WebDriver, code: str) -> None:
-    wait_for(driver, f"roster-{code}")
-    click(driver, f"roster-{code}")
-    wait_for(driver, "header-user")
 
 
 def panel_items(driver: WebDriver) -> list[str]:

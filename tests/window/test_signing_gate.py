@@ -35,15 +35,10 @@ from helpers import (
     text_of,
     untranslated,
     wait_for,
+    sign_in,
 )
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def sign_in(driver: WebDriver, code: str) -> None:
-    wait_for(driver, f"roster-{code}")
-    click(driver, f"roster-{code}")
-    wait_for(driver, "header-user")
 
 
 def readme_signing(accession: str) -> dict:

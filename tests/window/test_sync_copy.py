@@ -16,10 +16,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import _window
 from helpers import (
-    RADQC, WAIT_S, by_testid, center_serving, click, layout_problems, radqc, screenshot, text_of, untranslated, wait_for,
+    RADQC, WAIT_S, by_testid, center_serving, click, layout_problems, radqc, screenshot, sign_in, text_of, untranslated,
+    wait_for,
 )
 
 SITE = "CLINIC-07"
+SECRET = "qili-Q1-secret"
 
 
 def lines(start: int, n: int) -> str:
@@ -50,6 +52,9 @@ def restored(tmp_path):
     radqc("center", "site", "add", SITE, "--name", "七里乡卫生院", "--db", center_db)
     radqc("center", "staff", "add", "--site", SITE, "--code", "Q1", "--name", "郑丽", "--role", "qc_officer",
           "--db", center_db)
+    # Her secret, set at the center and published with the roster the first sync brings.
+    radqc("center", "staff", "password", "--site", SITE, "--code", "Q1", "--permanent", "--db", center_db,
+          stdin=SECRET + "\n")
     code = radqc("center", "device", "enroll", "--site", SITE, "--db", center_db).strip()
     with center_serving(center_db) as url:
         data = tmp_path / "data"
@@ -79,9 +84,7 @@ def restored_driver(tauri_driver, app_binary, restored):
 
 def test_a_restored_store_says_so_and_loses_nothing(restored_driver: WebDriver, restored: dict, screenshot_dir):
     d = restored_driver
-    wait_for(d, "roster-Q1")
-    click(d, "roster-Q1")
-    wait_for(d, "header-user")
+    sign_in(d, "Q1", SECRET)
     click(d, "nav-sync")
     wait_for(d, "sync-status")
     # The app syncs in the background as soon as it starts, so it may have found out already;

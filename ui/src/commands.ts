@@ -25,12 +25,20 @@ import type {
   Verdict,
 } from "./wire";
 
-export { GATE_GAVE_UP, GATE_REQUESTED } from "./wire";
+export { GATE_GAVE_UP, GATE_REQUESTED, SESSION_LOCKED } from "./wire";
 
 export const session = () => call<Session>("session");
 export const roster = () => call<StaffMember[]>("roster");
-export const signIn = (code: string) => call<StaffMember>("sign_in", { code });
+export const signIn = (code: string, secret: string) => call<StaffMember>("sign_in", { code, secret });
+/** Signs in with a new secret (an administrator's initial one, or an expired one), proven by the current. */
+export const changeSecret = (code: string, current: string, next: string) =>
+  call<StaffMember>("change_secret", { code, current, next });
 export const signOut = () => call<null>("sign_out");
+/** Locks the session to a prompt for the same person's secret; held signings keep waiting. */
+export const lockSession = () => call<null>("lock_session");
+export const unlockSession = (secret: string) => call<StaffMember>("unlock_session", { secret });
+/** Activity in the window: the shell's idle time starts again (callers throttle it). */
+export const touch = () => call<null>("touch");
 
 export const scorableItems = (accession: string, site?: string) =>
   call<ItemCode[]>("scorable_items", { accession, site });

@@ -29,12 +29,23 @@ export function toIpcError(raw: unknown): IpcError {
   return { code: UNEXPECTED_IPC_ERROR, message_zh: detail, message_en: detail };
 }
 
+const lockedListeners = new Set<() => void>();
+
+/** Calls `listener` whenever a command answers `SESSION_LOCKED` (the session locked without the
+ *  window hearing the event): the window shows the lock prompt. Returns the unsubscribe. */
+export function onSessionLocked(listener: () => void): () => void {
+  lockedListeners.add(listener);
+  return () => lockedListeners.delete(listener);
+}
+
 /** Calls a shell command; rejects only with an `IpcError`, so callers branch on `code`. */
 export async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (raw) {
-    throw toIpcError(raw);
+    const error = toIpcError(raw);
+    if (error.code === ERROR_CODES.SESSION_LOCKED) for (const listener of lockedListeners) listener();
+    throw error;
   }
 }
 

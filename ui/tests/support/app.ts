@@ -13,6 +13,7 @@ export function baseHandlers(user: StaffMember | null): Record<string, Handler> 
     roster: () => staff,
     rubric: () => rubric,
     pending_gates: () => [],
+    touch: () => null,
   };
 }
 

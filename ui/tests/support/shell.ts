@@ -77,8 +77,37 @@ export function session(user: StaffMember | null = null): Session {
     user,
     gate_url: "http://127.0.0.1:4567",
     site_score_roles: ["qc_officer", "department_head", "center_admin"],
+    locked: false,
+    idle_lock_secs: 600,
+    policy: { min_length: 8, allow_digits_only: false, expiry_days: 90, max_attempts: 5, lockout_minutes: 15 },
+    demo_secret: "radqc-demo",
   };
 }
+
+/** The demo's secret, as a person types it. */
+export const DEMO_SECRET = "radqc-demo";
+
+/** The shell's refusals of a secret, as `auth.rs` words them. */
+export const wrongSecret = (left: number) => ({
+  code: "SIGN_IN_FAILED",
+  message_zh: `工号或密码错误，还可尝试 ${left} 次`,
+  message_en: `wrong staff code or secret; ${left} attempts left`,
+});
+export const lockedOut = {
+  code: "LOCKED_OUT",
+  message_zh: "密码错误次数过多，已在本工作站锁定，请 15 分钟后再试",
+  message_en: "too many wrong secrets: locked at this workstation for 15 more minutes",
+};
+export const changeRequired = {
+  code: "SECRET_CHANGE_REQUIRED",
+  message_zh: "这是管理员设置的初始密码：请设置您自己的新密码",
+  message_en: "this secret was set by an administrator: choose your own",
+};
+export const sessionLockedError = {
+  code: "SESSION_LOCKED",
+  message_zh: "会话已锁定：请输入您的密码解锁",
+  message_en: "the session is locked: enter your secret to open it",
+};
 
 export function exam(accession = "CT20261102001", over: Partial<ExamView> = {}): ExamView {
   return {
