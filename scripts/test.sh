@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RadQC's whole test suite, as CI runs it: setup, Rust (fmt, clippy, tests on SQLite and on a
-# throwaway PostgreSQL), schemathesis on the center's API, front-end (type check, unit tests,
-# build), then the real desktop window over WebDriver under Xvfb.
+# throwaway PostgreSQL; the store key's OS keystore tests again on a real Secret Service),
+# schemathesis on the center's API, front-end (type check, unit tests, build), then the real
+# desktop window over WebDriver under Xvfb.
 # Every step runs even after a failure (a step whose inputs failed is skipped), then one
 # summary line; the exit status is non-zero if any step failed or was skipped.
 set -euo pipefail
@@ -57,6 +58,19 @@ e2e() {
   return "$rc"
 }
 
+# The store key's OS keystore tests on a real Secret Service: a session bus of their own and a
+# gnome-keyring-daemon unlocked with a throwaway password, its files in a throwaway folder; there
+# a keystore that does not answer fails them (RADQC_REQUIRE_KEYSTORE).
+keystore() {
+  local home rc=0
+  home=$(mktemp -d)
+  XDG_DATA_HOME="$home" XDG_RUNTIME_DIR="$home" RADQC_REQUIRE_KEYSTORE=1 dbus-run-session -- sh -c \
+    'echo -n radqc-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+     cargo test -p radqc-cli --test cli keystore' || rc=$?
+  rm -rf "$home"
+  return "$rc"
+}
+
 # Front-end steps run inside ui/ with the tools its lock file pins.
 in_ui() { (cd ui && "$@"); }
 
@@ -73,6 +87,7 @@ step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step postgres start_postgres
 step cargo-test cargo test --workspace
+step keystore keystore
 # Schemathesis on the document a real center serves, on SQLite and the PostgreSQL above (the
 # radqc binary that cargo test built).
 if [ -x target/debug/radqc ]; then
