@@ -372,6 +372,9 @@ pub(crate) fn move_key_with(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<KeyMoved, StoreError> {
+    if to == KeyPlacement::Auto {
+        return Err(crate::error::invalid("to", "a key moves to the keystore or to the key file"));
+    }
     let here = KeySource::File(key_file.to_owned());
     match (read_key_file(key_file)?, to) {
         (KeyFileText::Key(_), KeyPlacement::File) => {
