@@ -19,13 +19,15 @@ fi
 # --- Debian packages: WebKitGTK for Tauri, OpenSSL for SQLCipher (built from source by
 # rusqlite), Xvfb + WebKitWebDriver for the window tests, CJK fonts so Chinese renders, a
 # Python venv for the WebDriver client, poppler-utils (pdftotext, pdffonts) to read back
-# the PDF report in its tests, PostgreSQL for the center's tests (scripts/postgres.sh).
+# the PDF report in its tests, PostgreSQL for the center's tests (scripts/postgres.sh), libdbus
+# for the store key's Secret Service client, and a session bus with gnome-keyring for its tests.
 APT_PACKAGES=(
   build-essential pkg-config
   libwebkit2gtk-4.1-dev libjavascriptcoregtk-4.1-dev libsoup-3.0-dev
   libssl-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev
   xvfb xauth webkit2gtk-driver fonts-noto-cjk xdg-utils desktop-file-utils
   poppler-utils
+  libdbus-1-dev dbus-daemon gnome-keyring
   python3 python3-venv
   postgresql
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # RadQC's whole test suite, as CI runs it: setup, Rust (fmt, clippy, tests on SQLite and on a
-# throwaway PostgreSQL), schemathesis on the center's API, front-end (type check, unit tests,
-# build), then the real desktop window over WebDriver under Xvfb.
+# throwaway PostgreSQL; the store key's OS keystore tests again on a real Secret Service),
+# schemathesis on the center's API, front-end (type check, unit tests, build), then the real
+# desktop window over WebDriver under Xvfb.
 # Every step runs even after a failure (a step whose inputs failed is skipped), then one
 # summary line; the exit status is non-zero if any step failed or was skipped.
 set -euo pipefail
@@ -46,14 +47,29 @@ skip() {
 }
 
 # The WebDriver suite, under its own X server. pytest's exit 5 (no test collected) fails too.
+# The app's keys go to key files there (a machine whose X server can start a session bus would
+# otherwise wait on a keyring prompt nobody answers).
 e2e() {
   local rc=0
-  RADQC_DESKTOP_BIN="$PWD/target/debug/radqc-desktop" \
+  RADQC_DESKTOP_BIN="$PWD/target/debug/radqc-desktop" RADQC_KEY_IN=file \
     xvfb-run -a -s "-screen 0 1920x1080x24" \
     target/e2e-venv/bin/python -m pytest -c tests/window/pytest.ini tests/window || rc=$?
   if [ "$rc" -eq 5 ]; then
     echo "e2e: pytest collected no test" >&2
   fi
+  return "$rc"
+}
+
+# The store key's OS keystore tests on a real Secret Service: a session bus of their own and a
+# gnome-keyring-daemon unlocked with a throwaway password, its files in a throwaway folder; there
+# a keystore that does not answer fails them (RADQC_REQUIRE_KEYSTORE).
+keystore() {
+  local home rc=0
+  home=$(mktemp -d)
+  XDG_DATA_HOME="$home" XDG_RUNTIME_DIR="$home" RADQC_REQUIRE_KEYSTORE=1 dbus-run-session -- sh -c \
+    'echo -n radqc-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null &&
+     cargo test -p radqc-cli --test cli keystore' || rc=$?
+  rm -rf "$home"
   return "$rc"
 }
 
@@ -73,6 +89,7 @@ step fmt cargo fmt --all --check
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step postgres start_postgres
 step cargo-test cargo test --workspace
+step keystore keystore
 # Schemathesis on the document a real center serves, on SQLite and the PostgreSQL above (the
 # radqc binary that cargo test built).
 if [ -x target/debug/radqc ]; then

@@ -87,7 +87,13 @@ impl App {
         // Made at first start, before the store: the gate API refuses every request without it.
         let gate_token = GateToken::load_or_create(&config.data_dir.join(GATE_TOKEN_FILE))?;
         let db = config.data_dir.join("radqc.db");
-        let key = Key::load_or_create(&config.data_dir.join("radqc.db.key"))?;
+        // The OS keystore when one answers (or as RADQC_KEY_IN says), else the key file.
+        let loaded =
+            Key::load_or_create(&config.data_dir.join("radqc.db.key"), radqc_store::KeyPlacement::from_env()?)?;
+        if let Some(note) = &loaded.note {
+            eprintln!("radqc: {note}");
+        }
+        let key = loaded.key;
         let store = if db.exists() {
             Store::open(&db, &key)?
         } else {

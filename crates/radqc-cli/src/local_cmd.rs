@@ -8,14 +8,15 @@ use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
 use radqc_domain::SiteCode;
-use radqc_store::{default_key_path, Key, NewEvaluation, Store, StoreError};
+use radqc_store::{default_key_path, Key, KeyPlacement, KeySource, NewEvaluation, Store, StoreError};
 
 #[derive(Args)]
 pub struct DbArgs {
     /// The store's file.
     #[arg(long, value_name = "PATH")]
     db: PathBuf,
-    /// The key file (64 hex characters); default: the database path plus `.key`.
+    /// The key file: the key (64 hex characters), or the OS keystore entry that holds it;
+    /// default: the database path plus `.key`.
     #[arg(long, value_name = "PATH", env = "RADQC_KEY_FILE")]
     key_file: Option<PathBuf>,
 }
@@ -46,6 +47,15 @@ pub enum LocalCommand {
         /// The site this store belongs to until enrollment with a center says otherwise.
         #[arg(long, default_value = "LOCAL")]
         site: String,
+        /// Where a new key goes: the OS keystore when one answers, else the key file (auto); the
+        /// keystore or an error; the key file.
+        #[arg(long, value_enum, default_value = "auto", env = "RADQC_KEY_IN")]
+        key_in: KeyIn,
+    },
+    /// Where the store's key is, and moving it between the OS keystore and the key file.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
     },
     /// Save evaluations read as JSON lines on stdin; print each id once it is committed.
     Save {
@@ -104,9 +114,52 @@ pub enum LocalCommand {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum KeyIn {
+    Auto,
+    Keystore,
+    File,
+}
+
+impl From<KeyIn> for KeyPlacement {
+    fn from(k: KeyIn) -> KeyPlacement {
+        match k {
+            KeyIn::Auto => KeyPlacement::Auto,
+            KeyIn::Keystore => KeyPlacement::Keystore,
+            KeyIn::File => KeyPlacement::File,
+        }
+    }
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum KeyPlace {
+    Keystore,
+    File,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCommand {
+    /// Print where the key is: `keystore SERVICE ACCOUNT` or `file PATH`.
+    Where {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Move the key to the OS keystore or into the key file, keeping the data (the same key):
+    /// the new place is written and checked to open the store before the key file records it
+    /// and the old place is removed. Audited in the store.
+    Move {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, value_enum)]
+        to: KeyPlace,
+    },
+}
+
 pub fn run(command: LocalCommand) -> Result<ExitCode> {
     match command {
-        LocalCommand::Init { db, site } => init(&db, &site),
+        LocalCommand::Init { db, site, key_in } => init(&db, &site, key_in.into()),
+        LocalCommand::Key { command: KeyCommand::Where { db } } => key_where(&db),
+        LocalCommand::Key { command: KeyCommand::Move { db, to } } => key_move(&db, to),
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
@@ -139,18 +192,45 @@ fn time_zone(db: &DbArgs, zone: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn init(db: &DbArgs, site: &str) -> Result<ExitCode> {
+fn init(db: &DbArgs, site: &str, placement: KeyPlacement) -> Result<ExitCode> {
     let site: SiteCode = site.parse().context("--site")?;
     let key_path = db.key_path();
-    let key = Key::for_new_store(&key_path, &db.db)?;
-    let store = Store::create(&db.db, &key, &site, Utc::now())?;
-    println!(
-        "created {} for site {} (device {}); key file {}",
-        db.db.display(),
-        store.site(),
-        store.device_id(),
-        key_path.display()
-    );
+    let loaded = Key::for_new_store(&key_path, &db.db, placement).map_err(with_code)?;
+    if let Some(note) = &loaded.note {
+        eprintln!("radqc local init: {note}");
+    }
+    let store = Store::create(&db.db, &loaded.key, &site, Utc::now())?;
+    let place = match &loaded.source {
+        KeySource::Keystore(entry) => format!("key in the OS keystore ({entry}), named by {}", key_path.display()),
+        KeySource::File(path) => format!("key file {}", path.display()),
+    };
+    println!("created {} for site {} (device {}); {place}", db.db.display(), store.site(), store.device_id());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_where(db: &DbArgs) -> Result<ExitCode> {
+    match radqc_store::key_source(&db.key_path()).map_err(with_code)? {
+        KeySource::Keystore(e) => println!("keystore {} {}", e.service, e.account),
+        KeySource::File(path) => println!("file {}", path.display()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_move(db: &DbArgs, to: KeyPlace) -> Result<ExitCode> {
+    let to = match to {
+        KeyPlace::Keystore => KeyPlacement::Keystore,
+        KeyPlace::File => KeyPlacement::File,
+    };
+    let moved = radqc_store::move_key(&db.db, &db.key_path(), to, &actor(), Utc::now()).map_err(with_code)?;
+    if moved.already {
+        println!("the key is already in {}; nothing changed", moved.to);
+    } else {
+        println!("moved the key of {} from {} to {}; the data is unchanged", db.db.display(), moved.from, moved.to);
+    }
+    if let Some(note) = &moved.note {
+        eprintln!("radqc local key move: {note}");
+        return Ok(ExitCode::FAILURE);
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -51,6 +51,10 @@ error_codes! {
     // The store's and (503) the center's refusal of another migration history.
     MigrationHistory => "MIGRATION_HISTORY" @ 503,
     KeyFile => "KEY_FILE",
+    // The OS keystore holding a store's key did not answer, refused, or gave no key.
+    Keystore => "KEYSTORE",
+    // The keystore entry a store's key file names is gone (no new key is ever made for it).
+    KeystoreEntryMissing => "KEYSTORE_ENTRY_MISSING",
     DiskFull => "DISK_FULL",
     InvalidInput => "INVALID_INPUT",
     ItemNotApplicable => "ITEM_NOT_APPLICABLE",

@@ -24,6 +24,10 @@ pub enum StoreError {
     MigrationHistory { path: PathBuf, detail: String },
     #[error("key file {path}: {message}")]
     KeyFile { path: PathBuf, message: String },
+    #[error("the OS keystore ({entry}): {message}")]
+    Keystore { entry: String, message: String },
+    #[error("the key file {key_file} says the store's key is in the OS keystore as {entry}, and the keystore has no such entry (removed, or this is another computer or user); no new key was made: restore the entry, or a key file from a backup, at {key_file}")]
+    KeystoreEntryMissing { entry: String, key_file: PathBuf },
     #[error("the disk is full: the evaluation was NOT saved; free some space and save again (everything saved before is intact)")]
     DiskFull,
     #[error("`{field}`: {message}")]
@@ -67,6 +71,8 @@ impl StoreError {
             Self::NewerSchema { .. } => ErrorCode::NewerSchema,
             Self::MigrationHistory { .. } => ErrorCode::MigrationHistory,
             Self::KeyFile { .. } => ErrorCode::KeyFile,
+            Self::Keystore { .. } => ErrorCode::Keystore,
+            Self::KeystoreEntryMissing { .. } => ErrorCode::KeystoreEntryMissing,
             Self::DiskFull => ErrorCode::DiskFull,
             Self::Invalid { .. } => ErrorCode::InvalidInput,
             Self::Scoring(e) => e.code(),
@@ -100,6 +106,12 @@ impl StoreError {
                 path.display()
             ),
             Self::KeyFile { path, message } => format!("密钥文件 {}：{message}", path.display()),
+            Self::Keystore { entry, message } => format!("系统密钥库（{entry}）：{message}"),
+            Self::KeystoreEntryMissing { entry, key_file } => format!(
+                "密钥文件 {} 表明本库的密钥在系统密钥库的 {entry} 中，但密钥库里没有这一项（已被删除，或这是另一台电脑或另一个用户）；没有生成新密钥。请恢复该项，或把备份的密钥文件放回 {}",
+                key_file.display(),
+                key_file.display()
+            ),
             Self::DiskFull => "磁盘已满：本次评分未保存。请释放磁盘空间后重新保存（之前保存的评分完好无损）".to_owned(),
             Self::Invalid { field, message } => format!("输入有误（{field}）：{message}"),
             Self::Scoring(e) => format!("评分项填写有误：{e}"),

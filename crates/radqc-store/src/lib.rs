@@ -9,6 +9,7 @@
 mod center_link;
 mod error;
 mod fork;
+mod keystore;
 mod model;
 mod open;
 mod report_facts;
@@ -19,6 +20,9 @@ mod store;
 pub use center_link::{is_loopback_host, CenterLink, CenterTrust, SyncStatus};
 pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
+pub use keystore::{
+    key_source, move_key, KeyMoved, KeyPlacement, KeySource, KeystoreEntry, LoadedKey, KEYSTORE_SERVICE,
+};
 pub use model::{
     AuditEntry, EvaluationRecord, ExamEventRecord, ExamFilter, ExamInput, ExamRecord, NewEvaluation, OutboxCounts,
     OutboxEntry, OutboxState, PatientInput, SyncPayload,

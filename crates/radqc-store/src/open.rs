@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
+use crate::keystore::{self, KeyPlacement, LoadedKey, OsKeystore};
 use crate::schema::{digest, APPLICATION_ID, HISTORY_TABLE, MIGRATIONS};
 
 /// The key that encrypts a store (SQLCipher raw key: 32 bytes).
@@ -31,14 +32,15 @@ impl std::fmt::Debug for Key {
 }
 
 impl Key {
-    /// Reads a key file: 64 hexadecimal characters (a trailing newline is allowed).
+    /// The key a key file gives: the key itself (64 hexadecimal characters, a trailing newline
+    /// allowed), or the one in the OS keystore entry the file names (see [`crate::KeySource`]).
     pub fn from_file(path: &Path) -> Result<Key, StoreError> {
-        let err = |message: String| StoreError::KeyFile { path: path.to_owned(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let bytes = hex::decode(text.trim()).map_err(|_| err("must hold 64 hexadecimal characters".into()))?;
-        let key: [u8; 32] =
-            bytes.try_into().map_err(|_| err("must hold 64 hexadecimal characters (32 bytes)".into()))?;
-        Ok(Key(key))
+        Self::load(path).map(|loaded| loaded.key)
+    }
+
+    /// [`Key::from_file`], with where the key came from.
+    pub fn load(path: &Path) -> Result<LoadedKey, StoreError> {
+        keystore::load(&OsKeystore::new(), path)
     }
 
     /// Makes a new random key and writes it to `path`, readable by the owner only. Refuses to
@@ -58,23 +60,24 @@ impl Key {
         }
     }
 
-    /// Uses the key file at `path`, creating it if it does not exist yet.
-    pub fn load_or_create(path: &Path) -> Result<Key, StoreError> {
+    /// Uses the key file at `path` (the key, or the keystore entry it names); when there is
+    /// none yet, makes a new key in `placement` and the key file that holds or names it.
+    pub fn load_or_create(path: &Path, placement: KeyPlacement) -> Result<LoadedKey, StoreError> {
         if path.exists() {
             // A `create_file` killed right after moving the key into place left the staged name.
             remove_leftover_stage(path);
-            Self::from_file(path)
+            Self::load(path)
         } else {
-            Self::create_file(path)
+            keystore::create(&OsKeystore::new(), path, placement)
         }
     }
 
-    /// The key for a new store at `db`: the key file at `path`, made when missing. A key file an
-    /// interrupted `init` of an older RadQC left empty or cut short (only hexadecimal digits,
-    /// fewer than 64) is made again, but only while `db` holds nothing: no data can have been
-    /// encrypted with it.
-    pub fn for_new_store(path: &Path, db: &Path) -> Result<Key, StoreError> {
-        match Self::load_or_create(path) {
+    /// The key for a new store at `db`: the key file at `path`, made (in `placement`) when
+    /// missing. A key file an interrupted `init` of an older RadQC left empty or cut short (only
+    /// hexadecimal digits, fewer than 64) is made again, but only while `db` holds nothing: no
+    /// data can have been encrypted with it.
+    pub fn for_new_store(path: &Path, db: &Path, placement: KeyPlacement) -> Result<LoadedKey, StoreError> {
+        match Self::load_or_create(path, placement) {
             Err(e @ StoreError::KeyFile { .. }) => {
                 // A file that cannot be read (permissions) may be a good key: never touched.
                 let Ok(text) = std::fs::read(path) else {
@@ -90,7 +93,7 @@ impl Key {
                     path: path.to_owned(),
                     message: format!("cannot remove: {e}"),
                 })?;
-                Self::create_file(path)
+                keystore::create(&OsKeystore::new(), path, placement)
             }
             other => other,
         }
@@ -101,8 +104,13 @@ impl Key {
         Key(bytes)
     }
 
+    /// The key as the key file and the keystore hold it: 64 hexadecimal characters.
+    pub(crate) fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
     fn pragma(&self) -> String {
-        format!("x'{}'", hex::encode(self.0))
+        format!("x'{}'", self.hex())
     }
 }
 
@@ -353,7 +361,7 @@ fn half_made(path: &Path, key: &Key) -> Result<bool, StoreError> {
 }
 
 /// `<path><suffix>`: the files SQLite and we keep beside a store (`-wal`, `-journal`, `.init`).
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
@@ -395,6 +403,46 @@ pub fn create_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&staged);
     }
     moved
+}
+
+/// Replaces the secret file at `path` whole, keeping its owner-only mode: `contents` is written
+/// beside as `<path>.tmp` (0600), synced, handed to `check` (which may read it back), and only
+/// if that passes renamed over `path`, the folder synced. Used only to move a store's key, once
+/// its new place is known to open the store; a failure leaves `path` as it was.
+pub(crate) fn replace_private_file<T>(
+    path: &Path,
+    contents: &str,
+    check: impl FnOnce(&Path) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let staged = sibling(path, ".tmp");
+    let io = |what: &str, e: std::io::Error| StoreError::KeyFile {
+        path: path.to_owned(),
+        message: format!("cannot {what}: {e}"),
+    };
+    let written = (|| {
+        remove_if_present(&staged)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&staged)?;
+        use std::io::Write;
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    })();
+    let done =
+        written.map_err(|e| io("write its replacement beside it", e)).and_then(|()| check(&staged)).and_then(|value| {
+            std::fs::rename(&staged, path).map_err(|e| io("move its replacement into place", e))?;
+            sync_dir(path).map_err(|e| io("sync its folder", e))?;
+            Ok(value)
+        });
+    if done.is_err() {
+        let _ = std::fs::remove_file(&staged);
+    }
+    done
 }
 
 /// Removes what a [`create_private_file`] stopped between linking the file into place and

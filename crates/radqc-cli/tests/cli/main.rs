@@ -8,6 +8,7 @@ mod edges;
 mod enroll;
 mod gate;
 mod grants;
+mod keystore;
 mod local;
 mod migrations;
 mod score;

@@ -2,7 +2,7 @@
 //! schema, a schema without the site, a key file cut short) is made again; a store that holds
 //! anything is refused, unchanged.
 
-use radqc_store::{Key, Store, APPLICATION_ID};
+use radqc_store::{Key, KeyPlacement, Store, APPLICATION_ID};
 
 use crate::support::*;
 
@@ -60,7 +60,9 @@ fn a_key_file_cut_short_is_made_again_only_while_the_store_holds_nothing() {
     let db = dir.path().join("qc.db");
     let key_file = dir.path().join("qc.db.key");
     std::fs::write(&key_file, "3fa9").unwrap();
-    let key = Key::for_new_store(&key_file, &db).expect("a key cut short, no store yet: made again");
+    let key = Key::for_new_store(&key_file, &db, KeyPlacement::File)
+        .map(|l| l.key)
+        .expect("a key cut short, no store yet: made again");
     assert_eq!(std::fs::read_to_string(&key_file).unwrap().trim().len(), 64);
     #[cfg(unix)]
     {
@@ -71,12 +73,12 @@ fn a_key_file_cut_short_is_made_again_only_while_the_store_holds_nothing() {
 
     // With a store beside it, a damaged key file is never replaced: the data needs the old key.
     std::fs::write(&key_file, "3fa9").unwrap();
-    assert_eq!(Key::for_new_store(&key_file, &db).err().unwrap().code(), "KEY_FILE");
+    assert_eq!(Key::for_new_store(&key_file, &db, KeyPlacement::File).err().unwrap().code(), "KEY_FILE");
     assert_eq!(std::fs::read_to_string(&key_file).unwrap(), "3fa9");
     // Nor is a file that is not a key cut short.
     let other = dir.path().join("notes.txt");
     std::fs::write(&other, "my notes").unwrap();
-    assert!(Key::for_new_store(&other, &dir.path().join("new.db")).is_err());
+    assert!(Key::for_new_store(&other, &dir.path().join("new.db"), KeyPlacement::File).is_err());
     assert_eq!(std::fs::read_to_string(&other).unwrap(), "my notes");
     assert_eq!(Key::create_file(&key_file).err().unwrap().code(), "KEY_FILE", "an existing key is never overwritten");
 }
