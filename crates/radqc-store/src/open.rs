@@ -374,26 +374,30 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Writes `contents` to a new file at `staged` (any leftover there removed first), owner-only
+/// (0600) from its creation, synced.
+fn write_staged(staged: &Path, contents: &str) -> std::io::Result<()> {
+    remove_if_present(staged)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(staged)?;
+    use std::io::Write;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
 /// Writes a new secret file at `path`, readable by the owner only (0600 from its creation), whole
 /// or not at all: written beside as `<path>.tmp`, synced, linked into place, the folder synced.
 /// Never replaces a file there (`AlreadyExists`): two first starts at once keep the first one's.
 /// The store's key file and the app's gate token are written this way.
 pub fn create_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
     let staged = sibling(path, ".tmp");
-    let written = (|| {
-        remove_if_present(&staged)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&staged)?;
-        use std::io::Write;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()
-    })();
+    let written = write_staged(&staged, contents);
     if let Err(e) = written {
         let _ = std::fs::remove_file(&staged);
         return Err(e);
@@ -419,20 +423,7 @@ pub(crate) fn replace_private_file<T>(
         path: path.to_owned(),
         message: format!("cannot {what}: {e}"),
     };
-    let written = (|| {
-        remove_if_present(&staged)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&staged)?;
-        use std::io::Write;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()
-    })();
+    let written = write_staged(&staged, contents);
     let done =
         written.map_err(|e| io("write its replacement beside it", e)).and_then(|()| check(&staged)).and_then(|value| {
             std::fs::rename(&staged, path).map_err(|e| io("move its replacement into place", e))?;
