@@ -25,6 +25,12 @@ fn verification(c: &mut Criterion) {
         format!("argon2id minimum m={} KiB t={} p={}", MIN_PARAMS.memory_kib, MIN_PARAMS.iterations, MIN_PARAMS.lanes),
         |b| b.iter(|| assert_eq!(credential::verify(&minimum, "Zhao-Min-77"), Ok(true))),
     );
+    // The costlier setting PARAMS was weighed against (RFC 9106's low-memory option, one lane).
+    let rfc = credential::Argon2Cost { memory_kib: 64 * 1024, iterations: 3, lanes: 1 };
+    let costlier = credential::make_verifier_with("Zhao-Min-77", &[9; 16], rfc);
+    group.bench_function("argon2id costlier m=65536 KiB t=3 p=1", |b| {
+        b.iter(|| assert_eq!(credential::verify(&costlier, "Zhao-Min-77"), Ok(true)))
+    });
     group.finish();
 }
 
