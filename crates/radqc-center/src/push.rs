@@ -5,7 +5,7 @@
 //! Each backend runs the plan in the same transaction as the update of `last_seq`; that is what
 //! makes a push exactly-once under retries, drops, duplicates and restarts.
 
-use radqc_domain::{Findings, Rubric};
+use radqc_domain::{CriterionCode, Findings, Rubric};
 use radqc_protocol::{
     EntryResult, EntryStatus, ErrorBody, ErrorCode, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION,
 };
@@ -360,6 +360,29 @@ fn validate(
                 },
             );
         }
+        SyncPayload::GoldRead { read } => {
+            let findings = Findings {
+                item: read.item,
+                findings: read.findings.clone(),
+                not_applicable: read.not_applicable.clone(),
+            };
+            let scored = (read.score, read.grade, read.pass, read.severe.clone(), read.unmet.clone());
+            if let Some(reason) =
+                check_score(&format!("gold read {}", read.id), &read.rubric_version, findings, scored, rubrics)
+            {
+                return Ok(Verdict::Reject(reason));
+            }
+            let chars = read.note.chars().count();
+            if chars > 2000 {
+                return reject(ErrorCode::InvalidPayload, "a gold read's note is at most 2000 characters".to_owned());
+            }
+        }
+        SyncPayload::Dispute { dispute } => {
+            let chars = dispute.reason.trim().chars().count();
+            if chars == 0 || chars > 2000 {
+                return reject(ErrorCode::InvalidPayload, "a dispute must say why, in 1-2000 characters".to_owned());
+            }
+        }
         SyncPayload::ExamEvent { event, exam } => {
             if event.accession != exam.accession {
                 return reject(
@@ -390,33 +413,46 @@ fn validate(
 
 /// The evaluation's score is what its findings give under its rubric version.
 fn check_rubric(e: &radqc_protocol::EvaluationRecord, rubrics: &dyn Rubrics) -> Option<ErrorBody> {
-    let Some(rubric) = rubrics.get(&e.rubric_version) else {
+    let findings = Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
+    let scored = (e.score, e.grade, e.pass, e.severe.clone(), e.unmet.clone());
+    check_score(&format!("evaluation {}", e.id), &e.rubric_version, findings, scored, rubrics)
+}
+
+/// A score as sent: score, grade, pass, severe and unmet criteria.
+type Scored = (Option<radqc_domain::Score>, radqc_domain::Grade, bool, Vec<CriterionCode>, Vec<CriterionCode>);
+
+/// Whether `scored` is what `findings` give under rubric `version` (an evaluation's, a gold
+/// read's): the score is the engine's, never the sender's.
+pub(crate) fn check_score(
+    what: &str,
+    version: &str,
+    findings: Findings,
+    (score, grade, pass, severe, unmet): Scored,
+    rubrics: &dyn Rubrics,
+) -> Option<ErrorBody> {
+    let Some(rubric) = rubrics.get(version) else {
         return Some(ErrorBody::new(
             ErrorCode::UnknownRubricVersion,
-            format!("rubric version {} is not known to this center", e.rubric_version),
+            format!("rubric version {version} is not known to this center"),
         ));
     };
-    let findings = Findings { item: e.item, findings: e.findings.clone(), not_applicable: e.not_applicable.clone() };
     let verdict = match rubric.score(&findings) {
         Ok(v) => v,
-        Err(err) => return Some(ErrorBody::new(ErrorCode::InvalidFindings, format!("evaluation {}: {err}", e.id))),
+        Err(err) => return Some(ErrorBody::new(ErrorCode::InvalidFindings, format!("{what}: {err}"))),
     };
-    if verdict.score != e.score
-        || verdict.grade != e.grade
-        || verdict.pass != e.pass
-        || verdict.severe != e.severe
-        || verdict.unmet != e.unmet
+    if verdict.score != score
+        || verdict.grade != grade
+        || verdict.pass != pass
+        || verdict.severe != severe
+        || verdict.unmet != unmet
     {
         return Some(ErrorBody::new(
             ErrorCode::ScoreMismatch,
             format!(
-                "evaluation {}: the findings score {:?} ({}) under rubric {}, the entry says {:?} ({})",
-                e.id,
+                "{what}: the findings score {:?} ({}) under rubric {version}, the entry says {:?} ({grade})",
                 verdict.score.map(|s| s.get()),
                 verdict.grade,
-                e.rubric_version,
-                e.score.map(|s| s.get()),
-                e.grade
+                score.map(|s| s.get()),
             ),
         ));
     }

@@ -64,11 +64,17 @@ fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// Whether a payload is stored as rows (an evaluation or an exam event); the others update or
+/// add other records (a notice's closure, a gold read, a dispute).
+pub fn has_rows(payload: &SyncPayload) -> bool {
+    matches!(payload, SyncPayload::Evaluation { .. } | SyncPayload::ExamEvent { .. })
+}
+
 /// The rows of an evaluation or an exam event (a notice's closure has none: it updates a notice).
 pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
     let x = match payload {
         SyncPayload::Evaluation { exam, .. } | SyncPayload::ExamEvent { exam, .. } => exam,
-        SyncPayload::NoticeClosed { .. } => return None,
+        SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => return None,
     };
     let s = &x.staff;
     let name = |c: &Option<radqc_domain::StaffCode>| c.as_ref().map(|c| c.to_string());
@@ -110,7 +116,7 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
                 deducted: !e.severe.is_empty() || !e.unmet.is_empty(),
             })
         }
-        SyncPayload::NoticeClosed { .. } => {}
+        SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => {}
         SyncPayload::ExamEvent { event: v, .. } => {
             rows.event = Some(EventRow {
                 id: v.id.clone(),

@@ -160,6 +160,20 @@ error_codes! {
     UnknownRubricVersion => "UNKNOWN_RUBRIC_VERSION",
     InvalidFindings => "INVALID_FINDINGS",
     ScoreMismatch => "SCORE_MISMATCH",
+    // The gold standard (7.3.1): a case the center does not hold (a push entry's reason, the
+    // app's, and 404 at the center), a read by someone the case did not assign that task, a
+    // second read of a task already read, a case already final or cancelled, an evaluation
+    // already in a case, too few senior readers to assign, a dispute the rules refuse (not the
+    // person scored, a passed or corrected evaluation) or sent after the region's window, and a
+    // random draw that does not read.
+    UnknownGoldCase => "UNKNOWN_GOLD_CASE" @ 404,
+    NotAssigned => "NOT_ASSIGNED",
+    GoldAlreadyRead => "GOLD_ALREADY_READ",
+    GoldCaseClosed => "GOLD_CASE_CLOSED" @ 409,
+    GoldCaseExists => "GOLD_CASE_EXISTS" @ 409,
+    NoGoldReaders => "NO_GOLD_READERS" @ 409,
+    DisputeRefused => "DISPUTE_REFUSED",
+    DisputeWindowClosed => "DISPUTE_WINDOW_CLOSED",
 }
 
 impl std::fmt::Display for ErrorCode {

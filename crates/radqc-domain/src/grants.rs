@@ -1,7 +1,8 @@
 //! Who may do what, by role (分级质控), as one versioned document: which items a role scores
 //! beyond the rubric's `scorer_roles`, which roles see a whole site's scores, which read every
 //! site of the region, which are named on a failed evaluation's notice besides the person
-//! scored, and which set people's sign-in secrets. The center publishes it (the `grants` feed); the center's reads, the app and the CLI
+//! scored, which set people's sign-in secrets, who reads gold-standard cases (7.3.1) and who
+//! manages them. The center publishes it (the `grants` feed); the center's reads, the app and the CLI
 //! decide by it, so no role name is decided in code. `assets/grants.json` is the bundled default.
 //! Parsed and validated whole: every problem is named.
 
@@ -21,6 +22,12 @@ const BUNDLED_TEXT: &str = include_str!("../../../assets/grants.json");
 /// The fields a grants document has (`comment` is free text and optional).
 const LISTS: [&str; 4] = ["sees_site_scores", "reads_region", "department_notices", "sets_secrets"];
 
+/// The fields added with the gold standard: a document published before them reads with the
+/// bundled default's lists (`gold_readers`: senior radiologists; `manages_gold`: QC officers and
+/// center administrators), a document that has them is validated like the others.
+const GOLD_LISTS: [(&str, &[Role]); 2] =
+    [("gold_readers", &[Role::SeniorRadiologist]), ("manages_gold", &[Role::QcOfficer, Role::CenterAdmin])];
+
 /// A validated grants document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grants {
@@ -36,6 +43,10 @@ pub struct Grants {
     pub department_notices: Vec<Role>,
     /// Roles that set people's sign-in secrets at the center.
     pub sets_secrets: Vec<Role>,
+    /// Roles the center assigns gold-standard reads to (高级职称, 7.3.1).
+    pub gold_readers: Vec<Role>,
+    /// Roles that put cases into the gold standard and read every case and its reads.
+    pub manages_gold: Vec<Role>,
 }
 
 /// One thing wrong with a grants document: the field (and role) it is in, and what.
@@ -120,8 +131,11 @@ impl Grants {
             return Err(GrantsError { source_name: source_name.to_owned(), problems });
         };
         for key in doc.keys() {
-            if !matches!(key.as_str(), "version" | "comment" | "extra") && !LISTS.contains(&key.as_str()) {
-                problem(Some(key), "unknown field (known: version, comment, extra, sees_site_scores, reads_region, department_notices, sets_secrets)".to_owned());
+            if !matches!(key.as_str(), "version" | "comment" | "extra")
+                && !LISTS.contains(&key.as_str())
+                && !GOLD_LISTS.iter().any(|(name, _)| name == key)
+            {
+                problem(Some(key), "unknown field (known: version, comment, extra, sees_site_scores, reads_region, department_notices, sets_secrets, gold_readers, manages_gold)".to_owned());
             }
         }
         let version = match doc.get("version") {
@@ -188,12 +202,37 @@ impl Grants {
             }
             lists.push(roles);
         }
+        for (name, default) in GOLD_LISTS {
+            let mut roles = Vec::new();
+            match doc.get(name) {
+                Some(Value::Array(list)) => {
+                    for r in list {
+                        match r.as_str() {
+                            Some(text) => roles.extend(role(name, text, &mut problem)),
+                            None => problem(Some(name), format!("{r} is not a role")),
+                        }
+                    }
+                }
+                Some(_) => problem(Some(name), "is not a list of roles".to_owned()),
+                None => roles = default.to_vec(),
+            }
+            lists.push(roles);
+        }
         if !problems.is_empty() {
             return Err(GrantsError { source_name: source_name.to_owned(), problems });
         }
-        let [sees_site_scores, reads_region, department_notices, sets_secrets]: [Vec<Role>; 4] =
-            lists.try_into().expect("one list per name");
-        Ok(Grants { version, extra, sees_site_scores, reads_region, department_notices, sets_secrets })
+        let [sees_site_scores, reads_region, department_notices, sets_secrets, gold_readers, manages_gold]: [Vec<Role>;
+            6] = lists.try_into().expect("one list per name");
+        Ok(Grants {
+            version,
+            extra,
+            sees_site_scores,
+            reads_region,
+            department_notices,
+            sets_secrets,
+            gold_readers,
+            manages_gold,
+        })
     }
 
     /// Whether a person with `roles` may score `item`: a scorer the rubric names, or a role the
@@ -221,6 +260,16 @@ impl Grants {
     /// Whether `roles` set people's sign-in secrets at the center.
     pub fn sets_secrets(&self, roles: &[String]) -> bool {
         holds(&self.sets_secrets, roles)
+    }
+
+    /// Whether `roles` read gold-standard cases.
+    pub fn reads_gold(&self, roles: &[String]) -> bool {
+        holds(&self.gold_readers, roles)
+    }
+
+    /// Whether `roles` put cases into the gold standard and see every case with its reads.
+    pub fn manages_gold(&self, roles: &[String]) -> bool {
+        holds(&self.manages_gold, roles)
     }
 
     /// The roles that see their whole site, as text (the UI shows 报表 to them).

@@ -149,9 +149,25 @@ pub struct NoticeClosure {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncPayload {
-    Evaluation { exam: ExamRecord, evaluation: Box<EvaluationRecord> },
-    ExamEvent { exam: ExamRecord, event: ExamEventRecord },
-    NoticeClosed { closure: NoticeClosure },
+    Evaluation {
+        exam: ExamRecord,
+        evaluation: Box<EvaluationRecord>,
+    },
+    ExamEvent {
+        exam: ExamRecord,
+        event: ExamEventRecord,
+    },
+    NoticeClosed {
+        closure: NoticeClosure,
+    },
+    /// A gold-standard reader's blind read (or the adjudicator's decision) of a case (7.3.1).
+    GoldRead {
+        read: Box<GoldReadRecord>,
+    },
+    /// The person scored disputes a failed evaluation: it becomes a gold-standard case.
+    Dispute {
+        dispute: DisputeRecord,
+    },
 }
 
 impl SyncPayload {
@@ -161,6 +177,8 @@ impl SyncPayload {
             Self::Evaluation { exam, evaluation } => vec![&exam.site, &evaluation.site],
             Self::ExamEvent { exam, event } => vec![&exam.site, &event.site],
             Self::NoticeClosed { closure } => vec![&closure.site],
+            Self::GoldRead { read } => vec![&read.site],
+            Self::Dispute { dispute } => vec![&dispute.site],
         }
     }
     /// The id of the record carried.
@@ -169,6 +187,8 @@ impl SyncPayload {
             Self::Evaluation { evaluation, .. } => &evaluation.id,
             Self::ExamEvent { event, .. } => &event.id,
             Self::NoticeClosed { closure } => &closure.notice_id,
+            Self::GoldRead { read } => &read.id,
+            Self::Dispute { dispute } => &dispute.id,
         }
     }
 }
@@ -215,6 +235,20 @@ pub enum NoticeMessage {
     },
     /// The notice was closed (a correction recorded, or the evaluation revised).
     NoticeClosed { notice_id: String, to: Option<String>, also_to: Vec<String>, text: String, accession: String },
+    /// A gold-standard case the person scored disputed is final: its outcome.
+    GoldOutcome {
+        case_id: String,
+        /// The person scored, who disputed.
+        to: Option<String>,
+        also_to: Vec<String>,
+        text: String,
+        accession: String,
+        item: String,
+        /// The evaluation disputed.
+        evaluation_id: String,
+        /// The gold result's evaluation, which supersedes it.
+        gold_evaluation_id: String,
+    },
 }
 
 /// A plain message of the notices feed (`radqc center notice`): no `type`; no `to` is for
@@ -249,6 +283,7 @@ impl NoticeBody {
         match self {
             NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { to, .. })
             | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { to, .. })
+            | NoticeBody::Monitoring(NoticeMessage::GoldOutcome { to, .. })
             | NoticeBody::Plain(PlainNotice { to, .. }) => to.as_deref(),
         }
     }
@@ -256,6 +291,7 @@ impl NoticeBody {
         match self {
             NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { also_to, .. })
             | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { also_to, .. })
+            | NoticeBody::Monitoring(NoticeMessage::GoldOutcome { also_to, .. })
             | NoticeBody::Plain(PlainNotice { also_to, .. }) => also_to,
         }
     }
@@ -263,6 +299,7 @@ impl NoticeBody {
         match self {
             NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { text, .. })
             | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { text, .. })
+            | NoticeBody::Monitoring(NoticeMessage::GoldOutcome { text, .. })
             | NoticeBody::Plain(PlainNotice { text, .. }) => text,
         }
     }
@@ -271,7 +308,7 @@ impl NoticeBody {
         match self {
             NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { notice_id, .. })
             | NoticeBody::Monitoring(NoticeMessage::NoticeClosed { notice_id, .. }) => Some(notice_id),
-            NoticeBody::Plain(_) => None,
+            NoticeBody::Monitoring(NoticeMessage::GoldOutcome { .. }) | NoticeBody::Plain(_) => None,
         }
     }
     /// `failed_evaluation`, `notice_closed`, or none for a plain message.
@@ -279,6 +316,7 @@ impl NoticeBody {
         match self {
             NoticeBody::Monitoring(NoticeMessage::FailedEvaluation { .. }) => Some("failed_evaluation"),
             NoticeBody::Monitoring(NoticeMessage::NoticeClosed { .. }) => Some("notice_closed"),
+            NoticeBody::Monitoring(NoticeMessage::GoldOutcome { .. }) => Some("gold_outcome"),
             NoticeBody::Plain(_) => None,
         }
     }
@@ -413,10 +451,14 @@ pub enum FeedKind {
     Notices,
     /// Who may do what, by role (`radqc_domain::Grants`), for the whole region.
     Grants,
+    /// Gold-standard assignments for the site's readers and final results of its exams'
+    /// cases (a [`GoldMessage`] body).
+    Gold,
 }
 
 impl FeedKind {
-    pub const ALL: [FeedKind; 5] = [Self::Rubric, Self::Sampling, Self::Roster, Self::Notices, Self::Grants];
+    pub const ALL: [FeedKind; 6] =
+        [Self::Rubric, Self::Sampling, Self::Roster, Self::Notices, Self::Grants, Self::Gold];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Rubric => "rubric",
@@ -424,6 +466,7 @@ impl FeedKind {
             Self::Roster => "roster",
             Self::Notices => "notices",
             Self::Grants => "grants",
+            Self::Gold => "gold",
         }
     }
 }
@@ -434,7 +477,7 @@ impl std::str::FromStr for FeedKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown feed `{s}` (known: rubric, sampling, roster, notices, grants)"))
+            .ok_or_else(|| format!("unknown feed `{s}` (known: rubric, sampling, roster, notices, grants, gold)"))
     }
 }
 
@@ -599,4 +642,367 @@ pub struct SetSecretRequest {
 
 fn yes() -> bool {
     true
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gold standard (7.3.1): two senior radiologists read a case blind, a third decides when
+// they differ. The center makes the cases and assigns the readers; reads travel as push entries;
+// assignments and results as the `gold` feed.
+
+/// A reader's part in a gold-standard case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum GoldTask {
+    /// The first blind read.
+    First,
+    /// The second blind read.
+    Second,
+    /// The adjudication, when the two blind reads differ: sees both, without the readers' names.
+    Third,
+}
+
+impl GoldTask {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::First => "first",
+            Self::Second => "second",
+            Self::Third => "third",
+        }
+    }
+}
+
+/// How a case came into the gold standard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum GoldSource {
+    /// Put in by a QC officer.
+    Hand,
+    /// A random share of a period's evaluations.
+    Sample,
+    /// Disputed by the person scored.
+    Dispute,
+}
+
+/// Where a case stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum GoldState {
+    /// Waiting for one or both blind reads.
+    Reading,
+    /// The two reads differ: waiting for the third reader.
+    Adjudicating,
+    /// Decided: the result supersedes the original evaluation.
+    Final,
+}
+
+/// A gold reader's read of a case, made at their workstation (offline like any QC) and pushed
+/// as an outbox entry. The score is the engine's, checked again at the center.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldReadRecord {
+    /// UUIDv7 made on the device.
+    pub id: String,
+    pub case_id: String,
+    /// The reader's site (the device's).
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    #[schema(value_type = String)]
+    pub reader: StaffCode,
+    pub task: GoldTask,
+    #[schema(value_type = String)]
+    pub item: ItemCode,
+    #[schema(value_type = Vec<String>)]
+    pub findings: Vec<CriterionCode>,
+    #[schema(value_type = Vec<String>)]
+    pub not_applicable: Vec<CriterionCode>,
+    #[schema(value_type = Option<u8>)]
+    pub score: Option<Score>,
+    #[schema(value_type = String)]
+    pub grade: Grade,
+    pub pass: bool,
+    #[schema(value_type = Vec<String>)]
+    pub severe: Vec<CriterionCode>,
+    #[schema(value_type = Vec<String>)]
+    pub unmet: Vec<CriterionCode>,
+    pub rubric_version: String,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The person scored disputes a failed evaluation (from 我的质控, with a reason), within the
+/// region's window: the center makes it a gold-standard case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DisputeRecord {
+    /// UUIDv7 made on the device.
+    pub id: String,
+    #[schema(value_type = String)]
+    pub site: SiteCode,
+    pub evaluation_id: String,
+    /// The person scored, who disputes.
+    #[schema(value_type = String)]
+    pub by: StaffCode,
+    /// Why, in 1-2000 characters.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The exam of a case as its readers see it: without the staff when the region blinds names
+/// (the default), and never with the original score.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldExam {
+    pub site: String,
+    pub accession: String,
+    #[schema(value_type = String)]
+    pub modality: Modality,
+    pub exam_item: String,
+    pub department: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub patient_source: Option<PatientSource>,
+    pub follow_up: bool,
+    #[schema(value_type = Option<String>)]
+    pub patient_sex: Option<Sex>,
+    pub patient_age: Option<u8>,
+    pub performed_at: Option<DateTime<Utc>>,
+    /// The exam's staff; none while the region hides the person scored (the default).
+    #[schema(value_type = Option<Object>)]
+    pub staff: Option<ExamStaff>,
+}
+
+/// One of the two blind reads, as the third reader sees it: without the reader's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BlindRead {
+    /// `甲` or `乙`: which read, not whose.
+    pub label: String,
+    #[schema(value_type = Vec<String>)]
+    pub findings: Vec<CriterionCode>,
+    #[schema(value_type = Vec<String>)]
+    pub not_applicable: Vec<CriterionCode>,
+    #[schema(value_type = Option<u8>)]
+    pub score: Option<Score>,
+    #[schema(value_type = String)]
+    pub grade: Grade,
+    pub pass: bool,
+    pub note: String,
+}
+
+/// A reader's task: what they read, blind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldAssignment {
+    pub case_id: String,
+    pub task: GoldTask,
+    /// The reader (a staff code of the site the assignment is published to).
+    pub to: String,
+    #[schema(value_type = String)]
+    pub item: ItemCode,
+    /// The rubric version the original evaluation was scored under: the reads use the same.
+    pub rubric_version: String,
+    pub exam: GoldExam,
+    /// For the third reader: the two blind reads. Empty for the first and second.
+    pub reads: Vec<BlindRead>,
+    pub assigned_at: DateTime<Utc>,
+}
+
+/// A read of a final case, as the reports count it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct FinalRead {
+    pub task: GoldTask,
+    /// `SITE/CODE`.
+    pub reader: String,
+    #[schema(value_type = Option<u8>)]
+    pub score: Option<Score>,
+    #[schema(value_type = String)]
+    pub grade: Grade,
+    pub pass: bool,
+}
+
+/// A final case's result for the exam's site: the gold evaluation that supersedes the original
+/// (the site keeps it, so its reports and 我的质控 count it), and the reads behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldFinal {
+    pub case_id: String,
+    pub source: GoldSource,
+    #[schema(value_type = String)]
+    pub modality: Modality,
+    /// The original evaluation, as it was when the case was made.
+    #[schema(value_type = Object)]
+    pub original: Box<EvaluationRecord>,
+    /// The gold result: mode `gold`, superseding the exam's current evaluation of the item.
+    #[schema(value_type = Object)]
+    pub gold: Box<EvaluationRecord>,
+    pub reads: Vec<FinalRead>,
+    pub decided_by: GoldTask,
+    pub closed_at: DateTime<Utc>,
+}
+
+/// A `gold` feed item's body, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum GoldMessage {
+    /// A reader of this site is assigned a task.
+    Assigned {
+        #[serde(flatten)]
+        assignment: Box<GoldAssignment>,
+    },
+    /// A case of this site's exam is final.
+    Final {
+        #[serde(flatten)]
+        result: Box<GoldFinal>,
+    },
+    /// The region's gold-standard settings (for the whole region): the last one is in force.
+    Settings {
+        #[serde(flatten)]
+        settings: GoldSettings,
+    },
+}
+
+/// `POST /api/v1/gold/cases`: a QC officer puts an evaluation into the gold standard by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoldCaseRequest {
+    #[schema(min_length = 1, max_length = 64)]
+    pub evaluation_id: String,
+}
+
+/// `POST /api/v1/gold/draw`: a random share of a period's current evaluations, with filters,
+/// becomes gold-standard cases. The draw is keyed (the seed and each evaluation's id decide),
+/// so an auditor can recompute it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoldDrawRequest {
+    /// `2026-11`, or `2026-09..2026-11`: the evaluations' local months.
+    pub period: String,
+    /// The share drawn, in (0, 1].
+    pub share: f64,
+    #[serde(default)]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub modality: Option<String>,
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Only failed evaluations.
+    #[serde(default)]
+    pub failed_only: bool,
+    /// At most this many cases.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub max: Option<u32>,
+    /// The draw's key; one from the OS's randomness when none is given (answered back).
+    #[serde(default)]
+    #[schema(max_length = 128)]
+    pub seed: Option<String>,
+}
+
+/// The answer to a draw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GoldDrawAnswer {
+    pub seed: String,
+    /// The evaluations the filters and period matched.
+    pub considered: u64,
+    pub cases: Vec<GoldCaseView>,
+    /// Drawn evaluations already in a case, left out.
+    pub already_in_case: u64,
+}
+
+/// One reader's assignment of a case, as a QC officer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldReaderView {
+    pub task: GoldTask,
+    pub site: String,
+    pub reader: String,
+    pub assigned_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// A read of a case, shown once the case is final (or to a QC officer who is not one of its
+/// readers, nor the person scored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldReadView {
+    pub task: GoldTask,
+    pub site: String,
+    pub reader: String,
+    #[schema(value_type = Vec<String>)]
+    pub findings: Vec<CriterionCode>,
+    #[schema(value_type = Option<u8>)]
+    pub score: Option<Score>,
+    #[schema(value_type = String)]
+    pub grade: Grade,
+    pub pass: bool,
+    pub note: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The dispute behind a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DisputeView {
+    pub id: String,
+    pub by: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A gold-standard case, as the caller may see it: readers see their own task only (use
+/// `/api/v1/gold/assignments`); the original score and the reads are left out for anyone who may
+/// not see them yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldCaseView {
+    pub id: String,
+    pub site: String,
+    pub accession: String,
+    #[schema(value_type = String)]
+    pub item: ItemCode,
+    #[schema(value_type = String)]
+    pub modality: Modality,
+    pub evaluation_id: String,
+    pub source: GoldSource,
+    pub dispute: Option<DisputeView>,
+    pub state: GoldState,
+    pub created_at: DateTime<Utc>,
+    /// `staff:SITE/CODE`, `cli`, `draw:SEED` or `dispute:ID`.
+    pub created_by: String,
+    pub readers: Vec<GoldReaderView>,
+    /// The original evaluation; none for a caller who may not see it yet.
+    #[schema(value_type = Option<Object>)]
+    pub original: Option<Box<EvaluationRecord>>,
+    /// The reads; empty for a caller who may not see them yet.
+    pub reads: Vec<GoldReadView>,
+    /// The gold evaluation, once final.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Box<EvaluationRecord>>,
+    pub decided_by: Option<GoldTask>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// The region's gold-standard settings (`PUT /api/v1/gold/settings`, `radqc center gold
+/// settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct GoldSettings {
+    /// How many days after a failed evaluation the person scored may dispute it.
+    #[schema(minimum = 1, maximum = 365)]
+    pub dispute_days: u32,
+    /// Whether readers see the exam's staff (the person scored). Off by default: blind.
+    pub show_names: bool,
+}
+
+impl Default for GoldSettings {
+    fn default() -> Self {
+        GoldSettings { dispute_days: 14, show_names: false }
+    }
 }

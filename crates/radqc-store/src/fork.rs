@@ -259,7 +259,9 @@ impl Store {
                     )?;
                     out.events += 1;
                 }
-                SyncPayload::NoticeClosed { .. } => out.skipped += 1,
+                SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => {
+                    out.skipped += 1
+                }
             }
         }
         pullback.after = after;

@@ -41,7 +41,7 @@ pub(crate) fn steps(payload: &SyncPayload) -> Vec<NoticeStep<'_>> {
             }
             out
         }
-        SyncPayload::ExamEvent { .. } => Vec::new(),
+        SyncPayload::ExamEvent { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => Vec::new(),
     }
 }
 

@@ -739,7 +739,7 @@ impl Backend for SqliteDb {
                     match write {
                         Write::Apply { payload, .. } => {
                             notice_steps(&tx, payload, &mut staff, &grants, &received, now)?;
-                            if let SyncPayload::NoticeClosed { .. } = payload.as_ref() {
+                            if !crate::rows::has_rows(payload) {
                                 continue;
                             }
                             let rows = applied_rows.next().expect("evaluations and events have rows");
