@@ -56,7 +56,7 @@ impl AppState {
         Ok(())
     }
 
-    fn rubric_snapshot(&self) -> RubricSet {
+    pub(crate) fn rubric_snapshot(&self) -> RubricSet {
         self.rubrics.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -292,7 +292,9 @@ impl utoipa::Modify for SecuritySchemes {
     ),
     modifiers(&SecuritySchemes),
     paths(health, openapi_document, enroll, push_entries, device_state, fork_device, device_records, device_secret,
-        set_staff_secret, feed, evaluations, report, notices),
+        set_staff_secret, feed, evaluations, report, notices, crate::gold_http::create_case, crate::gold_http::draw,
+        crate::gold_http::cases, crate::gold_http::case, crate::gold_http::assignments, crate::gold_http::get_settings,
+        crate::gold_http::put_settings),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -321,7 +323,26 @@ impl utoipa::Modify for SecuritySchemes {
         radqc_protocol::SecretChangeStatus,
         radqc_protocol::SetSecretRequest,
         radqc_protocol::MonitoringNotice,
-        radqc_protocol::NoticeClosure
+        radqc_protocol::NoticeClosure,
+        radqc_protocol::GoldReadRecord,
+        radqc_protocol::DisputeRecord,
+        radqc_protocol::GoldTask,
+        radqc_protocol::GoldSource,
+        radqc_protocol::GoldState,
+        radqc_protocol::GoldExam,
+        radqc_protocol::BlindRead,
+        radqc_protocol::GoldAssignment,
+        radqc_protocol::FinalRead,
+        radqc_protocol::GoldFinal,
+        radqc_protocol::GoldMessage,
+        radqc_protocol::GoldCaseRequest,
+        radqc_protocol::GoldDrawRequest,
+        radqc_protocol::GoldDrawAnswer,
+        radqc_protocol::GoldReaderView,
+        radqc_protocol::GoldReadView,
+        radqc_protocol::DisputeView,
+        radqc_protocol::GoldCaseView,
+        radqc_protocol::GoldSettings
     ))
 )]
 pub struct ApiDoc;
@@ -347,6 +368,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
         .route("/api/v1/notices", get(notices))
+        .route("/api/v1/gold/cases", get(crate::gold_http::cases).post(crate::gold_http::create_case))
+        .route("/api/v1/gold/cases/{id}", get(crate::gold_http::case))
+        .route("/api/v1/gold/draw", post(crate::gold_http::draw))
+        .route("/api/v1/gold/assignments", get(crate::gold_http::assignments))
+        .route("/api/v1/gold/settings", get(crate::gold_http::get_settings).put(crate::gold_http::put_settings))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -453,7 +479,25 @@ async fn push_entries(
     let rubrics = state.rubric_snapshot();
     // Who a failed evaluation's notice names besides the person scored.
     let grants = state.grants().await?;
-    Ok(axum::Json(state.db.push(&device, req.entries, &rubrics, &grants, Utc::now()).await?))
+    let gold = req.entries.iter().any(|e| is_gold_entry(e.payload.get()));
+    let answer = state.db.push(&device, req.entries, &rubrics, &grants, Utc::now()).await?;
+    if gold {
+        // The push is committed: a case it decided is finished now (or by the next settle, which
+        // any later push, the center's start or `radqc center gold settle` runs).
+        if let Err(e) = crate::gold::settle(&state.db, &rubrics, &grants, Utc::now()).await {
+            eprintln!("radqc center: settling gold-standard cases failed (retried at the next push): {e}");
+        }
+    }
+    Ok(axum::Json(answer))
+}
+
+/// Whether an entry is a gold read or a dispute (a cheap partial parse).
+fn is_gold_entry(payload: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Entry {
+        kind: String,
+    }
+    serde_json::from_str::<Entry>(payload).is_ok_and(|e| matches!(e.kind.as_str(), "gold_read" | "dispute"))
 }
 
 /// The rubric version an entry's evaluation names, if it is one (a cheap partial parse).
@@ -461,12 +505,14 @@ fn rubric_version(payload: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Entry {
         evaluation: Option<Version>,
+        read: Option<Version>,
     }
     #[derive(Deserialize)]
     struct Version {
         rubric_version: String,
     }
-    serde_json::from_str::<Entry>(payload).ok()?.evaluation.map(|v| v.rubric_version)
+    let entry = serde_json::from_str::<Entry>(payload).ok()?;
+    entry.evaluation.or(entry.read).map(|v| v.rubric_version)
 }
 
 /// What the center holds of the calling device: a store whose own copy ends below `last_seq`
@@ -663,7 +709,14 @@ async fn feed(
         Caller::Device(d) => d.site.clone(),
         Caller::Person(p) => p.site.clone(),
     };
-    Ok(axum::Json(state.db.feed(kind, &site, q.after, q.limit).await?))
+    let mut page = state.db.feed(kind, &site, q.after, q.limit).await?;
+    if let (Caller::Person(p), FeedKind::Gold) = (&caller, kind) {
+        // A person is served their own assignments only: another reader's (the third reader's
+        // holds both reads) never (`gold::feed_item_for`).
+        let grants = state.grants().await?;
+        page.items.retain(|i| crate::gold::feed_item_for(&i.body, p, &grants));
+    }
+    Ok(axum::Json(page))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -12,6 +12,8 @@ pub mod db;
 mod enrollment;
 pub mod error;
 mod feed;
+pub mod gold;
+pub mod gold_http;
 pub mod http;
 pub mod notices;
 pub mod push;

@@ -137,6 +137,11 @@ pub enum CenterCommand {
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..))]
         overdue_days: Option<i64>,
     },
+    /// The gold standard (7.3.1): cases put in by hand or drawn, the settings, settling.
+    Gold {
+        #[command(subcommand)]
+        command: GoldCommand,
+    },
     /// Counts per site and device.
     Stats {
         #[command(flatten)]
@@ -145,6 +150,76 @@ pub enum CenterCommand {
     /// Recomputes the report rollups from the stored exams and evaluations (they are kept
     /// current as data arrives; this is for repairs and checks).
     RebuildRollups {
+        #[command(flatten)]
+        db: CenterDb,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum GoldCommand {
+    /// Put an evaluation into the gold standard by hand: two senior readers are assigned.
+    Add {
+        #[command(flatten)]
+        db: CenterDb,
+        /// The evaluation's id.
+        #[arg(long)]
+        evaluation: String,
+    },
+    /// Put a random share of a period's current evaluations into the gold standard (keyed by
+    /// --seed: the same seed draws the same evaluations).
+    Draw {
+        #[command(flatten)]
+        db: CenterDb,
+        /// First month, YYYY-MM.
+        #[arg(long)]
+        from: String,
+        /// Last month, YYYY-MM (default: --from).
+        #[arg(long)]
+        to: Option<String>,
+        /// The share drawn, in (0, 1].
+        #[arg(long)]
+        share: f64,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        modality: Option<String>,
+        #[arg(long)]
+        item: Option<String>,
+        /// Only failed evaluations.
+        #[arg(long)]
+        failed_only: bool,
+        #[arg(long)]
+        max: Option<u32>,
+        #[arg(long)]
+        seed: Option<String>,
+    },
+    /// Every case as JSON lines, whole (readers, reads, original, result).
+    List {
+        #[command(flatten)]
+        db: CenterDb,
+        /// Only cases in this state: reading, adjudicating, final.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// One case, whole.
+    Show {
+        #[command(flatten)]
+        db: CenterDb,
+        id: String,
+    },
+    /// Show or set the region's settings (published to every site).
+    Settings {
+        #[command(flatten)]
+        db: CenterDb,
+        /// Days after a failed evaluation during which the person scored may dispute it.
+        #[arg(long)]
+        dispute_days: Option<u32>,
+        /// Whether readers see the exam's staff (the person scored): yes or no (default no: blind).
+        #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+        show_names: Option<bool>,
+    },
+    /// Finish decided cases (push their gold results) and assign readers to tasks left waiting.
+    Settle {
         #[command(flatten)]
         db: CenterDb,
     },
@@ -301,6 +376,10 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
         CenterCommand::Serve { db, listen, tls_cert, tls_key } => {
             let db = db.open().await?;
             let state = AppState::new(db).await?;
+            // Cases a stopped center decided but did not finish are finished now.
+            let rubrics = radqc_center::http::published_rubric_set(&state.db).await?;
+            let grants = state.grants().await?;
+            radqc_center::gold::settle(&state.db, &rubrics, &grants, Utc::now()).await?;
             let listener =
                 std::net::TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
@@ -440,6 +519,7 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string(&n)?);
             }
         }
+        CenterCommand::Gold { command } => gold(command).await?,
         CenterCommand::Stats { db } => {
             for s in db.open().await?.stats().await? {
                 println!("{}", serde_json::to_string(&s)?);
@@ -451,4 +531,76 @@ async fn run_async(command: CenterCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn gold(command: GoldCommand) -> Result<()> {
+    use radqc_center::{gold, gold_http};
+    let print = |v: &radqc_protocol::GoldCaseView| -> Result<()> {
+        println!("{}", serde_json::to_string(v)?);
+        Ok(())
+    };
+    match command {
+        GoldCommand::Add { db, evaluation } => {
+            let state = AppState::new(db.open().await?).await?;
+            let grants = state.grants().await?;
+            let case = gold_http::add_case(&state.db, &evaluation, &grants, None).await?;
+            print(&gold::full_view(&case))?;
+        }
+        GoldCommand::Draw { db, from, to, share, site, modality, item, failed_only, max, seed } => {
+            let state = AppState::new(db.open().await?).await?;
+            let grants = state.grants().await?;
+            let to = to.unwrap_or_else(|| from.clone());
+            let req = radqc_protocol::GoldDrawRequest { from, to, share, site, modality, item, failed_only, max, seed };
+            let drawn = gold_http::run_draw(&state.db, &req, &grants).await?;
+            eprintln!(
+                "seed {}: {} evaluations considered, {} cases made, {} already in a case",
+                drawn.seed,
+                drawn.considered,
+                drawn.cases.len(),
+                drawn.already_in_case
+            );
+            for c in &drawn.cases {
+                print(&gold::full_view(c))?;
+            }
+        }
+        GoldCommand::List { db, state } => {
+            let state = state
+                .map(|s| match s.as_str() {
+                    "reading" => Ok(radqc_protocol::GoldState::Reading),
+                    "adjudicating" => Ok(radqc_protocol::GoldState::Adjudicating),
+                    "final" => Ok(radqc_protocol::GoldState::Final),
+                    other => Err(anyhow::anyhow!("--state: `{other}` (use reading, adjudicating or final)")),
+                })
+                .transpose()?;
+            for c in db.open().await?.gold_cases(None).await? {
+                let v = gold::full_view(&c);
+                if state.is_none_or(|s| s == v.state) {
+                    print(&v)?;
+                }
+            }
+        }
+        GoldCommand::Show { db, id } => {
+            let case = db.open().await?.gold_case(&id).await?;
+            let case = case.ok_or_else(|| anyhow::anyhow!("no gold-standard case {id} (UNKNOWN_GOLD_CASE)"))?;
+            print(&gold::full_view(&case))?;
+        }
+        GoldCommand::Settings { db, dispute_days, show_names } => {
+            let db = db.open().await?;
+            let mut settings = gold::parse_settings(db.setting(gold::SETTINGS_NAME).await?.as_deref())?;
+            if dispute_days.is_some() || show_names.is_some() {
+                settings.dispute_days = dispute_days.unwrap_or(settings.dispute_days);
+                settings.show_names = show_names.unwrap_or(settings.show_names);
+                gold_http::set_settings(&db, &settings).await?;
+            }
+            println!("{}", serde_json::to_string(&settings)?);
+        }
+        GoldCommand::Settle { db } => {
+            let state = AppState::new(db.open().await?).await?;
+            let grants = state.grants().await?;
+            let rubrics = radqc_center::http::published_rubric_set(&state.db).await?;
+            let settled = gold::settle(&state.db, &rubrics, &grants, Utc::now()).await?;
+            println!("{}", serde_json::to_string(&settled)?);
+        }
+    }
+    Ok(())
 }

@@ -59,7 +59,8 @@ error_codes! {
     InvalidInput => "INVALID_INPUT",
     ItemNotApplicable => "ITEM_NOT_APPLICABLE",
     FactUnknown => "FACT_UNKNOWN",
-    UnknownEvaluation => "UNKNOWN_EVALUATION",
+    // The store's, a push entry's, and (404) a gold-standard case asked for an evaluation.
+    UnknownEvaluation => "UNKNOWN_EVALUATION" @ 404,
     AlreadyCorrected => "ALREADY_CORRECTED",
     NotPending => "NOT_PENDING",
     Storage => "STORAGE",
@@ -156,7 +157,8 @@ error_codes! {
     IdConflict => "ID_CONFLICT",
     InvalidPayload => "INVALID_PAYLOAD",
     SiteMismatch => "SITE_MISMATCH",
-    AlreadySuperseded => "ALREADY_SUPERSEDED",
+    // A push entry's, and (409) a gold-standard case asked for a corrected evaluation.
+    AlreadySuperseded => "ALREADY_SUPERSEDED" @ 409,
     UnknownRubricVersion => "UNKNOWN_RUBRIC_VERSION",
     InvalidFindings => "INVALID_FINDINGS",
     ScoreMismatch => "SCORE_MISMATCH",

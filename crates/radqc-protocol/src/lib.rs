@@ -881,8 +881,10 @@ pub struct GoldCaseRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GoldDrawRequest {
-    /// `2026-11`, or `2026-09..2026-11`: the evaluations' local months.
-    pub period: String,
+    /// The first month (`YYYY-MM`, the site's local months), included.
+    pub from: String,
+    /// The last month, included.
+    pub to: String,
     /// The share drawn, in (0, 1].
     pub share: f64,
     #[serde(default)]

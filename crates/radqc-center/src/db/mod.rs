@@ -18,7 +18,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use radqc_domain::{Grants, Rubric};
 use radqc_protocol::{
-    DeviceRecordsPage, DeviceState, ErrorBody, ErrorCode, EvaluationRecord, FeedKind, FeedPage, PushEntry,
+    DeviceRecordsPage, DeviceState, ErrorBody, ErrorCode, EvaluationRecord, ExamRecord, FeedKind, FeedPage, PushEntry,
     PushResponse, StaffMember,
 };
 use serde::Serialize;
@@ -30,6 +30,7 @@ use radqc_domain::report::{
 use radqc_domain::rollup::{CaseKey, Rollup};
 
 use crate::error::ApiError;
+use crate::gold::{CaseDoc, CaseState, GoldBook, GoldScope};
 use crate::push::Rubrics;
 
 pub use postgres::PgDb;
@@ -376,6 +377,34 @@ pub trait Backend: Send + Sync {
     fn report_rows<'a>(&'a self, queries: [sql::Query; 5]) -> DbFuture<'a, CellRows>;
     /// Figure 3's rows (`ReportParams::details_query`).
     fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>>;
+    /// Runs gold-standard work in one transaction, one such transaction at a time in the region:
+    /// reads what `scope` names with every case not final, the region's active staff and the gold
+    /// settings into a [`GoldBook`], runs `job`, then stores the cases it changed and publishes
+    /// what it published. Answers the cases whose ids the job returns.
+    fn gold_run<'a>(&'a self, scope: GoldScope, now: DateTime<Utc>, job: GoldJob) -> DbFuture<'a, Vec<CaseDoc>>;
+    /// Every gold case, or those in one state, oldest first.
+    fn gold_cases<'a>(&'a self, state: Option<CaseState>) -> DbFuture<'a, Vec<CaseDoc>>;
+    fn gold_case<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<CaseDoc>>;
+    /// The current revision of an evaluation's chain of corrections (itself when uncorrected).
+    fn evaluation_head<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<EvaluationRecord>>;
+    /// An exam as last stored.
+    fn exam_record<'a>(&'a self, site: &'a str, accession: &'a str) -> DbFuture<'a, Option<ExamRecord>>;
+    /// Makes the center's own device `id` of `site` (its gold device) when it does not exist: a
+    /// token hash no token has, so nothing can sign in as it.
+    fn ensure_device<'a>(&'a self, id: &'a str, site: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()>;
+}
+
+/// Gold-standard work run by [`Backend::gold_run`].
+pub type GoldJob = Box<dyn FnOnce(&mut GoldBook) -> Result<Vec<String>, ApiError> + Send>;
+
+/// A stored gold case body.
+pub(crate) fn gold_doc(body: &str) -> Result<CaseDoc, ApiError> {
+    CaseDoc::parse(body)
+}
+
+/// A stored exam's record.
+pub(crate) fn exam_body(body: &str) -> Result<ExamRecord, ApiError> {
+    serde_json::from_str(body).map_err(|e| ApiError::storage(format!("a stored exam does not parse: {e}")))
 }
 
 /// The center's database: either backend, its methods those of [`Backend`] (through `Deref`).

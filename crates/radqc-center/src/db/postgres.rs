@@ -13,12 +13,87 @@ use radqc_domain::report::{EvaluationFact, WorkFact};
 use radqc_protocol::MonitoringNotice;
 
 use super::notice_step::{self, NoticeStep};
-use super::{parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::{
+    parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, GoldJob, Person, RubricSet,
+};
 use crate::error::ApiError;
+use crate::gold::{self, CaseDoc, CaseState, GoldBook, GoldScope};
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState};
 use radqc_domain::rollup::Rollup;
 use radqc_protocol::{DeviceRecordsPage, DeviceState};
+
+/// The one lock of gold-standard work across center processes (a transaction's advisory lock).
+const GOLD_LOCK: &str = "SELECT pg_advisory_xact_lock(7301)";
+
+/// Reads a gold book for `scope` inside `tx`, under the gold lock (see `Backend::gold_run`).
+async fn load_book(tx: &tokio_postgres::Transaction<'_>, scope: &GoldScope) -> Result<GoldBook, ApiError> {
+    tx.execute(GOLD_LOCK, &[]).await?;
+    let mut book = GoldBook::default();
+    for r in tx.query(sql::GOLD_OPEN_CASES, &[]).await? {
+        let doc = super::gold_doc(r.try_get(0)?)?;
+        book.cases.insert(doc.id.clone(), doc);
+    }
+    for id in &scope.case_ids {
+        if !book.cases.contains_key(id) {
+            if let Some(r) = tx.query_opt(sql::GOLD_CASE, &[id]).await? {
+                let doc = super::gold_doc(r.try_get(0)?)?;
+                book.cases.insert(doc.id.clone(), doc);
+            }
+        }
+    }
+    for id in &scope.evaluation_ids {
+        if book.case_of(id).is_none() {
+            if let Some(r) = tx.query_opt(sql::GOLD_CASE_OF_EVALUATION, &[id]).await? {
+                let doc = super::gold_doc(r.try_get(0)?)?;
+                book.cases.insert(doc.id.clone(), doc);
+            }
+        }
+        if let Some(r) = tx.query_opt(sql::STORED_EVALUATION, &[id]).await? {
+            let (site, accession, body, superseded_by): (String, String, String, Option<String>) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let Some(exam) = tx.query_opt(sql::EXAM_BODY, &[&site, &accession]).await? else { continue };
+            book.evaluations.insert(
+                id.clone(),
+                gold::KnownEvaluation {
+                    record: super::evaluation_record(&body, superseded_by.clone())?,
+                    superseded_by,
+                    exam: super::exam_body(exam.try_get(0)?)?,
+                },
+            );
+        }
+    }
+    for r in tx.query(sql::ACTIVE_STAFF, &[]).await? {
+        book.staff.push(StaffMember {
+            site: r.try_get(0)?,
+            code: r.try_get(1)?,
+            name: r.try_get(2)?,
+            roles: parse_roles(r.try_get(3)?)?,
+            active: r.try_get(4)?,
+        });
+    }
+    let settings = tx.query_opt(sql::SETTING, &[&gold::SETTINGS_NAME]).await?;
+    let settings: Option<String> = settings.map(|r| r.try_get(0)).transpose()?;
+    book.settings = gold::parse_settings(settings.as_deref())?;
+    Ok(book)
+}
+
+/// Writes what a gold book changed inside `tx`.
+async fn flush_book(tx: &tokio_postgres::Transaction<'_>, book: &GoldBook, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let at = ts(now);
+    for id in &book.changed {
+        let c = &book.cases[id];
+        tx.execute(
+            sql::UPSERT_GOLD_CASE,
+            &[&c.id, &c.site, &c.evaluation_id, &c.state.as_str(), &ts(c.created_at), &at, &c.body()],
+        )
+        .await?;
+    }
+    for (kind, site, body) in &book.publish {
+        tx.query_one(sql::PUBLISH, &[&kind.as_str(), site, body, &at]).await?;
+    }
+    Ok(())
+}
 
 #[derive(Clone)]
 pub struct PgDb {
@@ -904,6 +979,26 @@ impl Backend for PgDb {
                     }
                 }
             }
+            // Gold-standard entries (rare), one by one on a book read after the batch's other
+            // writes, so a dispute sees the evaluation the batch stored before it.
+            let mut results = plan.results.clone();
+            let scope = gold::GoldScope::of_payloads(plan.writes.iter().filter_map(|w| match w {
+                Write::Apply { payload, .. } => Some(payload.as_ref()),
+                Write::Reject { .. } => None,
+            }));
+            if !scope.is_empty() {
+                let mut book = load_book(&tx, &scope).await?;
+                for write in &plan.writes {
+                    let Write::Apply { seq, payload } = write else { continue };
+                    if let Some(Err(why)) = gold::apply_entry(&mut book, payload, grants, now) {
+                        let text = serde_json::to_string(payload.as_ref()).expect("a payload serializes");
+                        tx.execute(sql::INSERT_REJECTED, &[&device.id, seq, &why.code, &why.message, &text, &received])
+                            .await?;
+                        gold::refuse(&mut results, *seq, why);
+                    }
+                }
+                flush_book(&tx, &book, now).await?;
+            }
             if !plan.digests.is_empty() {
                 let (seqs, digests): (Vec<i64>, Vec<&str>) = plan.digests.iter().map(|(s, d)| (*s, d.as_str())).unzip();
                 tx.execute(
@@ -915,7 +1010,7 @@ impl Backend for PgDb {
             }
             tx.execute(sql::SET_LAST_SEQ, &[&plan.last_seq, &received, &device.id]).await?;
             tx.commit().await?;
-            Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+            Ok(PushResponse { last_seq: plan.last_seq, results })
         })
     }
 
@@ -1178,6 +1273,77 @@ impl Backend for PgDb {
             let n = rebuild(&tx).await?;
             tx.commit().await?;
             Ok(n)
+        })
+    }
+
+    fn gold_run<'a>(&'a self, scope: GoldScope, now: DateTime<Utc>, job: GoldJob) -> DbFuture<'a, Vec<CaseDoc>> {
+        Box::pin(async move {
+            let mut client = self.pool.get().await?;
+            let tx = client.transaction().await?;
+            let mut book = load_book(&tx, &scope).await?;
+            let ids = job(&mut book)?;
+            flush_book(&tx, &book, now).await?;
+            tx.commit().await?;
+            Ok(ids.iter().filter_map(|id| book.cases.get(id).cloned()).collect())
+        })
+    }
+
+    fn gold_cases<'a>(&'a self, state: Option<CaseState>) -> DbFuture<'a, Vec<CaseDoc>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let rows = match state {
+                Some(s) => client.query(sql::GOLD_CASES_IN_STATE, &[&s.as_str()]).await?,
+                None => client.query(sql::GOLD_CASES, &[]).await?,
+            };
+            rows.iter().map(|r| super::gold_doc(r.try_get(0)?)).collect()
+        })
+    }
+
+    fn gold_case<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<CaseDoc>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.query_opt(sql::GOLD_CASE, &[&id]).await?.map(|r| super::gold_doc(r.try_get(0)?)).transpose()
+        })
+    }
+
+    fn evaluation_head<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<EvaluationRecord>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            let mut current = id.to_owned();
+            // A chain of corrections is short; the bound only stops a cycle no write makes.
+            for _ in 0..10_000 {
+                match client.query_opt(sql::SUPERSEDED_BY, &[&current]).await? {
+                    Some(r) => current = r.try_get(0)?,
+                    None => {
+                        let body = client.query_opt(sql::EVALUATION_BODY, &[&current]).await?;
+                        return body.map(|r| super::evaluation_record(r.try_get(0)?, None)).transpose();
+                    }
+                }
+            }
+            Err(ApiError::storage(format!("evaluation {current}'s corrections do not end")))
+        })
+    }
+
+    fn exam_record<'a>(
+        &'a self,
+        site: &'a str,
+        accession: &'a str,
+    ) -> DbFuture<'a, Option<radqc_protocol::ExamRecord>> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client
+                .query_opt(sql::EXAM_BODY, &[&site, &accession])
+                .await?
+                .map(|r| super::exam_body(r.try_get(0)?))
+                .transpose()
+        })
+    }
+
+    fn ensure_device<'a>(&'a self, id: &'a str, site: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let client = self.pool.get().await?;
+            client.execute(sql::ENSURE_DEVICE, &[&id, &site, &name, &format!("internal:{id}"), &ts(now)]).await?;
+            Ok(())
         })
     }
 

@@ -241,6 +241,20 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 );
 "#,
+    // The gold standard (7.3.1): each case stored whole (its readers, reads and result, as
+    // `gold::CaseDoc` JSON), one per original evaluation.
+    r#"
+CREATE TABLE gold_cases (
+    id            TEXT PRIMARY KEY,
+    site          TEXT NOT NULL,
+    evaluation_id TEXT NOT NULL UNIQUE,
+    state         TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    body          TEXT NOT NULL
+);
+CREATE INDEX gold_cases_state ON gold_cases (state);
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
@@ -522,3 +536,21 @@ pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mod
 pub const CASE_KEY: &str = "month, site, department, modality, person";
 /// The key columns of `rollup_case_spans`.
 pub const SPAN_KEY: &str = "site, accession, month, department, modality, person";
+
+// The gold standard (`crate::gold`).
+pub const GOLD_OPEN_CASES: &str = "SELECT body FROM gold_cases WHERE state <> 'final'";
+pub const GOLD_CASE: &str = "SELECT body FROM gold_cases WHERE id = $1";
+pub const GOLD_CASE_OF_EVALUATION: &str = "SELECT body FROM gold_cases WHERE evaluation_id = $1";
+pub const GOLD_CASES: &str = "SELECT body FROM gold_cases ORDER BY created_at, id";
+pub const GOLD_CASES_IN_STATE: &str = "SELECT body FROM gold_cases WHERE state = $1 ORDER BY created_at, id";
+pub const UPSERT_GOLD_CASE: &str =
+    "INSERT INTO gold_cases (id, site, evaluation_id, state, created_at, updated_at, body) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at, body = excluded.body";
+pub const ACTIVE_STAFF: &str = "SELECT site, code, name, roles, active FROM staff WHERE active ORDER BY site, code";
+pub const EXAM_BODY: &str = "SELECT body FROM exams WHERE site = $1 AND accession = $2";
+pub const SUPERSEDED_BY: &str = "SELECT id FROM evaluations WHERE supersedes = $1 LIMIT 1";
+pub const EVALUATION_BODY: &str = "SELECT body FROM evaluations WHERE id = $1";
+/// The center's own device of a site (its gold device): a token hash no token has.
+pub const ENSURE_DEVICE: &str = "INSERT INTO devices (id, site, name, token_hash, revoked, last_seq, enrolled_at) \
+     VALUES ($1, $2, $3, $4, FALSE, 0, $5) ON CONFLICT (id) DO NOTHING";

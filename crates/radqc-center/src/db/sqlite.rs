@@ -14,8 +14,11 @@ use radqc_domain::rollup::Rollup;
 use radqc_protocol::{MonitoringNotice, SyncPayload};
 
 use super::notice_step::{self, NoticeStep};
-use super::{parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, Person, RubricSet};
+use super::{
+    parse_roles, parse_ts, sql, ts, Backend, DbFuture, Device, DeviceStats, ExportLine, GoldJob, Person, RubricSet,
+};
 use crate::error::ApiError;
+use crate::gold::{self, CaseDoc, CaseState, GoldBook, GoldScope};
 use crate::push::{self, Write};
 use crate::rollups::{self, ExamState, StoredEvaluations};
 use radqc_protocol::{DeviceRecordsPage, DeviceState};
@@ -163,6 +166,90 @@ impl push::Known for SqliteKnown<'_> {
             })
             .optional()?)
     }
+}
+
+/// Reads a gold book for `scope` inside `tx` (see `Backend::gold_run`).
+fn load_book(tx: &rusqlite::Transaction, scope: &GoldScope) -> Result<GoldBook, ApiError> {
+    let mut book = GoldBook::default();
+    let add = |body: String, book: &mut GoldBook| -> Result<(), ApiError> {
+        let doc = super::gold_doc(&body)?;
+        book.cases.insert(doc.id.clone(), doc);
+        Ok(())
+    };
+    let open: Vec<String> =
+        tx.prepare_cached(sql::GOLD_OPEN_CASES)?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    for body in open {
+        add(body, &mut book)?;
+    }
+    for id in &scope.case_ids {
+        if !book.cases.contains_key(id) {
+            if let Some(body) = tx.prepare_cached(sql::GOLD_CASE)?.query_row([id], |r| r.get(0)).optional()? {
+                add(body, &mut book)?;
+            }
+        }
+    }
+    for id in &scope.evaluation_ids {
+        if book.case_of(id).is_none() {
+            if let Some(body) =
+                tx.prepare_cached(sql::GOLD_CASE_OF_EVALUATION)?.query_row([id], |r| r.get(0)).optional()?
+            {
+                add(body, &mut book)?;
+            }
+        }
+        let row: Option<(String, String, String, Option<String>)> = tx
+            .prepare_cached(sql::STORED_EVALUATION)?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        if let Some((site, accession, body, superseded_by)) = row {
+            let exam: Option<String> =
+                tx.prepare_cached(sql::EXAM_BODY)?.query_row([&site, &accession], |r| r.get(0)).optional()?;
+            let Some(exam) = exam else { continue };
+            book.evaluations.insert(
+                id.clone(),
+                gold::KnownEvaluation {
+                    record: super::evaluation_record(&body, superseded_by.clone())?,
+                    superseded_by,
+                    exam: super::exam_body(&exam)?,
+                },
+            );
+        }
+    }
+    let mut stmt = tx.prepare_cached(sql::ACTIVE_STAFF)?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        book.staff.push(StaffMember {
+            site: r.get(0)?,
+            code: r.get(1)?,
+            name: r.get(2)?,
+            roles: parse_roles(&r.get::<_, String>(3)?)?,
+            active: r.get(4)?,
+        });
+    }
+    let settings: Option<String> =
+        tx.prepare_cached(sql::SETTING)?.query_row([gold::SETTINGS_NAME], |r| r.get(0)).optional()?;
+    book.settings = gold::parse_settings(settings.as_deref())?;
+    Ok(book)
+}
+
+/// Writes what a gold book changed inside `tx`.
+fn flush_book(tx: &rusqlite::Transaction, book: &GoldBook, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let at = ts(now);
+    for id in &book.changed {
+        let c = &book.cases[id];
+        tx.prepare_cached(sql::UPSERT_GOLD_CASE)?.execute(params![
+            c.id,
+            c.site,
+            c.evaluation_id,
+            c.state.as_str(),
+            ts(c.created_at),
+            at,
+            c.body()
+        ])?;
+    }
+    for (kind, site, body) in &book.publish {
+        tx.prepare_cached(sql::PUBLISH)?.query_row(params![kind.as_str(), site, body, at], |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 /// A `sql::DEVICE_STATE` row.
@@ -733,11 +820,38 @@ impl Backend for SqliteDb {
                 };
                 let mut inserted = Vec::with_capacity(applied.len());
                 let mut applied_rows = applied.iter();
+                // The gold-standard entries' cases, read once for the batch (see `gold.rs`).
+                let scope = GoldScope::of_payloads(plan.writes.iter().filter_map(|w| match w {
+                    Write::Apply { payload, .. } => Some(payload.as_ref()),
+                    Write::Reject { .. } => None,
+                }));
+                // Read at the batch's first gold entry, so it sees the evaluations the batch
+                // stored before it (a dispute right after its evaluation).
+                let mut book: Option<GoldBook> = None;
+                let mut results = plan.results.clone();
                 // The push's site's roster, read once for its first failed evaluation.
                 let mut staff = None;
                 for write in &plan.writes {
                     match write {
-                        Write::Apply { payload, .. } => {
+                        Write::Apply { seq, payload } => {
+                            if gold::is_gold(payload) {
+                                if book.is_none() {
+                                    book = Some(load_book(&tx, &scope)?);
+                                }
+                                let book = book.as_mut().expect("read above");
+                                if let Some(Err(why)) = gold::apply_entry(book, payload, &grants, now) {
+                                    tx.prepare_cached(sql::INSERT_REJECTED)?.execute(params![
+                                        device.id,
+                                        seq,
+                                        why.code,
+                                        why.message,
+                                        serde_json::to_string(payload.as_ref()).expect("a payload serializes"),
+                                        received
+                                    ])?;
+                                    gold::refuse(&mut results, *seq, why);
+                                    continue;
+                                }
+                            }
                             notice_steps(&tx, payload, &mut staff, &grants, &received, now)?;
                             if !crate::rows::has_rows(payload) {
                                 continue;
@@ -820,6 +934,9 @@ impl Backend for SqliteDb {
                     let delta = rollups::delta(&site, zone, &stored, &evaluations, &applied, &inserted)?;
                     add_rollup(&tx, &delta)?;
                 }
+                if let Some(book) = &book {
+                    flush_book(&tx, book, now)?;
+                }
                 for (seq, digest) in &plan.digests {
                     tx.prepare_cached(sql::INSERT_DIGEST)?.execute(params![device.id, seq, digest])?;
                 }
@@ -828,7 +945,7 @@ impl Backend for SqliteDb {
                 if optimize {
                     c.execute_batch("PRAGMA optimize")?;
                 }
-                Ok(PushResponse { last_seq: plan.last_seq, results: plan.results })
+                Ok(PushResponse { last_seq: plan.last_seq, results })
             })
             .await
         })
@@ -1114,6 +1231,96 @@ impl Backend for SqliteDb {
                 tx.commit()?;
                 c.execute_batch("ANALYZE")?;
                 Ok(n)
+            })
+            .await
+        })
+    }
+
+    fn gold_run<'a>(&'a self, scope: GoldScope, now: DateTime<Utc>, job: GoldJob) -> DbFuture<'a, Vec<CaseDoc>> {
+        Box::pin(async move {
+            self.with(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut book = load_book(&tx, &scope)?;
+                let ids = job(&mut book)?;
+                flush_book(&tx, &book, now)?;
+                tx.commit()?;
+                Ok(ids.iter().filter_map(|id| book.cases.get(id).cloned()).collect())
+            })
+            .await
+        })
+    }
+
+    fn gold_cases<'a>(&'a self, state: Option<CaseState>) -> DbFuture<'a, Vec<CaseDoc>> {
+        Box::pin(async move {
+            self.with(move |c| {
+                let bodies: Vec<String> = match state {
+                    Some(s) => c
+                        .prepare(sql::GOLD_CASES_IN_STATE)?
+                        .query_map([s.as_str()], |r| r.get(0))?
+                        .collect::<Result<_, _>>()?,
+                    None => c.prepare(sql::GOLD_CASES)?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?,
+                };
+                bodies.iter().map(|b| super::gold_doc(b)).collect()
+            })
+            .await
+        })
+    }
+
+    fn gold_case<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<CaseDoc>> {
+        Box::pin(async move {
+            let id = id.to_owned();
+            self.with(move |c| {
+                let body: Option<String> = c.query_row(sql::GOLD_CASE, [&id], |r| r.get(0)).optional()?;
+                body.map(|b| super::gold_doc(&b)).transpose()
+            })
+            .await
+        })
+    }
+
+    fn evaluation_head<'a>(&'a self, id: &'a str) -> DbFuture<'a, Option<EvaluationRecord>> {
+        Box::pin(async move {
+            let id = id.to_owned();
+            self.with(move |c| {
+                let mut current = id;
+                // A chain of corrections is short; the bound only stops a cycle no write makes.
+                for _ in 0..10_000 {
+                    let next: Option<String> = c.query_row(sql::SUPERSEDED_BY, [&current], |r| r.get(0)).optional()?;
+                    match next {
+                        Some(n) => current = n,
+                        None => {
+                            let body: Option<String> =
+                                c.query_row(sql::EVALUATION_BODY, [&current], |r| r.get(0)).optional()?;
+                            return body.map(|b| super::evaluation_record(&b, None)).transpose();
+                        }
+                    }
+                }
+                Err(ApiError::storage(format!("evaluation {current}'s corrections do not end")))
+            })
+            .await
+        })
+    }
+
+    fn exam_record<'a>(
+        &'a self,
+        site: &'a str,
+        accession: &'a str,
+    ) -> DbFuture<'a, Option<radqc_protocol::ExamRecord>> {
+        Box::pin(async move {
+            let (site, accession) = (site.to_owned(), accession.to_owned());
+            self.with(move |c| {
+                let body: Option<String> = c.query_row(sql::EXAM_BODY, [&site, &accession], |r| r.get(0)).optional()?;
+                body.map(|b| super::exam_body(&b)).transpose()
+            })
+            .await
+        })
+    }
+
+    fn ensure_device<'a>(&'a self, id: &'a str, site: &'a str, name: &'a str, now: DateTime<Utc>) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let (id, site, name) = (id.to_owned(), site.to_owned(), name.to_owned());
+            self.with(move |c| {
+                c.execute(sql::ENSURE_DEVICE, params![id, site, name, format!("internal:{id}"), ts(now)])?;
+                Ok(())
             })
             .await
         })
