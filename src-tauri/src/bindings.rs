@@ -157,6 +157,11 @@ fn render() -> String {
         report::WorkloadRow,
         report::Workload,
         report::QualityRow,
+        radqc_domain::agreement::KappaUndefined,
+        radqc_domain::agreement::KappaFigure,
+        radqc_domain::agreement::AgreementRow,
+        radqc_domain::agreement::ReviewerBias,
+        radqc_domain::agreement::AgreementReport,
         report::Report,
         radqc_app::Drill,
     );

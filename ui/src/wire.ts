@@ -626,7 +626,95 @@ export type QualityRow = { site: string, person: string, evaluations: number,
 counts: [number, number, number, number], excellent: Rate, good: Rate, pass: Rate, fail: Rate, };
 
 /**
- * All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
+ * Why a kappa has no value.
+ */
+export type KappaUndefined = "no_cases" | "no_variance";
+
+/**
+ * An agreement figure: the cases behind it, how many the two readers rated alike, the share
+ * and kappa (`None` with `kappa_undefined` saying why).
+ */
+export type KappaFigure = { cases: number, agreed: number, 
+/**
+ * `agreed / cases`; `None` with no case.
+ */
+share: number | null, kappa: number | null, kappa_undefined: KappaUndefined | null, };
+
+/**
+ * One row of agreement between the two blind readers: an item, a modality or a pair of readers.
+ */
+export type AgreementRow = { 
+/**
+ * The item code, the modality code, or the pair of readers `SITE/A × SITE/B` (in order).
+ */
+key: string, 
+/**
+ * The row's cases of scored items (1-5); `None` when it has none.
+ */
+scores: KappaFigure | null, 
+/**
+ * The row's application-form cases (pass / fail); `None` when it has none.
+ */
+verdicts: KappaFigure | null, };
+
+/**
+ * An original reviewer's scores against the gold results of their cases.
+ */
+export type ReviewerBias = { 
+/**
+ * `SITE/CODE`.
+ */
+reviewer: string, 
+/**
+ * Cases of scored items (1-5).
+ */
+cases: number, 
+/**
+ * Mean of original − gold score over those cases: positive = too mild, negative = too
+ * harsh; `None` with no such case.
+ */
+mean_difference: number | null, 
+/**
+ * Original score lower than the gold score, or a fail where gold passes.
+ */
+harsher: number, 
+/**
+ * Original score higher than the gold score, or a pass where gold fails.
+ */
+milder: number, 
+/**
+ * Application-form cases (pass / fail).
+ */
+verdict_cases: number, };
+
+/**
+ * The gold standard's agreement figures of one period.
+ */
+export type AgreementReport = { period: string, 
+/**
+ * Final gold cases in all.
+ */
+cases: number, 
+/**
+ * In the rubric's item order.
+ */
+by_item: Array<AgreementRow>, 
+/**
+ * In modality order.
+ */
+by_modality: Array<AgreementRow>, 
+/**
+ * Pairs of blind readers, each pair once whichever read first, in natural order.
+ */
+by_pair: Array<AgreementRow>, 
+/**
+ * Original reviewers, in natural order.
+ */
+reviewers: Array<ReviewerBias>, };
+
+/**
+ * All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors, and the
+ * gold standard's agreement figures when the caller adds them.
  */
 export type Report = { period: string, filter: ReportFilter, indicators: Indicators, 
 /**
@@ -652,7 +740,12 @@ workload: Workload,
 /**
  * Figures 7 and 8, and 6.5 for doctors.
  */
-quality_technologists: Array<QualityRow>, quality_doctors: Array<QualityRow>, };
+quality_technologists: Array<QualityRow>, quality_doctors: Array<QualityRow>, 
+/**
+ * The gold standard's reader agreement (7.3.1), when the caller has it: see
+ * [`Report::with_agreement`].
+ */
+agreement?: AgreementReport, };
 
 /**
  * What the reader clicked, as the front-end sends it; every field narrows the list.

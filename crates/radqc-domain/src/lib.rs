@@ -3,6 +3,7 @@
 //! Architecture Invariant: this crate does no I/O. It knows nothing of files, SQLite, HTTP, Tauri,
 //! the clock or randomness; callers hand it text, time and keys as arguments.
 
+pub mod agreement;
 mod codes;
 pub mod credential;
 mod error_code;

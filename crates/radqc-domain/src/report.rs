@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::agreement::AgreementReport;
 use crate::codes::{CriterionCode, CriterionKind, Grade, ItemCode, Score};
 use crate::exam::{Modality, QcMode, StaffCode};
 pub use crate::rollup::{CaseCell, DeductionCell, ReportCells, ReportFilter, Rollup, ScoreCell, WorkCell};
@@ -563,8 +564,9 @@ impl Names {
     }
 }
 
-/// All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// All views of one period: the indicators, figures 2-4 and 5-8, and 6.5 for doctors, and the
+/// gold standard's agreement figures when the caller adds them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Report {
     pub period: String,
@@ -584,6 +586,11 @@ pub struct Report {
     /// Figures 7 and 8, and 6.5 for doctors.
     pub quality_technologists: Vec<QualityRow>,
     pub quality_doctors: Vec<QualityRow>,
+    /// The gold standard's reader agreement (7.3.1), when the caller has it: see
+    /// [`Report::with_agreement`].
+    #[cfg_attr(feature = "ts", ts(optional))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<AgreementReport>,
 }
 
 impl Report {
@@ -596,6 +603,12 @@ impl Report {
             .chain(self.deduction_details.iter().map(|f| f.site.as_str()))
             .collect();
         sites.len() > 1
+    }
+
+    /// The report with the gold standard's agreement figures of its period (built apart, from
+    /// the gold cases: [`AgreementReport::build`]).
+    pub fn with_agreement(self, agreement: AgreementReport) -> Report {
+        Report { agreement: Some(agreement), ..self }
     }
 
     /// How the views name people and breakdown rows (worked out once per report).
@@ -634,6 +647,7 @@ impl Report {
             quality_technologists: quality_of(&technologists),
             quality_doctors: quality_of(&doctors),
             filter,
+            agreement: None,
         }
     }
 

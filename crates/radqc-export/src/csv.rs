@@ -1,7 +1,9 @@
-//! The report as CSV: one section per view, titled as the standard titles its figures.
+//! The report as CSV: one section per view, titled as the standard titles its figures, and the
+//! gold standard's reader agreement when the report has it.
 
 use std::fmt::Write as _;
 
+use radqc_domain::agreement::{decimals3, AgreementReport, KappaFigure};
 use radqc_domain::report::{Names, QualityRow, Report, ScoreCounts};
 
 /// A CSV field, quoted when it must be.
@@ -50,6 +52,48 @@ fn quality_table(out: &mut String, title: &str, rows: &[QualityRow], names: Name
             r.pass,
             r.fail
         );
+    }
+    out.push('\n');
+}
+
+/// A figure's cells: cases, agreed, share, kappa (three decimals, or why it is undefined);
+/// empty when the row has no such case.
+fn figure_cells(f: Option<&KappaFigure>) -> String {
+    match f {
+        Some(f) => format!("{},{},{},{}", f.cases, f.agreed, f.share_text(), field(&f.kappa_text())),
+        None => ",,,".to_owned(),
+    }
+}
+
+/// The gold standard's reader agreement (7.3.1): each breakdown, then each reviewer's bias.
+fn agreement(out: &mut String, a: &AgreementReport) {
+    let _ = writeln!(
+        out,
+        "读片一致性（金标准） Reader agreement (gold standard) {}\n金标准病例数 Gold cases,{}\n",
+        a.period, a.cases
+    );
+    for (zh, en, key, rows) in a.breakdowns() {
+        let _ = writeln!(
+            out,
+            "读片一致性 {zh} {en}\n{key},评分例数 Score cases,评分一致例数 Scores agreed,评分一致率 Score agreement,\
+             加权κ（二次） Weighted kappa (quadratic),判定例数 Verdict cases,判定一致例数 Verdicts agreed,\
+             判定一致率 Verdict agreement,κ（合格/不合格） Kappa (pass/fail)"
+        );
+        for r in rows {
+            let (scores, verdicts) = (figure_cells(r.scores.as_ref()), figure_cells(r.verdicts.as_ref()));
+            let _ = writeln!(out, "{},{scores},{verdicts}", field(&r.key));
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "读片一致性 质控人偏差（原始质控 − 金标准） Reviewer bias (original − gold)\n\
+         质控人 Reviewer,评分例数 Score cases,平均差 Mean difference,偏严 Harsher,偏松 Milder,判定例数 Verdict cases"
+    );
+    for b in &a.reviewers {
+        let mean = b.mean_difference.map_or_else(|| "—".to_owned(), decimals3);
+        let _ =
+            writeln!(out, "{},{},{mean},{},{},{}", field(&b.reviewer), b.cases, b.harsher, b.milder, b.verdict_cases);
     }
     out.push('\n');
 }
@@ -115,5 +159,8 @@ pub fn csv(r: &Report, rubric: &radqc_domain::Rubric) -> String {
     let _ = writeln!(out, "合计,{},{}\n", r.workload.total, totals.join(","));
     quality_table(&mut out, "图7 技师质量统计", &r.quality_technologists, names);
     quality_table(&mut out, "6.5 医生质量统计", &r.quality_doctors, names);
+    if let Some(a) = &r.agreement {
+        agreement(&mut out, a);
+    }
     out
 }

@@ -1,6 +1,8 @@
 //! The report as an XLSX workbook, one sheet per view, laid out as the standard's figures:
-//! figure 2 with a merged header per modality over 5分 … 1分 and failing cells in red.
+//! figure 2 with a merged header per modality over 5分 … 1分 and failing cells in red; and the
+//! gold standard's reader agreement (读片一致性 Agreement) when the report has it.
 
+use radqc_domain::agreement::{AgreementReport, KappaFigure};
 use radqc_domain::report::{Names, QualityRow, Report, ScoreCounts};
 use radqc_domain::Rubric;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
@@ -11,6 +13,8 @@ struct Styles {
     cell: Format,
     total: Format,
     red: Format,
+    /// Agreement shares and kappas: the full value, shown with three decimals.
+    decimal: Format,
 }
 
 fn styles() -> Styles {
@@ -20,6 +24,7 @@ fn styles() -> Styles {
         head: base.clone().set_bold().set_background_color(Color::RGB(0xDDEBF7)),
         cell: base.clone(),
         total: base.clone().set_bold(),
+        decimal: base.clone().set_num_format("0.000"),
         red: base.set_background_color(Color::RGB(0xF8CBAD)).set_font_color(Color::RGB(0x9C0006)),
     }
 }
@@ -87,6 +92,89 @@ fn quality_sheet(
         }
     }
     ws.set_column_width(0, 12)?;
+    Ok(())
+}
+
+/// A figure's four cells from `col`: cases, agreed, share, kappa (or why it is undefined); "—"
+/// when the row has no such case.
+fn figure_cells(ws: &mut Worksheet, s: &Styles, row: u32, col: u16, f: Option<&KappaFigure>) -> Result<(), XlsxError> {
+    let Some(f) = f else {
+        for c in 0..4 {
+            ws.write_with_format(row, col + c, "—", &s.cell)?;
+        }
+        return Ok(());
+    };
+    ws.write_with_format(row, col, f.cases as f64, &s.cell)?;
+    ws.write_with_format(row, col + 1, f.agreed as f64, &s.cell)?;
+    match f.share {
+        Some(x) => ws.write_with_format(row, col + 2, x, &s.decimal)?,
+        None => ws.write_with_format(row, col + 2, "—", &s.cell)?,
+    };
+    match f.kappa {
+        Some(k) => ws.write_with_format(row, col + 3, k, &s.decimal)?,
+        None => ws.write_with_format(row, col + 3, f.kappa_text(), &s.cell)?,
+    };
+    Ok(())
+}
+
+/// The gold standard's reader agreement (7.3.1): the breakdowns, each with the scores' and the
+/// verdicts' figures side by side, then each reviewer's bias.
+fn agreement_sheet(ws: &mut Worksheet, s: &Styles, a: &AgreementReport) -> Result<(), XlsxError> {
+    ws.write_with_format(
+        0,
+        0,
+        format!("读片一致性（金标准） Reader agreement (gold standard) {}", a.period),
+        &s.title,
+    )?;
+    ws.write_with_format(1, 0, "金标准病例数 Gold cases", &s.head)?;
+    ws.write_with_format(1, 1, a.cases as f64, &s.cell)?;
+    let mut row = 3u32;
+    let figure_heads = ["例数 Cases", "一致例数 Agreed", "一致率 Agreement"];
+    for (zh, en, key, rows) in a.breakdowns() {
+        ws.write_with_format(row, 0, format!("{zh} {en}"), &s.title)?;
+        ws.merge_range(row + 1, 0, row + 2, 0, key, &s.head)?;
+        ws.merge_range(row + 1, 1, row + 1, 4, "评分（1-5分） Scores", &s.head)?;
+        ws.merge_range(row + 1, 5, row + 1, 8, "申请单（合格/不合格） Verdicts", &s.head)?;
+        for (c, h) in figure_heads
+            .iter()
+            .chain(&["加权κ（二次） Weighted kappa"])
+            .chain(&figure_heads)
+            .chain(&["κ Kappa"])
+            .enumerate()
+        {
+            ws.write_with_format(row + 2, 1 + c as u16, *h, &s.head)?;
+        }
+        row += 3;
+        for r in rows {
+            ws.write_with_format(row, 0, &r.key, &s.cell)?;
+            figure_cells(ws, s, row, 1, r.scores.as_ref())?;
+            figure_cells(ws, s, row, 5, r.verdicts.as_ref())?;
+            row += 1;
+        }
+        row += 1;
+    }
+    ws.write_with_format(row, 0, "质控人偏差（原始质控 − 金标准） Reviewer bias (original − gold)", &s.title)?;
+    let heads = ["质控人 Reviewer", "评分例数 Score cases", "平均差 Mean difference", "偏严 Harsher", "偏松 Milder"];
+    for (c, h) in heads.iter().chain(&["判定例数 Verdict cases"]).enumerate() {
+        ws.write_with_format(row + 1, c as u16, *h, &s.head)?;
+    }
+    row += 2;
+    for b in &a.reviewers {
+        ws.write_with_format(row, 0, &b.reviewer, &s.cell)?;
+        ws.write_with_format(row, 1, b.cases as f64, &s.cell)?;
+        match b.mean_difference {
+            Some(m) => ws.write_with_format(row, 2, m, &s.decimal)?,
+            None => ws.write_with_format(row, 2, "—", &s.cell)?,
+        };
+        for (c, n) in [b.harsher, b.milder, b.verdict_cases].iter().enumerate() {
+            ws.write_with_format(row, 3 + c as u16, *n as f64, &s.cell)?;
+        }
+        row += 1;
+    }
+    ws.set_column_width(0, 30)?;
+    for c in 1..9 {
+        ws.set_column_width(c, 16)?;
+    }
     Ok(())
 }
 
@@ -240,5 +328,8 @@ pub fn workbook(r: &Report, rubric: &Rubric) -> Result<Vec<u8>, XlsxError> {
         &r.quality_doctors,
         names,
     )?;
+    if let Some(a) = &r.agreement {
+        agreement_sheet(wb.add_worksheet().set_name("读片一致性 Agreement")?, &s, a)?;
+    }
     wb.save_to_buffer()
 }

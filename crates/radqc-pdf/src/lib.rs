@@ -1,6 +1,7 @@
 //! The monthly QC report as a PDF (A4 portrait, Chinese first): the indicators of section 5.1
 //! and figures 2-8 of section 6 of the standard, and 6.5 for doctors, with the tables laid out
-//! as the standard lays them out and figures 6 and 8 drawn as vector charts.
+//! as the standard lays them out and figures 6 and 8 drawn as vector charts; and the gold
+//! standard's reader agreement (7.3.1) when the report has it.
 //!
 //! `render` is pure: the report, the rubric (for criterion texts) and the font's bytes in, the
 //! PDF's bytes out; no file, network or clock. The font is subset by krilla, so the file holds
@@ -13,6 +14,7 @@ mod table;
 
 use std::sync::Arc;
 
+use radqc_domain::agreement::{decimals3, AgreementReport, KappaFigure};
 use radqc_domain::report::{EvaluationFact, QualityRow, Rate, Report, ScoreCounts};
 use radqc_domain::{CriterionCode, Rubric};
 
@@ -95,6 +97,9 @@ pub fn render(report: &Report, rubric: &Rubric, opts: &PdfOptions) -> Result<Vec
         ("医生", "Doctor"),
         &report.quality_doctors,
     );
+    if let Some(a) = &report.agreement {
+        agreement(&mut pages, a);
+    }
     decorate(&mut pages, report, opts);
 
     let metadata = krilla::metadata::Metadata::new()
@@ -434,6 +439,101 @@ fn quality(
         chart::grade_bars(pages, ["优秀 Excellent", "良好 Good", "合格 Pass", "不合格 Fail"], &bars);
         pages.y += 8.0;
     }
+}
+
+/// A figure's cells: cases, agreed, share and kappa (three decimals; an undefined kappa says
+/// why, in grey: 无法计算（无变异）); "—" when the row has no such case.
+fn figure_cells(f: Option<&KappaFigure>) -> Vec<Cell> {
+    let Some(f) = f else {
+        return vec![Cell::text("—").color(GREY); 4];
+    };
+    let kappa = match f.kappa {
+        Some(_) => Cell::text(f.kappa_text()),
+        None => Cell::text(f.kappa_text()).color(GREY),
+    };
+    vec![Cell::text(f.cases.to_string()), Cell::text(f.agreed.to_string()), Cell::text(f.share_text()), kappa]
+}
+
+/// The gold standard's reader agreement (7.3.1): the two blind readers by item, modality and
+/// pair (the scores' and the verdicts' figures side by side, each with its cases), then each
+/// original reviewer against the gold result.
+fn agreement(pages: &mut Pages<'_>, a: &AgreementReport) {
+    heading(pages, "读片一致性（金标准）", "Reader agreement (gold standard, 7.3.1)", 80.0);
+    note(
+        pages,
+        &format!(
+            "金标准病例数 Gold cases: {}。评分项目（1-5分）：两位盲读者的一致率与二次加权 Cohen's kappa（类别固定为1-5分）；\
+             申请单：合格/不合格的一致率与非加权 kappa。两位读者对全部病例给出同一类别时无变异，kappa 无法计算。",
+            a.cases
+        ),
+    );
+    note(
+        pages,
+        "Scores: exact agreement and quadratic-weighted kappa of the two blind readers over 1-5; application form: \
+         agreement and unweighted kappa of pass / fail. Kappa is undefined (无法计算（无变异）) when both readers gave \
+         one and the same category throughout.",
+    );
+    if a.cases == 0 {
+        return no_data(pages);
+    }
+    // Kappa columns wide enough for 无法计算（无变异） on one line.
+    let (key_w, count_w, share_w) = (95.0, 36.0, 48.0);
+    let kappa_w = (CONTENT_W - key_w) / 2.0 - 2.0 * count_w - share_w;
+    let figure_columns = |kappa: &str| {
+        vec![
+            Column::new("例数 Cases", count_w, Align::Center),
+            Column::new("一致 Agreed", count_w, Align::Center),
+            Column::new("一致率 Share", share_w, Align::Center),
+            Column::new(kappa.to_owned(), kappa_w, Align::Center),
+        ]
+    };
+    for (zh, en, key, rows) in a.breakdowns() {
+        heading(pages, &format!("读片一致性 {zh}"), en, 60.0);
+        let mut columns = vec![Column::new(key, key_w, Align::Left)];
+        columns.extend(figure_columns("加权κ Weighted κ"));
+        columns.extend(figure_columns("κ Kappa"));
+        let groups = vec![
+            (String::new(), 1),
+            ("评分（1-5分） Scores".to_owned(), 4),
+            ("申请单（合格/不合格） Verdicts".to_owned(), 4),
+        ];
+        let rows = rows
+            .iter()
+            .map(|r| {
+                let mut cells = vec![Cell::text(r.key.clone())];
+                cells.extend(figure_cells(r.scores.as_ref()));
+                cells.extend(figure_cells(r.verdicts.as_ref()));
+                cells
+            })
+            .collect();
+        Table { groups, columns, rows }.draw(pages);
+    }
+    heading(pages, "读片一致性 质控人偏差", "Reviewer bias (original − gold)", 60.0);
+    note(pages, "平均差 = 原始质控分 − 金标准分：正值偏松，负值偏严。Mean difference = original − gold score: positive is too mild, negative too harsh.");
+    let w = (CONTENT_W - key_w) / 5.0;
+    let columns = vec![
+        Column::new("质控人 Reviewer", key_w, Align::Left),
+        Column::new("评分例数 Score cases", w, Align::Center),
+        Column::new("平均差 Mean difference", w, Align::Center),
+        Column::new("偏严 Harsher", w, Align::Center),
+        Column::new("偏松 Milder", w, Align::Center),
+        Column::new("判定例数 Verdict cases", w, Align::Center),
+    ];
+    let rows = a
+        .reviewers
+        .iter()
+        .map(|b| {
+            vec![
+                Cell::text(b.reviewer.clone()),
+                Cell::text(b.cases.to_string()),
+                Cell::text(b.mean_difference.map_or_else(|| "—".to_owned(), decimals3)),
+                Cell::text(b.harsher.to_string()),
+                Cell::text(b.milder.to_string()),
+                Cell::text(b.verdict_cases.to_string()),
+            ]
+        })
+        .collect();
+    Table { groups: vec![], columns, rows }.draw(pages);
 }
 
 /// The header (title, period, scope) and the footer (generated at, page i of n) of every page.

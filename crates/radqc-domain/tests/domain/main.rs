@@ -1,5 +1,7 @@
-//! Integration tests of the domain crate: the bundled rubric, rubric validation, the scoring engine.
+//! Integration tests of the domain crate: the bundled rubric, rubric validation, the scoring engine,
+//! reports and the gold standard's agreement figures.
 
+mod agreement;
 mod grants;
 mod report;
 mod rubric_file;

@@ -1,10 +1,11 @@
 //! The PDF report rendered with the machine's CJK font and read back with poppler's tools, as a
 //! person's PDF viewer would: the text (Chinese headings, person codes, exact rates), the page
-//! count, the embedded subset font and the file size.
+//! count, the embedded subset font and the file size; and the gold standard's agreement section.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use radqc_domain::agreement::{AgreementReport, GoldOutcome, GoldReadOutcome};
 use radqc_domain::report::{EvaluationFact, Report, ReportFilter, WorkFact};
 use radqc_domain::{Rubric, Score};
 use radqc_pdf::{find_cjk_font, load_font, render, FontError, PdfError, PdfOptions};
@@ -296,4 +297,86 @@ fn a_large_region_splits_wide_tables_and_long_charts() {
     assert!(text.contains("XA") && text.contains("A45"), "every modality and person is printed");
     assert!(text.matches("技师/医生").count() >= 2, "figure 2 in two tables of modalities");
     assert!(bytes.len() < 400 * 1024, "{} bytes", bytes.len());
+}
+
+/// Gold cases: IQ by G1 and G2 (kappa defined), RQ by G2 and G3 both 4 throughout (no
+/// variance), the application form by G1 and G3 (the Wikipedia-like 2 of 3 agreeing).
+fn gold() -> Vec<GoldOutcome> {
+    let read = |reader: &str, score: Option<u8>, pass: bool| GoldReadOutcome {
+        reader: reader.into(),
+        score: score.map(|s| Score::new(s).unwrap()),
+        pass,
+    };
+    let scored = |id: &str, item: &str, a: (&str, u8), b: (&str, u8), original: u8| GoldOutcome {
+        case_id: id.into(),
+        site: "NJGL".into(),
+        modality: "CT".parse().unwrap(),
+        item: item.parse().unwrap(),
+        first: read(a.0, Some(a.1), a.1 >= 3),
+        second: read(b.0, Some(b.1), b.1 >= 3),
+        third: (a.1 != b.1).then(|| read("NJGL/G9", Some(b.1), b.1 >= 3)),
+        final_score: Some(Score::new(b.1).unwrap()),
+        final_pass: b.1 >= 3,
+        original: read("NJGL/Q1", Some(original), original >= 3),
+    };
+    let form = |id: &str, a: bool, b: bool| GoldOutcome {
+        case_id: id.into(),
+        site: "NJGL".into(),
+        modality: "DR".parse().unwrap(),
+        item: "AF".parse().unwrap(),
+        first: read("NJGL/G1", None, a),
+        second: read("NJGL/G3", None, b),
+        third: (a != b).then(|| read("NJGL/G9", None, b)),
+        final_score: None,
+        final_pass: b,
+        original: read("NJGL/Q2", None, true),
+    };
+    vec![
+        scored("c1", "IQ", ("NJGL/G1", 5), ("NJGL/G2", 5), 4),
+        scored("c2", "IQ", ("NJGL/G2", 1), ("NJGL/G1", 1), 1),
+        scored("c3", "IQ", ("NJGL/G1", 4), ("NJGL/G2", 3), 2),
+        scored("c4", "RQ", ("NJGL/G2", 4), ("NJGL/G3", 4), 4),
+        scored("c5", "RQ", ("NJGL/G3", 4), ("NJGL/G2", 4), 4),
+        form("f1", true, true),
+        form("f2", false, true),
+        form("f3", false, false),
+    ]
+}
+
+#[test]
+fn the_agreement_section_prints_every_figure_with_its_cases() {
+    let agreement = AgreementReport::build("2026-11", &gold()).unwrap();
+    let report = month().with_agreement(agreement);
+    let bytes = render(&report, Rubric::bundled(), &options()).expect("the report with agreement renders");
+    let pdf = write("report-agreement.pdf", &bytes);
+    let text = squeeze(&poppler("pdftotext", &["-layout"], &pdf));
+    for heading in ["读片一致性（金标准）", "读片一致性 按质控项目", "读片一致性 按设备类型", "读片一致性 按读片者组合"]
+    {
+        assert!(text.contains(heading), "heading {heading:?}:\n{text}");
+    }
+    assert!(text.contains("金标准病例数 Gold cases: 8"), "the number of gold cases");
+    // By item: AF has verdicts only (3 cases, 2 agreed, 0.667, κ 0.4), IQ scores only
+    // (3, 2, 0.667, κ 48/51 = 0.941), RQ no variance: undefined, not 1 or 0.
+    assert!(text.contains("AF — — — — 3 2 0.667 0.400"), "the AF row:\n{text}");
+    assert!(text.contains("IQ 3 2 0.667 0.941 — — — —"), "the IQ row:\n{text}");
+    assert!(text.contains("RQ 2 2 1.000 无法计算（无变异） — — — —"), "the RQ row, undefined kappa:\n{text}");
+    assert!(text.contains("Kappa is undefined"), "the reason explained in English too");
+    assert!(text.contains("NJGL/G1 × NJGL/G2 3 2 0.667 0.941"), "a pair of readers, both orders folded");
+    // Reviewer bias: Q1 scored 4, 1, 2, 4, 4 against gold 5, 1, 3, 4, 4: mean −2/5, two harsher.
+    assert!(text.contains("NJGL/Q1 5 -0.400 2 0 0"), "Q1's bias:\n{text}");
+    assert!(text.contains("NJGL/Q2 0 — 0 1 3"), "Q2: verdicts only, f3 passed where gold fails");
+
+    // Without agreement, no such section; with an empty period, it says there is no data.
+    let plain = squeeze(&poppler(
+        "pdftotext",
+        &["-layout"],
+        &write("report-plain.pdf", &render(&month(), Rubric::bundled(), &options()).unwrap()),
+    ));
+    assert!(!plain.contains("读片一致性"), "no agreement section unless the report has one");
+    let empty = month().with_agreement(AgreementReport::build("2026-11", &[]).unwrap());
+    let bytes = render(&empty, Rubric::bundled(), &options()).unwrap();
+    let text = squeeze(&poppler("pdftotext", &["-layout"], &write("report-agreement-empty.pdf", &bytes)));
+    assert!(text.contains("金标准病例数 Gold cases: 0"), "0 gold cases");
+    let after = &text[text.find("读片一致性（金标准）").unwrap()..];
+    assert!(after.contains("本期无数据"), "an empty period says so:\n{after}");
 }
