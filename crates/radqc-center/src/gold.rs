@@ -1021,3 +1021,58 @@ async fn push_result(
         None => Err(ApiError::storage("a push of one entry answered nothing")),
     }
 }
+/// The domain's outcome of a final case, for the agreement figures.
+pub fn outcome(case: &CaseDoc) -> Option<radqc_domain::agreement::GoldOutcome> {
+    use radqc_domain::agreement::{GoldOutcome, GoldReadOutcome};
+    if case.state != CaseState::Final {
+        return None;
+    }
+    let of = |r: &GoldReadRecord| GoldReadOutcome {
+        reader: who(r.site.as_str(), r.reader.as_str()),
+        score: r.score,
+        pass: r.pass,
+    };
+    let result = case.result.as_ref()?;
+    Some(GoldOutcome {
+        case_id: case.id.clone(),
+        site: case.site.clone(),
+        modality: case.modality.clone(),
+        item: case.item,
+        first: of(case.read_of(GoldTask::First)?),
+        second: of(case.read_of(GoldTask::Second)?),
+        third: case.read_of(GoldTask::Third).map(of),
+        final_score: result.score,
+        final_pass: result.pass,
+        original: GoldReadOutcome {
+            reader: who(&case.site, case.original.reviewer.as_str()),
+            score: case.original.score,
+            pass: case.original.pass,
+        },
+    })
+}
+
+/// The agreement figures (7.3.1) of the final cases closed in `period` (each site's local
+/// months), of one site or the region, of one modality.
+pub async fn agreement(
+    db: &crate::Db,
+    period: radqc_domain::report::Period,
+    site: Option<&str>,
+    modality: Option<&Modality>,
+) -> Result<radqc_domain::agreement::AgreementReport, ApiError> {
+    let zones = db.site_zones().await?;
+    let mut outcomes = Vec::new();
+    for case in db.gold_cases(Some(CaseState::Final)).await? {
+        if site.is_some_and(|s| s != case.site) || modality.is_some_and(|m| m != &case.modality) {
+            continue;
+        }
+        let (from, to) = period.range(zones.of(&case.site));
+        let parse = |t: &str| DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).ok();
+        let Some(closed) = case.closed_at else { continue };
+        if parse(&from).is_some_and(|f| closed < f) || parse(&to).is_some_and(|t| closed >= t) {
+            continue;
+        }
+        outcomes.extend(outcome(&case));
+    }
+    radqc_domain::agreement::AgreementReport::build(period.to_string(), &outcomes)
+        .map_err(|e| ApiError::storage(format!("a final gold case does not count: {e}")))
+}

@@ -294,7 +294,7 @@ impl utoipa::Modify for SecuritySchemes {
     paths(health, openapi_document, enroll, push_entries, device_state, fork_device, device_records, device_secret,
         set_staff_secret, feed, evaluations, report, notices, crate::gold_http::create_case, crate::gold_http::draw,
         crate::gold_http::cases, crate::gold_http::case, crate::gold_http::assignments, crate::gold_http::get_settings,
-        crate::gold_http::put_settings),
+        crate::gold_http::put_settings, agreement),
     components(schemas(
         ErrorBody,
         EnrollRequest,
@@ -368,6 +368,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/evaluations", get(evaluations))
         .route("/api/v1/report", get(report))
         .route("/api/v1/notices", get(notices))
+        .route("/api/v1/agreement", get(agreement))
         .route("/api/v1/gold/cases", get(crate::gold_http::cases).post(crate::gold_http::create_case))
         .route("/api/v1/gold/cases/{id}", get(crate::gold_http::case))
         .route("/api/v1/gold/draw", post(crate::gold_http::draw))
@@ -988,7 +989,57 @@ pub async fn build_report(
     filter: ReportFilter,
     details_limit: Option<u32>,
 ) -> Result<radqc_domain::report::Report, ApiError> {
-    db.report(period, filter, rubric, details_limit).await
+    let site = filter.site.clone();
+    let modality = filter.modality.clone();
+    let report = db.report(period, filter, rubric, details_limit).await?;
+    // Readers' agreement (7.3.1), when the period has final gold-standard cases.
+    let agreement = crate::gold::agreement(db, period, site.as_deref(), modality.as_ref()).await?;
+    Ok(if agreement.cases > 0 { report.with_agreement(agreement) } else { report })
+}
+
+/// How well gold-standard readers agree (7.3.1) over a period: between the two blind readers
+/// (share of agreement; Cohen's kappa, quadratic-weighted for the 1-5 scores, unweighted for the
+/// application form's pass / fail) per item, modality and reader pair, and per original reviewer
+/// the mean difference between their score and the gold result. Each figure carries its number of
+/// cases; a kappa that cannot be computed (no variance, no case) is `null` with the reason. Cases
+/// count in the month (the site's local month) they became final. Who may read it: as the report.
+#[utoipa::path(get, path = "/api/v1/agreement", params(ReportQuery),
+    responses((status = 200, description = "the agreement figures (radqc_domain::agreement::AgreementReport)", body = Object),
+        (status = 400, description = "INVALID_QUERY: names the parameter (only json is answered)", body = ErrorBody),
+        (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN: a role that does not see the site's scores, or the region without a regional role", body = ErrorBody),
+        (status = 503, description = "STORAGE_UNAVAILABLE", body = ErrorBody)),
+    security(("device_token" = []), ("person_token" = [])))]
+async fn agreement(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> Result<axum::Json<radqc_domain::agreement::AgreementReport>, ApiError> {
+    q.check_given()?;
+    if q.format.as_deref().is_some_and(|f| f != "json") {
+        return Err(ApiError::new(
+            ErrorCode::InvalidQuery,
+            "format: the agreement is answered as json (files: /api/v1/report)",
+        ));
+    }
+    let rubrics = state.rubric_snapshot();
+    let (period, filter) = q.parse(&rubrics)?;
+    let grants = state.grants().await?;
+    let allowed = match (&caller, filter.site.as_deref()) {
+        (Caller::Device(d), Some(site)) => d.site == site,
+        (Caller::Device(_), None) => false,
+        (Caller::Person(p), Some(site)) => {
+            p.may_read_site(&grants, site) && (p.sees_all_of_site(&grants) || grants.manages_gold(&p.roles))
+        }
+        (Caller::Person(p), None) => p.reads_region(&grants),
+    };
+    if !allowed {
+        return Err(ApiError::forbidden(match &filter.site {
+            Some(site) => format!("you may not read site {site}'s agreement figures"),
+            None => "the region's agreement figures need a regional role".to_owned(),
+        }));
+    }
+    Ok(axum::Json(crate::gold::agreement(&state.db, period, filter.site.as_deref(), filter.modality.as_ref()).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
