@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use radqc_domain::SiteCode;
 use radqc_protocol::{FeedItem, FeedKind};
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{invalid, StoreError};
 use crate::model::{OutboxCounts, OutboxEntry};
@@ -228,15 +228,24 @@ impl Store {
         )?)
     }
 
-    /// Keeps what the center published; an item received twice is kept once.
+    /// Keeps what the center published; an item received twice is kept once. A gold-standard
+    /// case's final result for this site is applied in the same transaction (its gold
+    /// evaluation kept as a revision, once per case).
     pub fn save_feed_items(&mut self, items: &[FeedItem], now: DateTime<Utc>) -> Result<(), StoreError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
         for item in items {
-            tx.execute(
+            let new = tx.execute(
                 "INSERT INTO center_feed (kind, cursor, site, body, published_at, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (kind, cursor) DO NOTHING",
                 params![item.kind.as_str(), item.cursor, item.site, item.body.to_string(), ts(item.published_at), ts(now)],
-            )?;
+            )? == 1;
+            if new && item.kind == FeedKind::Gold && item.site.as_deref() == Some(self.site.as_str()) {
+                if let Ok(radqc_protocol::GoldMessage::Final { result }) =
+                    radqc_protocol::GoldMessage::deserialize(&item.body)
+                {
+                    self.apply_gold_final(&tx, &result, now)?;
+                }
+            }
         }
         tx.commit()?;
         Ok(())

@@ -46,6 +46,22 @@ pub enum StoreError {
     NotPending(i64),
     #[error("the grants the center published (feed item {cursor}) do not read: {message}")]
     GrantsUnreadable { cursor: i64, message: String },
+    #[error("no gold-standard case {0} was assigned at this site")]
+    UnknownGoldCase(String),
+    #[error("the {} of gold-standard case {case_id} is not assigned to {reader}", crate::gold::task_words(*task).0)]
+    NotAssigned { case_id: String, task: radqc_protocol::GoldTask, reader: String },
+    #[error("the {} of gold-standard case {case_id} was already made here at {at}; a read is never changed", crate::gold::task_words(*task).0)]
+    GoldAlreadyRead { case_id: String, task: radqc_protocol::GoldTask, at: String },
+    #[error("gold-standard case {0} is final: no more reads are taken")]
+    GoldCaseClosed(String),
+    #[error("rubric version {0} is not known here (not the bundled one, nor one the center published): sync with the center first")]
+    UnknownRubricVersion(String),
+    #[error("evaluation {evaluation} cannot be disputed: {en}")]
+    DisputeRefused { evaluation: String, en: String, zh: String },
+    #[error(
+        "evaluation {evaluation} could be disputed until {until} ({days} days after it was scored); that time is past"
+    )]
+    DisputeWindowClosed { evaluation: String, until: chrono::DateTime<chrono::Utc>, days: u32 },
     #[error("storage error: {0}")]
     Sqlite(rusqlite::Error),
 }
@@ -82,6 +98,13 @@ impl StoreError {
             Self::AlreadyCorrected { .. } => ErrorCode::AlreadyCorrected,
             Self::NotPending(_) => ErrorCode::NotPending,
             Self::GrantsUnreadable { .. } => ErrorCode::GrantsUnreadable,
+            Self::UnknownGoldCase(_) => ErrorCode::UnknownGoldCase,
+            Self::NotAssigned { .. } => ErrorCode::NotAssigned,
+            Self::GoldAlreadyRead { .. } => ErrorCode::GoldAlreadyRead,
+            Self::GoldCaseClosed(_) => ErrorCode::GoldCaseClosed,
+            Self::UnknownRubricVersion(_) => ErrorCode::UnknownRubricVersion,
+            Self::DisputeRefused { .. } => ErrorCode::DisputeRefused,
+            Self::DisputeWindowClosed { .. } => ErrorCode::DisputeWindowClosed,
             Self::Sqlite(_) => ErrorCode::Storage,
         }
     }
@@ -128,6 +151,22 @@ impl StoreError {
             Self::GrantsUnreadable { cursor, message } => {
                 format!("中心发布的角色授权（第 {cursor} 条）无法读取：{message}；请联系区域中心")
             }
+            Self::UnknownGoldCase(id) => format!("本站没有收到金标准病例 {id} 的分配"),
+            Self::NotAssigned { case_id, task, .. } => {
+                format!("金标准病例 {case_id} 的{}没有分配给您", crate::gold::task_words(*task).1)
+            }
+            Self::GoldAlreadyRead { case_id, task, at } => {
+                format!("金标准病例 {case_id} 的{}已于 {at} 完成，不能再次评读", crate::gold::task_words(*task).1)
+            }
+            Self::GoldCaseClosed(id) => format!("金标准病例 {id} 已有最终结果，不再接受评读"),
+            Self::UnknownRubricVersion(v) => {
+                format!("本机没有评分标准版本 {v}（不是内置版本，也不是中心发布的版本）：请先与中心同步")
+            }
+            Self::DisputeRefused { evaluation, zh, .. } => format!("评分 {evaluation} 不能申诉：{zh}"),
+            Self::DisputeWindowClosed { evaluation, until, days } => format!(
+                "评分 {evaluation} 的申诉期（评分后 {days} 天，至 {}）已过",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
             Self::Sqlite(e) => format!("存储错误：{e}"),
         }
     }

@@ -60,6 +60,8 @@ pub struct ForkRecord {
 pub struct Restored {
     pub evaluations: u64,
     pub events: u64,
+    /// Gold reads and disputes.
+    pub gold: u64,
     /// Records this store already held.
     pub held: u64,
     /// Corrections whose original this store does not hold, or that collide with a local one.
@@ -259,6 +261,20 @@ impl Store {
                     )?;
                     out.events += 1;
                 }
+                SyncPayload::GoldRead { read } if read.site == self.site => {
+                    if Self::restore_gold_read(&tx, read)? {
+                        out.gold += 1;
+                    } else {
+                        out.held += 1;
+                    }
+                }
+                SyncPayload::Dispute { dispute } if dispute.site == self.site => {
+                    if Self::restore_dispute(&tx, dispute)? {
+                        out.gold += 1;
+                    } else {
+                        out.skipped += 1;
+                    }
+                }
                 SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => {
                     out.skipped += 1
                 }
@@ -266,15 +282,15 @@ impl Store {
         }
         pullback.after = after;
         Self::set_meta(&tx, "pullback", if done { None } else { Some(json(&pullback)) }.as_deref())?;
-        if out.evaluations + out.events > 0 || done {
+        if out.evaluations + out.events + out.gold > 0 || done {
             tx.execute(
                 "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, 'sync', 'restored', ?2, ?3)",
                 params![
                     ts(now),
                     pullback.device,
                     format!(
-                        "{} evaluations and {} exam events from the center (up to entry {after}; {} already here, {} skipped)",
-                        out.evaluations, out.events, out.held, out.skipped
+                        "{} evaluations, {} exam events and {} gold reads and disputes from the center (up to entry {after}; {} already here, {} skipped)",
+                        out.evaluations, out.events, out.gold, out.held, out.skipped
                     )
                 ],
             )?;

@@ -9,6 +9,7 @@
 mod center_link;
 mod error;
 mod fork;
+mod gold;
 mod keystore;
 mod model;
 mod open;
@@ -20,6 +21,7 @@ mod store;
 pub use center_link::{is_loopback_host, CenterLink, CenterTrust, SyncStatus};
 pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
+pub use gold::{AppliedFinal, NewGoldRead, OpenAssignment};
 pub use keystore::{
     key_source, move_key, KeyMoved, KeyPlacement, KeySource, KeystoreEntry, LoadedKey, KEYSTORE_SERVICE,
 };

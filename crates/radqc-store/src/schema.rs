@@ -176,6 +176,84 @@ INSERT INTO center_feed_new (kind, cursor, site, body, published_at, received_at
 DROP TABLE center_feed;
 ALTER TABLE center_feed_new RENAME TO center_feed;
 "#,
+    // 6: the gold standard (7.3.1). The center's feeds carry `gold` (assignments, final results,
+    // settings); the outbox carries gold reads and disputes. Both tables are made again with the
+    // kinds allowed, their rows kept (the outbox's triggers and index made again as they were;
+    // its payloads point at it throughout, checked at commit). A gold read of a case (one per
+    // case and task: the exam is another site's, so only the case is named) and a dispute of an
+    // evaluation (one per evaluation) are kept here as they were sent; `gold_finals` records
+    // each final case applied here, and which evaluation its result superseded.
+    r#"
+CREATE TABLE center_feed_new (
+    kind         TEXT NOT NULL CHECK (kind IN ('rubric', 'sampling', 'roster', 'notices', 'grants', 'gold')),
+    cursor       INTEGER NOT NULL,
+    site         TEXT,
+    body         TEXT NOT NULL,
+    published_at TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (kind, cursor)
+) STRICT;
+INSERT INTO center_feed_new (kind, cursor, site, body, published_at, received_at)
+    SELECT kind, cursor, site, body, published_at, received_at FROM center_feed;
+DROP TABLE center_feed;
+ALTER TABLE center_feed_new RENAME TO center_feed;
+
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE outbox_copy AS SELECT seq, kind, ref_id, state, reason, created_at, state_at FROM outbox;
+DROP TABLE outbox;
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event', 'notice_closure', 'gold_read', 'dispute')),
+    ref_id     TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
+    reason     TEXT,
+    created_at TEXT NOT NULL,
+    state_at   TEXT
+) STRICT;
+INSERT INTO outbox (seq, kind, ref_id, state, reason, created_at, state_at)
+    SELECT seq, kind, ref_id, state, reason, created_at, state_at FROM outbox_copy ORDER BY seq;
+DROP TABLE outbox_copy;
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+BEGIN SELECT RAISE(ABORT, 'outbox entries are never deleted'); END;
+CREATE TRIGGER outbox_fixed BEFORE UPDATE OF seq, kind, ref_id ON outbox
+BEGIN SELECT RAISE(ABORT, 'an outbox entry''s content never changes'); END;
+
+CREATE TABLE gold_reads (
+    id      TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
+    task    TEXT NOT NULL CHECK (task IN ('first', 'second', 'third')),
+    reader  TEXT NOT NULL,
+    record  TEXT NOT NULL,
+    at      TEXT NOT NULL,
+    UNIQUE (case_id, task)
+) STRICT;
+CREATE TRIGGER gold_reads_no_update BEFORE UPDATE ON gold_reads
+BEGIN SELECT RAISE(ABORT, 'a gold read is never changed'); END;
+CREATE TRIGGER gold_reads_no_delete BEFORE DELETE ON gold_reads
+BEGIN SELECT RAISE(ABORT, 'a gold read is never deleted'); END;
+
+CREATE TABLE disputes (
+    id            TEXT PRIMARY KEY,
+    evaluation_id TEXT NOT NULL UNIQUE REFERENCES evaluations (id),
+    by_staff      TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    at            TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER disputes_no_update BEFORE UPDATE ON disputes
+BEGIN SELECT RAISE(ABORT, 'a dispute is never changed'); END;
+CREATE TRIGGER disputes_no_delete BEFORE DELETE ON disputes
+BEGIN SELECT RAISE(ABORT, 'a dispute is never deleted'); END;
+
+CREATE TABLE gold_finals (
+    case_id            TEXT PRIMARY KEY,
+    gold_evaluation_id TEXT NOT NULL UNIQUE REFERENCES evaluations (id),
+    original_id        TEXT NOT NULL,
+    superseded         TEXT NOT NULL REFERENCES evaluations (id),
+    body               TEXT NOT NULL,
+    applied_at         TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
@@ -207,6 +285,7 @@ mod tests {
         "89bb8431d2e928dbb4b1ebb029900dc99fd2f95035704d299c89e62ddc37f4ae", // 3: performed_at_source
         "b166bf4a327542a0a294d1f268ccd658ede0670e335932a786aec24242997992", // 4: local secrets, sign-in attempts
         "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 5: center feed takes grants
+        "c20a3e51bb8e255eb33408dcfe520dbc97ec06d7546f318eae074558e1e15620", // 6: gold feed, reads, disputes
     ];
 
     #[test]

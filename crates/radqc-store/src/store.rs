@@ -458,19 +458,25 @@ impl Store {
         sorted_findings.sort();
 
         if let Some(prev) = &input.supersedes {
-            let found: Option<(String, String, String, Option<String>)> = tx
+            let found: Option<(String, String, String, Option<String>, String)> = tx
                 .query_row(
-                    "SELECT x.site, x.accession, e.item, (SELECT s.id FROM evaluations s WHERE s.supersedes = e.id)
+                    "SELECT x.site, x.accession, e.item, (SELECT s.id FROM evaluations s WHERE s.supersedes = e.id), e.mode
                      FROM evaluations e JOIN exams x ON x.id = e.exam_id WHERE e.id = ?1",
                     [prev],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
-            let Some((psite, pacc, pitem, by)) = found else {
+            let Some((psite, pacc, pitem, by, pmode)) = found else {
                 return Err(StoreError::UnknownEvaluation(prev.clone()));
             };
             if let Some(by) = by {
                 return Err(StoreError::AlreadyCorrected { id: prev.clone(), by });
+            }
+            if pmode == radqc_domain::QcMode::Gold.as_str() {
+                return Err(invalid(
+                    "supersedes",
+                    format!("evaluation {prev} is a gold-standard result (7.3.1), which is final: it is not corrected"),
+                ));
             }
             if psite != site.as_str() || pacc != input.exam.accession || pitem != input.item.as_str() {
                 return Err(invalid(

@@ -745,6 +745,56 @@ pub async fn sync_with_retries(
 mod tests {
     use super::*;
 
+    /// Gold reads and disputes go out like every other entry: their payload as stored, numbered
+    /// for the device.
+    #[test]
+    fn gold_reads_and_disputes_are_pushed_as_stored() {
+        use radqc_protocol::{GoldMessage, SyncPayload};
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let key = radqc_store::Key::create_file(&dir.join("qc.db.key")).unwrap();
+        let now: DateTime<Utc> = "2026-11-10T09:00:00Z".parse().unwrap();
+        let mut store = Store::create(&dir.join("qc.db"), &key, &"NJGL".parse().unwrap(), now).unwrap();
+        let assigned: GoldMessage = serde_json::from_value(serde_json::json!({
+            "type": "assigned", "case_id": "C1", "task": "first", "to": "S1", "item": "IQ",
+            "rubric_version": radqc_domain::Rubric::bundled().version,
+            "exam": {"site": "XZRM", "accession": "CT-1", "modality": "CT", "exam_item": "CT胸部平扫",
+                     "department": null, "patient_source": null, "follow_up": false, "patient_sex": null,
+                     "patient_age": null, "performed_at": null, "staff": null},
+            "reads": [], "assigned_at": "2026-11-10T08:00:00Z"
+        }))
+        .unwrap();
+        let item = radqc_protocol::FeedItem {
+            cursor: 1,
+            kind: FeedKind::Gold,
+            site: Some("NJGL".into()),
+            body: serde_json::to_value(&assigned).unwrap(),
+            published_at: now,
+        };
+        store.save_feed_items(&[item], now).unwrap();
+        let read: radqc_store::NewGoldRead = serde_json::from_value(
+            serde_json::json!({"case_id": "C1", "task": "first", "reader": "S1", "findings": ["IQ-C1"]}),
+        )
+        .unwrap();
+        let read = store.save_gold_read(&read, now).unwrap();
+        let exam = serde_json::json!({"accession": "CT-9", "modality": "CT", "exam_item": "CT胸部平扫", "staff": {"technologist": "A1"}});
+        let failed: radqc_store::NewEvaluation = serde_json::from_value(serde_json::json!({
+            "item": "IQ", "findings": ["IQ-S2"], "exam": exam, "reviewer": "D1", "mode": "random"
+        }))
+        .unwrap();
+        let failed = store.save_evaluation(&failed, now).unwrap();
+        let dispute = store.save_dispute(&failed.id, &"A1".parse().unwrap(), "不同意", now).unwrap();
+        let pending = store.pending_outbox(10).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&push_request(&pending, 0).unwrap()).unwrap();
+        let entries = body["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 3);
+        let payload = |i: usize| serde_json::from_value::<SyncPayload>(entries[i]["payload"].clone()).unwrap();
+        assert_eq!(payload(0), SyncPayload::GoldRead { read: Box::new(read) });
+        assert_eq!(payload(2), SyncPayload::Dispute { dispute });
+        assert_eq!(entries.iter().map(|e| e["seq"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(FeedKind::ALL.contains(&FeedKind::Gold), "the gold feed is pulled with the others");
+    }
+
     const PIN: &str = "sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
     const OTHER: &str = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 

@@ -3,5 +3,6 @@
 mod bad_files;
 mod durability;
 mod evaluations;
+mod gold;
 mod init;
 mod support;
