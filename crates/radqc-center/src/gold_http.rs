@@ -270,6 +270,7 @@ pub(crate) async fn cases(
 #[utoipa::path(get, path = "/api/v1/gold/cases/{id}",
     params(("id" = String, Path, description = "the case id")),
     responses((status = 200, description = "the case", body = GoldCaseView),
+        (status = 400, description = "INVALID_REQUEST: the path does not read", body = ErrorBody),
         (status = 401, description = "UNAUTHENTICATED or TOKEN_REVOKED", body = ErrorBody),
         (status = 403, description = "FORBIDDEN: a device's token", body = ErrorBody),
         (status = 404, description = "UNKNOWN_GOLD_CASE", body = ErrorBody),
