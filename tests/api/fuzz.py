@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--radqc", default=str(ROOT / "target/debug/radqc"))
     parser.add_argument("--max-examples", type=int, default=300, help="test cases per operation and phase")
     parser.add_argument("--seed", type=int, default=None, help="reproduce a run")
-    parser.add_argument("--timeout", type=int, default=80, help="seconds for each backend's schemathesis run")
+    parser.add_argument("--timeout", type=int, default=180, help="seconds for each backend's schemathesis run")
     parser.add_argument("--database-url", default=os.environ.get("RADQC_TEST_DATABASE_URL"),
                         help="a PostgreSQL server (postgres://…/dbname) where a fresh database may be created: "
                              "the run is repeated on it (default: $RADQC_TEST_DATABASE_URL)")

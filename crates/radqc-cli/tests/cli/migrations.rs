@@ -111,5 +111,5 @@ fn a_center_database_with_another_migration_history_is_refused_untouched() {
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch("DROP TABLE center_migrations; ALTER TABLE exams DROP COLUMN patient_known").unwrap();
     drop(conn);
-    center_refused(&db, "its schema is not what migrations 1 to 6 make: table exams differs");
+    center_refused(&db, "its schema is not what migrations 1 to 7 make: table exams differs");
 }
