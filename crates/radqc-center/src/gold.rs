@@ -732,8 +732,50 @@ pub fn view(case: &CaseDoc, person: &Person, grants: &Grants) -> Option<GoldCase
     let scored = case.is_scored(site, code);
     let manager = grants.manages_gold(&person.roles) && person.may_read_site(grants, &case.site);
     let site_viewer = person.may_read_site(grants, &case.site) && person.sees_all_of_site(grants);
-    let closed = case.state.is_closed();
-    let mut v = GoldCaseView {
+    if manager && !reader && !scored {
+        return Some(full_view(case));
+    }
+    // Built up from the case without anything blind, so a field added later stays hidden.
+    let mut v = bare_view(case);
+    if !case.state.is_closed() {
+        if reader {
+            let mine = |s: &str, c: &str| s == site && c == code;
+            v.readers = reader_views(case).into_iter().filter(|r| mine(&r.site, &r.reader)).collect();
+            v.reads = read_views(case, true).into_iter().filter(|r| mine(&r.site, &r.reader)).collect();
+            return Some(v);
+        }
+        if scored {
+            v.original = Some(Box::new(case.original.clone()));
+            return Some(v);
+        }
+        return None;
+    }
+    if !(reader || scored || manager || site_viewer || case.is_reviewer(site, code)) {
+        return None;
+    }
+    v.original = Some(Box::new(case.original.clone()));
+    v.reads = read_views(case, false);
+    v.result = case.result.clone().map(Box::new);
+    v.decided_by = case.decided_by;
+    Some(v)
+}
+
+/// A case whole, as a manager (or the center's operator) sees it: every reader, read and
+/// the original, and the result once final.
+pub fn full_view(case: &CaseDoc) -> GoldCaseView {
+    GoldCaseView {
+        readers: reader_views(case),
+        original: Some(Box::new(case.original.clone())),
+        reads: read_views(case, true),
+        result: case.result.clone().map(Box::new),
+        decided_by: case.decided_by,
+        ..bare_view(case)
+    }
+}
+
+/// What anyone who may see a case sees of it: no reader, read, original or result.
+fn bare_view(case: &CaseDoc) -> GoldCaseView {
+    GoldCaseView {
         id: case.id.clone(),
         site: case.site.clone(),
         accession: case.accession.clone(),
@@ -756,111 +798,38 @@ pub fn view(case: &CaseDoc, person: &Person, grants: &Grants) -> Option<GoldCase
         result: None,
         decided_by: None,
         closed_at: case.closed_at,
-    };
-    let all_readers = || -> Vec<GoldReaderView> {
-        case.readers
-            .iter()
-            .map(|r| GoldReaderView {
-                task: r.task,
-                site: r.site.clone(),
-                reader: r.code.clone(),
-                assigned_at: r.assigned_at,
-                read_at: case.read_of(r.task).map(|x| x.at),
-            })
-            .collect()
-    };
-    let read_view = |r: &GoldReadRecord, named: bool| GoldReadView {
-        task: r.task,
-        site: if named { r.site.to_string() } else { String::new() },
-        reader: if named { r.reader.to_string() } else { String::new() },
-        findings: r.findings.clone(),
-        score: r.score,
-        grade: r.grade,
-        pass: r.pass,
-        note: r.note.clone(),
-        at: r.at,
-    };
-    if manager && !reader && !scored {
-        return Some(full_view(case));
     }
-    if !closed {
-        if reader {
-            v.readers = all_readers().into_iter().filter(|r| r.site == site && r.reader == code).collect();
-            v.reads = case
-                .reads
-                .iter()
-                .filter(|r| r.site.as_str() == site && r.reader.as_str() == code)
-                .map(|r| read_view(r, true))
-                .collect();
-            return Some(v);
-        }
-        if scored {
-            v.original = Some(Box::new(case.original.clone()));
-            return Some(v);
-        }
-        return None;
-    }
-    if !(reader || scored || manager || site_viewer || case.is_reviewer(site, code)) {
-        return None;
-    }
-    v.original = Some(Box::new(case.original.clone()));
-    v.reads = case.reads.iter().map(|r| read_view(r, false)).collect();
-    v.result = case.result.clone().map(Box::new);
-    v.decided_by = case.decided_by;
-    Some(v)
 }
 
-/// A case whole, as a manager (or the center's operator) sees it: every reader, read and
-/// the original, and the result once final.
-pub fn full_view(case: &CaseDoc) -> GoldCaseView {
-    GoldCaseView {
-        id: case.id.clone(),
-        site: case.site.clone(),
-        accession: case.accession.clone(),
-        item: case.item,
-        modality: case.modality.clone(),
-        evaluation_id: case.evaluation_id.clone(),
-        source: case.source,
-        dispute: case.dispute.as_ref().map(|d| DisputeView {
-            id: d.id.clone(),
-            by: d.by.to_string(),
-            reason: d.reason.clone(),
-            at: d.at,
-        }),
-        state: case.state.public(),
-        created_at: case.created_at,
-        created_by: case.created_by.clone(),
-        readers: case
-            .readers
-            .iter()
-            .map(|r| GoldReaderView {
-                task: r.task,
-                site: r.site.clone(),
-                reader: r.code.clone(),
-                assigned_at: r.assigned_at,
-                read_at: case.read_of(r.task).map(|x| x.at),
-            })
-            .collect(),
-        original: Some(Box::new(case.original.clone())),
-        reads: case
-            .reads
-            .iter()
-            .map(|r| GoldReadView {
-                task: r.task,
-                site: r.site.to_string(),
-                reader: r.reader.to_string(),
-                findings: r.findings.clone(),
-                score: r.score,
-                grade: r.grade,
-                pass: r.pass,
-                note: r.note.clone(),
-                at: r.at,
-            })
-            .collect(),
-        result: case.result.clone().map(Box::new),
-        decided_by: case.decided_by,
-        closed_at: case.closed_at,
-    }
+fn reader_views(case: &CaseDoc) -> Vec<GoldReaderView> {
+    case.readers
+        .iter()
+        .map(|r| GoldReaderView {
+            task: r.task,
+            site: r.site.clone(),
+            reader: r.code.clone(),
+            assigned_at: r.assigned_at,
+            read_at: case.read_of(r.task).map(|x| x.at),
+        })
+        .collect()
+}
+
+/// The case's reads, with the readers' site and code when `named`.
+fn read_views(case: &CaseDoc, named: bool) -> Vec<GoldReadView> {
+    case.reads
+        .iter()
+        .map(|r| GoldReadView {
+            task: r.task,
+            site: if named { r.site.to_string() } else { String::new() },
+            reader: if named { r.reader.to_string() } else { String::new() },
+            findings: r.findings.clone(),
+            score: r.score,
+            grade: r.grade,
+            pass: r.pass,
+            note: r.note.clone(),
+            at: r.at,
+        })
+        .collect()
 }
 
 /// Whether a gold feed item may be served to `person` (a person's token reading the feed): an
@@ -936,7 +905,7 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> Result<Settled, ApiError> {
     let mut out = Settled::default();
-    let waiting = db.gold_cases(None).await?.iter().any(|c| !c.waiting_for.is_empty() && !c.state.is_closed());
+    let waiting = open_cases(db).await?.iter().any(|c| !c.waiting_for.is_empty());
     if waiting {
         let g = grants.clone();
         db.gold_run(
@@ -990,6 +959,13 @@ pub async fn settle(
         out.finished.push(case.id.clone());
     }
     Ok(out)
+}
+
+/// The cases still being read (final ones, which only grow, are not read).
+pub async fn open_cases(db: &crate::Db) -> Result<Vec<CaseDoc>, ApiError> {
+    let mut open = db.gold_cases(Some(CaseState::Reading)).await?;
+    open.extend(db.gold_cases(Some(CaseState::Adjudicating)).await?);
+    Ok(open)
 }
 
 /// Pushes a case's gold evaluation as the next entry of its site's gold device.

@@ -303,7 +303,7 @@ pub(crate) async fn assignments(
 ) -> Result<axum::Json<Vec<GoldAssignment>>, ApiError> {
     let p = person(caller)?;
     let settings = gold::parse_settings(state.db.setting(gold::SETTINGS_NAME).await?.as_deref())?;
-    let open: Vec<CaseDoc> = state.db.gold_cases(None).await?.into_iter().filter(|c| !c.state.is_closed()).collect();
+    let open = gold::open_cases(&state.db).await?;
     Ok(axum::Json(gold::tasks_of(&open, &p, &settings)))
 }
 

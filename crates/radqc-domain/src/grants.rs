@@ -185,11 +185,14 @@ impl Grants {
             Some(_) => problem(Some("extra"), "is not an object of role → item codes".to_owned()),
             None => problem(Some("extra"), "missing (an empty object grants nothing extra)".to_owned()),
         }
+        // Every list is read the same way; a missing one is a problem, except the gold lists,
+        // which documents published before them lack (they read with the bundled default's).
+        let every = LISTS.iter().map(|n| (*n, None)).chain(GOLD_LISTS.iter().map(|(n, d)| (*n, Some(*d))));
         let mut lists: Vec<Vec<Role>> = Vec::new();
-        for name in LISTS {
+        for (name, default) in every {
             let mut roles = Vec::new();
-            match doc.get(name) {
-                Some(Value::Array(list)) => {
+            match (doc.get(name), default) {
+                (Some(Value::Array(list)), _) => {
                     for r in list {
                         match r.as_str() {
                             Some(text) => roles.extend(role(name, text, &mut problem)),
@@ -197,24 +200,9 @@ impl Grants {
                         }
                     }
                 }
-                Some(_) => problem(Some(name), "is not a list of roles".to_owned()),
-                None => problem(Some(name), "missing (an empty list names no role)".to_owned()),
-            }
-            lists.push(roles);
-        }
-        for (name, default) in GOLD_LISTS {
-            let mut roles = Vec::new();
-            match doc.get(name) {
-                Some(Value::Array(list)) => {
-                    for r in list {
-                        match r.as_str() {
-                            Some(text) => roles.extend(role(name, text, &mut problem)),
-                            None => problem(Some(name), format!("{r} is not a role")),
-                        }
-                    }
-                }
-                Some(_) => problem(Some(name), "is not a list of roles".to_owned()),
-                None => roles = default.to_vec(),
+                (Some(_), _) => problem(Some(name), "is not a list of roles".to_owned()),
+                (None, Some(default)) => roles = default.to_vec(),
+                (None, None) => problem(Some(name), "missing (an empty list names no role)".to_owned()),
             }
             lists.push(roles);
         }

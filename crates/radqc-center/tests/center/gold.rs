@@ -7,27 +7,10 @@
 
 use chrono::Utc;
 use radqc_domain::{Findings, Rubric};
-use radqc_protocol::{GoldReadRecord, GoldTask, PushEntry, StaffMember, SyncPayload};
+use radqc_protocol::{GoldReadRecord, GoldTask, PushEntry, SyncPayload};
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, uuid_v4, Center, Clinic};
-
-async fn staff(center: &Center, site: &str, code: &str, roles: &[&str]) {
-    let member = StaffMember {
-        site: site.into(),
-        code: code.into(),
-        name: format!("{code} 医生"),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        active: true,
-    };
-    radqc_center::put_staff(&center.db, &member).await.unwrap();
-}
-
-async fn token(center: &Center, site: &str, code: &str) -> String {
-    let token = radqc_center::secret::new_token();
-    center.db.issue_person_token(site, code, &radqc_center::secret::hash(&token), Utc::now()).await.unwrap();
-    token
-}
+use crate::support::{each_backend, person_token as token, staff, uuid_v4, Clinic};
 
 /// A reader's read as its device pushes it, scored by the engine.
 fn read(seq: i64, case: &str, site: &str, reader: &str, task: GoldTask, item: &str, found: &[&str]) -> PushEntry {

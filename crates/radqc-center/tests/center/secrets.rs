@@ -4,10 +4,10 @@
 
 use chrono::Utc;
 use radqc_domain::credential;
-use radqc_protocol::{RosterBody, StaffMember};
+use radqc_protocol::RosterBody;
 use serde_json::{json, Value};
 
-use crate::support::{each_backend, Center};
+use crate::support::{each_backend, person_token, staff, Center};
 
 async fn put(center: &Center, path: &str, token: Option<&str>, body: &Value) -> (u16, Value) {
     let mut req = center.http.put(format!("{}{path}", center.url)).json(body);
@@ -16,23 +16,6 @@ async fn put(center: &Center, path: &str, token: Option<&str>, body: &Value) -> 
     }
     let resp = req.send().await.unwrap();
     (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
-}
-
-async fn staff(center: &Center, site: &str, code: &str, roles: &[&str]) {
-    let member = StaffMember {
-        site: site.into(),
-        code: code.into(),
-        name: format!("{code} 医生"),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-        active: true,
-    };
-    radqc_center::put_staff(&center.db, &member).await.unwrap();
-}
-
-async fn person_token(center: &Center, site: &str, code: &str) -> String {
-    let token = radqc_center::secret::new_token();
-    center.db.issue_person_token(site, code, &radqc_center::secret::hash(&token), Utc::now()).await.unwrap();
-    token
 }
 
 /// The newest roster the device receives.

@@ -226,3 +226,22 @@ where
         test(name, Center::start(db).await, place).await;
     }
 }
+
+/// Adds (or updates) an active staff member with `roles` and publishes the site's roster.
+pub async fn staff(center: &Center, site: &str, code: &str, roles: &[&str]) {
+    let member = radqc_protocol::StaffMember {
+        site: site.into(),
+        code: code.into(),
+        name: format!("{code} 医生"),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        active: true,
+    };
+    radqc_center::put_staff(&center.db, &member).await.unwrap();
+}
+
+/// A new person token for a staff member.
+pub async fn person_token(center: &Center, site: &str, code: &str) -> String {
+    let token = radqc_center::secret::new_token();
+    center.db.issue_person_token(site, code, &radqc_center::secret::hash(&token), Utc::now()).await.unwrap();
+    token
+}

@@ -99,3 +99,19 @@ fn malformed_documents_are_refused_with_every_problem_named() {
     let g = Grants::from_json(empty, "x").expect("empty lists are a document that grants nothing");
     assert!(!g.sees_whole_site(&roles(&["center_admin"])));
 }
+
+#[test]
+fn a_document_published_before_the_gold_lists_reads_with_their_defaults_and_a_bad_one_is_named() {
+    let mut doc: serde_json::Value = serde_json::from_str(Grants::bundled_text()).unwrap();
+    let fields = doc.as_object_mut().unwrap();
+    fields.remove("gold_readers");
+    fields.remove("manages_gold");
+    let g = Grants::from_value(&doc, "old").unwrap();
+    assert!(g.reads_gold(&["senior_radiologist".to_owned()]) && !g.reads_gold(&["technologist".to_owned()]));
+    assert!(g.manages_gold(&["qc_officer".to_owned()]) && !g.manages_gold(&["reporting_doctor".to_owned()]));
+    doc["gold_readers"] = serde_json::json!(["no_such_role"]);
+    doc["manages_gold"] = serde_json::json!("qc_officer");
+    let e = Grants::from_value(&doc, "bad").unwrap_err();
+    let fields: Vec<_> = e.problems.iter().filter_map(|p| p.field.as_deref()).collect();
+    assert!(fields.contains(&"gold_readers") && fields.contains(&"manages_gold"), "{e}");
+}
