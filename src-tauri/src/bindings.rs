@@ -130,6 +130,21 @@ fn render() -> String {
         radqc_app::Notice,
     );
 
+    out.text.push_str("// The gold standard (7.3.1): a reader's tasks and reads, disputes, 我的质控.\n\n");
+    types!(
+        radqc_protocol::GoldTask,
+        radqc_protocol::GoldExam,
+        radqc_protocol::BlindRead,
+        radqc_protocol::GoldAssignment,
+        radqc_protocol::GoldReadRecord,
+        radqc_protocol::DisputeRecord,
+        radqc_app::GoldTaskView,
+        radqc_app::GoldReadInput,
+        radqc_app::DisputeInput,
+        radqc_app::GoldChange,
+        radqc_app::MyScore,
+    );
+
     out.text.push_str("// Sync.\n\n");
     types!(
         radqc_store::OutboxCounts,

@@ -3,10 +3,11 @@
 
 use chrono::Utc;
 use radqc_app::{
-    Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, Notice, PanelSave, ReportScope, Session, SyncView,
+    DisputeInput, Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, GoldReadInput, GoldTaskView, MyScore,
+    Notice, PanelSave, ReportScope, Session, SyncView,
 };
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
-use radqc_protocol::{EvaluationRecord, StaffMember};
+use radqc_protocol::{DisputeRecord, EvaluationRecord, GoldReadRecord, StaffMember};
 use tauri::State;
 
 use crate::{IpcError, Shared};
@@ -100,9 +101,29 @@ pub fn close_gate(app: State<'_, Shared>, id: String) -> Answer<radqc_app::Relea
     Ok(app.lock()?.close_gate(&id, Utc::now())?)
 }
 
+/// The signed-in person's scores, with what the gold standard did to each and until when a
+/// failed one may be disputed.
 #[tauri::command]
-pub fn my_scores(app: State<'_, Shared>) -> Answer<Vec<EvaluationRecord>> {
-    Ok(app.lock()?.my_scores()?)
+pub fn my_scores(app: State<'_, Shared>) -> Answer<Vec<MyScore>> {
+    Ok(app.lock()?.my_scores(Utc::now())?)
+}
+
+/// Disputes (申诉) a failed score of the signed-in person's, with the reason.
+#[tauri::command]
+pub fn dispute_evaluation(app: State<'_, Shared>, request: DisputeInput) -> Answer<DisputeRecord> {
+    Ok(app.lock()?.dispute(&request, Utc::now())?)
+}
+
+/// The signed-in senior reader's gold-standard tasks (金标准复核).
+#[tauri::command]
+pub fn gold_tasks(app: State<'_, Shared>) -> Answer<Vec<GoldTaskView>> {
+    Ok(app.lock()?.gold_tasks()?)
+}
+
+/// Saves the signed-in reader's blind read of one of their tasks.
+#[tauri::command]
+pub fn save_gold_read(app: State<'_, Shared>, request: GoldReadInput) -> Answer<GoldReadRecord> {
+    Ok(app.lock()?.save_gold_read(&request, Utc::now())?)
 }
 
 #[tauri::command]

@@ -129,6 +129,17 @@ fn table(accession: &str) -> Vec<(&'static str, Value, Expect)> {
         ("pending_gates", json!({}), Expect::Answers(anything)),
         ("close_gate", json!({"id": "no-such-gate"}), Expect::Refused("UNKNOWN_GATE")),
         ("my_scores", json!({}), Expect::Answers(only_own_scores)),
+        (
+            "dispute_evaluation",
+            json!({"request": {"evaluation_id": "no-such", "reason": "不同意"}}),
+            Expect::Refused("UNKNOWN_EVALUATION"),
+        ),
+        ("gold_tasks", json!({}), Expect::Refused("NOT_PERMITTED")),
+        (
+            "save_gold_read",
+            json!({"request": {"case_id": "c", "task": "first", "findings": []}}),
+            Expect::Refused("NOT_PERMITTED"),
+        ),
         ("my_notices", json!({}), Expect::Answers(anything)),
         ("close_notice", json!({"noticeId": "no-such", "correction": "x"}), Expect::Refused("UNKNOWN_NOTICE")),
         ("report", json!({"month": "2026-11"}), Expect::Refused("NOT_PERMITTED")),

@@ -3,6 +3,8 @@
 
 import { call } from "./ipc";
 import type {
+  DisputeInput,
+  DisputeRecord,
   Drill,
   Enrollment,
   EvaluationFact,
@@ -12,7 +14,11 @@ import type {
   FindExams,
   Findings,
   GateView,
+  GoldReadInput,
+  GoldReadRecord,
+  GoldTaskView,
   ItemCode,
+  MyScore,
   Notice,
   Outcome,
   PanelSave,
@@ -62,7 +68,14 @@ export const syncNow = () => call<Outcome>("sync_now");
 export const enroll = (center: string, code: string, pin: string | null = null, insecureHttp = false) =>
   call<Enrollment>("enroll", { center, code, pin, insecureHttp });
 
-export const myScores = () => call<EvaluationRecord[]>("my_scores");
+/** The signed-in person's scores, each with its gold result, dispute and dispute deadline. */
+export const myScores = () => call<MyScore[]>("my_scores");
+/** Disputes (申诉) a failed score of the signed-in person's, with the reason. */
+export const disputeEvaluation = (request: DisputeInput) => call<DisputeRecord>("dispute_evaluation", { request });
+/** The signed-in senior reader's gold-standard tasks (金标准复核). */
+export const goldTasks = () => call<GoldTaskView[]>("gold_tasks");
+/** Saves the signed-in reader's blind read of one of their tasks. */
+export const saveGoldRead = (request: GoldReadInput) => call<GoldReadRecord>("save_gold_read", { request });
 export const myNotices = () => call<Notice[]>("my_notices");
 
 /** The 报表 screen's report: a period and filters; the drill-downs take the same scope. */

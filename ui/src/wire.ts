@@ -288,6 +288,11 @@ site_score_roles: Array<string>,
  */
 locked: boolean, 
 /**
+ * The signed-in person's roles read gold-standard cases (grants `gold_readers`): the UI
+ * shows the 金标准 screen.
+ */
+reads_gold: boolean, 
+/**
  * Seconds without a key or the mouse before the session locks.
  */
 idle_lock_secs: number, 
@@ -405,6 +410,159 @@ kind: string | null, to: string | null, also_to: Array<string>, text: string, pu
  * For a monitoring notice: still waiting for its correction (整改).
  */
 open: boolean, };
+
+// The gold standard (7.3.1): a reader's tasks and reads, disputes, 我的质控.
+
+/**
+ * A reader's part in a gold-standard case.
+ */
+export type GoldTask = "first" | "second" | "third";
+
+/**
+ * The exam of a case as its readers see it: without the staff when the region blinds names
+ * (the default), and never with the original score.
+ */
+export type GoldExam = { site: string, accession: string, modality: Modality, exam_item: string, department: string | null, patient_source: PatientSource | null, follow_up: boolean, patient_sex: Sex | null, patient_age: number | null, performed_at: string | null, 
+/**
+ * The exam's staff; none while the region hides the person scored (the default).
+ */
+staff: ExamStaff | null, };
+
+/**
+ * One of the two blind reads, as the third reader sees it: without the reader's name.
+ */
+export type BlindRead = { 
+/**
+ * `甲` or `乙`: which read, not whose.
+ */
+label: string, findings: Array<CriterionCode>, not_applicable: Array<CriterionCode>, score: Score | null, grade: Grade, pass: boolean, note: string, };
+
+/**
+ * A reader's task: what they read, blind.
+ */
+export type GoldAssignment = { case_id: string, task: GoldTask, 
+/**
+ * The reader (a staff code of the site the assignment is published to).
+ */
+to: string, item: ItemCode, 
+/**
+ * The rubric version the original evaluation was scored under: the reads use the same.
+ */
+rubric_version: string, exam: GoldExam, 
+/**
+ * For the third reader: the two blind reads. Empty for the first and second.
+ */
+reads: Array<BlindRead>, assigned_at: string, };
+
+/**
+ * A gold reader's read of a case, made at their workstation (offline like any QC) and pushed
+ * as an outbox entry. The score is the engine's, checked again at the center.
+ */
+export type GoldReadRecord = { 
+/**
+ * UUIDv7 made on the device.
+ */
+id: string, case_id: string, 
+/**
+ * The reader's site (the device's).
+ */
+site: SiteCode, reader: StaffCode, task: GoldTask, item: ItemCode, findings: Array<CriterionCode>, not_applicable: Array<CriterionCode>, score: Score | null, grade: Grade, pass: boolean, severe: Array<CriterionCode>, unmet: Array<CriterionCode>, rubric_version: string, note: string, at: string, };
+
+/**
+ * The person scored disputes a failed evaluation (from 我的质控, with a reason), within the
+ * region's window: the center makes it a gold-standard case.
+ */
+export type DisputeRecord = { 
+/**
+ * UUIDv7 made on the device.
+ */
+id: string, site: SiteCode, evaluation_id: string, 
+/**
+ * The person scored, who disputes.
+ */
+by: StaffCode, 
+/**
+ * Why, in 1-2000 characters.
+ */
+reason: string, at: string, };
+
+/**
+ * One of the signed-in reader's gold-standard tasks, as the 金标准 screen lists it.
+ */
+export type GoldTaskView = { 
+/**
+ * The item's criteria under the assignment's rubric version (the panel's checkboxes).
+ */
+rubric_item: RubricItem, 
+/**
+ * The read saved here, once given (it syncs to the center like every other entry).
+ */
+read: GoldReadRecord | null, case_id: string, task: GoldTask, 
+/**
+ * The reader (a staff code of the site the assignment is published to).
+ */
+to: string, item: ItemCode, 
+/**
+ * The rubric version the original evaluation was scored under: the reads use the same.
+ */
+rubric_version: string, exam: GoldExam, 
+/**
+ * For the third reader: the two blind reads. Empty for the first and second.
+ */
+reads: Array<BlindRead>, assigned_at: string, };
+
+/**
+ * A reader's read of one task, as the panel sends it.
+ */
+export type GoldReadInput = { case_id: string, task: GoldTask, findings: Array<CriterionCode>, not_applicable?: Array<CriterionCode>, note?: string, };
+
+/**
+ * A person's dispute of a failed score of theirs, with the reason.
+ */
+export type DisputeInput = { evaluation_id: string, reason: string, };
+
+/**
+ * The gold result that replaced an evaluation.
+ */
+export type GoldChange = { case_id: string, 
+/**
+ * The gold result's evaluation (mode `gold`).
+ */
+evaluation_id: string, score: Score | null, grade: Grade, pass: boolean, closed_at: string, };
+
+/**
+ * One of the signed-in person's scores in 我的质控.
+ */
+export type MyScore = { 
+/**
+ * For a gold result: its case (the evaluation it replaced stays listed, and readable).
+ */
+gold_case: string | null, 
+/**
+ * For an evaluation a gold result replaced: that result.
+ */
+replaced_by_gold: GoldChange | null, 
+/**
+ * The person's dispute of it, once made (its case closes with a notice of the outcome).
+ */
+dispute: DisputeRecord | null, 
+/**
+ * Until when it may be disputed: a failed, current score, not itself a gold result, not
+ * disputed yet, within the region's days; none otherwise (or once that time has passed).
+ */
+disputable_until: string | null, 
+/**
+ * UUIDv7 made on the device.
+ */
+id: string, site: SiteCode, accession: string, item: ItemCode, reviewer: StaffCode, 
+/**
+ * The person scored: the exam's staff member in the item's scored role.
+ */
+scored_person: StaffCode | null, mode: QcMode, findings: Array<CriterionCode>, not_applicable: Array<CriterionCode>, score: Score | null, grade: Grade, pass: boolean, severe: Array<CriterionCode>, unmet: Array<CriterionCode>, rubric_version: string, note: string, at: string, supersedes: string | null, 
+/**
+ * The revision that corrected this one, if any (as far as the sender knows).
+ */
+superseded_by: string | null, };
 
 // Sync.
 

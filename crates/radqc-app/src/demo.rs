@@ -1,9 +1,14 @@
 //! A demo department for the README's run command: a week of exams across DR, CT and MR, their
 //! signing and audit events, and evaluations of every scored item (a few failing), so a newcomer
-//! can sign and score at once and the 报表 screen has a month to show.
+//! can sign and score at once and the 报表 screen has a month to show; and the gold standard's
+//! tasks of a senior radiologist and one reviewed score.
 
 use chrono::{DateTime, Duration, Utc};
-use radqc_domain::{ExamEventKind, QcMode, StaffCode};
+use radqc_domain::{ExamEventKind, Findings, PatientSource, QcMode, StaffCode};
+use radqc_protocol::{
+    BlindRead, EvaluationRecord, FeedItem, FeedKind, FinalRead, GoldAssignment, GoldExam, GoldFinal, GoldMessage,
+    GoldSource, GoldTask,
+};
 use radqc_store::{ExamInput, NewEvaluation, Store};
 use serde_json::json;
 
@@ -132,5 +137,138 @@ pub fn seed_demo(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> 
     for r in store.save_batch(&evaluations, now)? {
         r?;
     }
+    seed_gold(store, now)
+}
+
+/// The gold standard (7.3.1) in the demo, as the center would have published it: 吴强 (D9, a
+/// senior radiologist) has a blind first read of a clinic's CT and a third read of a clinic's DR
+/// whose two blind reads (甲, 乙) disagree; and one of the department's failed image-quality
+/// scores went through a gold-standard review, so 我的质控 and the report show its result.
+fn seed_gold(store: &mut Store, now: DateTime<Utc>) -> Result<(), AppError> {
+    let rubric = store.rubric().clone();
+    let site = store.site().to_string();
+    let iq: radqc_domain::ItemCode = "IQ".parse().expect("an item");
+    let verdict = |findings: &[&str]| {
+        let findings = Findings {
+            item: iq,
+            findings: findings.iter().map(|c| c.parse().expect("a code")).collect(),
+            not_applicable: vec![],
+        };
+        let v = rubric.score(&findings).expect("demo findings score");
+        (findings.findings, v)
+    };
+    let blind = |label: &str, codes: &[&str]| {
+        let (findings, v) = verdict(codes);
+        BlindRead {
+            label: label.to_owned(),
+            findings,
+            not_applicable: vec![],
+            score: v.score,
+            grade: v.grade,
+            pass: v.pass,
+            note: String::new(),
+        }
+    };
+    let exam = |accession: &str, modality: &str, exam_item: &str, days: i64| GoldExam {
+        site: "CLINIC-07".to_owned(),
+        accession: accession.to_owned(),
+        modality: modality.parse().expect("a modality"),
+        exam_item: exam_item.to_owned(),
+        department: Some("放射科".to_owned()),
+        patient_source: Some(PatientSource::Outpatient),
+        follow_up: false,
+        patient_sex: Some(radqc_domain::Sex::Female),
+        patient_age: Some(56),
+        performed_at: Some(now - Duration::days(days)),
+        staff: None,
+    };
+    let assigned =
+        |case_id: &str, task: GoldTask, exam: GoldExam, reads: Vec<BlindRead>, hours: i64| GoldMessage::Assigned {
+            assignment: Box::new(GoldAssignment {
+                case_id: case_id.to_owned(),
+                task,
+                to: "D9".to_owned(),
+                item: iq,
+                rubric_version: rubric.version.clone(),
+                exam,
+                reads,
+                assigned_at: now - Duration::hours(hours),
+            }),
+        };
+    let mut messages = vec![
+        assigned("demo-gold-ct", GoldTask::First, exam("CLINIC07-CT-0412", "CT", "CT胸部平扫", 3), vec![], 20),
+        assigned(
+            "demo-gold-dr",
+            GoldTask::Third,
+            exam("CLINIC07-DR-0388", "DR", "胸部正位片", 4),
+            vec![blind("甲", &["IQ-C2"]), blind("乙", &["IQ-C1", "IQ-C5"])],
+            6,
+        ),
+    ];
+    // A failed image-quality score of a technologist's, reviewed: two blind reads agreed on one
+    // deduction, so the gold result (passing) replaces it.
+    let original = store
+        .evaluations()?
+        .into_iter()
+        .find(|e| e.item == iq && !e.pass && e.scored_person.is_some() && e.superseded_by.is_none());
+    if let Some(original) = original {
+        let (findings, v) = verdict(&["IQ-C2"]);
+        let closed_at = (original.at + Duration::hours(30)).min(now);
+        let read = |task: GoldTask, reader: &str| FinalRead {
+            task,
+            reader: reader.to_owned(),
+            score: v.score,
+            grade: v.grade,
+            pass: v.pass,
+        };
+        let gold = EvaluationRecord {
+            id: uuid::Uuid::now_v7().to_string(),
+            site: original.site.clone(),
+            accession: original.accession.clone(),
+            item: iq,
+            reviewer: "D9".parse().expect("a staff code"),
+            scored_person: original.scored_person.clone(),
+            mode: QcMode::Gold,
+            findings,
+            not_applicable: vec![],
+            score: v.score,
+            grade: v.grade,
+            pass: v.pass,
+            severe: v.severe.clone(),
+            unmet: v.unmet.clone(),
+            rubric_version: rubric.version.clone(),
+            note: radqc_protocol::gold_note("demo-gold-iq", GoldTask::First, &original),
+            at: closed_at,
+            supersedes: Some(original.id.clone()),
+            superseded_by: None,
+        };
+        messages.push(GoldMessage::Final {
+            result: Box::new(GoldFinal {
+                case_id: "demo-gold-iq".to_owned(),
+                source: GoldSource::Sample,
+                modality: store
+                    .exam(None, &original.accession)?
+                    .map(|e| e.modality)
+                    .unwrap_or_else(|| "CT".parse().expect("a modality")),
+                original: Box::new(original),
+                gold: Box::new(gold),
+                reads: vec![read(GoldTask::First, "CLINIC-07/R1"), read(GoldTask::Second, &format!("{site}/D9"))],
+                decided_by: GoldTask::First,
+                closed_at,
+            }),
+        });
+    }
+    let items: Vec<FeedItem> = messages
+        .iter()
+        .zip(1..)
+        .map(|(m, cursor)| FeedItem {
+            cursor,
+            kind: FeedKind::Gold,
+            site: Some(site.clone()),
+            body: serde_json::to_value(m).expect("a gold message serializes"),
+            published_at: now - Duration::hours(6),
+        })
+        .collect();
+    store.save_feed_items(&items, now)?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The exams and their evaluations as the UI lists them: the search of the centralized queues
-//! (a blind review sees no staff), one exam's detail, and the signed-in person's own scores.
+//! (a blind review sees no staff) and one exam's detail; the signed-in person's own scores are
+//! `gold.rs`'s (`App::my_scores`), with what the gold standard did to them.
 
 use radqc_domain::SiteCode;
 use radqc_protocol::{EvaluationRecord, ExamRecord};
@@ -80,15 +81,5 @@ impl App {
             }
         }
         Ok(ExamDetail { exam: ExamView::new(exam, blind), evaluations })
-    }
-
-    pub fn my_scores(&self) -> Result<Vec<EvaluationRecord>, AppError> {
-        let user = self.user()?;
-        Ok(self
-            .store
-            .evaluations()?
-            .into_iter()
-            .filter(|e| e.scored_person.as_ref().is_some_and(|p| p.as_str() == user.code))
-            .collect())
     }
 }

@@ -14,6 +14,7 @@ mod exams;
 mod gate;
 pub mod gate_http;
 mod gate_token;
+mod gold;
 mod notices;
 mod panel;
 mod reports;
@@ -34,6 +35,7 @@ pub use error::{AppError, ErrorCode};
 pub use exams::{ExamDetail, ExamView, FindExams};
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
+pub use gold::{DisputeInput, GoldChange, GoldReadInput, GoldTaskView, MyScore};
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
 /// Who may do what, by role: the grants the center published (`Store::grants`).

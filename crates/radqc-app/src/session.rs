@@ -66,6 +66,9 @@ pub struct Session {
     pub site_score_roles: Vec<String>,
     /// Signed in, but locked to a prompt for the same person's secret.
     pub locked: bool,
+    /// The signed-in person's roles read gold-standard cases (grants `gold_readers`): the UI
+    /// shows the 金标准 screen.
+    pub reads_gold: bool,
     /// Seconds without a key or the mouse before the session locks.
     pub idle_lock_secs: u64,
     /// The region's rules for a new secret (the change form shows them).
@@ -145,8 +148,10 @@ impl App {
     pub fn session(&self) -> Session {
         // A roster that does not read shows as the default policy here; signing in names it.
         let policy = self.secret_policy().unwrap_or_default();
+        let reads_gold = self.user.as_ref().is_some_and(|u| self.store.grants().is_ok_and(|g| g.reads_gold(&u.roles)));
         Session {
             locked: self.locked,
+            reads_gold,
             idle_lock_secs: self.config.idle_lock.as_secs(),
             policy,
             demo_secret: self.config.demo.then(|| DEMO_SECRET.to_owned()),

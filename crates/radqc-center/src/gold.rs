@@ -157,11 +157,7 @@ impl CaseDoc {
             severe: read.severe.clone(),
             unmet: read.unmet.clone(),
             rubric_version: read.rubric_version.clone(),
-            note: format!(
-                "金标准 gold standard case {} ({})",
-                self.id,
-                if task == GoldTask::Third { "仲裁 adjudicated" } else { "双读一致 the two reads agreed" }
-            ),
+            note: radqc_protocol::gold_note(&self.id, task, &self.original),
             at: self.decided_at?,
             supersedes: Some(head.id.clone()),
             superseded_by: None,
@@ -997,34 +993,13 @@ async fn push_result(
         None => Err(ApiError::storage("a push of one entry answered nothing")),
     }
 }
-/// The domain's outcome of a final case, for the agreement figures.
+/// The domain's outcome of a final case, for the agreement figures: the one the exam's site
+/// counts from the same case's `Final` (`GoldFinal::outcome`).
 pub fn outcome(case: &CaseDoc) -> Option<radqc_domain::agreement::GoldOutcome> {
-    use radqc_domain::agreement::{GoldOutcome, GoldReadOutcome};
     if case.state != CaseState::Final {
         return None;
     }
-    let of = |r: &GoldReadRecord| GoldReadOutcome {
-        reader: who(r.site.as_str(), r.reader.as_str()),
-        score: r.score,
-        pass: r.pass,
-    };
-    let result = case.result.as_ref()?;
-    Some(GoldOutcome {
-        case_id: case.id.clone(),
-        site: case.site.clone(),
-        modality: case.modality.clone(),
-        item: case.item,
-        first: of(case.read_of(GoldTask::First)?),
-        second: of(case.read_of(GoldTask::Second)?),
-        third: case.read_of(GoldTask::Third).map(of),
-        final_score: result.score,
-        final_pass: result.pass,
-        original: GoldReadOutcome {
-            reader: who(&case.site, case.original.reviewer.as_str()),
-            score: case.original.score,
-            pass: case.original.pass,
-        },
-    })
+    final_of(case, case.result.as_ref()?, case.closed_at?).outcome()
 }
 
 /// The agreement figures (7.3.1) of the final cases closed in `period` (each site's local

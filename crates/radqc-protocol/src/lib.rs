@@ -845,6 +845,45 @@ pub struct GoldFinal {
     pub closed_at: DateTime<Utc>,
 }
 
+impl GoldFinal {
+    /// The case as the agreement figures count it (7.3.1): the two blind reads, the third when
+    /// there was one, the final result and the original evaluation (its reviewer as the
+    /// reader). `None` when a blind read is missing (a result without its reads counts nothing).
+    /// The center and a site's app count the same cases by this one function.
+    pub fn outcome(&self) -> Option<radqc_domain::agreement::GoldOutcome> {
+        use radqc_domain::agreement::{GoldOutcome, GoldReadOutcome};
+        let of = |r: &FinalRead| GoldReadOutcome { reader: r.reader.clone(), score: r.score, pass: r.pass };
+        let read = |task: GoldTask| self.reads.iter().find(|r| r.task == task).map(of);
+        Some(GoldOutcome {
+            case_id: self.case_id.clone(),
+            site: self.original.site.to_string(),
+            modality: self.modality.clone(),
+            item: self.original.item,
+            first: read(GoldTask::First)?,
+            second: read(GoldTask::Second)?,
+            third: read(GoldTask::Third),
+            final_score: self.gold.score,
+            final_pass: self.gold.pass,
+            original: GoldReadOutcome {
+                reader: format!("{}/{}", self.original.site, self.original.reviewer),
+                score: self.original.score,
+                pass: self.original.pass,
+            },
+        })
+    }
+}
+
+/// The note of a gold result: the case, how it was decided, and the original score it replaces
+/// (so the change shows wherever the result is listed, figure 3 and the exports included).
+pub fn gold_note(case_id: &str, decided_by: GoldTask, original: &EvaluationRecord) -> String {
+    let how = if decided_by == GoldTask::Third { "仲裁 adjudicated" } else { "双读一致 the two reads agreed" };
+    let score = original.score.map_or("—".to_owned(), |s| s.get().to_string());
+    format!(
+        "金标准 gold standard case {case_id} ({how}); 原评分 original {score} ({}) by {}",
+        original.grade, original.reviewer
+    )
+}
+
 /// A `gold` feed item's body, tagged by `type`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]

@@ -166,6 +166,22 @@ impl Store {
             .collect())
     }
 
+    /// The final results the center published for this site's exams, once per case, in the
+    /// order published: the reads behind each, for the site's agreement figures.
+    pub fn gold_results(&self) -> Result<Vec<GoldFinal>, StoreError> {
+        let mut seen = std::collections::HashSet::new();
+        Ok(self
+            .gold_messages("final")?
+            .into_iter()
+            .filter(|(item, _)| item.site.as_deref() == Some(self.site.as_str()))
+            .filter_map(|(_, m)| match m {
+                GoldMessage::Final { result } => Some(*result),
+                _ => None,
+            })
+            .filter(|r| r.original.site == self.site && seen.insert(r.case_id.clone()))
+            .collect())
+    }
+
     /// `reader`'s open assignments (the latest assignment of a task is the one in force; a case
     /// whose final result came is closed), in the order assigned, each with the read made here.
     pub fn gold_assignments(&self, reader: &str) -> Result<Vec<OpenAssignment>, StoreError> {

@@ -77,6 +77,7 @@ export function session(user: StaffMember | null = null): Session {
     user,
     gate_url: "http://127.0.0.1:4567",
     site_score_roles: ["qc_officer", "department_head", "center_admin"],
+    reads_gold: (user?.roles ?? []).includes("senior_radiologist"),
     locked: false,
     idle_lock_secs: 600,
     policy: { min_length: 8, allow_digits_only: false, expiry_days: 90, max_attempts: 5, lockout_minutes: 15 },

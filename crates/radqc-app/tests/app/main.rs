@@ -2,6 +2,7 @@
 //! signature, panel saves, blind review; the gate API on loopback (`gate_api`).
 
 mod gate_api;
+mod gold;
 mod grants;
 
 use chrono::{TimeZone, Utc};

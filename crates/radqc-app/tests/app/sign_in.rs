@@ -184,7 +184,7 @@ fn the_session_locks_after_the_idle_time_and_opens_only_with_the_same_persons_se
     // Locked: the person's commands are refused, by the app, not only hidden.
     let scope = serde_json::from_value(serde_json::json!({"from": "2026-11", "to": "2026-11"})).unwrap();
     assert_eq!(app.report_view(&scope).unwrap_err().code, "SESSION_LOCKED");
-    assert_eq!(app.my_scores().unwrap_err().code, "SESSION_LOCKED");
+    assert_eq!(app.my_scores(t0()).unwrap_err().code, "SESSION_LOCKED");
     // Touching a locked session does not open it.
     app.touch(t0() + Duration::minutes(20));
     assert!(app.session().locked);
