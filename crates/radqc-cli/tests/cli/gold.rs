@@ -271,6 +271,11 @@ fn gold_cases_are_read_at_two_sites_decided_and_counted_and_a_dispute_closes_wit
         (Some(id1.as_str()), Some(ct1.as_str()))
     );
     assert_eq!(finals[0]["gold_evaluation_id"], gold1.as_str());
+    // No reader holds a task of it any more: at SITE-A the final result closed it; at SITE-B,
+    // where no final result of another site's exam comes, the center took the reads.
+    let left: Vec<(&str, &str, String)> =
+        tasks_of(&sites, &id1).into_iter().map(|t| (t.site, t.reader, t.task)).collect();
+    assert!(left.is_empty(), "tasks of the final case still open: {left:?}");
     let export = json_lines(&ok(&["local", "export", "--db", &a.db], ""));
     let held = |id: &str| export.iter().find(|e| e["id"] == id).unwrap_or_else(|| panic!("{id} at SITE-A")).clone();
     let (original, gold) = (held(ct1), held(&gold1));
