@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use radqc_domain::SiteCode;
-use radqc_store::{default_key_path, Key, KeyPlacement, KeySource, NewEvaluation, Store, StoreError};
+use radqc_domain::{CriterionCode, SiteCode, StaffCode};
+use radqc_protocol::{FeedKind, GoldTask, NoticeBody};
+use radqc_store::{default_key_path, Key, KeyPlacement, KeySource, NewEvaluation, NewGoldRead, Store, StoreError};
 
 #[derive(Args)]
 pub struct DbArgs {
@@ -104,6 +105,38 @@ pub enum LocalCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// The gold standard (7.3.1) at this site: a reader's open assignments, their blind reads,
+    /// and the final results the center sent back.
+    Gold {
+        #[command(subcommand)]
+        command: GoldCommand,
+    },
+    /// Dispute a failed evaluation of one's own (the person scored), with a reason, within the
+    /// region's days; the next sync takes it to the center, which makes it a gold-standard case.
+    /// Prints the saved dispute as one JSON line.
+    Dispute {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The evaluation disputed (its id).
+        #[arg(long)]
+        evaluation: String,
+        /// Who disputes: the staff code of the person scored by it.
+        #[arg(long)]
+        by: String,
+        /// Why (1-2000 characters).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Print the notices the center sent to this site as JSON lines (cursor, kind, to, also_to,
+    /// text, published_at, body): with --to, only those for that person (addressed to them, naming
+    /// them besides, or for everyone at the site), as their 我的质控 lists them.
+    Notices {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A staff code.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -137,6 +170,89 @@ pub enum KeyPlace {
     File,
 }
 
+/// `radqc local gold …`: a reader's part of the gold standard at this site.
+#[derive(Subcommand)]
+pub enum GoldCommand {
+    /// Print a reader's open assignments as JSON lines: the center's task (blind: no original
+    /// score; only a third reader gets the two reads, as 甲/乙 without names) and the read made
+    /// here, if any.
+    Tasks {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The reader's staff code.
+        #[arg(long)]
+        reader: String,
+    },
+    /// Save a reader's blind read of a case assigned to them (scored by the engine under the
+    /// case's rubric version; sent with the next sync) and print it as one JSON line.
+    Read {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The case's id (from `radqc local gold tasks`).
+        #[arg(long = "case")]
+        case_id: String,
+        /// The reader's task in the case.
+        #[arg(long, value_enum)]
+        task: TaskArg,
+        /// The reader's staff code.
+        #[arg(long)]
+        reader: String,
+        /// The criteria found (unmet or severe), comma-separated, e.g. IQ-C1,IQ-C2; empty for none.
+        #[arg(long, value_name = "C1,C2", default_value = "")]
+        found: String,
+        /// The criteria that do not apply, comma-separated.
+        #[arg(long, value_name = "C1,C2", default_value = "")]
+        na: String,
+        /// A note to the read.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Print the final results applied here as JSON lines: each case's gold evaluation and the
+    /// evaluation it superseded (the original stays in `radqc local export`).
+    Finals {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+/// A reader's part in a gold-standard case, as `--task` names it.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum TaskArg {
+    First,
+    Second,
+    Third,
+}
+
+impl From<TaskArg> for GoldTask {
+    fn from(t: TaskArg) -> GoldTask {
+        match t {
+            TaskArg::First => GoldTask::First,
+            TaskArg::Second => GoldTask::Second,
+            TaskArg::Third => GoldTask::Third,
+        }
+    }
+}
+
+/// A comma-separated list of criterion codes (empty pieces skipped), each checked, the flag named.
+fn criteria(list: &str, flag: &str) -> Result<Vec<CriterionCode>> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<CriterionCode>().with_context(|| flag.to_owned()))
+        .collect()
+}
+
+/// Prints each value as one JSON line.
+fn json_lines<T: serde::Serialize>(values: &[T]) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for v in values {
+        serde_json::to_writer(&mut out, v)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
 #[derive(Subcommand)]
 pub enum KeyCommand {
     /// Print where the key is: `keystore SERVICE ACCOUNT` or `file PATH`.
@@ -163,6 +279,14 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
+        LocalCommand::Gold { command } => gold(command),
+        LocalCommand::Dispute { db, evaluation, by, reason } => {
+            let by: StaffCode = by.parse().context("--by")?;
+            let record = db.open()?.save_dispute(&evaluation, &by, &reason, Utc::now()).map_err(with_code)?;
+            json_lines(&[record])?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LocalCommand::Notices { db, to } => notices(&db, to.as_deref()),
         LocalCommand::TimeZone { db, zone } => time_zone(&db, zone.as_deref()),
         LocalCommand::Grants { db } => {
             let grants = db.open()?.grants().map_err(with_code)?;
@@ -180,6 +304,53 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
             enroll(&db, &args)
         }
     }
+}
+
+fn gold(command: GoldCommand) -> Result<ExitCode> {
+    match command {
+        GoldCommand::Tasks { db, reader } => {
+            let reader: StaffCode = reader.parse().context("--reader")?;
+            json_lines(&db.open()?.gold_assignments(reader.as_str()).map_err(with_code)?)?;
+        }
+        GoldCommand::Read { db, case_id, task, reader, found, na, note } => {
+            let read = NewGoldRead {
+                case_id,
+                task: task.into(),
+                reader: reader.parse().context("--reader")?,
+                findings: criteria(&found, "--found")?,
+                not_applicable: criteria(&na, "--na")?,
+                note,
+            };
+            let record = db.open()?.save_gold_read(&read, Utc::now()).map_err(with_code)?;
+            json_lines(&[record])?;
+        }
+        GoldCommand::Finals { db } => json_lines(&db.open()?.gold_finals().map_err(with_code)?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn notices(db: &DbArgs, to: Option<&str>) -> Result<ExitCode> {
+    let items = db.open()?.feed_items(FeedKind::Notices).map_err(with_code)?;
+    let mut lines = Vec::new();
+    for item in items {
+        // A body this build does not read names no one it knows: left out, as the app does.
+        let Ok(body) = NoticeBody::parse(&item.body) else { continue };
+        let for_them =
+            to.is_none_or(|code| body.to().is_none_or(|t| t == code) || body.also_to().iter().any(|a| a == code));
+        if for_them {
+            lines.push(serde_json::json!({
+                "cursor": item.cursor,
+                "kind": body.kind(),
+                "to": body.to(),
+                "also_to": body.also_to(),
+                "text": body.text(),
+                "published_at": item.published_at,
+                "body": item.body,
+            }));
+        }
+    }
+    json_lines(&lines)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn time_zone(db: &DbArgs, zone: Option<&str>) -> Result<ExitCode> {

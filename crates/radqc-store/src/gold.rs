@@ -40,11 +40,12 @@ pub struct NewGoldRead {
     pub note: String,
 }
 
-/// An open assignment of a reader: the center's task, and the read made here, if any.
+/// An open assignment of a reader: the center's task, and the read made here, if any (still to
+/// reach the center, or refused by it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OpenAssignment {
     pub assignment: GoldAssignment,
-    /// The read this store made of it (still to reach the center, or sent).
+    /// The read this store made of it, still to reach the center (or refused by it).
     pub read: Option<GoldReadRecord>,
 }
 
@@ -182,11 +183,18 @@ impl Store {
             .collect())
     }
 
-    /// `reader`'s open assignments (the latest assignment of a task is the one in force; a case
-    /// whose final result came is closed), in the order assigned, each with the read made here.
+    /// `reader`'s open assignments (the latest assignment of a task is the one in force), in the
+    /// order assigned, each with the read made here. A task is done once the center took its read
+    /// (its outbox entry sent, or the read pulled back from the center), or when the case's final
+    /// result came: that comes only to the exam's site, so a reader at another site would
+    /// otherwise keep every task they ever read.
     pub fn gold_assignments(&self, reader: &str) -> Result<Vec<OpenAssignment>, StoreError> {
         let finals = self.final_cases()?;
         let reads = self.gold_reads()?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT ref_id FROM outbox WHERE kind = 'gold_read' AND state IN ('pending', 'rejected')",
+        )?;
+        let unsent: std::collections::HashSet<String> = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
         Ok(self
             .assignments()?
             .into_iter()
@@ -200,6 +208,7 @@ impl Store {
                     .cloned();
                 OpenAssignment { assignment, read }
             })
+            .filter(|open| open.read.as_ref().is_none_or(|r| unsent.contains(&r.id)))
             .collect())
     }
 

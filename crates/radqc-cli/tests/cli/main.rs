@@ -7,6 +7,7 @@ mod crash;
 mod edges;
 mod enroll;
 mod gate;
+mod gold;
 mod grants;
 mod keystore;
 mod local;

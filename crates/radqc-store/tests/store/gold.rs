@@ -173,6 +173,27 @@ fn a_reassigned_task_a_final_case_and_an_unknown_rubric_version_are_refused() {
     assert_eq!(f.store.gold_assignments("S1").unwrap().len(), 1, "only C3 is still S1's");
 }
 
+#[test]
+fn a_task_is_done_once_the_center_took_its_read_though_the_final_result_goes_elsewhere() {
+    // The cases are of another site's exam (XZRM): their final results go to XZRM, never here.
+    let mut f = fresh();
+    f.store
+        .save_feed_items(
+            &[assigned(1, "C1", GoldTask::First, "S1", vec![]), assigned(2, "C2", GoldTask::Second, "S1", vec![])],
+            t(10, 8),
+        )
+        .unwrap();
+    let saved = f.store.save_gold_read(&read("C1", GoldTask::First, "S1", &[]), t(10, 9)).unwrap();
+    let open = f.store.gold_assignments("S1").unwrap();
+    assert_eq!(open.len(), 2, "a read still to be sent keeps its task open");
+    assert_eq!(open[0].read.as_ref(), Some(&saved));
+    let seq = f.store.outbox().unwrap()[0].seq;
+    f.store.mark_sent(&[seq], t(10, 10)).unwrap();
+    let open = f.store.gold_assignments("S1").unwrap();
+    assert_eq!(open.iter().map(|o| o.assignment.case_id.as_str()).collect::<Vec<_>>(), ["C2"], "C1 is done here");
+    assert!(open[0].read.is_none());
+}
+
 /// A failed IQ evaluation of the technologist A1 at `day`.
 fn failed(f: &mut Fixture, accession: &str, day: u32) -> EvaluationRecord {
     let mut e = evaluation(accession, "IQ", &["IQ-S2"]);
