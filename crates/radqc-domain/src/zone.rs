@@ -109,6 +109,18 @@ impl SiteZone {
         }
     }
 
+    /// A local wall-clock time of the site, as UTC (a time in a DST gap moves on to the first
+    /// instant that exists; an ambiguous one takes the earlier).
+    pub fn at_local(self, t: chrono::NaiveDateTime) -> DateTime<Utc> {
+        let mut t = t;
+        loop {
+            if let Some(l) = self.0.from_local_datetime(&t).earliest() {
+                return l.with_timezone(&Utc);
+            }
+            t += chrono::Duration::minutes(15);
+        }
+    }
+
     /// The first instant of a local month, UTC.
     pub fn month_start(self, m: Month) -> DateTime<Utc> {
         self.day_start(NaiveDate::from_ymd_opt(m.year, m.month, 1).expect("a month has a first day"))
