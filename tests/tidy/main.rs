@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     // (crate, normal dependencies of ours, dev-dependencies of ours)
     ("radqc-domain", &[], &[]),
     ("radqc-protocol", &["radqc-domain"], &[]),
-    ("radqc-store", &["radqc-domain", "radqc-protocol"], &[]),
+    ("radqc-store", &["radqc-domain", "radqc-hl7", "radqc-protocol"], &[]),
     ("radqc-sync", &["radqc-domain", "radqc-protocol", "radqc-store"], &[]),
     ("radqc-pdf", &["radqc-domain"], &[]),
     ("radqc-export", &["radqc-domain", "radqc-pdf"], &[]),
@@ -28,7 +28,16 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     // Its tests run `radqc gate` against the app's real gate API.
     (
         "radqc-cli",
-        &["radqc-center", "radqc-domain", "radqc-export", "radqc-pdf", "radqc-protocol", "radqc-store", "radqc-sync"],
+        &[
+            "radqc-center",
+            "radqc-domain",
+            "radqc-export",
+            "radqc-hl7",
+            "radqc-pdf",
+            "radqc-protocol",
+            "radqc-store",
+            "radqc-sync",
+        ],
         &["radqc-app"],
     ),
     // Its tests generate ui/src/wire.ts: they turn on the `ts` feature of each crate whose types

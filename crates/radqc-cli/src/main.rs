@@ -2,6 +2,7 @@
 
 mod center_cmd;
 mod gate_cmd;
+mod hl7_cmd;
 mod local_cmd;
 mod report_cmd;
 mod rubric_cmd;
@@ -59,6 +60,12 @@ enum Command {
         #[arg(long, env = "RADQC_GATE_TOKEN_FILE")]
         token_file: Option<std::path::PathBuf>,
     },
+    /// The hospital's RIS over HL7 v2 / MLLP: listen (each message stored before its ACK), and the
+    /// field mapping in force.
+    Hl7 {
+        #[command(subcommand)]
+        command: hl7_cmd::Hl7Command,
+    },
     /// The standard's indicators and figures (5.1, figures 2-7, 6.5) for a period.
     Report(report_cmd::ReportArgs),
     /// Sync a local store with the center it is enrolled with.
@@ -82,6 +89,7 @@ fn main() -> ExitCode {
         Command::Local { command } => local_cmd::run(command),
         Command::Center { command } => center_cmd::run(command),
         Command::Gate { port, when_app_down, token_file } => gate_cmd::run(port, when_app_down, token_file),
+        Command::Hl7 { command } => hl7_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };

@@ -418,6 +418,25 @@ impl Context<'_> {
             performed_at,
             report,
         };
+        // An order names what is done: without its modality and item the exam cannot be counted
+        // (a result or a cancel may leave them to the order).
+        if kind == Kind::Order && !facts.cancelled {
+            for (name, missing) in [("modality", facts.modality.is_none()), ("exam_item", facts.exam_item.is_none())] {
+                if missing {
+                    let list = self
+                        .mapping
+                        .paths(name)
+                        .iter()
+                        .map(|p| format!("{}-{}", p.segment, p.field))
+                        .collect::<Vec<_>>();
+                    return Err(Refusal::error(
+                        ErrorCondition::RequiredFieldMissing,
+                        Some(&field_path(m, name)),
+                        format!("order {} has no {name} (looked in {})", facts.accession, list.join(", ")),
+                    ));
+                }
+            }
+        }
         Ok(facts)
     }
 

@@ -10,6 +10,7 @@ mod center_link;
 mod error;
 mod fork;
 mod gold;
+mod hl7;
 mod keystore;
 mod model;
 mod open;
@@ -22,6 +23,7 @@ pub use center_link::{is_loopback_host, CenterLink, CenterTrust, SyncStatus};
 pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
 pub use gold::{AppliedFinal, NewGoldRead, OpenAssignment};
+pub use hl7::{ExamReport, Hl7Logged, Hl7Receipt};
 pub use keystore::{
     key_source, move_key, KeyMoved, KeyPlacement, KeySource, KeystoreEntry, LoadedKey, KEYSTORE_SERVICE,
 };

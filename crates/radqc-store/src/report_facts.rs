@@ -71,7 +71,7 @@ impl Store {
     pub fn work_facts(&self, from: &str, to: &str) -> Result<Vec<WorkFact>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT technologist, modality, site, department, performed_at FROM exams
-             WHERE technologist IS NOT NULL AND performed_at >= ?1 AND performed_at < ?2",
+             WHERE technologist IS NOT NULL AND performed_at >= ?1 AND performed_at < ?2 AND cancelled = 0",
         )?;
         let rows = stmt.query_map(params![from, to], |r| {
             Ok(WorkFact {

@@ -254,6 +254,54 @@ CREATE TABLE gold_finals (
     applied_at         TEXT NOT NULL
 ) STRICT;
 "#,
+    // 7: exams from the hospital's systems (HL7 v2 from the RIS). Every message is kept as it
+    // came, before its answer (a repeated MSH-10 from the same sender is answered again, applied
+    // once); each message's facts about an exam are a row of `exam_sources` (the history), and the
+    // exam row is their merge, field by field, the latest source time winning, so messages out of
+    // order converge. The report's text (findings, impression, status) is kept with the exam;
+    // a cancelled exam is not workload. Patient ids merged (ADT^A40) map old hashes to new.
+    r#"
+CREATE TABLE hl7_messages (
+    id           INTEGER PRIMARY KEY,
+    sender       TEXT NOT NULL,
+    control_id   TEXT NOT NULL,
+    message_type TEXT NOT NULL,
+    sent_at      TEXT,
+    received_at  TEXT NOT NULL,
+    raw          BLOB NOT NULL,
+    ack_code     TEXT NOT NULL CHECK (ack_code IN ('AA', 'AE', 'AR')),
+    reason       TEXT,
+    times_seen   INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (sender, control_id)
+) STRICT;
+
+CREATE TABLE exam_sources (
+    id          INTEGER PRIMARY KEY,
+    site        TEXT NOT NULL,
+    accession   TEXT NOT NULL,
+    source      TEXT NOT NULL CHECK (source IN ('hl7', 'import')),
+    source_ref  TEXT NOT NULL,
+    source_time TEXT NOT NULL,
+    facts       TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    UNIQUE (source, source_ref, accession)
+) STRICT;
+CREATE INDEX exam_sources_exam ON exam_sources (site, accession);
+CREATE TRIGGER exam_sources_no_update BEFORE UPDATE ON exam_sources
+BEGIN SELECT RAISE(ABORT, 'a source''s facts are kept as they came'); END;
+
+CREATE TABLE patient_merges (
+    from_hash TEXT PRIMARY KEY,
+    to_hash   TEXT NOT NULL,
+    at        TEXT NOT NULL
+) STRICT;
+
+ALTER TABLE exams ADD COLUMN cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1));
+ALTER TABLE exams ADD COLUMN report_status TEXT;
+ALTER TABLE exams ADD COLUMN report_findings TEXT;
+ALTER TABLE exams ADD COLUMN report_impression TEXT;
+ALTER TABLE exams ADD COLUMN reported_at TEXT;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
@@ -286,6 +334,7 @@ mod tests {
         "b166bf4a327542a0a294d1f268ccd658ede0670e335932a786aec24242997992", // 4: local secrets, sign-in attempts
         "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 5: center feed takes grants
         "c20a3e51bb8e255eb33408dcfe520dbc97ec06d7546f318eae074558e1e15620", // 6: gold feed, reads, disputes
+        "eb74c93c614fc4349599836bb453067503c2911142d2432ad402c949dd420a11", // 7: HL7 messages, exam sources
     ];
 
     #[test]

@@ -20,7 +20,7 @@ pub struct Store {
     pub(crate) site: SiteCode,
     pub(crate) device_id: String,
     patient_salt: String,
-    store_patient_names: bool,
+    pub(crate) store_patient_names: bool,
     rubric: Rubric,
 }
 
@@ -276,7 +276,7 @@ impl Store {
         Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
-    fn patient_hash(&self, id: &str) -> String {
+    pub(crate) fn patient_hash(&self, id: &str) -> String {
         let mut h = Sha256::new();
         h.update(self.patient_salt.as_bytes());
         h.update(b"\0");

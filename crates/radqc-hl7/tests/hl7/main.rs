@@ -351,10 +351,17 @@ fn an_order_with_two_exams_reads_two() {
         "ORC|NW|A-2|||SC",
         &seg("OBR", &[(1, "2"), (2, "A-2"), (4, "CT002^CT头颅平扫"), (18, "A-2")]),
     ]);
-    let inbound = read_utf8(text.as_bytes(), &Mapping::bundled(), zone()).1.unwrap();
+    // The second order names no modality: the first order's never speaks for it, so the
+    // message is refused whole (nothing of it applied), naming the order.
+    let refused = read_utf8(text.as_bytes(), &Mapping::bundled(), zone()).1.unwrap_err();
+    assert_eq!((refused.code, refused.location.as_deref()), (AckCode::Error, Some("IPC-5")));
+    assert!(refused.reason.contains("order A-2 has no modality"), "{}", refused.reason);
+    let fixed = text.replace("|A-2\r", "|A-2||||||MR\r");
+    assert_ne!(fixed, text);
+    let inbound = read_utf8(fixed.as_bytes(), &Mapping::bundled(), zone()).1.unwrap();
     let seen: Vec<(&str, Option<&str>)> =
         inbound.exams.iter().map(|e| (e.accession.as_str(), e.modality.as_ref().map(|m| m.as_str()))).collect();
-    assert_eq!(seen, [("A-1", Some("CT")), ("A-2", None)], "one order's fields never speak for another");
+    assert_eq!(seen, [("A-1", Some("CT")), ("A-2", Some("MR"))]);
 }
 
 #[test]

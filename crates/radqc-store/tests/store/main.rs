@@ -4,5 +4,6 @@ mod bad_files;
 mod durability;
 mod evaluations;
 mod gold;
+mod hl7;
 mod init;
 mod support;

@@ -1,0 +1,168 @@
+//! `radqc hl7 …`: the hospital's RIS connected over HL7 v2 / MLLP. `listen` keeps each message
+//! in the local store before answering it (`AA` only for a message on disk, `AE`/`AR` with the
+//! reason); `mapping` prints the field mapping in force (the default, or a hospital's file,
+//! checked).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::Subcommand;
+use radqc_hl7::{mllp, AckCode, Charset, ErrorCondition, Mapping, Refusal, Responder};
+use radqc_store::Store;
+
+use crate::local_cmd::DbArgs;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum CharsetArg {
+    Utf8,
+    Gb18030,
+}
+
+#[derive(Subcommand)]
+pub enum Hl7Command {
+    /// Take HL7 v2 messages over MLLP (orders, status, results, patient updates and merges) into
+    /// the store; each is on disk before its ACK. Prints `listening on ADDR` once bound.
+    Listen {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Address and port (2575 is HL7's registered port).
+        #[arg(long, default_value = "127.0.0.1:2575")]
+        listen: String,
+        /// The hospital's field mapping (JSON; `"extends": "default"` to name only what differs).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// The character set of a message whose MSH-18 names none.
+        #[arg(long, value_enum, default_value = "utf8")]
+        charset: CharsetArg,
+        /// MSH-4 of the answers (the receiving facility); default: the store's site.
+        #[arg(long)]
+        facility: Option<String>,
+    },
+    /// Print the field mapping in force as JSON (the default, or FILE after checking it).
+    Mapping {
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
+    },
+}
+
+pub fn run(command: Hl7Command) -> Result<ExitCode> {
+    match command {
+        Hl7Command::Mapping { file } => {
+            let mapping = load_mapping(file.as_deref())?;
+            println!("{}", serde_json::to_string_pretty(&mapping)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Hl7Command::Listen { db, listen, mapping, charset, facility } => {
+            let mapping = load_mapping(mapping.as_deref())?;
+            let store = db.open()?;
+            let zone = store.time_zone().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            let responder = Responder {
+                application: "RADQC".to_owned(),
+                facility: facility.unwrap_or_else(|| store.site().to_string()),
+            };
+            let charset = match charset {
+                CharsetArg::Utf8 => Charset::Utf8,
+                CharsetArg::Gb18030 => Charset::Gb18030,
+            };
+            let listener = TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
+            println!("listening on {}", listener.local_addr()?);
+            std::io::stdout().flush()?;
+            let shared = Arc::new(Shared { store: Mutex::new(store), mapping, zone, responder, charset });
+            for stream in listener.incoming() {
+                match stream {
+                    Ok(stream) => {
+                        let shared = Arc::clone(&shared);
+                        std::thread::spawn(move || {
+                            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+                            if let Err(e) = serve(stream, &shared) {
+                                eprintln!("radqc hl7: connection {peer}: {e:#}");
+                            }
+                        });
+                    }
+                    Err(e) => eprintln!("radqc hl7: accept: {e}"),
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn load_mapping(file: Option<&Path>) -> Result<Mapping> {
+    match file {
+        None => Ok(Mapping::bundled()),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            Ok(Mapping::from_json(&text, &path.display().to_string())?)
+        }
+    }
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    mapping: Mapping,
+    zone: radqc_domain::SiteZone,
+    responder: Responder,
+    charset: Charset,
+}
+
+/// One connection: frames in, each stored, then answered, in order.
+fn serve(mut stream: TcpStream, shared: &Shared) -> Result<()> {
+    stream.set_nodelay(true).ok();
+    let mut decoder = mllp::Decoder::new(radqc_hl7::message::MAX_MESSAGE);
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(());
+        }
+        decoder.push(&buf[..n]);
+        while let Some(frame) = decoder.next_frame() {
+            let answer = match frame {
+                Ok(payload) => answer(&payload, shared)?,
+                Err(e) => {
+                    let refusal = Refusal::reject(ErrorCondition::SegmentSequence, e.to_string());
+                    radqc_hl7::ack(None, &[], Some(&refusal), &shared.responder, Utc::now(), &answer_id())
+                }
+            };
+            stream.write_all(&mllp::frame(&answer))?;
+        }
+    }
+}
+
+/// The stored message's answer. A store that cannot keep it (a full disk) answers `AE` with
+/// the reason: the sender keeps the message and sends it again.
+fn answer(payload: &[u8], shared: &Shared) -> Result<Vec<u8>> {
+    let (message, read) = radqc_hl7::read(payload, shared.charset, &shared.mapping, shared.zone);
+    let now = Utc::now();
+    let saved = {
+        let mut store = shared.store.lock().map_err(|_| anyhow::anyhow!("the store's lock is poisoned"))?;
+        store.save_hl7(payload, read.as_ref(), now)
+    };
+    let refusal = match saved {
+        Ok(receipt) => match receipt.code {
+            "AA" => None,
+            code => Some(Refusal {
+                code: if code == "AE" { AckCode::Error } else { AckCode::Reject },
+                condition: read.as_ref().err().map_or(ErrorCondition::ApplicationInternalError, |r| r.condition),
+                location: read.as_ref().err().and_then(|r| r.location.clone()),
+                reason: receipt.reason.unwrap_or_default(),
+            }),
+        },
+        Err(e) => Some(Refusal::error(
+            ErrorCondition::ApplicationInternalError,
+            None,
+            format!("not stored, send it again ({}): {e}", e.code()),
+        )),
+    };
+    Ok(radqc_hl7::ack(message.as_ref(), payload, refusal.as_ref(), &shared.responder, now, &answer_id()))
+}
+
+/// An answer's own MSH-10.
+fn answer_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
