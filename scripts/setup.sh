@@ -96,8 +96,8 @@ else
   log "ui/node_modules matches package-lock.json"
 fi
 
-# --- Python venv for the WebDriver suite (tests/window) and the API fuzzer (tests/api:
-# schemathesis), inside target/ so git ignores it. Each requirements file has its own stamp;
+# --- Python venv for the WebDriver suite (tests/window), the API fuzzer (tests/api:
+# schemathesis) and the HL7 peer (tests/hl7: python-hl7), inside target/ so git ignores it. Each requirements file has its own stamp;
 # a new venv reinstalls both.
 VENV=target/e2e-venv
 VENV_STAMP=$VENV/.radqc-requirements.sha256
@@ -117,6 +117,15 @@ if [ ! -x "$VENV/bin/st" ] || stale "$API_STAMP" tests/api/requirements.txt; the
   stamp "$API_STAMP" tests/api/requirements.txt
 else
   log "$VENV matches tests/api/requirements.txt"
+fi
+
+HL7_STAMP=$VENV/.radqc-hl7-requirements.sha256
+if [ ! -x "$VENV/bin/mllp_send" ] || stale "$HL7_STAMP" tests/hl7/requirements.txt; then
+  log "the hl7 package for tests/hl7 in $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r tests/hl7/requirements.txt
+  stamp "$HL7_STAMP" tests/hl7/requirements.txt
+else
+  log "$VENV matches tests/hl7/requirements.txt"
 fi
 
 log "ready in $ROOT"

@@ -97,6 +97,13 @@ if [ -x target/debug/radqc ]; then
 else
   skip api-fuzz "cargo-test built no target/debug/radqc"
 fi
+# A department's day of HL7 v2 from the hl7 package's MLLP client into `radqc hl7 listen`, with a
+# SIGKILL of the listener mid-stream.
+if [ -x target/debug/radqc ]; then
+  step hl7-peer target/e2e-venv/bin/python tests/hl7/peer.py --radqc target/debug/radqc
+else
+  skip hl7-peer "cargo-test built no target/debug/radqc"
+fi
 step ui-typecheck in_ui npx --no-install vue-tsc --noEmit
 step ui-test in_ui npm test
 step ui-build in_ui npx --no-install vite build

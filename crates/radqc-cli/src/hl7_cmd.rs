@@ -43,6 +43,12 @@ pub enum Hl7Command {
         #[arg(long)]
         facility: Option<String>,
     },
+    /// Print the messages the store kept (sender, control id, type, answer, how often seen) as
+    /// JSON lines, without their content.
+    Messages {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the field mapping in force as JSON (the default, or FILE after checking it).
     Mapping {
         #[arg(value_name = "FILE")]
@@ -52,6 +58,14 @@ pub enum Hl7Command {
 
 pub fn run(command: Hl7Command) -> Result<ExitCode> {
     match command {
+        Hl7Command::Messages { db } => {
+            let store = db.open()?;
+            let mut out = std::io::stdout().lock();
+            for m in store.hl7_messages().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))? {
+                writeln!(out, "{}", serde_json::to_string(&m)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Hl7Command::Mapping { file } => {
             let mapping = load_mapping(file.as_deref())?;
             println!("{}", serde_json::to_string_pretty(&mapping)?);
