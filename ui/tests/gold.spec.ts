@@ -233,6 +233,20 @@ describe("金标准 screen", () => {
     expect(byId(wrapper, "gold-empty").text()).toBe("暂无金标准任务");
   });
 
+  it("appears once a gold reader signs in: the shell's session says so for the person signed in", async () => {
+    const { w, calls } = await mountApp(null, { sign_in: () => senior, gold_tasks: () => [] });
+    wrapper = w;
+    expect(w.find('[data-testid="nav-gold"]').exists()).toBe(false);
+    await byId(w, "roster-D9").trigger("click");
+    await flushPromises();
+    await byId(w, "sign-in-secret").setValue("radqc-demo");
+    await byId(w, "sign-in-secret-form").trigger("submit");
+    await flushPromises();
+    // Asked again after the sign-in: signed out, nobody reads gold cases.
+    expect(calls.filter((c) => c.cmd === "session").length).toBeGreaterThanOrEqual(2);
+    expect(w.find('[data-testid="nav-gold"]').exists()).toBe(true);
+  });
+
   it("lists the tasks with their read, exam, item, time and status", async () => {
     const saved = readRecord({ case_id: "demo-gold-dr", task: "third", findings: ["IQ-C1"] });
     const { w } = await mountApp(senior, {
