@@ -173,6 +173,15 @@ def test_gold_reader_reads_blind_by_keyboard(demo_driver: WebDriver, screenshot_
     assert layout_problems(d, ["gold-save", "gold-blind-read-0", "gold-blind-read-1"]) == []
     screenshot(d, screenshot_dir, "gold-third-read-en")
 
+    # The list in English, one task submitted.
+    click(d, "gold-back")
+    wait_for(d, "gold-tasks")
+    assert "Submitted · 4 · Good" in text_of(d, "gold-tasks")
+    assert "Third read (decides)" in text_of(d, "gold-tasks")
+    assert untranslated(d) == []
+    assert layout_problems(d, ["gold-tasks", f"gold-open-{THIRD}"]) == []
+    screenshot(d, screenshot_dir, "gold-tasks-en")
+
 
 def test_gold_change_in_my_qc(demo_driver: WebDriver, screenshot_dir: Path):
     d = demo_driver
