@@ -532,3 +532,66 @@ describe("报表 filters", () => {
     ]);
   });
 });
+
+describe("读片一致性 (the gold standard's reader agreement)", () => {
+  const agreement: NonNullable<Report["agreement"]> = {
+    period: "2026-11",
+    cases: 1,
+    by_item: [{ key: "IQ", scores: { cases: 1, agreed: 1, share: 1, kappa: null, kappa_undefined: "no_variance" }, verdicts: null }],
+    by_modality: [
+      { key: "CT", scores: { cases: 4, agreed: 3, share: 0.75, kappa: 0.6154, kappa_undefined: null }, verdicts: { cases: 2, agreed: 2, share: 1, kappa: 1, kappa_undefined: null } },
+    ],
+    by_pair: [{ key: "CLINIC-07/R1 × DEMO-RAD/D9", scores: { cases: 1, agreed: 1, share: 1, kappa: null, kappa_undefined: "no_variance" }, verdicts: null }],
+    reviewers: [{ reviewer: "DEMO-RAD/Q1", cases: 1, mean_difference: -2, harsher: 1, milder: 0, verdict_cases: 0 }],
+  };
+
+  it("has no tab without the section", async () => {
+    const { w } = await mountApp(Q1, { report_view: () => report() });
+    wrapper = w;
+    await openReports(w);
+    expect(w.find("#tab-agreement").exists()).toBe(false);
+  });
+
+  it("shows each figure with its cases, an undefined kappa as undefined (never 1 or 0), and the reviewers' bias", async () => {
+    const { w } = await mountApp(Q1, { report_view: () => report({ agreement }) });
+    wrapper = w;
+    await openReports(w);
+    expect(w.find("#tab-agreement").text()).toBe("读片一致性");
+    expect(byId(w, "agreement-summary").text()).toContain("已终判的金标准病例 1 例");
+    const item = byId(w, "agreement-byItem-row");
+    expect(item.text()).toContain("IQ 图像质量分析");
+    expect(item.get('[data-testid="agreement-scores-cases"]').text()).toBe("1");
+    const undefinedKappa = item.get('[data-testid="agreement-scores-kappa"]');
+    expect(undefinedKappa.text()).toBe("无法计算（无变异）");
+    expect(undefinedKappa.attributes("data-undefined")).toBe("no_variance");
+    expect(item.text()).toContain("无此类病例"); // no AF case behind this row
+    const modality = byId(w, "agreement-byModality-row");
+    expect(modality.findAll('[data-testid$="-kappa"]').map((k) => k.text())).toEqual(["0.615", "1.000"]);
+    expect(modality.text()).toContain("75.0");
+    // This site's reader by name, the other site's code as it is.
+    expect(byId(w, "agreement-byPair-row").text()).toContain("CLINIC-07/R1 × 吴强 (D9)");
+    const reviewer = byId(w, "agreement-reviewers-row");
+    expect(reviewer.text()).toContain("郑丽 (Q1)");
+    expect(byId(w, "agreement-mean").text()).toBe("-2.000");
+    expect(reviewer.text()).toContain("偏严格");
+  });
+
+  it("reads the same in English", async () => {
+    const { w } = await mountApp(Q1, { report_view: () => report({ agreement }) });
+    wrapper = w;
+    await byId(w, "lang-toggle").trigger("click");
+    await openReports(w);
+    expect(byId(w, "agreement-byItem-row").get('[data-testid="agreement-scores-kappa"]').text()).toBe("undefined (no variance)");
+  });
+
+  it("marks figure 3's gold results with a chip", async () => {
+    const { w } = await mountApp(Q1, {
+      report_view: () => report({ deduction_details: [fact(), fact({ id: "g", mode: "gold", score: 4, grade: "good" })] }),
+    });
+    wrapper = w;
+    await openReports(w);
+    const rows = w.findAll('[data-testid="fig3-row"]');
+    expect(rows.map((r) => r.find('[data-testid="fig3-gold"]').exists())).toEqual([false, true]);
+    expect(rows[1]!.get('[data-testid="fig3-gold"]').text()).toBe("金标准");
+  });
+});

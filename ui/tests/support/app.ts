@@ -21,7 +21,26 @@ export async function mountApp(
   user: StaffMember | null,
   handlers: Record<string, Handler> = {},
 ): Promise<{ w: VueWrapper; calls: Call[] }> {
-  const calls = mockShell({ ...baseHandlers(user), ...handlers });
+  // Like the shell, `session` answers for whoever signed in since (unless a test answers it).
+  let current = user;
+  const merged: Record<string, Handler> = { ...baseHandlers(user), session: () => session(current), ...handlers };
+  for (const name of ["sign_in", "change_secret"]) {
+    const signIn = merged[name];
+    if (signIn)
+      merged[name] = async (a) => {
+        const member = (await signIn(a)) as StaffMember;
+        current = member;
+        return member;
+      };
+  }
+  const signOut = merged.sign_out;
+  if (signOut)
+    merged.sign_out = async (a) => {
+      const answer = await signOut(a);
+      current = null;
+      return answer;
+    };
+  const calls = mockShell(merged);
   const w = mount(App, { global: { plugins: [createAppI18n()] }, attachTo: document.body });
   await flushPromises();
   return { w, calls };
