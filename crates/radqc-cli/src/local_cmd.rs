@@ -137,6 +137,24 @@ pub enum LocalCommand {
         #[arg(long)]
         to: Option<String>,
     },
+    /// Import a worklist (检查登记表) exported from the RIS, as CSV (UTF-8 or GB18030) or XLSX: each
+    /// row an exam, merged with what HL7 and the app know of it. Rows already imported (from any
+    /// file) change nothing. With a bad row nothing is written, unless --skip-bad.
+    Import {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The column mapping (JSON); default: the bundled one (Chinese and English headers).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Check every row and print what an import would do; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the good rows even when some are bad (the bad ones are listed).
+        #[arg(long)]
+        skip_bad: bool,
+        /// The worklist: .csv or .xlsx (its first sheet).
+        worklist: PathBuf,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -278,6 +296,9 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         LocalCommand::Key { command: KeyCommand::Move { db, to } } => key_move(&db, to),
         LocalCommand::Save { db } => save(&db),
         LocalCommand::Export { db } => export(&db),
+        LocalCommand::Import { db, mapping, dry_run, skip_bad, worklist } => {
+            crate::worklist::import(&db, mapping.as_deref(), dry_run, skip_bad, &worklist)
+        }
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
         LocalCommand::Gold { command } => gold(command),
         LocalCommand::Dispute { db, evaluation, by, reason } => {

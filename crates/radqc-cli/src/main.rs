@@ -7,6 +7,7 @@ mod local_cmd;
 mod report_cmd;
 mod rubric_cmd;
 mod score_cmd;
+mod worklist;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,5 @@
-//! Exams as the hospital's RIS sends them (HL7 v2, read by `radqc-hl7`): each message is kept
+//! Exams as the hospital's RIS sends them (HL7 v2, read by `radqc-hl7`; a worklist file's rows,
+//! `import.rs`, are merged the same way): each message is kept
 //! whole, with the answer it got, in the transaction that applies it, so an `AA` is sent only
 //! for a message on disk; a message repeated (the same sender and MSH-10) is answered as the
 //! first time and applied once. Each message's facts about an exam are one row of
@@ -18,9 +19,9 @@ use crate::store::{ts, Store};
 
 /// One exam's facts from one message, as `exam_sources` keeps them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct SourceFacts {
-    exam: ExamFacts,
-    patient: PatientFacts,
+pub(crate) struct SourceFacts {
+    pub(crate) exam: ExamFacts,
+    pub(crate) patient: PatientFacts,
 }
 
 /// What the store did with a message: the answer to send.
@@ -306,7 +307,7 @@ impl Store {
     /// Writes the exam row from every source's facts about it: each field the latest source
     /// (by source time, then by source) that has it; an exam is made once its modality and
     /// item are known (a result may come before its order).
-    fn merge_exam(&self, tx: &Transaction<'_>, accession: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    pub(crate) fn merge_exam(&self, tx: &Transaction<'_>, accession: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
         let rows: Vec<String> = {
             let mut stmt = tx.prepare_cached(
                 "SELECT facts FROM exam_sources WHERE site = ?1 AND accession = ?2 ORDER BY source_time, source_ref",

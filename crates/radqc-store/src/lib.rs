@@ -11,6 +11,7 @@ mod error;
 mod fork;
 mod gold;
 mod hl7;
+mod import;
 mod keystore;
 mod model;
 mod open;
@@ -24,6 +25,7 @@ pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
 pub use gold::{AppliedFinal, NewGoldRead, OpenAssignment};
 pub use hl7::{ExamReport, Hl7Logged, Hl7Receipt};
+pub use import::{BadRow, ImportReport, WorklistMapping, DEFAULT_WORKLIST_MAPPING};
 pub use keystore::{
     key_source, move_key, KeyMoved, KeyPlacement, KeySource, KeystoreEntry, LoadedKey, KEYSTORE_SERVICE,
 };

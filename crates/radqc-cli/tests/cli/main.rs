@@ -9,6 +9,7 @@ mod enroll;
 mod gate;
 mod gold;
 mod grants;
+mod import;
 mod keystore;
 mod local;
 mod migrations;
