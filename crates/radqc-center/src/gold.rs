@@ -555,22 +555,13 @@ impl GoldBook {
             serde_json::to_string(&message).expect("a message serializes"),
         ));
         if let Some(d) = &case.dispute {
-            let score = |s: Option<radqc_domain::Score>| s.map_or("—".to_owned(), |s| s.get().to_string());
+            let (was_zh, was_en) = radqc_protocol::result_words(case.original.score, case.original.grade);
+            let (now_zh, now_en) = radqc_protocol::result_words(result.score, result.grade);
             let text = format!(
-                "您对检查 {} {} 项评分的申诉已经金标准复核：原 {} 分（{}），复核结果 {} 分（{}）。\
-                 Your dispute of {} on exam {} was reviewed by the gold standard: {} ({}) became {} ({}).",
-                case.accession,
-                case.item,
-                score(case.original.score),
-                case.original.grade,
-                score(result.score),
-                result.grade,
-                case.item,
-                case.accession,
-                score(case.original.score),
-                case.original.grade,
-                score(result.score),
-                result.grade,
+                "您对检查 {acc} {item} 项评分的申诉已经金标准复核：原 {was_zh}，复核结果 {now_zh}。\
+                 Your dispute of {item} on exam {acc} was reviewed by the gold standard: {was_en} became {now_en}.",
+                acc = case.accession,
+                item = case.item,
             );
             let notice = NoticeMessage::GoldOutcome {
                 case_id: case.id.clone(),

@@ -873,14 +873,28 @@ impl GoldFinal {
     }
 }
 
+/// An evaluation's result in words, Chinese and English: `2 分（不合格）` and `2 (fail)`, or for
+/// the application form (pass / fail only) `不合格` and `fail`.
+pub fn result_words(score: Option<Score>, grade: Grade) -> (String, String) {
+    match score {
+        Some(s) => (format!("{} 分（{}）", s.get(), grade.label_zh()), format!("{} ({grade})", s.get())),
+        None => (grade.label_zh().to_owned(), grade.to_string()),
+    }
+}
+
 /// The note of a gold result: the case, how it was decided, and the original score it replaces
-/// (so the change shows wherever the result is listed, figure 3 and the exports included).
+/// (so the change shows wherever the result is listed, figure 3 and the exports included), in
+/// Chinese, then in English.
 pub fn gold_note(case_id: &str, decided_by: GoldTask, original: &EvaluationRecord) -> String {
-    let how = if decided_by == GoldTask::Third { "仲裁 adjudicated" } else { "双读一致 the two reads agreed" };
-    let score = original.score.map_or("—".to_owned(), |s| s.get().to_string());
+    let (how_zh, how_en) = if decided_by == GoldTask::Third {
+        ("第三读裁定", "adjudicated")
+    } else {
+        ("两读一致", "the two reads agreed")
+    };
+    let (zh, en) = result_words(original.score, original.grade);
     format!(
-        "金标准 gold standard case {case_id} ({how}); 原评分 original {score} ({}) by {}",
-        original.grade, original.reviewer
+        "金标准复核 {case_id}（{how_zh}），原评分 {zh}，评分人 {r}。Gold standard case {case_id} ({how_en}); the original {en} by {r}.",
+        r = original.reviewer
     )
 }
 

@@ -353,6 +353,11 @@ fn gold_cases_are_read_at_two_sites_decided_and_counted_and_a_dispute_closes_wit
         (Some("S1"), Some(id3.as_str()), done3["result"]["id"].as_str()),
         "{outcome}"
     );
+    let text = outcome["body"]["text"].as_str().or(outcome["text"].as_str()).unwrap_or_default();
+    assert!(
+        text.contains("复核结果 4 分（良好）") && text.contains("became 4 (good)") && !text.contains("（fail）"),
+        "the outcome in words, each language its own: {text}"
+    );
     let others = json_lines(&ok(&["local", "notices", "--db", &a.db, "--to", "A1"], ""));
     assert!(others.iter().all(|n| n["kind"] != "gold_outcome"), "the outcome is S1's only: {others:?}");
 
