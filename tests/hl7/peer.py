@@ -9,8 +9,8 @@ started again; the client sends again whatever was not answered, as an MLLP send
 
 It checks: every bad message got AE or AR (and every good one AA); every message answered AA
 before the kill is in the store; the workload of figure 5 (`radqc report`) equals the count
-computed here from the messages, per technologist and modality; the patient data of 5.3 a
-(sex and age) reached the exams.
+computed here from the messages, per technologist and modality; the technologists the RIS
+named are listed for mapping to the roster (`radqc hl7 staff`).
 
 Usage: peer.py --radqc target/debug/radqc [--exams 600]
 """
@@ -253,6 +253,15 @@ def main():
             diff = {k: (day.workload.get(k, 0), got.get(k, 0)) for k in set(got) | set(day.workload)
                     if day.workload.get(k, 0) != got.get(k, 0)}
             failures.append(f"figure 5 differs from the messages (expected, got): {diff}")
+        # Staff codes the RIS named are kept and listed for mapping to the roster (none here).
+        listed = [json.loads(l) for l in subprocess.run([radqc, "hl7", "staff", "--db", db], check=True,
+                                                          capture_output=True, text=True).stdout.splitlines()]
+        techs = {(r["code"], r["exams"]) for r in listed if r["role"] == "technologist"}
+        performed_by = Counter()
+        for (tech, _), count in day.workload.items():
+            performed_by[tech] += count
+        if {t for t, _ in techs} != set(performed_by) or any(n < performed_by[t] for t, n in techs):
+            failures.append(f"the RIS's technologists are not all listed for mapping: {sorted(techs)}")
         total = sum(day.workload.values())
         if report["workload"]["total"] != total:
             failures.append(f"workload total {report['workload']['total']} != {total}")

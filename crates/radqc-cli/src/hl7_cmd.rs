@@ -49,6 +49,13 @@ pub enum Hl7Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Print the staff codes the RIS named on exams that are not in the site's roster (the
+    /// roster the center published last), by role, with how many exams name each: for the QC
+    /// officer to map; they are kept as sent, never dropped nor made into people.
+    Staff {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the field mapping in force as JSON (the default, or FILE after checking it).
     Mapping {
         #[arg(value_name = "FILE")]
@@ -63,6 +70,29 @@ pub fn run(command: Hl7Command) -> Result<ExitCode> {
             let mut out = std::io::stdout().lock();
             for m in store.hl7_messages().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))? {
                 writeln!(out, "{}", serde_json::to_string(&m)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Hl7Command::Staff { db } => {
+            let store = db.open()?;
+            let site = store.site().to_string();
+            let published = store
+                .feed_items(radqc_protocol::FeedKind::Roster)
+                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            let roster: Vec<String> = published
+                .iter()
+                .rev()
+                .find(|i| i.site.as_deref() == Some(site.as_str()))
+                .map(|i| serde_json::from_value::<radqc_protocol::RosterBody>(i.body.clone()))
+                .transpose()
+                .context("the roster the center published does not read")?
+                .map(|b| b.staff.into_iter().filter(|m| m.site == site).map(|m| m.code).collect())
+                .unwrap_or_default();
+            let mut out = std::io::stdout().lock();
+            for (role, code, exams) in
+                store.unknown_staff(&roster).map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?
+            {
+                writeln!(out, "{}", serde_json::json!({"role": role, "code": code, "exams": exams}))?;
             }
             Ok(ExitCode::SUCCESS)
         }
