@@ -2,7 +2,8 @@
 //! (`mllp`), the message with its delimiters and character set (`message`: UTF-8 or GB18030,
 //! by MSH-18), the answer (`ack`: AA once stored, AE or AR with the reason in MSA-3 and ERR),
 //! and what a message says about exams (`extract`), by a field mapping that is data
-//! (`mapping`, `assets/hl7/mapping.json`: IHE Radiology Scheduled Workflow by default).
+//! (`mapping`, `assets/hl7/mapping.json`: IHE Radiology Scheduled Workflow by default); and a
+//! worklist spreadsheet's bytes as rows of text (`worklist`), the RIS's other way out.
 //!
 //! Architecture Invariant: no I/O and no clock here: the listener (`radqc hl7 listen`) owns the
 //! socket and the store, and passes the time in. A message either reads whole or is refused
@@ -13,6 +14,7 @@ pub mod extract;
 pub mod mapping;
 pub mod message;
 pub mod mllp;
+pub mod worklist;
 
 pub use ack::{ack, AckCode, ErrorCondition, Refusal, Responder};
 pub use extract::{extract, ExamFacts, Inbound, PatientFacts, ReportFacts, ResultStatus};
