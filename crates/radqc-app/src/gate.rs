@@ -15,9 +15,57 @@ use crate::ExamView;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
-    pub exam: ExamInput,
+    pub exam: SignExam,
     /// The doctor signing.
     pub signer: StaffCode,
+}
+
+/// The exam of a signing: as the workstation knows it, or only its accession (and site) when the
+/// RIS sent the exam already (HL7, a worklist): the panel then shows the exam as the RIS sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignExam {
+    Full(Box<ExamInput>),
+    Known { accession: String, site: Option<radqc_domain::SiteCode> },
+}
+
+impl SignExam {
+    pub fn accession(&self) -> &str {
+        match self {
+            SignExam::Full(e) => &e.accession,
+            SignExam::Known { accession, .. } => accession,
+        }
+    }
+    pub fn site(&self) -> Option<&radqc_domain::SiteCode> {
+        match self {
+            SignExam::Full(e) => e.site.as_ref(),
+            SignExam::Known { site, .. } => site.as_ref(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SignExam {
+    /// `{"accession": …}` (with `site` at most) names a known exam; anything more is a whole
+    /// exam, read with the exam's own rules (so its errors name the field that is wrong).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SignExam, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let only_names = value.as_object().is_some_and(|o| o.keys().all(|k| k == "accession" || k == "site"));
+        if only_names {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Known {
+                accession: String,
+                #[serde(default)]
+                site: Option<radqc_domain::SiteCode>,
+            }
+            let k: Known = serde_json::from_value(value).map_err(D::Error::custom)?;
+            if k.accession.trim().is_empty() {
+                return Err(D::Error::custom("exam.accession is empty"));
+            }
+            return Ok(SignExam::Known { accession: k.accession, site: k.site });
+        }
+        serde_json::from_value::<ExamInput>(value).map(|e| SignExam::Full(Box::new(e))).map_err(D::Error::custom)
+    }
 }
 
 /// The answer the workstation finally gets.

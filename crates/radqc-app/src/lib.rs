@@ -33,7 +33,7 @@ pub use demo::seed_demo;
 pub use drill::Drill;
 pub use error::{AppError, ErrorCode};
 pub use exams::{ExamDetail, ExamView, FindExams};
-pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignRequest, SignResponse, Waiter};
+pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignExam, SignRequest, SignResponse, Waiter};
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
 pub use gold::{DisputeInput, GoldChange, GoldReadInput, GoldTaskView, MyScore};
 pub use notices::Notice;

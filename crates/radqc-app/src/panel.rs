@@ -149,7 +149,7 @@ impl App {
 }
 
 /// The exam as the store takes it back (saving with an evaluation updates nothing it knows).
-fn exam_input(e: &ExamRecord) -> ExamInput {
+pub(crate) fn exam_input(e: &ExamRecord) -> ExamInput {
     ExamInput {
         site: Some(e.site.clone()),
         accession: e.accession.clone(),

@@ -34,14 +34,39 @@ impl App {
         };
         // A workstation that retries a signing while it is held (its own timeout, a second
         // click) joins that hold: one signing is one panel and one QC, never a second draw.
-        let site = req.exam.site.clone().unwrap_or_else(|| self.store.site().clone());
-        if let Some((view, waiter, decision)) = self.gates.join(site.as_str(), &req.exam.accession, req.signer.as_str())
-        {
-            self.store.audit(req.signer.as_str(), "sign_retried", Some(&req.exam.accession), Some(&view.id), now)?;
+        let site = req.exam.site().cloned().unwrap_or_else(|| self.store.site().clone());
+        let accession = req.exam.accession();
+        if let Some((view, waiter, decision)) = self.gates.join(site.as_str(), accession, req.signer.as_str()) {
+            self.store.audit(req.signer.as_str(), "sign_retried", Some(accession), Some(&view.id), now)?;
             return Ok(SignResponse::Hold { gate: Box::new(view), waiter, decision, retry: true });
         }
-        let event = self.store.record_event(&req.exam, ExamEventKind::ReportSigned, &req.signer, now, now)?;
-        let exam = self.exam(req.exam.site.as_ref(), &req.exam.accession)?;
+        // Only the accession: the exam as the RIS sent it (HL7, a worklist), else refused.
+        let input = match &req.exam {
+            crate::gate::SignExam::Full(e) => (**e).clone(),
+            crate::gate::SignExam::Known { accession, site } => match self.store.exam(site.as_ref(), accession)? {
+                Some(known) => {
+                    let mut input = crate::panel::exam_input(&known);
+                    // The doctor signing the report is its reporting doctor, when the RIS has not
+                    // said (a result message names them later, and wins by its time).
+                    input.staff.reporting_doctor.get_or_insert_with(|| req.signer.clone());
+                    input
+                }
+                None => {
+                    return Err(AppError::new(
+                        ErrorCode::UnknownExam,
+                        format!(
+                        "检查 {accession} 尚未从 RIS 收到：请在签名请求中发送完整的检查信息（设备类型、检查部位等）"
+                    ),
+                        format!(
+                        "exam {accession} has not arrived from the RIS: send the whole exam (modality, exam_item, …) \
+                             with the signing"
+                    ),
+                    ))
+                }
+            },
+        };
+        let event = self.store.record_event(&input, ExamEventKind::ReportSigned, &req.signer, now, now)?;
+        let exam = self.exam(input.site.as_ref(), &input.accession)?;
         let rules = self.sampling_rules()?;
         let key = self.sampling_key(now)?;
         // The monthly minimum and maximum count the site's local month.

@@ -11,6 +11,7 @@ use radqc_app::{
 };
 use serde_json::json;
 
+mod ris;
 mod roster;
 mod sign_in;
 
