@@ -23,7 +23,7 @@ use tauri::Manager;
 pub use ipc_error::IpcError;
 
 /// Command-line options: `--demo`, `--data-dir DIR`, `--gate-port PORT`, `--allow-on-close`,
-/// `--idle-lock SECONDS`.
+/// `--idle-lock SECONDS`, `--hl7-listen ADDR` (with `--hl7-mapping FILE`, `--hl7-gb18030`).
 #[derive(Debug, Clone)]
 pub struct Options {
     pub demo: bool,
@@ -31,6 +31,10 @@ pub struct Options {
     pub gate_port: u16,
     pub when_panel_closed: PanelClosedPolicy,
     pub idle_lock: Duration,
+    /// Where the app takes HL7 v2 from the RIS (MLLP), when configured: `0.0.0.0:2575`.
+    pub hl7_listen: Option<String>,
+    pub hl7_mapping: Option<PathBuf>,
+    pub hl7_gb18030: bool,
 }
 
 /// The port the reading workstation's hook talks to unless told otherwise.
@@ -44,6 +48,9 @@ impl Options {
             gate_port: DEFAULT_GATE_PORT,
             when_panel_closed: PanelClosedPolicy::Block,
             idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+            hl7_listen: None,
+            hl7_mapping: None,
+            hl7_gb18030: false,
         };
         let mut args = args.into_iter();
         while let Some(a) = args.next() {
@@ -51,6 +58,9 @@ impl Options {
                 "--demo" => o.demo = true,
                 "--allow-on-close" => o.when_panel_closed = PanelClosedPolicy::Allow,
                 "--data-dir" => o.data_dir = Some(args.next().ok_or("--data-dir needs a folder")?.into()),
+                "--hl7-listen" => o.hl7_listen = Some(args.next().ok_or("--hl7-listen needs ADDR:PORT")?),
+                "--hl7-mapping" => o.hl7_mapping = Some(args.next().ok_or("--hl7-mapping needs a file")?.into()),
+                "--hl7-gb18030" => o.hl7_gb18030 = true,
                 "--gate-port" => {
                     let v = args.next().ok_or("--gate-port needs a port")?;
                     o.gate_port = v.parse().map_err(|_| format!("--gate-port: `{v}` is not a port"))?;
@@ -66,7 +76,7 @@ impl Options {
                 other => {
                     return Err(format!(
                         "unknown option `{other}` (known: --demo, --data-dir DIR, --gate-port PORT, --allow-on-close, \
-                         --idle-lock SECONDS)"
+                         --idle-lock SECONDS, --hl7-listen ADDR:PORT, --hl7-mapping FILE, --hl7-gb18030)"
                     ))
                 }
             }
@@ -250,6 +260,14 @@ pub fn run(options: Options) {
             match gate_http::start(options.gate_port, shared.clone(), tauri_app.handle().clone()) {
                 Ok(url) => shared.lock().map_err(|e| e.to_string())?.set_gate_url(url),
                 Err(e) => eprintln!("radqc-desktop: gate API not started on port {}: {e}", options.gate_port),
+            }
+            if let Some(listen) = &options.hl7_listen {
+                // Configured, it must run: a RIS sending to a port nobody holds loses nothing
+                // (it keeps the unanswered message), but the site must know.
+                let addr =
+                    radqc_app::start_hl7(shared.0.clone(), listen, options.hl7_mapping.as_deref(), options.hl7_gb18030)
+                        .map_err(|e| format!("--hl7-listen {listen}: {e}"))?;
+                eprintln!("radqc-desktop: HL7 listening on {addr}");
             }
             spawn_sync_loop(shared.clone());
             spawn_idle_lock(shared.clone(), tauri_app.handle().clone());

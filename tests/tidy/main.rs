@@ -24,7 +24,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     ("radqc-hl7", &["radqc-domain"], &[]),
     // Its tests feed it from real stores through the real client.
     ("radqc-center", &["radqc-domain", "radqc-export", "radqc-protocol"], &["radqc-store", "radqc-sync"]),
-    ("radqc-app", &["radqc-domain", "radqc-protocol", "radqc-store", "radqc-sync"], &[]),
+    ("radqc-app", &["radqc-domain", "radqc-hl7", "radqc-protocol", "radqc-store", "radqc-sync"], &[]),
     // Its tests run `radqc gate` against the app's real gate API.
     (
         "radqc-cli",

@@ -15,6 +15,7 @@ mod gate;
 pub mod gate_http;
 mod gate_token;
 mod gold;
+mod hl7;
 mod notices;
 mod panel;
 mod reports;
@@ -36,6 +37,7 @@ pub use exams::{ExamDetail, ExamView, FindExams};
 pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignExam, SignRequest, SignResponse, Waiter};
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
 pub use gold::{DisputeInput, GoldChange, GoldReadInput, GoldTaskView, MyScore};
+pub use hl7::start_hl7;
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
 /// Who may do what, by role: the grants the center published (`Store::grants`).

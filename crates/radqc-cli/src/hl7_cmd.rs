@@ -3,8 +3,8 @@
 //! reason); `mapping` prints the field mapping in force (the default, or a hospital's file,
 //! checked).
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::Subcommand;
-use radqc_hl7::{mllp, AckCode, Charset, ErrorCondition, Mapping, Refusal, Responder};
-use radqc_store::Store;
+use radqc_hl7::{Charset, ErrorCondition, Mapping, Refusal, Responder};
+use radqc_store::Hl7Intake;
 
 use crate::local_cmd::DbArgs;
 
@@ -104,7 +104,7 @@ pub fn run(command: Hl7Command) -> Result<ExitCode> {
         Hl7Command::Listen { db, listen, mapping, charset, facility } => {
             let mapping = load_mapping(mapping.as_deref())?;
             let store = db.open()?;
-            let zone = store.time_zone().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            store.time_zone().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
             let responder = Responder {
                 application: "RADQC".to_owned(),
                 facility: facility.unwrap_or_else(|| store.site().to_string()),
@@ -116,21 +116,27 @@ pub fn run(command: Hl7Command) -> Result<ExitCode> {
             let listener = TcpListener::bind(&listen).with_context(|| format!("cannot listen on {listen}"))?;
             println!("listening on {}", listener.local_addr()?);
             std::io::stdout().flush()?;
-            let shared = Arc::new(Shared { store: Mutex::new(store), mapping, zone, responder, charset });
-            for stream in listener.incoming() {
-                match stream {
-                    Ok(stream) => {
-                        let shared = Arc::clone(&shared);
-                        std::thread::spawn(move || {
-                            let peer = stream.peer_addr().map(|a| a.to_string()).unwrap_or_default();
-                            if let Err(e) = serve(stream, &shared) {
-                                eprintln!("radqc hl7: connection {peer}: {e:#}");
-                            }
-                        });
+            let intake = Hl7Intake { mapping, unnamed: charset, responder: responder.clone() };
+            let store = Mutex::new(store);
+            let answer = move |payload: &[u8]| -> Vec<u8> {
+                match store.lock() {
+                    Ok(mut store) => store.answer_hl7(payload, &intake, Utc::now()),
+                    // A thread panicked holding the store: refuse, the sender keeps the message.
+                    Err(_) => {
+                        let refusal =
+                            Refusal::error(ErrorCondition::ApplicationInternalError, None, "the store is unavailable");
+                        radqc_hl7::ack(
+                            None,
+                            payload,
+                            Some(&refusal),
+                            &intake.responder,
+                            Utc::now(),
+                            &radqc_hl7::listen::answer_id(),
+                        )
                     }
-                    Err(e) => eprintln!("radqc hl7: accept: {e}"),
                 }
-            }
+            };
+            radqc_hl7::listen::serve_forever(listener, responder, Arc::new(answer));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -144,69 +150,4 @@ fn load_mapping(file: Option<&Path>) -> Result<Mapping> {
             Ok(Mapping::from_json(&text, &path.display().to_string())?)
         }
     }
-}
-
-struct Shared {
-    store: Mutex<Store>,
-    mapping: Mapping,
-    zone: radqc_domain::SiteZone,
-    responder: Responder,
-    charset: Charset,
-}
-
-/// One connection: frames in, each stored, then answered, in order.
-fn serve(mut stream: TcpStream, shared: &Shared) -> Result<()> {
-    stream.set_nodelay(true).ok();
-    let mut decoder = mllp::Decoder::new(radqc_hl7::message::MAX_MESSAGE);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        decoder.push(&buf[..n]);
-        while let Some(frame) = decoder.next_frame() {
-            let answer = match frame {
-                Ok(payload) => answer(&payload, shared)?,
-                Err(e) => {
-                    let refusal = Refusal::reject(ErrorCondition::SegmentSequence, e.to_string());
-                    radqc_hl7::ack(None, &[], Some(&refusal), &shared.responder, Utc::now(), &answer_id())
-                }
-            };
-            stream.write_all(&mllp::frame(&answer))?;
-        }
-    }
-}
-
-/// The stored message's answer. A store that cannot keep it (a full disk) answers `AE` with
-/// the reason: the sender keeps the message and sends it again.
-fn answer(payload: &[u8], shared: &Shared) -> Result<Vec<u8>> {
-    let (message, read) = radqc_hl7::read(payload, shared.charset, &shared.mapping, shared.zone);
-    let now = Utc::now();
-    let saved = {
-        let mut store = shared.store.lock().map_err(|_| anyhow::anyhow!("the store's lock is poisoned"))?;
-        store.save_hl7(payload, read.as_ref(), now)
-    };
-    let refusal = match saved {
-        Ok(receipt) => match receipt.code {
-            "AA" => None,
-            code => Some(Refusal {
-                code: if code == "AE" { AckCode::Error } else { AckCode::Reject },
-                condition: read.as_ref().err().map_or(ErrorCondition::ApplicationInternalError, |r| r.condition),
-                location: read.as_ref().err().and_then(|r| r.location.clone()),
-                reason: receipt.reason.unwrap_or_default(),
-            }),
-        },
-        Err(e) => Some(Refusal::error(
-            ErrorCondition::ApplicationInternalError,
-            None,
-            format!("not stored, send it again ({}): {e}", e.code()),
-        )),
-    };
-    Ok(radqc_hl7::ack(message.as_ref(), payload, refusal.as_ref(), &shared.responder, now, &answer_id()))
-}
-
-/// An answer's own MSH-10.
-fn answer_id() -> String {
-    uuid::Uuid::now_v7().simple().to_string()
 }

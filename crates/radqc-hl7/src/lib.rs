@@ -5,12 +5,13 @@
 //! (`mapping`, `assets/hl7/mapping.json`: IHE Radiology Scheduled Workflow by default); and a
 //! worklist spreadsheet's bytes as rows of text (`worklist`), the RIS's other way out.
 //!
-//! Architecture Invariant: no I/O and no clock here: the listener (`radqc hl7 listen`) owns the
-//! socket and the store, and passes the time in. A message either reads whole or is refused
-//! with the field to blame; nothing is read half.
+//! Architecture Invariant: no file and no store here: `listen` owns the sockets and hands each
+//! frame to the caller, which stores it before it answers (`radqc hl7 listen`, the desktop app).
+//! A message either reads whole or is refused with the field to blame; nothing is read half.
 
 pub mod ack;
 pub mod extract;
+pub mod listen;
 pub mod mapping;
 pub mod message;
 pub mod mllp;

@@ -63,7 +63,47 @@ fn code_str(c: AckCode) -> &'static str {
     c.as_str()
 }
 
+/// How a listener reads and answers messages: the mapping, the charset of a message that names
+/// none, and who answers.
+#[derive(Debug, Clone)]
+pub struct Hl7Intake {
+    pub mapping: radqc_hl7::Mapping,
+    pub unnamed: radqc_hl7::Charset,
+    pub responder: radqc_hl7::Responder,
+}
+
 impl Store {
+    /// One frame's payload read, kept and applied, and its answer (the ACK's bytes): `AA` only
+    /// once the message is on disk; a store that cannot keep it (a full disk) answers `AE` with
+    /// the reason, so the sender keeps the message and sends it again.
+    pub fn answer_hl7(&mut self, payload: &[u8], intake: &Hl7Intake, now: DateTime<Utc>) -> Vec<u8> {
+        use radqc_hl7::ErrorCondition;
+        let zone = self.time_zone().unwrap_or_default();
+        let (message, read) = radqc_hl7::read(payload, intake.unnamed, &intake.mapping, zone);
+        let refusal = match self.save_hl7(payload, read.as_ref(), now) {
+            Ok(receipt) if receipt.code == "AA" => None,
+            Ok(receipt) => Some(Refusal {
+                code: if receipt.code == "AE" { AckCode::Error } else { AckCode::Reject },
+                condition: read.as_ref().err().map_or(ErrorCondition::ApplicationInternalError, |r| r.condition),
+                location: read.as_ref().err().and_then(|r| r.location.clone()),
+                reason: receipt.reason.unwrap_or_default(),
+            }),
+            Err(e) => Some(Refusal::error(
+                ErrorCondition::ApplicationInternalError,
+                None,
+                format!("not stored, send it again ({}): {e}", e.code()),
+            )),
+        };
+        radqc_hl7::ack(
+            message.as_ref(),
+            payload,
+            refusal.as_ref(),
+            &intake.responder,
+            now,
+            &radqc_hl7::listen::answer_id(),
+        )
+    }
+
     /// Keeps a message and applies what it says, in one durable transaction; the receipt is the
     /// answer to send once this returns. `read` is what `radqc_hl7::read` made of `raw`: a
     /// refused message is kept (with its reason) and changes no exam.

@@ -24,7 +24,7 @@ pub use center_link::{is_loopback_host, CenterLink, CenterTrust, SyncStatus};
 pub use error::StoreError;
 pub use fork::{ForkPlan, ForkRecord, Pullback, Restored};
 pub use gold::{AppliedFinal, NewGoldRead, OpenAssignment};
-pub use hl7::{ExamReport, Hl7Logged, Hl7Receipt};
+pub use hl7::{ExamReport, Hl7Intake, Hl7Logged, Hl7Receipt};
 pub use import::{BadRow, ImportReport, WorklistMapping, DEFAULT_WORKLIST_MAPPING};
 pub use keystore::{
     key_source, move_key, KeyMoved, KeyPlacement, KeySource, KeystoreEntry, LoadedKey, KEYSTORE_SERVICE,
