@@ -35,3 +35,10 @@ export function enterPanel(priority = 0): PanelSlot {
     },
   };
 }
+
+/** 1-9 from the key's position (so Shift+1 is still 1), or from the character: the digit a
+ *  panel's shortcut toggles the criterion of. */
+export function digitOf(e: KeyboardEvent): number | null {
+  const m = /^(?:Digit|Numpad)([1-9])$/.exec(e.code) ?? /^([1-9])$/.exec(e.key);
+  return m ? Number(m[1]) : null;
+}
