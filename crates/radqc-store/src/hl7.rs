@@ -117,21 +117,38 @@ impl Store {
         let (sender, control_id, message_type, sent_at) = match read {
             Ok(m) => (m.sender.clone(), m.control_id.clone(), m.message_type.clone(), m.sent_at.map(ts)),
             Err(_) => {
+                // The header of a message refused for its content still names its sender and type
+                // (so a corrected one sent again under the same id is known); bytes that are not a
+                // message have only what `control_id_of` finds.
+                let header = [radqc_hl7::Charset::Utf8, radqc_hl7::Charset::Gb18030]
+                    .into_iter()
+                    .find_map(|c| radqc_hl7::Message::parse_with(raw, c).ok());
                 let id = radqc_hl7::message::control_id_of(raw).unwrap_or_default();
-                (String::from("?"), id, String::from("?"), None)
+                match header {
+                    Some(m) => {
+                        let (ty, trigger) = m.message_type();
+                        let sender = format!("{}^{}", m.header(3).unwrap_or_default(), m.header(4).unwrap_or_default());
+                        (sender, m.control_id().unwrap_or(id), format!("{ty}^{trigger}"), None)
+                    }
+                    None => (String::from("?"), id, String::from("?"), None),
+                }
             }
         };
         // A refused message without a control id cannot be told apart from the next: kept under
         // a key of its own.
         let key = if control_id.is_empty() { format!("unnamed-{}", uuid::Uuid::now_v7()) } else { control_id.clone() };
-        let earlier: Option<(String, Option<String>)> = tx
+        let earlier: Option<(String, Option<String>, bool)> = tx
             .query_row(
-                "SELECT ack_code, reason FROM hl7_messages WHERE sender = ?1 AND control_id = ?2",
-                params![sender, key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                "SELECT ack_code, reason, raw = ?3 FROM hl7_messages WHERE sender = ?1 AND control_id = ?2",
+                params![sender, key, raw],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        if let Some((code, reason)) = earlier {
+        // A message applied (AA) is applied once, whatever comes again under its id. One refused
+        // is answered the same while it comes again unchanged; sent again corrected under the
+        // same id (as some systems do after an AE), it is read anew.
+        let refused_then_corrected = earlier.as_ref().is_some_and(|(code, _, same)| code != "AA" && !same);
+        if let Some((code, reason, _)) = earlier.filter(|_| !refused_then_corrected) {
             tx.execute(
                 "UPDATE hl7_messages SET times_seen = times_seen + 1 WHERE sender = ?1 AND control_id = ?2",
                 params![sender, key],
@@ -160,7 +177,10 @@ impl Store {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             tx.execute(
                 "INSERT INTO hl7_messages (sender, control_id, message_type, sent_at, received_at, raw, ack_code, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (sender, control_id) DO UPDATE SET message_type = excluded.message_type,
+                     sent_at = excluded.sent_at, received_at = excluded.received_at, raw = excluded.raw,
+                     ack_code = excluded.ack_code, reason = excluded.reason, times_seen = times_seen + 1",
                 params![sender, key, message_type, sent_at, ts(now), raw, code, reason],
             )?;
             Self::log(&tx, "hl7", "hl7_refused", Some(&key), Some(&format!("{message_type} {code}")), now)?;
@@ -169,7 +189,10 @@ impl Store {
         }
         tx.execute(
             "INSERT INTO hl7_messages (sender, control_id, message_type, sent_at, received_at, raw, ack_code, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'AA', NULL)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'AA', NULL)
+             ON CONFLICT (sender, control_id) DO UPDATE SET message_type = excluded.message_type,
+                 sent_at = excluded.sent_at, received_at = excluded.received_at, raw = excluded.raw,
+                 ack_code = 'AA', reason = NULL, times_seen = times_seen + 1",
             params![sender, key, message_type, sent_at, ts(now), raw],
         )?;
         tx.commit()?;

@@ -146,6 +146,17 @@ fn a_repeat_is_answered_as_the_first_time_and_a_refusal_changes_nothing() {
     assert_eq!(count, 0, "a refused message makes no exam");
     let again = save(&mut f.store, &bad);
     assert_eq!((again.code, again.duplicate), ("AE", true), "answered the same again");
+    // Corrected and sent again under the same id: read anew, and then applied once.
+    let corrected = order("M9", "20261202090000", "ACC-3", "CM");
+    let fixed = save(&mut f.store, &corrected);
+    assert_eq!((fixed.code, fixed.duplicate), ("AA", false));
+    let count: i64 =
+        f.raw().query_row("SELECT count(*) FROM exams WHERE accession = 'ACC-3'", [], |r| r.get(0)).unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(save(&mut f.store, &bad).code, "AA", "once applied, the id is done: the old bad bytes change nothing");
+    let kept = f.store.hl7_messages().unwrap();
+    let m9 = kept.iter().find(|m| m.control_id == "M9").unwrap();
+    assert_eq!((m9.ack_code.as_str(), m9.times_seen), ("AA", 4));
     let log = f.store.audit_log().unwrap();
     assert!(log.iter().all(|e| !e.detail.as_deref().unwrap_or("").contains("王")), "no patient data in the log");
 }
