@@ -10,7 +10,8 @@ started again; the client sends again whatever was not answered, as an MLLP send
 It checks: every bad message got AE or AR (and every good one AA); every message answered AA
 before the kill is in the store; the workload of figure 5 (`radqc report`) equals the count
 computed here from the messages, per technologist and modality; the technologists the RIS
-named are listed for mapping to the roster (`radqc hl7 staff`).
+named are listed for mapping to the roster (`radqc hl7 staff`); and 5.1, once a QC officer scored
+some of the reports, counts them qualified by the general data (5.3 a) the RIS sent.
 
 Usage: peer.py --radqc target/debug/radqc [--exams 600]
 """
@@ -53,6 +54,7 @@ class Day:
         self.messages = []  # (control id, bytes, expected answer: "AA" | "bad")
         self.workload = Counter()  # (technologist, modality) -> exams performed
         self.patients = {}
+        self.performed = []  # (accession, modality counted, exam item) of exams performed, in order
 
     def control(self):
         self.seq += 1
@@ -102,6 +104,7 @@ class Day:
                                  "OBX|1|TX|18782-3^影像所见^LN||双肺纹理清晰，肺门不大。",
                                  f"OBX|2|TX|19005-8^诊断意见^LN||{text}"])
                 self.workload[(tech, "DR" if modality == "CR" else modality)] += 1
+                self.performed.append((acc, "DR" if modality == "CR" else modality, item))
             # One exam in seven arrives backwards (its result before its order).
             if rng.random() < 1 / 7:
                 exam.reverse()
@@ -262,10 +265,29 @@ def main():
             performed_by[tech] += count
         if {t for t, _ in techs} != set(performed_by) or any(n < performed_by[t] for t, n in techs):
             failures.append(f"the RIS's technologists are not all listed for mapping: {sorted(techs)}")
+        # 5.1: a QC officer scores 60 of the day's reports (RQ), 20 of them failing; every exam's
+        # general data (5.3 a: patient, department, date, both doctors) came from the RIS, so the
+        # qualified cases are exactly the passing ones.
+        scored = day.performed[:60]
+        lines = []
+        for k, (acc, modality, item) in enumerate(scored):
+            lines.append(json.dumps({
+                "item": "RQ", "findings": ["RQ-S2"] if k % 3 == 0 else [],
+                "exam": {"accession": acc, "modality": modality, "exam_item": item},
+                "reviewer": "Q1", "mode": "random", "at": "2026-11-18T09:00:00Z"}, ensure_ascii=False))
+        subprocess.run([radqc, "local", "save", "--db", db], input="\n".join(lines) + "\n", check=True,
+                       capture_output=True, text=True)
+        report = json.loads(subprocess.run([radqc, "report", "--db", db, "--month", "2026-11"], check=True,
+                                           capture_output=True, text=True).stdout)
+        want = (len(scored), sum(1 for k in range(len(scored)) if k % 3 != 0))
+        got51 = (report["indicators"]["sampled"], report["indicators"]["qualified"])
+        if got51 != want:
+            failures.append(f"5.1 (sampled, qualified) is {got51}, the messages and scores give {want}")
         total = sum(day.workload.values())
         if report["workload"]["total"] != total:
             failures.append(f"workload total {report['workload']['total']} != {total}")
-        print(f"hl7 peer: {n} messages ({bad} bad, {n - len({m[0] for m in day.messages})} repeats) in {took:.1f}s, "
+        print(f"5.1: {want[0]} sampled, {want[1]} qualified, the general data from the RIS; "
+              f"hl7 peer: {n} messages ({bad} bad, {n - len({m[0] for m in day.messages})} repeats) in {took:.1f}s, "
               f"listener killed once at message {n // 2} ({len(acked_before_kill)} answered AA before it, none lost); "
               f"figure 5: {total} exams by {len({k[0] for k in day.workload})} technologists")
         if failures:
