@@ -63,7 +63,9 @@ describe("导入 screen", () => {
     await byId(w, "nav-import").trigger("click");
     await flushPromises();
     expect(byId(w, "import-check").attributes("disabled")).toBeDefined();
+    expect(byId(w, "import-file-name").text()).toBe("未选择文件");
     await choose(w, "登记表.csv", CSV);
+    expect(byId(w, "import-file-name").text()).toBe("登记表.csv");
     const sent = () => argsOf<{ request: ImportRequest }>(calls, "import_worklist").length;
 
     await press(w, "import-check", sent, 1);
@@ -83,6 +85,7 @@ describe("导入 screen", () => {
     await byId(w, "import-skip-bad").setValue(true);
     await press(w, "import-run", sent, 3);
     expect(byId(w, "import-outcome").attributes("data-outcome")).toBe("imported");
+    expect(byId(w, "import-outcome").text()).toContain("新增 2 行");
     expect(summary(w)).toEqual([3, 2, 0, 1]);
 
     await press(w, "import-run", sent, 4);
