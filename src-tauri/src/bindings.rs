@@ -181,6 +181,9 @@ fn render() -> String {
         radqc_app::Drill,
     );
 
+    out.text.push_str("// The worklist import (导入).\n\n");
+    types!(radqc_app::ImportRequest, radqc_store::BadRow, radqc_store::ImportReport);
+
     out.text.push_str("// Errors: the envelope every command rejects with, and its codes.\n\n");
     types!(crate::IpcError);
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();

@@ -3,8 +3,8 @@
 
 use chrono::Utc;
 use radqc_app::{
-    DisputeInput, Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, GoldReadInput, GoldTaskView, MyScore,
-    Notice, PanelSave, ReportScope, Session, SyncView,
+    DisputeInput, Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, GoldReadInput, GoldTaskView,
+    ImportRequest, MyScore, Notice, PanelSave, ReportScope, Session, SyncView,
 };
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{DisputeRecord, EvaluationRecord, GoldReadRecord, StaffMember};
@@ -135,6 +135,12 @@ pub fn my_notices(app: State<'_, Shared>) -> Answer<Vec<Notice>> {
 #[tauri::command]
 pub fn report(app: State<'_, Shared>, month: String) -> Answer<radqc_domain::report::Report> {
     Ok(app.lock()?.report(&month)?)
+}
+
+/// The 导入 screen: checks (`dry_run`) or imports a worklist file (检查登记表, CSV or XLSX).
+#[tauri::command]
+pub fn import_worklist(app: State<'_, Shared>, request: ImportRequest) -> Answer<radqc_store::ImportReport> {
+    Ok(app.lock()?.import_worklist(&request, Utc::now())?)
 }
 
 /// The 报表 screen's report: a period of months and the filters, as text the app parses.

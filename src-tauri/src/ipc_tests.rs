@@ -146,6 +146,11 @@ fn table(accession: &str) -> Vec<(&'static str, Value, Expect)> {
         ("report_view", json!({"scope": scope}), Expect::Refused("NOT_PERMITTED")),
         ("report_evaluations", json!({"scope": scope, "drill": {}}), Expect::Refused("NOT_PERMITTED")),
         ("report_workload_exams", json!({"scope": scope}), Expect::Refused("NOT_PERMITTED")),
+        (
+            "import_worklist",
+            json!({"request": {"file_name": "w.csv", "content_base64": "5qOA5p+l5Y+3Cg==", "dry_run": true, "skip_bad": false}}),
+            Expect::Refused("NOT_PERMITTED"),
+        ),
         ("sync_status", json!({}), Expect::Answers(anything)),
         ("sync_now", json!({}), Expect::Answers(anything)),
         ("enroll", json!({"center": "http://127.0.0.1:9", "code": "AAAA-BBBB-CCCC"}), Expect::Refused("ENROLL_FAILED")),

@@ -116,6 +116,7 @@ macro_rules! ipc_commands {
             report_view,
             report_evaluations,
             report_workload_exams,
+            import_worklist,
             sync_status,
             sync_now,
             enroll,

@@ -185,7 +185,7 @@ def layout_problems(driver: WebDriver, must_show: list[str] = ()) -> list[str]:
 # A vue-i18n key shown raw, e.g. "role.qc_officer": a value the catalogs do not translate.
 RAW_KEY = re.compile(
     r"\b(?:app|lang|rubric|kind|applies|role|error|nav|header|common|session|signIn|exam|"
-    r"patientSource|sex|grade|mode|panel|saveError|random|active|centralized|mine|gold|sync|reports|lock)"
+    r"patientSource|sex|grade|mode|panel|saveError|random|active|centralized|mine|gold|sync|reports|import|lock)"
     r"\.[a-z][A-Za-z_]*\b"
 )
 

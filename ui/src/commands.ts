@@ -17,6 +17,8 @@ import type {
   GoldReadInput,
   GoldReadRecord,
   GoldTaskView,
+  ImportReport,
+  ImportRequest,
   ItemCode,
   MyScore,
   Notice,
@@ -84,6 +86,9 @@ export const reportEvaluations = (scope: ReportScope, drill: Drill) =>
   call<EvaluationFact[]>("report_evaluations", { scope, drill });
 export const reportWorkloadExams = (scope: ReportScope, person?: string, modality?: string) =>
   call<ExamView[]>("report_workload_exams", { scope, person, modality });
+
+/** The 导入 screen: checks (`dry_run`) or imports a worklist file (检查登记表). */
+export const importWorklist = (request: ImportRequest) => call<ImportReport>("import_worklist", { request });
 
 export const autostart = () => call<boolean>("autostart");
 export const setAutostart = (enabled: boolean) => call<boolean>("set_autostart", { enabled });

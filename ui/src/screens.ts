@@ -1,6 +1,6 @@
 //! The app's screens, as the header's navigation names them.
 
-export type Screen = "signIn" | "active" | "centralized" | "mine" | "gold" | "sync" | "reports" | "rubric";
+export type Screen = "signIn" | "active" | "centralized" | "mine" | "gold" | "sync" | "reports" | "import" | "rubric";
 
 import type { Session } from "./wire";
 
@@ -8,6 +8,11 @@ import type { Session } from "./wire";
 export function maySeeReports(session: Session | null): boolean {
   const roles: string[] = session?.user?.roles ?? [];
   return roles.some((r) => (session?.site_score_roles ?? []).includes(r));
+}
+
+/** Whether the signed-in person may import a worklist (导入): the same roles as 报表. */
+export function mayImport(session: Session | null): boolean {
+  return maySeeReports(session);
 }
 
 /** Whether the signed-in person reads gold-standard cases (金标准复核; grants `gold_readers`). */

@@ -946,6 +946,51 @@ deducted_only?: boolean,
  */
 rubric_version?: string, };
 
+// The worklist import (导入).
+
+/**
+ * A worklist file as the 导入 screen sends it.
+ */
+export type ImportRequest = { 
+/**
+ * The file's name: its extension says how to read it (`.csv` or `.xlsx`).
+ */
+file_name: string, 
+/**
+ * The file's bytes, base64 (standard alphabet, padded), as `FileReader` gives them.
+ */
+content_base64: string, 
+/**
+ * Check every row and write nothing.
+ */
+dry_run: boolean, 
+/**
+ * With bad rows, import the good ones (otherwise nothing is written).
+ */
+skip_bad: boolean, };
+
+/**
+ * A row that does not read, and why.
+ */
+export type BadRow = { 
+/**
+ * The row's number in the file (the header is row 1).
+ */
+row: number, reason: string, };
+
+/**
+ * What an import did (or, dry, would do).
+ */
+export type ImportReport = { dry_run: boolean, rows: number, 
+/**
+ * Rows not seen before (kept and merged).
+ */
+new_rows: number, 
+/**
+ * Rows already imported (from this file or another): nothing changed for them.
+ */
+unchanged: number, bad: Array<BadRow>, };
+
 // Errors: the envelope every command rejects with, and its codes.
 
 /**

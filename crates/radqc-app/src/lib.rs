@@ -16,6 +16,7 @@ pub mod gate_http;
 mod gate_token;
 mod gold;
 mod hl7;
+mod import;
 mod notices;
 mod panel;
 mod reports;
@@ -38,6 +39,7 @@ pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignExam, Sign
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
 pub use gold::{DisputeInput, GoldChange, GoldReadInput, GoldTaskView, MyScore};
 pub use hl7::start_hl7;
+pub use import::{ImportRequest, MAX_WORKLIST_BYTES};
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
 /// Who may do what, by role: the grants the center published (`Store::grants`).

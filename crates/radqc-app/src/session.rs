@@ -205,6 +205,12 @@ impl App {
 
     /// Reports name people: only roles that see the site's scores may read them.
     pub(crate) fn may_see_site_scores(&self) -> Result<(), AppError> {
+        self.only_site_roles("查看科室报表", "see the site's reports")
+    }
+
+    /// Only the roles that see the whole site (grants `sees_site_scores`) may do `what`; the
+    /// refusal names them.
+    pub(crate) fn only_site_roles(&self, what_zh: &str, what_en: &str) -> Result<(), AppError> {
         let user = self.user()?;
         let grants = self.store.grants()?;
         if !grants.sees_whole_site(&user.roles) {
@@ -212,8 +218,8 @@ impl App {
             let en: Vec<&str> = grants.sees_site_scores.iter().map(|r| r.as_str()).collect();
             return Err(AppError::new(
                 ErrorCode::NotPermitted,
-                format!("只有以下角色可以查看科室报表：{}", zh.join("、")),
-                format!("only these roles see the site's reports: {}", en.join(", ")),
+                format!("只有以下角色可以{what_zh}：{}", zh.join("、")),
+                format!("only these roles {what_en}: {}", en.join(", ")),
             ));
         }
         Ok(())

@@ -81,6 +81,7 @@ impl WorklistMapping {
 
 /// A row that does not read, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BadRow {
     /// The row's number in the file (the header is row 1).
     pub row: usize,
@@ -89,6 +90,7 @@ pub struct BadRow {
 
 /// What an import did (or, dry, would do).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ImportReport {
     pub dry_run: bool,
     pub rows: usize,

@@ -178,3 +178,26 @@ export const diskFull = {
   message_zh: "磁盘空间不足，评分未保存",
   message_en: "The disk is full; the score was not saved",
 };
+
+/** A stand-in for `import_worklist` over a CSV: a row is bad when its second cell (检查类型) is
+ *  not an upper-case modality; like the store, a dry run writes nothing, bad rows without
+ *  `skip_bad` write nothing, and a row already imported is unchanged. */
+export function worklistImporter(): Handler {
+  const imported = new Set<string>();
+  return (a) => {
+    const request = a.request as { file_name: string; content_base64: string; dry_run: boolean; skip_bad: boolean };
+    const bytes = Uint8Array.from(atob(request.content_base64), (c) => c.charCodeAt(0));
+    const lines = new TextDecoder().decode(bytes).split(/\r?\n/).slice(1);
+    const good: string[] = [];
+    const bad: { row: number; reason: string }[] = [];
+    lines.forEach((line, i) => {
+      if (line.trim() === "") return;
+      const modality = line.split(",")[1] ?? "";
+      if (/^[A-Z0-9]{1,8}$/.test(modality)) good.push(line);
+      else bad.push({ row: i + 2, reason: `检查类型: invalid modality \`${modality}\`` });
+    });
+    const fresh = good.filter((l) => !imported.has(l));
+    if (!request.dry_run && (bad.length === 0 || request.skip_bad)) fresh.forEach((l) => imported.add(l));
+    return { dry_run: request.dry_run, rows: good.length + bad.length, new_rows: fresh.length, unchanged: good.length - fresh.length, bad };
+  };
+}

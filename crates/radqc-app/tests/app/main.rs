@@ -4,6 +4,7 @@
 mod gate_api;
 mod gold;
 mod grants;
+mod import;
 
 use chrono::{TimeZone, Utc};
 use radqc_app::{
