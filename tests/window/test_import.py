@@ -84,6 +84,7 @@ def test_the_qc_officer_checks_and_imports_a_worklist(demo_driver: WebDriver, sc
     rows = d.find_elements(*by_testid("import-bad-row"))
     assert [r.get_attribute("data-row") for r in rows] == ["3"], "the bad row by its row in the file"
     assert "检查类型" in rows[0].text, f"the reason names the column: {rows[0].text}"
+    assert "不是设备类型" in rows[0].text, f"the reason is in the screen's language: {rows[0].text}"
     assert not known(d, "WIN-IMP-1"), "a check writes nothing"
     assert untranslated(d) == []
     assert layout_problems(d, ["import-choose", "import-file-name", "import-check", "import-run", "import-bad"]) == []

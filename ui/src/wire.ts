@@ -976,7 +976,15 @@ export type BadRow = {
 /**
  * The row's number in the file (the header is row 1).
  */
-row: number, reason: string, };
+row: number, 
+/**
+ * Why, naming the column (in English; the column as the file heads it).
+ */
+reason: string, 
+/**
+ * The same in Chinese.
+ */
+reason_zh: string, };
 
 /**
  * What an import did (or, dry, would do).

@@ -115,9 +115,9 @@ describe("导入 screen", () => {
 describe("import logic", () => {
   const report = (over: Partial<ImportReport>): ImportReport => ({ dry_run: false, rows: 2, new_rows: 1, unchanged: 0, bad: [], ...over });
   it("says whether the report is a check, an import or a refusal", () => {
-    expect(importOutcome(report({ dry_run: true, bad: [{ row: 2, reason: "x" }] }), false)).toBe("checked");
-    expect(importOutcome(report({ bad: [{ row: 2, reason: "x" }] }), false)).toBe("refused");
-    expect(importOutcome(report({ bad: [{ row: 2, reason: "x" }] }), true)).toBe("imported");
+    expect(importOutcome(report({ dry_run: true, bad: [{ row: 2, reason: "x", reason_zh: "x" }] }), false)).toBe("checked");
+    expect(importOutcome(report({ bad: [{ row: 2, reason: "x", reason_zh: "x" }] }), false)).toBe("refused");
+    expect(importOutcome(report({ bad: [{ row: 2, reason: "x", reason_zh: "x" }] }), true)).toBe("imported");
     expect(importOutcome(report({}), false)).toBe("imported");
   });
 

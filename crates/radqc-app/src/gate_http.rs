@@ -152,6 +152,24 @@ fn connection(mut stream: TcpStream, server: &Server) {
         let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body.as_bytes()));
         let _ = stream.flush();
     }
+    close_gracefully(&mut stream);
+}
+
+/// Closes after the answer without a reset: bytes of the request still unread (a body refused
+/// unread, a chunked one) would make the close an RST, and the workstation could lose the answer
+/// before reading it. The write side is closed first, then what is left is read and dropped
+/// (64 KiB and 200 ms at most; the connection has a thread of its own).
+fn close_gracefully(stream: &mut TcpStream) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+    let mut sink = [0u8; 4096];
+    let mut left = 64 * 1024usize;
+    while left > 0 {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => left = left.saturating_sub(n),
+        }
+    }
 }
 
 /// A request as read: its method, path, `Authorization` header and body.

@@ -31,7 +31,7 @@ pub fn import(db: &DbArgs, mapping: Option<&Path>, dry_run: bool, skip_bad: bool
         .import_worklist(&mapping, &header, &rows, dry_run, skip_bad, Utc::now())
         .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
     for bad in &report.bad {
-        eprintln!("radqc local import: {}: row {}: {}", file.display(), bad.row, bad.reason);
+        eprintln!("radqc local import: {}: row {}: {} / {}", file.display(), bad.row, bad.reason, bad.reason_zh);
     }
     println!("{}", serde_json::to_string(&report)?);
     if !report.bad.is_empty() && !skip_bad && !dry_run {

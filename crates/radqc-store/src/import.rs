@@ -79,13 +79,22 @@ impl WorklistMapping {
     }
 }
 
+/// Why a row does not read, in both languages.
+struct Why {
+    zh: String,
+    en: String,
+}
+
 /// A row that does not read, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct BadRow {
     /// The row's number in the file (the header is row 1).
     pub row: usize,
+    /// Why, naming the column (in English; the column as the file heads it).
     pub reason: String,
+    /// The same in Chinese.
+    pub reason_zh: String,
 }
 
 /// What an import did (or, dry, would do).
@@ -131,7 +140,7 @@ impl Store {
                         good.push((number, key, facts));
                     }
                 }
-                Err(reason) => bad.push(BadRow { row: number, reason }),
+                Err(why) => bad.push(BadRow { row: number, reason: why.en, reason_zh: why.zh }),
             }
         }
         let total = good.len() + bad.len();
@@ -207,7 +216,7 @@ fn read_row(
     columns: &BTreeMap<String, usize>,
     cells: &[String],
     zone: SiteZone,
-) -> Result<SourceFacts, String> {
+) -> Result<SourceFacts, Why> {
     let cell = |field: &str| -> Option<String> {
         let i = *columns.get(field)?;
         let v = cells.get(i)?.trim();
@@ -215,47 +224,60 @@ fn read_row(
     };
     let header =
         |field: &str| m.columns.get(field).and_then(|n| n.first()).cloned().unwrap_or_else(|| field.to_owned());
-    let word = |field: &str, v: &str| -> Result<String, String> {
+    let word = |field: &str, v: &str| -> Result<String, Why> {
         match m.values.get(field) {
             Some(words) => words.get(v).or_else(|| words.get(&v.to_lowercase())).cloned().ok_or_else(|| {
                 let known: Vec<&str> = words.keys().map(String::as_str).filter(|k| !k.is_empty()).collect();
-                format!("{} `{v}` is not one of {}", header(field), known.join(", "))
+                Why {
+                    zh: format!("{}「{v}」不是以下之一：{}", header(field), known.join("、")),
+                    en: format!("{} `{v}` is not one of {}", header(field), known.join(", ")),
+                }
             }),
             None => Ok(v.to_owned()),
         }
     };
-    let text = |field: &str| -> Result<Option<String>, String> {
+    let text = |field: &str| -> Result<Option<String>, Why> {
         match cell(field) {
-            Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => {
-                Err(format!("{} is longer than 200 characters or has control characters", header(field)))
-            }
+            Some(v) if v.chars().count() > 200 || v.chars().any(char::is_control) => Err(Why {
+                zh: format!("{}超过 200 个字符或含控制字符", header(field)),
+                en: format!("{} is longer than 200 characters or has control characters", header(field)),
+            }),
             other => Ok(other),
         }
     };
-    let staff = |field: &str| -> Result<Option<String>, String> {
+    let staff = |field: &str| -> Result<Option<String>, Why> {
         match text(field)? {
-            Some(v) => {
-                v.parse::<radqc_domain::StaffCode>().map(|_| Some(v)).map_err(|e| format!("{}: {e}", header(field)))
-            }
+            Some(v) => v.parse::<radqc_domain::StaffCode>().map(|_| Some(v.clone())).map_err(|e| Why {
+                zh: format!("{}「{v}」不是有效的工号", header(field)),
+                en: format!("{}: {e}", header(field)),
+            }),
             None => Ok(None),
         }
     };
-    let accession = text("accession")?.ok_or_else(|| format!("{} is empty", header("accession")))?;
+    let empty = |field: &str| Why { zh: format!("{}为空", header(field)), en: format!("{} is empty", header(field)) };
+    let accession = text("accession")?.ok_or_else(|| empty("accession"))?;
     if accession.chars().count() > 64 {
-        return Err(format!("{} `{accession}` is longer than 64 characters", header("accession")));
+        return Err(Why {
+            zh: format!("{}「{accession}」超过 64 个字符", header("accession")),
+            en: format!("{} `{accession}` is longer than 64 characters", header("accession")),
+        });
     }
-    let modality = text("modality")?.ok_or_else(|| format!("{} is empty", header("modality")))?;
+    let modality = text("modality")?.ok_or_else(|| empty("modality"))?;
     let modality = modality.to_uppercase();
     let modality = m.modalities.get(&modality).cloned().unwrap_or(modality);
-    let modality: Modality =
-        modality.parse().map_err(|e: radqc_domain::CodeError| format!("{}: {e}", header("modality")))?;
-    let exam_item = text("exam_item")?.ok_or_else(|| format!("{} is empty", header("exam_item")))?;
+    let modality: Modality = modality.parse().map_err(|e: radqc_domain::CodeError| Why {
+        zh: format!("{}「{modality}」不是设备类型（1-8 个大写字母或数字，如 DR、CT、MR）", header("modality")),
+        en: format!("{}: {e}", header("modality")),
+    })?;
+    let exam_item = text("exam_item")?.ok_or_else(|| empty("exam_item"))?;
+    let unknown = |field: &str, v: &str, e: &dyn std::fmt::Display| Why {
+        zh: format!("{}「{v}」无法识别", header(field)),
+        en: format!("{}: {e}", header(field)),
+    };
     let patient_source = match cell("patient_source") {
-        Some(v) => Some(
-            word("patient_source", &v)?
-                .parse::<PatientSource>()
-                .map_err(|e| format!("{}: {e}", header("patient_source")))?,
-        ),
+        Some(v) => {
+            Some(word("patient_source", &v)?.parse::<PatientSource>().map_err(|e| unknown("patient_source", &v, &e))?)
+        }
         None => None,
     };
     let follow_up = match cell("follow_up") {
@@ -263,28 +285,27 @@ fn read_row(
         None => None,
     };
     let sex = match cell("sex") {
-        Some(v) => Some(word("sex", &v)?.parse::<Sex>().map_err(|e| format!("{}: {e}", header("sex")))?),
+        Some(v) => Some(word("sex", &v)?.parse::<Sex>().map_err(|e| unknown("sex", &v, &e))?),
         None => None,
     };
     let age = match cell("age") {
         Some(v) => {
             let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
-            Some(
-                digits
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|a| *a <= 150)
-                    .ok_or_else(|| format!("{} `{v}` is not an age", header("age")))?,
-            )
+            Some(digits.parse::<u8>().ok().filter(|a| *a <= 150).ok_or_else(|| Why {
+                zh: format!("{}「{v}」不是年龄（0-150 岁）", header("age")),
+                en: format!("{} `{v}` is not an age", header("age")),
+            })?)
         }
         None => None,
     };
     let birth_date = match cell("birth_date") {
         Some(v) => Some(
-            ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"]
-                .iter()
-                .find_map(|f| NaiveDate::parse_from_str(&v, f).ok())
-                .ok_or_else(|| format!("{} `{v}` is not a date like 1970-03-15", header("birth_date")))?,
+            ["%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"].iter().find_map(|f| NaiveDate::parse_from_str(&v, f).ok()).ok_or_else(
+                || Why {
+                    zh: format!("{}「{v}」不是日期（如 1970-03-15）", header("birth_date")),
+                    en: format!("{} `{v}` is not a date like 1970-03-15", header("birth_date")),
+                },
+            )?,
         ),
         None => None,
     };
@@ -294,7 +315,10 @@ fn read_row(
                 .iter()
                 .find_map(|f| NaiveDateTime::parse_from_str(&v, f).ok())
                 .map(|t| zone.at_local(t))
-                .ok_or_else(|| format!("{} `{v}` is not a time like 2026-11-18 08:30", header("performed_at")))?,
+                .ok_or_else(|| Why {
+                    zh: format!("{}「{v}」不是时间（如 2026-11-18 08:30）", header("performed_at")),
+                    en: format!("{} `{v}` is not a time like 2026-11-18 08:30", header("performed_at")),
+                })?,
         ),
         None => None,
     };
@@ -303,7 +327,10 @@ fn read_row(
         None => "performed".to_owned(),
     };
     if !["performed", "scheduled", "cancelled"].contains(&status.as_str()) {
-        return Err(format!("{} `{status}` is not performed, scheduled or cancelled", header("status")));
+        return Err(Why {
+            zh: format!("{}「{status}」不是 已检查、已登记 或 已取消", header("status")),
+            en: format!("{} `{status}` is not performed, scheduled or cancelled", header("status")),
+        });
     }
     let exam = ExamFacts {
         accession,

@@ -189,12 +189,17 @@ export function worklistImporter(): Handler {
     const bytes = Uint8Array.from(atob(request.content_base64), (c) => c.charCodeAt(0));
     const lines = new TextDecoder().decode(bytes).split(/\r?\n/).slice(1);
     const good: string[] = [];
-    const bad: { row: number; reason: string }[] = [];
+    const bad: { row: number; reason: string; reason_zh: string }[] = [];
     lines.forEach((line, i) => {
       if (line.trim() === "") return;
       const modality = line.split(",")[1] ?? "";
       if (/^[A-Z0-9]{1,8}$/.test(modality)) good.push(line);
-      else bad.push({ row: i + 2, reason: `检查类型: invalid modality \`${modality}\`` });
+      else
+        bad.push({
+          row: i + 2,
+          reason: `检查类型: invalid modality \`${modality}\``,
+          reason_zh: `检查类型「${modality}」不是设备类型（1-8 个大写字母或数字，如 DR、CT、MR）`,
+        });
     });
     const fresh = good.filter((l) => !imported.has(l));
     if (!request.dry_run && (bad.length === 0 || request.skip_bad)) fresh.forEach((l) => imported.add(l));

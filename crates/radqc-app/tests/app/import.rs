@@ -35,6 +35,7 @@ fn a_worklist_with_a_bad_row_is_checked_imported_with_skipping_and_once() {
     assert_eq!(check.bad.len(), 1, "{:?}", check.bad);
     assert_eq!(check.bad[0].row, 3, "the file's row number (the header is row 1)");
     assert!(check.bad[0].reason.contains("检查类型"), "the reason names the cell: {}", check.bad[0].reason);
+    assert!(check.bad[0].reason_zh.contains("不是设备类型"), "and says it in Chinese: {}", check.bad[0].reason_zh);
     assert!(!known(&app, "IMP-1"), "a dry run writes nothing");
 
     let refused = app.import_worklist(&request("登记表.csv", CSV.as_bytes(), false, false), now()).unwrap();
