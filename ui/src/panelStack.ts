@@ -42,3 +42,10 @@ export function digitOf(e: KeyboardEvent): number | null {
   const m = /^(?:Digit|Numpad)([1-9])$/.exec(e.code) ?? /^([1-9])$/.exec(e.key);
   return m ? Number(m[1]) : null;
 }
+
+/** Whether a key goes to typing (a note, a text box), not to a panel's shortcuts. */
+export function isTextEntry(target: EventTarget | null): boolean {
+  if (!(target instanceof HTMLElement)) return false;
+  if (target instanceof HTMLTextAreaElement || target.isContentEditable) return true;
+  return target instanceof HTMLInputElement && !["checkbox", "radio", "button", "submit"].includes(target.type);
+}

@@ -89,9 +89,16 @@ impl App {
     pub fn gold_tasks(&self) -> Result<Vec<GoldTaskView>, AppError> {
         let user = self.may_read_gold()?;
         let mut out = Vec::new();
+        // Each version looked up once (one may be parsed from the feed).
+        let mut rubrics: std::collections::HashMap<String, radqc_domain::Rubric> = Default::default();
         for open in self.store.gold_assignments(user.as_str())? {
             let version = &open.assignment.rubric_version;
-            let rubric = self.store.rubric_of_version(version)?.ok_or_else(|| {
+            if !rubrics.contains_key(version) {
+                if let Some(r) = self.store.rubric_of_version(version)? {
+                    rubrics.insert(version.clone(), r);
+                }
+            }
+            let rubric = rubrics.get(version).ok_or_else(|| {
                 AppError::new(
                     ErrorCode::UnknownRubricVersion,
                     format!("金标准任务（病例 {}）使用的评分标准版本 {version} 尚未同步到本机：请先同步", open.assignment.case_id),

@@ -59,10 +59,6 @@ pub struct Hl7Logged {
     pub times_seen: i64,
 }
 
-fn code_str(c: AckCode) -> &'static str {
-    c.as_str()
-}
-
 /// How a listener reads and answers messages: the mapping, the charset of a message that names
 /// none, and who answers.
 #[derive(Debug, Clone)]
@@ -78,21 +74,31 @@ impl Store {
     /// the reason, so the sender keeps the message and sends it again.
     pub fn answer_hl7(&mut self, payload: &[u8], intake: &Hl7Intake, now: DateTime<Utc>) -> Vec<u8> {
         use radqc_hl7::ErrorCondition;
-        let zone = self.time_zone().unwrap_or_default();
-        let (message, read) = radqc_hl7::read(payload, intake.unnamed, &intake.mapping, zone);
-        let refusal = match self.save_hl7(payload, read.as_ref(), now) {
-            Ok(receipt) if receipt.code == "AA" => None,
-            Ok(receipt) => Some(Refusal {
-                code: if receipt.code == "AE" { AckCode::Error } else { AckCode::Reject },
-                condition: read.as_ref().err().map_or(ErrorCondition::ApplicationInternalError, |r| r.condition),
-                location: read.as_ref().err().and_then(|r| r.location.clone()),
-                reason: receipt.reason.unwrap_or_default(),
-            }),
-            Err(e) => Some(Refusal::error(
-                ErrorCondition::ApplicationInternalError,
+        let saved = self.time_zone().and_then(|zone| {
+            let (message, read) = radqc_hl7::read(payload, intake.unnamed, &intake.mapping, zone);
+            let receipt = self.save_hl7(payload, message.as_ref(), read.as_ref(), now)?;
+            Ok((message, read, receipt))
+        });
+        let (message, refusal) = match saved {
+            Ok((message, read, receipt)) => {
+                let refusal = (receipt.code != "AA").then(|| Refusal {
+                    code: if receipt.code == "AE" { AckCode::Error } else { AckCode::Reject },
+                    condition: read.as_ref().err().map_or(ErrorCondition::ApplicationInternalError, |r| r.condition),
+                    location: read.as_ref().err().and_then(|r| r.location.clone()),
+                    reason: receipt.reason.unwrap_or_default(),
+                });
+                (message, refusal)
+            }
+            // Not stored (a full disk, a site zone that does not read): the sender keeps the
+            // message and sends it again.
+            Err(e) => (
                 None,
-                format!("not stored, send it again ({}): {e}", e.code()),
-            )),
+                Some(Refusal::error(
+                    ErrorCondition::ApplicationInternalError,
+                    None,
+                    format!("not stored, send it again ({}): {e}", e.code()),
+                )),
+            ),
         };
         radqc_hl7::ack(
             message.as_ref(),
@@ -105,11 +111,13 @@ impl Store {
     }
 
     /// Keeps a message and applies what it says, in one durable transaction; the receipt is the
-    /// answer to send once this returns. `read` is what `radqc_hl7::read` made of `raw`: a
+    /// answer to send once this returns. `message` and `read` are what `radqc_hl7::read` made of
+    /// `raw`: a
     /// refused message is kept (with its reason) and changes no exam.
     pub fn save_hl7(
         &mut self,
         raw: &[u8],
+        message: Option<&radqc_hl7::Message>,
         read: Result<&Inbound, &Refusal>,
         now: DateTime<Utc>,
     ) -> Result<Hl7Receipt, StoreError> {
@@ -120,9 +128,7 @@ impl Store {
                 // The header of a message refused for its content still names its sender and type
                 // (so a corrected one sent again under the same id is known); bytes that are not a
                 // message have only what `control_id_of` finds.
-                let header = [radqc_hl7::Charset::Utf8, radqc_hl7::Charset::Gb18030]
-                    .into_iter()
-                    .find_map(|c| radqc_hl7::Message::parse_with(raw, c).ok());
+                let header = message;
                 let id = radqc_hl7::message::control_id_of(raw).unwrap_or_default();
                 match header {
                     Some(m) => {
@@ -169,7 +175,7 @@ impl Store {
         };
         let (code, reason, accessions) = match applied {
             Ok(accessions) => ("AA", None, accessions),
-            Err(r) => (code_str(r.code), Some(r.reason.clone()), Vec::new()),
+            Err(r) => (r.code.as_str(), Some(r.reason.clone()), Vec::new()),
         };
         if code != "AA" {
             // Whatever the apply wrote is undone with the transaction: start again for the log.

@@ -56,8 +56,9 @@ fn result(id: &str, at: &str, accession: &str, status: &str, impression: &str) -
 }
 
 fn save(store: &mut Store, text: &str) -> radqc_store::Hl7Receipt {
-    let (_, read) = read(text.as_bytes(), Charset::Utf8, &Mapping::bundled(), store.time_zone().unwrap());
-    store.save_hl7(text.as_bytes(), read.as_ref(), Utc.with_ymd_and_hms(2026, 12, 2, 4, 0, 0).unwrap()).unwrap()
+    let (message, read) = read(text.as_bytes(), Charset::Utf8, &Mapping::bundled(), store.time_zone().unwrap());
+    let at = Utc.with_ymd_and_hms(2026, 12, 2, 4, 0, 0).unwrap();
+    store.save_hl7(text.as_bytes(), message.as_ref(), read.as_ref(), at).unwrap()
 }
 
 /// The exam's fields as the store holds them (one row per exam, whatever the messages).
