@@ -7,11 +7,15 @@ results, cancels, patient updates and merges; in UTF-8 and GB18030; with duplica
 exams out of order, and bad messages. The listener is killed with SIGKILL mid-stream and
 started again; the client sends again whatever was not answered, as an MLLP sender does.
 
+The store is enrolled with a real center (`radqc center serve` on loopback); once the day is
+in, `radqc sync --once` pushes the exams the RIS brought.
+
 It checks: every bad message got AE or AR (and every good one AA); every message answered AA
-before the kill is in the store; the workload of figure 5 (`radqc report`) equals the count
-computed here from the messages, per technologist and modality; the technologists the RIS
-named are listed for mapping to the roster (`radqc hl7 staff`); and 5.1, once a QC officer scored
-some of the reports, counts them qualified by the general data (5.3 a) the RIS sent.
+before the kill is in the store; the workload of figure 5, at the site (`radqc report`) and at
+the center (`radqc center report`), equals the count computed here from the messages, per
+technologist and modality; the technologists the RIS named are listed for mapping to the
+roster (`radqc hl7 staff`); and 5.1, once a QC officer scored some of the reports, counts them
+qualified by the general data (5.3 a) the RIS sent, at the site and at the center.
 
 Usage: peer.py --radqc target/debug/radqc [--exams 600]
 """
@@ -172,6 +176,38 @@ class Listener:
         self.proc.wait()
 
 
+class CenterServer:
+    """A real center on a loopback port, SQLite, with the site NJGL and an enrollment code."""
+
+    def __init__(self, radqc, tmp):
+        self.db = os.path.join(tmp, "center.db")
+        run = lambda *a: subprocess.run([radqc, "center", *a], check=True, capture_output=True, text=True).stdout
+        run("site", "add", "--db", self.db, "NJGL", "--name", "南京鼓楼医院放射科")
+        self.code = run("device", "enroll", "--db", self.db, "--site", "NJGL").strip()
+        self.proc = subprocess.Popen([radqc, "center", "serve", "--db", self.db, "--listen", "127.0.0.1:0"],
+                                     stdout=subprocess.PIPE, stderr=sys.stderr, text=True)
+        line = self.proc.stdout.readline().strip()
+        assert line.startswith("listening on "), line
+        self.url = line.removeprefix("listening on ")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def outbox_pending(radqc, db):
+    out = subprocess.run([radqc, "local", "outbox", "--db", db], check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["pending"]
+
+
+def workload_of(report):
+    got = Counter()
+    for row in report["workload"]["rows"]:
+        for modality, count in row["by_modality"].items():
+            got[(row["person"], modality)] += count
+    return got
+
+
 def answer_code(raw):
     """MSA-1 of an answer, read with the hl7 package's own parser."""
     body = raw.strip(SB + EB + CR + b"\n")
@@ -228,11 +264,19 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         db = os.path.join(tmp, "qc.db")
         subprocess.run([radqc, "local", "init", "--db", db, "--site", "NJGL"], check=True, stdout=subprocess.DEVNULL)
+        center = CenterServer(radqc, tmp)
+        subprocess.run([radqc, "local", "enroll", "--db", db, "--center", center.url, "--code", center.code],
+                       check=True, capture_output=True, text=True)
         started = time.monotonic()
         listener, answers, acked_before_kill = send_all(day, radqc, db, kill_at=n // 2)
         took = time.monotonic() - started
         listener.kill()
+        synced = time.monotonic()
+        subprocess.run([radqc, "sync", "--once", "--db", db], check=True, capture_output=True, text=True)
+        synced_in = time.monotonic() - synced
         failures = []
+        if outbox_pending(radqc, db) > 0:
+            failures.append(f"the sync did not push the outbox: {outbox_pending(radqc, db)} entries pending")
         for i, (control, _, expect) in enumerate(day.messages):
             code = answers[i]
             if expect == "AA" and code != "AA":
@@ -248,14 +292,14 @@ def main():
             failures.append(f"{len(lost)} messages answered AA before the kill are not in the store: {lost[:5]}")
         report = json.loads(subprocess.run([radqc, "report", "--db", db, "--month", "2026-11"], check=True,
                                            capture_output=True, text=True).stdout)
-        got = Counter()
-        for row in report["workload"]["rows"]:
-            for modality, count in row["by_modality"].items():
-                got[(row["person"], modality)] += count
-        if got != day.workload:
-            diff = {k: (day.workload.get(k, 0), got.get(k, 0)) for k in set(got) | set(day.workload)
-                    if day.workload.get(k, 0) != got.get(k, 0)}
-            failures.append(f"figure 5 differs from the messages (expected, got): {diff}")
+        center_report = lambda: json.loads(subprocess.run(
+            [radqc, "center", "report", "--db", center.db, "--month", "2026-11", "--site", "NJGL"], check=True,
+            capture_output=True, text=True).stdout)
+        for where, got in (("the site", workload_of(report)), ("the center", workload_of(center_report()))):
+            if got != day.workload:
+                diff = {k: (day.workload.get(k, 0), got.get(k, 0)) for k in set(got) | set(day.workload)
+                        if day.workload.get(k, 0) != got.get(k, 0)}
+                failures.append(f"figure 5 at {where} differs from the messages (expected, got): {diff}")
         # Staff codes the RIS named are kept and listed for mapping to the roster (none here).
         listed = [json.loads(l) for l in subprocess.run([radqc, "hl7", "staff", "--db", db], check=True,
                                                           capture_output=True, text=True).stdout.splitlines()]
@@ -286,10 +330,20 @@ def main():
         total = sum(day.workload.values())
         if report["workload"]["total"] != total:
             failures.append(f"workload total {report['workload']['total']} != {total}")
+        # The scores go to the center too: its 5.1 reads the same general data from the RIS.
+        subprocess.run([radqc, "sync", "--once", "--db", db], check=True, capture_output=True, text=True)
+        at_center = center_report()
+        got51c = (at_center["indicators"]["sampled"], at_center["indicators"]["qualified"])
+        if got51c != want:
+            failures.append(f"5.1 at the center (sampled, qualified) is {got51c}, the messages and scores give {want}")
+        if at_center["workload"]["total"] != total:
+            failures.append(f"the center's workload total {at_center['workload']['total']} != {total}")
+        center.stop()
         print(f"5.1: {want[0]} sampled, {want[1]} qualified, the general data from the RIS; "
               f"hl7 peer: {n} messages ({bad} bad, {n - len({m[0] for m in day.messages})} repeats) in {took:.1f}s, "
               f"listener killed once at message {n // 2} ({len(acked_before_kill)} answered AA before it, none lost); "
-              f"figure 5: {total} exams by {len({k[0] for k in day.workload})} technologists")
+              f"pushed to the center in {synced_in:.1f}s; "
+              f"figure 5 at the site and the center: {total} exams by {len({k[0] for k in day.workload})} technologists")
         if failures:
             for f in failures[:20]:
                 print("FAIL", f, file=sys.stderr)

@@ -199,7 +199,11 @@ performed_at_source?: PerformedAtSource | null,
 /**
  * How many current (not superseded) evaluations the exam has, where it was read.
  */
-evaluations: number, };
+evaluations: number, 
+/**
+ * The RIS cancelled the order (ORC-1 `CA`, ORC-5 `CA`): not workload, no performing time.
+ */
+cancelled?: boolean, };
 
 /**
  * An evaluation: every revision travels and stays readable.
@@ -326,7 +330,11 @@ performed_at_source?: PerformedAtSource | null,
 /**
  * How many current (not superseded) evaluations the exam has, where it was read.
  */
-evaluations: number, };
+evaluations: number, 
+/**
+ * The RIS cancelled the order (ORC-1 `CA`, ORC-5 `CA`): not workload, no performing time.
+ */
+cancelled?: boolean, };
 
 export type ExamDetail = { exam: ExamView, evaluations: Array<EvaluationRecord>, };
 

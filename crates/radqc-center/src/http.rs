@@ -314,6 +314,7 @@ impl utoipa::Modify for SecuritySchemes {
         EvaluationRecord,
         radqc_protocol::ExamRecord,
         radqc_protocol::ExamEventRecord,
+        radqc_protocol::ReportRecord,
         radqc_protocol::SyncPayload,
         radqc_protocol::StaffMember,
         radqc_protocol::StaffCredential,

@@ -7,7 +7,8 @@
 
 use radqc_domain::{CriterionCode, Findings, Rubric};
 use radqc_protocol::{
-    EntryResult, EntryStatus, ErrorBody, ErrorCode, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, SCHEMA_VERSION,
+    EntryResult, EntryStatus, ErrorBody, ErrorCode, PushEntry, SyncPayload, MAX_PUSH_ENTRIES, MAX_REPORT_CHARS,
+    SCHEMA_VERSION,
 };
 
 use crate::error::ApiError;
@@ -383,6 +384,30 @@ fn validate(
                 return reject(ErrorCode::InvalidPayload, "a dispute must say why, in 1-2000 characters".to_owned());
             }
         }
+        SyncPayload::Exam { exam, report } => {
+            if let Some(reason) = check_exam(exam) {
+                return Ok(Verdict::Reject(reason));
+            }
+            if let Some(r) = report {
+                let long = |t: &Option<String>| t.as_ref().is_some_and(|t| t.chars().count() > MAX_REPORT_CHARS);
+                if long(&r.findings) || long(&r.impression) {
+                    return reject(
+                        ErrorCode::InvalidPayload,
+                        format!(
+                            "exam {}: the report's findings and impression are at most {MAX_REPORT_CHARS} characters each",
+                            exam.accession
+                        ),
+                    );
+                }
+                let status = r.status.trim();
+                if status.is_empty() || status.chars().count() > 8 {
+                    return reject(
+                        ErrorCode::InvalidPayload,
+                        format!("exam {}: the report's status (OBR-25) must be 1-8 characters", exam.accession),
+                    );
+                }
+            }
+        }
         SyncPayload::ExamEvent { event, exam } => {
             if event.accession != exam.accession {
                 return reject(
@@ -409,6 +434,27 @@ fn validate(
         }
     }
     Ok(Verdict::Apply(Box::new(payload)))
+}
+
+/// An exam record's own fields are what an exam can be: an accession, an item, an age.
+fn check_exam(exam: &radqc_protocol::ExamRecord) -> Option<ErrorBody> {
+    let bad =
+        |what: &str| Some(ErrorBody::new(ErrorCode::InvalidPayload, format!("exam {:?}: {what}", exam.accession)));
+    let accession = exam.accession.trim();
+    if accession.is_empty() || accession.chars().count() > 64 {
+        return bad("the accession must be 1-64 characters");
+    }
+    let item = exam.exam_item.trim().chars().count();
+    if item == 0 || item > 200 {
+        return bad("the exam item (检查部位) must be 1-200 characters");
+    }
+    if exam.patient_age.is_some_and(|a| a > 150) {
+        return bad("the patient's age must be 0-150");
+    }
+    if exam.patient_name.is_some() {
+        return bad("an exam from the RIS carries no patient name: the center never needs one");
+    }
+    None
 }
 
 /// The evaluation's score is what its findings give under its rubric version.

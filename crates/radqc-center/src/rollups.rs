@@ -40,7 +40,8 @@ impl ExamState {
             department: keep(&new.department, old.map(|o| &o.department)),
             technologist: keep(&new.technologist, old.map(|o| &o.technologist)),
             reporting_doctor: keep(&new.reporting_doctor, old.map(|o| &o.reporting_doctor)),
-            performed_at: keep(&new.performed_at, old.map(|o| &o.performed_at)),
+            // A cancelled exam has no performing time (`sql::UPSERT_EXAM` clears it).
+            performed_at: if new.cancelled { None } else { keep(&new.performed_at, old.map(|o| &o.performed_at)) },
             auditing_doctor: keep(&new.auditing_doctor, old.map(|o| &o.auditing_doctor)),
             patient_known: new.patient_known || old.is_some_and(|o| o.patient_known),
         }

@@ -16,7 +16,19 @@ pub struct ExamRow {
     pub performed_at: Option<String>,
     /// The patient identified as 5.3 a asks (id, sex, age): part of the general data.
     pub patient_known: bool,
+    /// The RIS cancelled it: no performing time, not workload.
+    pub cancelled: bool,
     pub body: String,
+}
+
+/// An exam's report text, as the site's sharing policy sent it.
+pub struct ReportRow {
+    pub site: String,
+    pub accession: String,
+    pub status: String,
+    pub findings: Option<String>,
+    pub impression: Option<String>,
+    pub reported_at: Option<String>,
 }
 
 #[derive(Default)]
@@ -58,22 +70,26 @@ pub struct Rows {
     pub exam: ExamRow,
     pub evaluation: Option<EvaluationRow>,
     pub event: Option<EventRow>,
+    pub report: Option<ReportRow>,
 }
 
 fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Whether a payload is stored as rows (an evaluation or an exam event); the others update or
-/// add other records (a notice's closure, a gold read, a dispute).
+/// Whether a payload is stored as rows (an evaluation, an exam event, an exam from the RIS); the
+/// others update or add other records (a notice's closure, a gold read, a dispute).
 pub fn has_rows(payload: &SyncPayload) -> bool {
-    matches!(payload, SyncPayload::Evaluation { .. } | SyncPayload::ExamEvent { .. })
+    matches!(payload, SyncPayload::Evaluation { .. } | SyncPayload::ExamEvent { .. } | SyncPayload::Exam { .. })
 }
 
-/// The rows of an evaluation or an exam event (a notice's closure has none: it updates a notice).
+/// The rows of an evaluation, an exam event or an exam (a notice's closure has none: it updates
+/// a notice).
 pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
     let x = match payload {
-        SyncPayload::Evaluation { exam, .. } | SyncPayload::ExamEvent { exam, .. } => exam,
+        SyncPayload::Evaluation { exam, .. } | SyncPayload::ExamEvent { exam, .. } | SyncPayload::Exam { exam, .. } => {
+            exam
+        }
         SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => return None,
     };
     let s = &x.staff;
@@ -88,11 +104,12 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
         reporting_doctor: name(&s.reporting_doctor),
         auditing_doctor: name(&s.auditing_doctor),
         ordering_clinician: name(&s.ordering_clinician),
-        performed_at: x.performed_at.map(ts),
+        performed_at: x.performed_at.filter(|_| !x.cancelled).map(ts),
+        cancelled: x.cancelled,
         patient_known: radqc_domain::rollup::patient_known(x.patient_hash.is_some(), x.patient_sex, x.patient_age),
         body: serde_json::to_string(x).expect("exam serializes"),
     };
-    let mut rows = Rows { exam, evaluation: None, event: None };
+    let mut rows = Rows { exam, evaluation: None, event: None, report: None };
     match payload {
         SyncPayload::Evaluation { evaluation: e, .. } => {
             rows.evaluation = Some(EvaluationRow {
@@ -117,6 +134,16 @@ pub fn rows(payload: &SyncPayload, device: &str, seq: i64) -> Option<Rows> {
             })
         }
         SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => {}
+        SyncPayload::Exam { exam, report } => {
+            rows.report = report.as_ref().map(|r| ReportRow {
+                site: exam.site.to_string(),
+                accession: exam.accession.clone(),
+                status: r.status.clone(),
+                findings: r.findings.clone(),
+                impression: r.impression.clone(),
+                reported_at: r.reported_at.map(ts),
+            })
+        }
         SyncPayload::ExamEvent { event: v, .. } => {
             rows.event = Some(EventRow {
                 id: v.id.clone(),

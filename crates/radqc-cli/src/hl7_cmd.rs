@@ -56,6 +56,25 @@ pub enum Hl7Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Map a staff code the RIS sends to a member of the site's roster: the exams naming the code
+    /// name the member from now on (the messages keep the code as sent) and go to the center
+    /// again. Prints how many exams changed.
+    MapStaff {
+        #[command(flatten)]
+        db: DbArgs,
+        /// The code as the RIS sends it (as `radqc hl7 staff` lists it).
+        code: String,
+        /// The roster member's code.
+        staff: String,
+        /// Who maps it (the QC officer's staff code), for the audit log.
+        #[arg(long)]
+        by: String,
+    },
+    /// Print the staff codes mapped so far as JSON lines.
+    Aliases {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Print the field mapping in force as JSON (the default, or FILE after checking it).
     Mapping {
         #[arg(value_name = "FILE")]
@@ -75,24 +94,33 @@ pub fn run(command: Hl7Command) -> Result<ExitCode> {
         }
         Hl7Command::Staff { db } => {
             let store = db.open()?;
-            let site = store.site().to_string();
-            let published = store
-                .feed_items(radqc_protocol::FeedKind::Roster)
-                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
-            let roster: Vec<String> = published
-                .iter()
-                .rev()
-                .find(|i| i.site.as_deref() == Some(site.as_str()))
-                .map(|i| serde_json::from_value::<radqc_protocol::RosterBody>(i.body.clone()))
-                .transpose()
-                .context("the roster the center published does not read")?
-                .map(|b| b.staff.into_iter().filter(|m| m.site == site).map(|m| m.code).collect())
-                .unwrap_or_default();
+            let roster = roster_codes(&store)?;
             let mut out = std::io::stdout().lock();
             for (role, code, exams) in
                 store.unknown_staff(&roster).map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?
             {
                 writeln!(out, "{}", serde_json::json!({"role": role, "code": code, "exams": exams}))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Hl7Command::MapStaff { db, code, staff, by } => {
+            let mut store = db.open()?;
+            let roster = roster_codes(&store)?;
+            anyhow::ensure!(
+                !roster.is_empty(),
+                "the site has no roster yet: sync with the center first (`radqc sync --once`), then map"
+            );
+            let changed = store
+                .map_staff(&code, &staff, &roster, &by, Utc::now())
+                .map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+            println!("{}", serde_json::json!({"code": code.trim(), "staff": staff, "exams_changed": changed}));
+            Ok(ExitCode::SUCCESS)
+        }
+        Hl7Command::Aliases { db } => {
+            let store = db.open()?;
+            let mut out = std::io::stdout().lock();
+            for a in store.staff_aliases().map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))? {
+                writeln!(out, "{}", serde_json::to_string(&a)?)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -140,6 +168,22 @@ pub fn run(command: Hl7Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The codes of the site's roster as the center published it last (none before the first sync).
+fn roster_codes(store: &radqc_store::Store) -> Result<Vec<String>> {
+    let site = store.site().to_string();
+    let published =
+        store.feed_items(radqc_protocol::FeedKind::Roster).map_err(|e| anyhow::anyhow!("{e} ({})", e.code()))?;
+    Ok(published
+        .iter()
+        .rev()
+        .find(|i| i.site.as_deref() == Some(site.as_str()))
+        .map(|i| serde_json::from_value::<radqc_protocol::RosterBody>(i.body.clone()))
+        .transpose()
+        .context("the roster the center published does not read")?
+        .map(|b| b.staff.into_iter().filter(|m| m.site == site).map(|m| m.code).collect())
+        .unwrap_or_default())
 }
 
 fn load_mapping(file: Option<&Path>) -> Result<Mapping> {

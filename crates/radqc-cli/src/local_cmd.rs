@@ -98,6 +98,18 @@ pub enum LocalCommand {
         /// An IANA name, e.g. Asia/Shanghai, Asia/Urumqi.
         zone: Option<String>,
     },
+    /// Print what the RIS's exams carry to the center (as JSON), after changing it: the exam
+    /// always (never the patient's name; the id only as the site's salted hash), the report's
+    /// text (findings, impression) unless `--report-text off`.
+    Sharing {
+        #[command(flatten)]
+        db: DbArgs,
+        #[arg(long, value_enum)]
+        report_text: Option<OnOff>,
+        /// Who changes it (a staff code), for the audit log.
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// Print the grants in force (who scores which items, sees the whole site, reads the region,
     /// is named on notices) as JSON: the document the center published last, else the bundled
     /// one; the app decides by the same document.
@@ -163,6 +175,12 @@ pub enum LocalCommand {
         #[arg(long)]
         rejected: bool,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -309,6 +327,15 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
         }
         LocalCommand::Notices { db, to } => notices(&db, to.as_deref()),
         LocalCommand::TimeZone { db, zone } => time_zone(&db, zone.as_deref()),
+        LocalCommand::Sharing { db, report_text, by } => {
+            let mut store = db.open()?;
+            if let Some(v) = report_text {
+                let sharing = radqc_store::Sharing { report_text: matches!(v, OnOff::On) };
+                store.set_sharing(sharing, &by, Utc::now()).map_err(with_code)?;
+            }
+            println!("{}", serde_json::to_string(&store.sharing().map_err(with_code)?)?);
+            Ok(ExitCode::SUCCESS)
+        }
         LocalCommand::Grants { db } => {
             let grants = db.open()?.grants().map_err(with_code)?;
             println!("{}", serde_json::to_string_pretty(&grants)?);

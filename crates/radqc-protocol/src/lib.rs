@@ -55,7 +55,29 @@ pub struct ExamRecord {
     pub performed_at_source: Option<PerformedAtSource>,
     /// How many current (not superseded) evaluations the exam has, where it was read.
     pub evaluations: u32,
+    /// The RIS cancelled the order (ORC-1 `CA`, ORC-5 `CA`): not workload, no performing time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelled: bool,
 }
+
+/// An exam's report as the RIS sent it last (ORU^R01): what centralized QC at the center and the
+/// report checks read. Sent only as the site's sharing policy allows (`report_text`, on by
+/// default).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReportRecord {
+    /// OBR-25: `P` preliminary, `F` final, `C` corrected (another status as sent).
+    pub status: String,
+    /// 影像所见.
+    pub findings: Option<String>,
+    /// 诊断意见.
+    pub impression: Option<String>,
+    pub reported_at: Option<DateTime<Utc>>,
+}
+
+/// The longest report text (findings or impression, in characters) an entry may carry.
+pub const MAX_REPORT_CHARS: usize = 20_000;
 
 /// Where an exam's performing time came from, when not from the exam's own data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -168,6 +190,14 @@ pub enum SyncPayload {
     Dispute {
         dispute: DisputeRecord,
     },
+    /// The exam as the site's systems describe it now (the RIS's messages and imported
+    /// worklists, merged): sent each time that changes, so the region's workload and general
+    /// data count every exam performed, not only those scored or signed through the gate.
+    Exam {
+        exam: ExamRecord,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report: Option<ReportRecord>,
+    },
 }
 
 impl SyncPayload {
@@ -179,6 +209,7 @@ impl SyncPayload {
             Self::NoticeClosed { closure } => vec![&closure.site],
             Self::GoldRead { read } => vec![&read.site],
             Self::Dispute { dispute } => vec![&dispute.site],
+            Self::Exam { exam, .. } => vec![&exam.site],
         }
     }
     /// The id of the record carried.
@@ -189,6 +220,7 @@ impl SyncPayload {
             Self::NoticeClosed { closure } => &closure.notice_id,
             Self::GoldRead { read } => &read.id,
             Self::Dispute { dispute } => &dispute.id,
+            Self::Exam { exam, .. } => &exam.accession,
         }
     }
 }

@@ -275,9 +275,10 @@ impl Store {
                         out.skipped += 1;
                     }
                 }
-                SyncPayload::NoticeClosed { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => {
-                    out.skipped += 1
-                }
+                SyncPayload::NoticeClosed { .. }
+                | SyncPayload::GoldRead { .. }
+                | SyncPayload::Dispute { .. }
+                | SyncPayload::Exam { .. } => out.skipped += 1,
             }
         }
         pullback.after = after;

@@ -307,6 +307,7 @@ impl Store {
                 };
                 let hash = self.merged_hash(tx, &self.patient_hash(id)).map_err(internal)?;
                 self.update_patient(tx, &hash, &m.patient).map_err(internal)?;
+                self.share_patient_exams(tx, &hash, now).map_err(internal)?;
             }
             Kind::PatientMerge => {
                 let (Some(to), Some(from)) = (&m.patient.id, &m.merge_from) else {
@@ -330,6 +331,7 @@ impl Store {
                         .map_err(internal)?;
                     tx.execute("UPDATE exams SET patient_hash = ?2 WHERE patient_hash = ?1", params![from, to])
                         .map_err(internal)?;
+                    self.share_patient_exams(tx, &to, now).map_err(internal)?;
                 }
             }
         }
@@ -422,6 +424,14 @@ impl Store {
             macro_rules! take_p { ($($field:ident),*) => { $( if q.$field.is_some() { p.$field = q.$field.clone(); } )* }; }
             take_p!(id, name, sex, birth_date, age);
         }
+        // A staff code the QC officer mapped names the roster member (the sources keep the code).
+        for code in [&mut e.technologist, &mut e.reporting_doctor, &mut e.auditing_doctor, &mut e.ordering_clinician] {
+            if let Some(c) = code.as_deref() {
+                if let Some(member) = Self::alias_of(tx, c)? {
+                    *code = Some(member);
+                }
+            }
+        }
         let performed_at = performed_at.filter(|_| performed && !e.cancelled);
         let hash = match &p.id {
             Some(id) => Some(self.merged_hash(tx, &self.patient_hash(id))?),
@@ -499,6 +509,19 @@ impl Store {
                      ?19, ?20, ?21, ?22)",
                 values,
             )?;
+        }
+        self.share_exam(tx, accession, now)
+    }
+
+    /// Queues again every exam of a patient (their sex, age or id changed).
+    fn share_patient_exams(&self, tx: &Transaction<'_>, hash: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+        let accessions: Vec<String> = {
+            let mut stmt = tx.prepare_cached("SELECT accession FROM exams WHERE site = ?1 AND patient_hash = ?2")?;
+            let rows = stmt.query_map(params![self.site.as_str(), hash], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for accession in &accessions {
+            self.share_exam(tx, accession, now)?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ mod model;
 mod open;
 mod report_facts;
 mod schema;
+mod share;
 mod sign_in;
 mod store;
 
@@ -35,5 +36,6 @@ pub use model::{
 };
 pub use open::{create_private_file, default_key_path, latest_schema, remove_leftover_stage, Key};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
+pub use share::{Sharing, StaffAlias};
 pub use sign_in::{Failure, LocalSecret};
 pub use store::{applicable_items, check_applies, Store, MAX_CLOCK_SKEW};

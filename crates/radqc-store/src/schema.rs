@@ -302,6 +302,41 @@ ALTER TABLE exams ADD COLUMN report_findings TEXT;
 ALTER TABLE exams ADD COLUMN report_impression TEXT;
 ALTER TABLE exams ADD COLUMN reported_at TEXT;
 "#,
+    // 8: the exams the RIS brings travel to the center (outbox kind `exam`: the exam as merged,
+    // queued each time it changes; `ref_id` is the accession, indexed to find the one queued
+    // last), so the region's workload counts every exam performed. The outbox is made again with
+    // the kind allowed, as in 6. Staff codes the RIS sends that are not the roster's are mapped
+    // to roster members by the QC officer (`staff_aliases`); the sources keep the codes as sent.
+    r#"
+PRAGMA defer_foreign_keys = ON;
+CREATE TABLE outbox_copy AS SELECT seq, kind, ref_id, state, reason, created_at, state_at FROM outbox;
+DROP TABLE outbox;
+CREATE TABLE outbox (
+    seq        INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('evaluation', 'exam_event', 'notice_closure', 'gold_read', 'dispute', 'exam')),
+    ref_id     TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'rejected')),
+    reason     TEXT,
+    created_at TEXT NOT NULL,
+    state_at   TEXT
+) STRICT;
+INSERT INTO outbox (seq, kind, ref_id, state, reason, created_at, state_at)
+    SELECT seq, kind, ref_id, state, reason, created_at, state_at FROM outbox_copy ORDER BY seq;
+DROP TABLE outbox_copy;
+CREATE INDEX outbox_pending ON outbox (seq) WHERE state = 'pending';
+CREATE INDEX outbox_ref ON outbox (kind, ref_id, seq);
+CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+BEGIN SELECT RAISE(ABORT, 'outbox entries are never deleted'); END;
+CREATE TRIGGER outbox_fixed BEFORE UPDATE OF seq, kind, ref_id ON outbox
+BEGIN SELECT RAISE(ABORT, 'an outbox entry''s content never changes'); END;
+
+CREATE TABLE staff_aliases (
+    code      TEXT PRIMARY KEY,
+    staff     TEXT NOT NULL,
+    mapped_by TEXT NOT NULL,
+    at        TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
@@ -335,6 +370,7 @@ mod tests {
         "88682e267d6974a30f1f8743b901f4a24559b960bdbab6875d59423ab1731e13", // 5: center feed takes grants
         "c20a3e51bb8e255eb33408dcfe520dbc97ec06d7546f318eae074558e1e15620", // 6: gold feed, reads, disputes
         "eb74c93c614fc4349599836bb453067503c2911142d2432ad402c949dd420a11", // 7: HL7 messages, exam sources
+        "e065a521baf378d746e136d85ea35ce9c35844d0cfb318a54dceebf32581ae27", // 8: exam entries, staff aliases
     ];
 
     #[test]

@@ -99,12 +99,13 @@ fn check_exam(exam: &ExamInput, own: &SiteCode) -> Result<(), StoreError> {
     Ok(())
 }
 
-const EXAM_COLUMNS: &str = "x.site, x.accession, x.modality, x.exam_item, x.department, x.patient_source, x.follow_up, \
+pub(crate) const EXAM_COLUMNS: &str = "x.site, x.accession, x.modality, x.exam_item, x.department, x.patient_source, x.follow_up, \
     x.film_printed, x.reconstruction, x.technologist, x.reporting_doctor, x.auditing_doctor, x.ordering_clinician, \
     x.patient_hash, x.patient_sex, x.patient_age, x.patient_name, x.performed_at, x.performed_at_source, \
-    (SELECT count(*) FROM evaluations v WHERE v.exam_id = x.id AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = v.id))";
+    (SELECT count(*) FROM evaluations v WHERE v.exam_id = x.id AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = v.id)), \
+    x.cancelled";
 
-fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
+pub(crate) fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
     Ok(ExamRecord {
         site: parse_col(&r.get::<_, String>(0)?)?,
         accession: r.get(1)?,
@@ -128,6 +129,7 @@ fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
         performed_at: r.get::<_, Option<String>>(17)?.map(|s| parse_ts(&s)).transpose()?,
         performed_at_source: r.get::<_, Option<String>>(18)?.as_deref().and_then(PerformedAtSource::parse),
         evaluations: r.get(19)?,
+        cancelled: r.get(20)?,
     })
 }
 

@@ -116,6 +116,7 @@ mod tests {
         "c1b03c99a8f94d81c4ed62afa845e2a815bd096d2c03af0e43fa67150bf45822", // 5: local months, case spans
         "5285451a62afea3d3fc6ddd29176e15d804135aeb4120517b76ef8e7bdd7be81", // 6: staff secrets, settings
         "6d1bff7746e142df46082984bd9e1e16e2b907fe369e16f362ae7015343b205a", // 7: gold cases
+        "9761be6df5bfce335b73419f896faa6dd692bbc0781ffbe144cda74fc6cd8037", // 8: exam reports
     ];
 
     #[test]

@@ -41,7 +41,10 @@ pub(crate) fn steps(payload: &SyncPayload) -> Vec<NoticeStep<'_>> {
             }
             out
         }
-        SyncPayload::ExamEvent { .. } | SyncPayload::GoldRead { .. } | SyncPayload::Dispute { .. } => Vec::new(),
+        SyncPayload::ExamEvent { .. }
+        | SyncPayload::GoldRead { .. }
+        | SyncPayload::Dispute { .. }
+        | SyncPayload::Exam { .. } => Vec::new(),
     }
 }
 

@@ -824,6 +824,7 @@ impl Backend for PgDb {
                 }
             }
             let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
+            let upsert_report = tx.prepare(sql::UPSERT_REPORT).await?;
             let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
             let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
             let insert_rejected = tx.prepare(sql::INSERT_REJECTED).await?;
@@ -846,8 +847,15 @@ impl Backend for PgDb {
                         &e.performed_at,
                         &e.body,
                         &e.patient_known,
+                        &e.cancelled,
                     ],
                 ));
+                if let Some(x) = &r.report {
+                    statements.push((
+                        &upsert_report,
+                        vec![&x.site, &x.accession, &x.status, &x.findings, &x.impression, &x.reported_at, &received],
+                    ));
+                }
                 if let Some(v) = &r.evaluation {
                     statements.push((
                         &insert_evaluation,
@@ -904,6 +912,9 @@ impl Backend for PgDb {
             let mut results = counts.iter();
             for r in &rows {
                 results.next(); // the exam's upsert
+                if r.report.is_some() {
+                    results.next();
+                }
                 let new = match &r.evaluation {
                     Some(v) => {
                         let n = results.next().expect("an evaluation's insert");

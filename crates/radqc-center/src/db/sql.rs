@@ -255,6 +255,20 @@ CREATE TABLE gold_cases (
 );
 CREATE INDEX gold_cases_state ON gold_cases (state);
 "#,
+    // The exams the sites' RIS bring (sync kind `exam`): a report's text, as far as the site's
+    // sharing policy sends it, kept beside its exam for centralized QC and the report checks.
+    r#"
+CREATE TABLE exam_reports (
+    site        TEXT NOT NULL,
+    accession   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    findings    TEXT,
+    impression  TEXT,
+    reported_at TEXT,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (site, accession)
+);
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
@@ -336,9 +350,15 @@ pub const UPSERT_EXAM: &str =
          reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
          auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
          ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
-         performed_at = coalesce(excluded.performed_at, exams.performed_at), body = excluded.body, \
-         patient_known = exams.patient_known OR excluded.patient_known \
+         performed_at = CASE WHEN $13 THEN NULL ELSE coalesce(excluded.performed_at, exams.performed_at) END, \
+         body = excluded.body, patient_known = exams.patient_known OR excluded.patient_known \
      WHERE exams.body <> excluded.body";
+/// An exam's report text, as the site sent it last.
+pub const UPSERT_REPORT: &str =
+    "INSERT INTO exam_reports (site, accession, status, findings, impression, reported_at, received_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT (site, accession) DO UPDATE SET status = excluded.status, findings = excluded.findings, \
+         impression = excluded.impression, reported_at = excluded.reported_at, received_at = excluded.received_at";
 pub const INSERT_EVALUATION: &str =
     "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
          score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \

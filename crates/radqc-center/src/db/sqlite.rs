@@ -856,7 +856,7 @@ impl Backend for SqliteDb {
                             if !crate::rows::has_rows(payload) {
                                 continue;
                             }
-                            let rows = applied_rows.next().expect("evaluations and events have rows");
+                            let rows = applied_rows.next().expect("evaluations, events and exams have rows");
                             let e = &rows.exam;
                             tx.prepare_cached(sql::UPSERT_EXAM)?.execute(params![
                                 e.site,
@@ -870,8 +870,20 @@ impl Backend for SqliteDb {
                                 e.ordering_clinician,
                                 e.performed_at,
                                 e.body,
-                                e.patient_known
+                                e.patient_known,
+                                e.cancelled
                             ])?;
+                            if let Some(r) = &rows.report {
+                                tx.prepare_cached(sql::UPSERT_REPORT)?.execute(params![
+                                    r.site,
+                                    r.accession,
+                                    r.status,
+                                    r.findings,
+                                    r.impression,
+                                    r.reported_at,
+                                    received
+                                ])?;
+                            }
                             let mut new_evaluation = false;
                             if let Some(v) = &rows.evaluation {
                                 new_evaluation = tx.prepare_cached(sql::INSERT_EVALUATION)?.execute(params![

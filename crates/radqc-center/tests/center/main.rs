@@ -5,6 +5,7 @@ mod api;
 mod gold;
 mod grants;
 mod openapi;
+mod ris;
 mod secrets;
 mod stored;
 mod support;

@@ -187,3 +187,90 @@ fn a_cancel_removes_the_exam_from_the_workload_and_a_merge_moves_the_patient() {
     let row = exam_row(&f, "ACC-5");
     assert_eq!((row[9].as_deref(), row[10].as_deref()), (Some("F"), Some("46")), "the update reaches the exam");
 }
+
+/// The `exam` entries queued for the center, as the center receives them, oldest first.
+fn exam_entries(store: &Store) -> Vec<serde_json::Value> {
+    store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "exam")
+        .map(|e| serde_json::from_str(&e.payload).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_ris_exams_go_to_the_center_once_per_change_as_the_sharing_allows() {
+    let mut f = fresh();
+    // An order makes the exam: queued, with the patient as a salted hash and never a name.
+    save(&mut f.store, &order("M1", "20261202073000", "ACC-6", "SC"));
+    let sent = exam_entries(&f.store);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["kind"], "exam");
+    assert_eq!(sent[0]["exam"]["accession"], "ACC-6");
+    assert!(sent[0]["exam"]["patient_hash"].is_string());
+    assert!(!sent[0].to_string().contains("王") && !sent[0].to_string().contains("P000123"), "no name, no id");
+    // A repeat changes nothing, so nothing more goes.
+    save(&mut f.store, &order("M1", "20261202073000", "ACC-6", "SC"));
+    assert_eq!(exam_entries(&f.store).len(), 1, "a repeated message queues nothing");
+    // Performed, then reported: each change goes, the report's text with it by default.
+    save(&mut f.store, &order("M2", "20261202081500", "ACC-6", "CM"));
+    save(&mut f.store, &result("M3", "20261202110000", "ACC-6", "F", "胸部CT平扫未见明显异常。"));
+    let sent = exam_entries(&f.store);
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[1]["exam"]["performed_at"], "2026-12-02T00:00:00Z");
+    assert_eq!(sent[2]["report"]["status"], "F");
+    assert_eq!(sent[2]["report"]["impression"], "胸部CT平扫未见明显异常。");
+    assert_eq!(sent[2]["report"]["findings"], "双肺纹理清晰。");
+    // The site withholds the report's text: the exam still goes, without it.
+    f.store.set_sharing(radqc_store::Sharing { report_text: false }, "QC1", Utc::now()).unwrap();
+    assert!(!f.store.sharing().unwrap().report_text);
+    save(&mut f.store, &result("M4", "20261202120000", "ACC-6", "C", "更正：右肺微小结节。"));
+    let sent = exam_entries(&f.store);
+    assert_eq!(sent.len(), 4);
+    assert!(sent[3].get("report").is_none(), "no report text once the site withholds it: {}", sent[3]);
+    assert!(!sent[3].to_string().contains("结节"));
+    // Cancelled: the center hears it, without a performing time.
+    save(&mut f.store, &order("M5", "20261202130000", "ACC-6", "CA"));
+    let sent = exam_entries(&f.store);
+    assert_eq!(sent.len(), 5);
+    assert_eq!(sent[4]["exam"]["cancelled"], true);
+    assert!(sent[4]["exam"]["performed_at"].is_null());
+    // Every entry reads as the wire type.
+    for e in &sent {
+        serde_json::from_value::<radqc_protocol::SyncPayload>(e.clone()).unwrap();
+    }
+}
+
+#[test]
+fn a_staff_code_mapped_by_the_qc_officer_names_the_roster_member() {
+    let mut f = fresh();
+    save(&mut f.store, &order("M1", "20261202073000", "ACC-7", "CM"));
+    save(&mut f.store, &result("M2", "20261202110000", "ACC-7", "F", "未见异常。"));
+    let roster: Vec<String> = ["T1", "D1", "D2"].iter().map(|s| s.to_string()).collect();
+    let unknown = f.store.unknown_staff(&roster).unwrap();
+    let codes: Vec<&str> = unknown.iter().map(|(_, c, _)| c.as_str()).collect();
+    assert_eq!(codes, ["D9", "A12"], "listed by role: auditing D9, technologist A12 ({unknown:?})");
+    // Refused: a member not in the roster, a code that already is one.
+    let e = f.store.map_staff("A12", "T9", &roster, "QC1", Utc::now()).unwrap_err();
+    assert!(e.to_string().contains("T9"), "{e}");
+    assert!(f.store.map_staff("D1", "T1", &roster, "QC1", Utc::now()).is_err());
+    let before = exam_entries(&f.store).len();
+    assert_eq!(f.store.map_staff("A12", "T1", &roster, "QC1", Utc::now()).unwrap(), 1);
+    assert_eq!(exam_row(&f, "ACC-7")[2].as_deref(), Some("T1"), "the exam names the member");
+    let sent = exam_entries(&f.store);
+    assert_eq!(sent.len(), before + 1, "and goes to the center again");
+    assert_eq!(sent.last().unwrap()["exam"]["staff"]["technologist"], "T1");
+    let codes: Vec<String> = f.store.unknown_staff(&roster).unwrap().into_iter().map(|(_, c, _)| c).collect();
+    assert_eq!(codes, ["D9"]);
+    // A later message with the RIS's code names the member too; the source keeps the code.
+    save(&mut f.store, &order("M3", "20261202090000", "ACC-8", "CM"));
+    assert_eq!(exam_row(&f, "ACC-8")[2].as_deref(), Some("T1"));
+    let kept: i64 = f
+        .raw()
+        .query_row("SELECT count(*) FROM exam_sources WHERE instr(facts, '\"A12\"') > 0", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, 2, "the messages' facts keep the code as sent");
+    let aliases = f.store.staff_aliases().unwrap();
+    assert_eq!((aliases.len(), aliases[0].code.as_str(), aliases[0].staff.as_str()), (1, "A12", "T1"));
+}
