@@ -108,8 +108,10 @@ fn a_center_database_with_another_migration_history_is_refused_untouched() {
     center_refused(&db, "the migration 3 it ran is not this build's migration 3");
     // As a center made before the record was kept, by migration 3 before `patient_known` was
     // added to it (commit 66635ef).
+    // The count is what this build ran, so the test holds as migrations are appended.
     let conn = rusqlite::Connection::open(&db).unwrap();
+    let ran: i64 = conn.query_row("SELECT max(version) FROM center_migrations", [], |r| r.get(0)).unwrap();
     conn.execute_batch("DROP TABLE center_migrations; ALTER TABLE exams DROP COLUMN patient_known").unwrap();
     drop(conn);
-    center_refused(&db, "its schema is not what migrations 1 to 7 make: table exams differs");
+    center_refused(&db, &format!("its schema is not what migrations 1 to {ran} make: table exams differs"));
 }
