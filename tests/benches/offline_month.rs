@@ -3,6 +3,12 @@
 //! sent and received (measured by a pass-through proxy in a separate run, so counting does not
 //! slow the timed runs).
 //!
+//! Each run is followed by its floor: the same rows the sync stored (exams, evaluations, exam
+//! events) written again inside the database into tables like the center's (same keys and
+//! indexes) in one durable transaction (`INSERT … SELECT`: no client, no parsing, no rollups).
+//! The ratio floor / RadQC is what counts on a noisy machine. PostgreSQL must be durable
+//! (`RADQC_PG_DURABLE=1 scripts/postgres.sh start`), as the SQLite center is synchronous=FULL.
+//!
 //! Run: `cargo bench -p radqc-e2e --bench offline_month` (RADQC_BENCH_RUNS=N, default 5; with
 //! RADQC_TEST_DATABASE_URL set, PostgreSQL is measured too).
 
@@ -39,13 +45,26 @@ fn main() {
         let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
         for (backend, _) in storages(dir.path()).await {
             let mut times = Vec::new();
+            let mut floors = Vec::new();
             for run in 0..runs {
                 let run_dir = dir.path().join(format!("{backend}-{run}"));
                 std::fs::create_dir_all(&run_dir).unwrap();
                 let storage = fresh_storage(backend, &run_dir).await;
-                times.push(one_run(storage, false).await.0);
+                if run == 0 {
+                    check_durable(&storage, quick).await;
+                }
+                times.push(one_run(storage.clone(), false).await.0);
+                floors.push(floor(&storage).await);
             }
             times.sort();
+            floors.sort();
+            let (median, floor_median) = (times[times.len() / 2], floors[floors.len() / 2]);
+            println!(
+                "offline month ({backend}): RadQC {:.1} k entries/s, floor {:.1} k entries/s: floor / RadQC {:.2}x",
+                55.0 / median.as_secs_f64(),
+                55.0 / floor_median.as_secs_f64(),
+                median.as_secs_f64() / floor_median.as_secs_f64()
+            );
             let counted_dir = dir.path().join(format!("{backend}-bytes"));
             std::fs::create_dir_all(&counted_dir).unwrap();
             let (_, bytes) = one_run(fresh_storage(backend, &counted_dir).await, true).await;
@@ -70,5 +89,73 @@ async fn fresh_storage(backend: &str, dir: &std::path::Path) -> radqc_e2e::Cente
             radqc_e2e::CenterStorage::Postgres(radqc_e2e::fresh_postgres_url(&url).await)
         }
         _ => radqc_e2e::CenterStorage::Sqlite(dir.join("center.db")),
+    }
+}
+
+/// Refuses a PostgreSQL without fsync for a measurement (a quick `cargo test --benches` only says so).
+async fn check_durable(storage: &radqc_e2e::CenterStorage, quick: bool) {
+    let radqc_e2e::CenterStorage::Postgres(url) = storage else { return };
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let fsync: String = client.query_one("SHOW fsync", &[]).await.unwrap().get(0);
+    if fsync != "on" {
+        let why = "PostgreSQL runs with fsync=off, so it would be compared undurable with a synchronous=FULL SQLite: \
+                   start a cluster with RADQC_PG_DURABLE=1 scripts/postgres.sh start";
+        assert!(quick, "{why}");
+        println!("note: {why}");
+    }
+}
+
+/// The tables a push writes rows into, in the floor's order.
+const ROW_TABLES: [&str; 3] = ["exams", "evaluations", "exam_events"];
+
+/// The floor of a run: the rows it stored, copied by the database into tables of the same schema
+/// in one transaction, committed durably. Returns the time of the copy and its commit.
+async fn floor(storage: &radqc_e2e::CenterStorage) -> Duration {
+    match storage {
+        radqc_e2e::CenterStorage::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let floor_path = path.with_file_name("floor.db");
+            conn.execute("ATTACH ?1 AS f", [floor_path.to_str().unwrap()]).unwrap();
+            let _: String = conn.query_row("PRAGMA f.journal_mode = WAL", [], |r| r.get(0)).unwrap();
+            conn.execute_batch("PRAGMA f.synchronous = FULL").unwrap();
+            for table in ROW_TABLES {
+                let schema: Vec<(String, String)> = conn
+                    .prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC")
+                    .unwrap()
+                    .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                for (kind, sql) in schema {
+                    let sql = if kind == "table" {
+                        sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE f.{table}"), 1)
+                    } else {
+                        sql.replacen("CREATE INDEX ", "CREATE INDEX f.", 1).replacen(
+                            "CREATE UNIQUE INDEX ",
+                            "CREATE UNIQUE INDEX f.",
+                            1,
+                        )
+                    };
+                    conn.execute_batch(&sql).unwrap();
+                }
+            }
+            let start = Instant::now();
+            let copy: String =
+                ROW_TABLES.iter().map(|t| format!("INSERT INTO f.{t} SELECT * FROM main.{t};")).collect();
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {copy} COMMIT;")).unwrap();
+            start.elapsed()
+        }
+        radqc_e2e::CenterStorage::Postgres(url) => {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let create: String =
+                ROW_TABLES.iter().map(|t| format!("CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL);")).collect();
+            client.batch_execute(&create).await.unwrap();
+            let copy: String = ROW_TABLES.iter().map(|t| format!("INSERT INTO floor_{t} SELECT * FROM {t};")).collect();
+            let start = Instant::now();
+            client.batch_execute(&format!("BEGIN; {copy} COMMIT;")).await.unwrap();
+            start.elapsed()
+        }
     }
 }

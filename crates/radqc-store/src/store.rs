@@ -99,11 +99,18 @@ fn check_exam(exam: &ExamInput, own: &SiteCode) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) const EXAM_COLUMNS: &str = "x.site, x.accession, x.modality, x.exam_item, x.department, x.patient_source, x.follow_up, \
+macro_rules! exam_columns {
+    () => {
+        "x.site, x.accession, x.modality, x.exam_item, x.department, x.patient_source, x.follow_up, \
     x.film_printed, x.reconstruction, x.technologist, x.reporting_doctor, x.auditing_doctor, x.ordering_clinician, \
     x.patient_hash, x.patient_sex, x.patient_age, x.patient_name, x.performed_at, x.performed_at_source, \
     (SELECT count(*) FROM evaluations v WHERE v.exam_id = x.id AND NOT EXISTS (SELECT 1 FROM evaluations s WHERE s.supersedes = v.id)), \
-    x.cancelled";
+    x.cancelled"
+    };
+}
+pub(crate) const EXAM_COLUMNS: &str = exam_columns!();
+/// An exam by its row id (the save's read-back, a cached statement).
+const EXAM_BY_ID: &str = concat!("SELECT ", exam_columns!(), " FROM exams x WHERE x.id = ?1");
 
 pub(crate) fn exam_from_row(r: &Row) -> rusqlite::Result<ExamRecord> {
     Ok(ExamRecord {
@@ -298,8 +305,9 @@ impl Store {
         let hash = patient.and_then(|p| p.id.as_deref()).map(|id| self.patient_hash(id));
         let name = if self.store_patient_names { patient.and_then(|p| p.name.clone()) } else { None };
         let s = &exam.staff;
-        let id: i64 = tx.query_row(
-            "INSERT INTO exams (site, accession, modality, exam_item, department, patient_source, follow_up,
+        let id: i64 = tx
+            .prepare_cached(
+                "INSERT INTO exams (site, accession, modality, exam_item, department, patient_source, follow_up,
                  film_printed, reconstruction, technologist, reporting_doctor, auditing_doctor, ordering_clinician,
                  patient_hash, patient_sex, patient_age, patient_name, performed_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
@@ -322,31 +330,32 @@ impl Store {
                  performed_at = coalesce(excluded.performed_at, performed_at),
                  performed_at_source = CASE WHEN excluded.performed_at IS NULL THEN performed_at_source END
              RETURNING id",
-            params![
-                site.as_str(),
-                exam.accession,
-                exam.modality.as_str(),
-                exam.exam_item,
-                exam.department,
-                exam.patient_source.map(|p| p.as_str()),
-                exam.follow_up,
-                exam.film_printed,
-                exam.reconstruction,
-                s.technologist.as_ref().map(StaffCode::as_str),
-                s.reporting_doctor.as_ref().map(StaffCode::as_str),
-                s.auditing_doctor.as_ref().map(StaffCode::as_str),
-                s.ordering_clinician.as_ref().map(StaffCode::as_str),
-                hash,
-                patient.and_then(|p| p.sex).map(|x| x.as_str()),
-                patient.and_then(|p| p.age),
-                name,
-                exam.performed_at.map(ts),
-                ts(now),
-            ],
-            |r| r.get(0),
-        )?;
-        let record =
-            tx.query_row(&format!("SELECT {EXAM_COLUMNS} FROM exams x WHERE x.id = ?1"), [id], exam_from_row)?;
+            )?
+            .query_row(
+                params![
+                    site.as_str(),
+                    exam.accession,
+                    exam.modality.as_str(),
+                    exam.exam_item,
+                    exam.department,
+                    exam.patient_source.map(|p| p.as_str()),
+                    exam.follow_up,
+                    exam.film_printed,
+                    exam.reconstruction,
+                    s.technologist.as_ref().map(StaffCode::as_str),
+                    s.reporting_doctor.as_ref().map(StaffCode::as_str),
+                    s.auditing_doctor.as_ref().map(StaffCode::as_str),
+                    s.ordering_clinician.as_ref().map(StaffCode::as_str),
+                    hash,
+                    patient.and_then(|p| p.sex).map(|x| x.as_str()),
+                    patient.and_then(|p| p.age),
+                    name,
+                    exam.performed_at.map(ts),
+                    ts(now),
+                ],
+                |r| r.get(0),
+            )?;
+        let record = tx.prepare_cached(EXAM_BY_ID)?.query_row([id], exam_from_row)?;
         Ok((id, record))
     }
 
@@ -376,10 +385,8 @@ impl Store {
         detail: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        tx.execute(
-            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![ts(now), actor, action, subject, detail],
-        )?;
+        tx.prepare_cached("INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![ts(now), actor, action, subject, detail])?;
         Ok(())
     }
 
@@ -492,30 +499,30 @@ impl Store {
         // transaction rolls the upsert back on a refusal).
         check_applies(item, &exam)?;
         let codes = |v: &[radqc_domain::CriterionCode]| serde_json::to_string(v).expect("codes serialize");
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO evaluations (id, exam_id, item, reviewer, scored_person, mode, findings, not_applicable,
                  score, grade, pass, severe, unmet, rubric_version, note, at, supersedes)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
-            params![
-                id,
-                exam_id,
-                input.item.as_str(),
-                input.reviewer.as_str(),
-                scored_person.as_ref().map(StaffCode::as_str),
-                input.mode.as_str(),
-                codes(&sorted_findings),
-                codes(&verdict.not_applicable),
-                verdict.score.map(|s| s.get()),
-                verdict.grade.as_str(),
-                verdict.pass,
-                codes(&verdict.severe),
-                codes(&verdict.unmet),
-                rubric_version,
-                input.note,
-                ts(at),
-                input.supersedes,
-            ],
-        )?;
+        )?
+        .execute(params![
+            id,
+            exam_id,
+            input.item.as_str(),
+            input.reviewer.as_str(),
+            scored_person.as_ref().map(StaffCode::as_str),
+            input.mode.as_str(),
+            codes(&sorted_findings),
+            codes(&verdict.not_applicable),
+            verdict.score.map(|s| s.get()),
+            verdict.grade.as_str(),
+            verdict.pass,
+            codes(&verdict.severe),
+            codes(&verdict.unmet),
+            rubric_version,
+            input.note,
+            ts(at),
+            input.supersedes,
+        ])?;
         let record = EvaluationRecord {
             id: id.clone(),
             site,
@@ -598,10 +605,8 @@ impl Store {
             exam_record.performed_at = Some(parse_ts(&ts(at))?);
             exam_record.performed_at_source = Some(PerformedAtSource::Signed);
         }
-        tx.execute(
-            "INSERT INTO exam_events (id, exam_id, kind, staff, at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, exam_id, kind.as_str(), staff.as_str(), ts(at)],
-        )?;
+        tx.prepare_cached("INSERT INTO exam_events (id, exam_id, kind, staff, at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![id, exam_id, kind.as_str(), staff.as_str(), ts(at)])?;
         let event = ExamEventRecord {
             id: id.clone(),
             site: exam_record.site.clone(),

@@ -117,6 +117,7 @@ mod tests {
         "5285451a62afea3d3fc6ddd29176e15d804135aeb4120517b76ef8e7bdd7be81", // 6: staff secrets, settings
         "6d1bff7746e142df46082984bd9e1e16e2b907fe369e16f362ae7015343b205a", // 7: gold cases
         "9761be6df5bfce335b73419f896faa6dd692bbc0781ffbe144cda74fc6cd8037", // 8: exam reports
+        "b0ac036cac750039bf9289d48a9a58da4d92c4104c7a471fcd26920519b4183d", // 9: exams.cancelled
     ];
 
     #[test]

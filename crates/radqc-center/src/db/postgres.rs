@@ -372,6 +372,171 @@ impl RollupRows {
     }
 }
 
+/// A round of exams as one array per column of `sql::UPSERT_EXAMS`.
+#[derive(Default)]
+struct ExamColumns<'a> {
+    site: Vec<&'a str>,
+    accession: Vec<&'a str>,
+    modality: Vec<&'a str>,
+    exam_item: Vec<&'a str>,
+    department: Vec<Option<&'a str>>,
+    technologist: Vec<Option<&'a str>>,
+    reporting_doctor: Vec<Option<&'a str>>,
+    auditing_doctor: Vec<Option<&'a str>>,
+    ordering_clinician: Vec<Option<&'a str>>,
+    performed_at: Vec<Option<&'a str>>,
+    body: Vec<&'a str>,
+    patient_known: Vec<bool>,
+    cancelled: Vec<bool>,
+}
+
+impl<'a> ExamColumns<'a> {
+    fn push(&mut self, e: &'a crate::rows::ExamRow) {
+        self.site.push(&e.site);
+        self.accession.push(&e.accession);
+        self.modality.push(&e.modality);
+        self.exam_item.push(&e.exam_item);
+        self.department.push(e.department.as_deref());
+        self.technologist.push(e.technologist.as_deref());
+        self.reporting_doctor.push(e.reporting_doctor.as_deref());
+        self.auditing_doctor.push(e.auditing_doctor.as_deref());
+        self.ordering_clinician.push(e.ordering_clinician.as_deref());
+        self.performed_at.push(e.performed_at.as_deref());
+        self.body.push(&e.body);
+        self.patient_known.push(e.patient_known);
+        self.cancelled.push(e.cancelled);
+    }
+    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+        vec![
+            &self.site,
+            &self.accession,
+            &self.modality,
+            &self.exam_item,
+            &self.department,
+            &self.technologist,
+            &self.reporting_doctor,
+            &self.auditing_doctor,
+            &self.ordering_clinician,
+            &self.performed_at,
+            &self.body,
+            &self.patient_known,
+            &self.cancelled,
+        ]
+    }
+}
+
+/// A push's evaluations as one array per column of `sql::INSERT_EVALUATIONS`.
+#[derive(Default)]
+struct EvaluationColumns<'a> {
+    id: Vec<&'a str>,
+    site: Vec<&'a str>,
+    device: Vec<&'a str>,
+    seq: Vec<i64>,
+    accession: Vec<&'a str>,
+    item: Vec<&'a str>,
+    reviewer: Vec<&'a str>,
+    scored_person: Vec<Option<&'a str>>,
+    mode: Vec<&'a str>,
+    score: Vec<Option<i32>>,
+    grade: Vec<&'a str>,
+    pass: Vec<bool>,
+    rubric_version: Vec<&'a str>,
+    at: Vec<&'a str>,
+    supersedes: Vec<Option<&'a str>>,
+    body: Vec<&'a str>,
+    received_at: Vec<&'a str>,
+    deducted: Vec<bool>,
+}
+
+impl<'a> EvaluationColumns<'a> {
+    fn push(&mut self, v: &'a crate::rows::EvaluationRow, received: &'a str) {
+        self.id.push(&v.id);
+        self.site.push(&v.site);
+        self.device.push(&v.device);
+        self.seq.push(v.seq);
+        self.accession.push(&v.accession);
+        self.item.push(&v.item);
+        self.reviewer.push(&v.reviewer);
+        self.scored_person.push(v.scored_person.as_deref());
+        self.mode.push(&v.mode);
+        self.score.push(v.score);
+        self.grade.push(&v.grade);
+        self.pass.push(v.pass);
+        self.rubric_version.push(&v.rubric_version);
+        self.at.push(&v.at);
+        self.supersedes.push(v.supersedes.as_deref());
+        self.body.push(&v.body);
+        self.received_at.push(received);
+        self.deducted.push(v.deducted);
+    }
+    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+        vec![
+            &self.id,
+            &self.site,
+            &self.device,
+            &self.seq,
+            &self.accession,
+            &self.item,
+            &self.reviewer,
+            &self.scored_person,
+            &self.mode,
+            &self.score,
+            &self.grade,
+            &self.pass,
+            &self.rubric_version,
+            &self.at,
+            &self.supersedes,
+            &self.body,
+            &self.received_at,
+            &self.deducted,
+        ]
+    }
+}
+
+/// A push's exam events as one array per column of `sql::INSERT_EVENTS`.
+#[derive(Default)]
+struct EventColumns<'a> {
+    id: Vec<&'a str>,
+    site: Vec<&'a str>,
+    device: Vec<&'a str>,
+    seq: Vec<i64>,
+    accession: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    staff: Vec<&'a str>,
+    at: Vec<&'a str>,
+    body: Vec<&'a str>,
+    received_at: Vec<&'a str>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn push(&mut self, v: &'a crate::rows::EventRow, received: &'a str) {
+        self.id.push(&v.id);
+        self.site.push(&v.site);
+        self.device.push(&v.device);
+        self.seq.push(v.seq);
+        self.accession.push(&v.accession);
+        self.kind.push(&v.kind);
+        self.staff.push(&v.staff);
+        self.at.push(&v.at);
+        self.body.push(&v.body);
+        self.received_at.push(received);
+    }
+    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+        vec![
+            &self.id,
+            &self.site,
+            &self.device,
+            &self.seq,
+            &self.accession,
+            &self.kind,
+            &self.staff,
+            &self.at,
+            &self.body,
+            &self.received_at,
+        ]
+    }
+}
+
 /// Writes a rollup with its upserts, pipelined.
 async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<(), ApiError> {
     let rows = RollupRows::of(r);
@@ -823,110 +988,78 @@ impl Backend for PgDb {
                     evaluations.entry(acc).or_default().push(c);
                 }
             }
-            let upsert = tx.prepare(sql::UPSERT_EXAM).await?;
-            let upsert_report = tx.prepare(sql::UPSERT_REPORT).await?;
-            let insert_evaluation = tx.prepare(sql::INSERT_EVALUATION).await?;
-            let insert_event = tx.prepare(sql::INSERT_EVENT).await?;
-            let insert_rejected = tx.prepare(sql::INSERT_REJECTED).await?;
-            type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
-            let mut statements: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+            // The rows go out as a handful of multi-row statements, pipelined (every statement is
+            // sent before the first answer is awaited): the exams in rounds (an exam's n-th
+            // snapshot of this push in the n-th, so each merges in order as one at a time would),
+            // then the evaluations and the events; report texts and rejections, few, one by one.
+            let mut round_of: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
+            let mut rounds: Vec<ExamColumns> = Vec::new();
+            let mut evaluations_in = EvaluationColumns::default();
+            let mut events_in = EventColumns::default();
             for r in &rows {
                 let e = &r.exam;
-                statements.push((
-                    &upsert,
-                    vec![
-                        &e.site,
-                        &e.accession,
-                        &e.modality,
-                        &e.exam_item,
-                        &e.department,
-                        &e.technologist,
-                        &e.reporting_doctor,
-                        &e.auditing_doctor,
-                        &e.ordering_clinician,
-                        &e.performed_at,
-                        &e.body,
-                        &e.patient_known,
-                        &e.cancelled,
-                    ],
-                ));
-                if let Some(x) = &r.report {
-                    statements.push((
-                        &upsert_report,
-                        vec![&x.site, &x.accession, &x.status, &x.findings, &x.impression, &x.reported_at, &received],
-                    ));
+                let n = round_of.entry((e.site.as_str(), e.accession.as_str())).or_insert(0);
+                if rounds.len() <= *n {
+                    rounds.push(ExamColumns::default());
                 }
+                rounds[*n].push(e);
+                *n += 1;
                 if let Some(v) = &r.evaluation {
-                    statements.push((
-                        &insert_evaluation,
-                        vec![
-                            &v.id,
-                            &v.site,
-                            &v.device,
-                            &v.seq,
-                            &v.accession,
-                            &v.item,
-                            &v.reviewer,
-                            &v.scored_person,
-                            &v.mode,
-                            &v.score,
-                            &v.grade,
-                            &v.pass,
-                            &v.rubric_version,
-                            &v.at,
-                            &v.supersedes,
-                            &v.body,
-                            &received,
-                            &v.deducted,
-                        ],
-                    ));
+                    evaluations_in.push(v, &received);
                 }
                 if let Some(v) = &r.event {
-                    statements.push((
-                        &insert_event,
-                        vec![
-                            &v.id,
-                            &v.site,
-                            &v.device,
-                            &v.seq,
-                            &v.accession,
-                            &v.kind,
-                            &v.staff,
-                            &v.at,
-                            &v.body,
-                            &received,
-                        ],
-                    ));
+                    events_in.push(v, &received);
                 }
+            }
+            let upsert_exams = tx.prepare_cached(sql::UPSERT_EXAMS).await?;
+            let insert_evaluations = tx.prepare_cached(sql::INSERT_EVALUATIONS).await?;
+            let insert_events = tx.prepare_cached(sql::INSERT_EVENTS).await?;
+            let upsert_report = tx.prepare_cached(sql::UPSERT_REPORT).await?;
+            let insert_rejected = tx.prepare_cached(sql::INSERT_REJECTED).await?;
+            type P<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+            let exam_params: Vec<Vec<P>> = rounds.iter().map(ExamColumns::params).collect();
+            let mut others: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
+            for x in rows.iter().filter_map(|r| r.report.as_ref()) {
+                others.push((
+                    &upsert_report,
+                    vec![&x.site, &x.accession, &x.status, &x.findings, &x.impression, &x.reported_at, &received],
+                ));
             }
             for (seq, reason, payload) in &rejected {
-                statements
+                others
                     .push((&insert_rejected, vec![&device.id, seq, &reason.code, &reason.message, payload, &received]));
             }
-            let counts =
-                futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(*stmt, params)))
-                    .await?;
-            // Which evaluations were new (an id already stored is not counted twice).
+            let evaluation_params = evaluations_in.params();
+            let event_params = events_in.params();
+            let (_, stored_ids, _, _) = futures_util::try_join!(
+                futures_util::future::try_join_all(exam_params.iter().map(|p| tx.execute(&upsert_exams, p))),
+                async {
+                    if evaluations_in.id.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        tx.query(&insert_evaluations, &evaluation_params).await
+                    }
+                },
+                async {
+                    if events_in.id.is_empty() {
+                        Ok(0)
+                    } else {
+                        tx.execute(&insert_events, &event_params).await
+                    }
+                },
+                futures_util::future::try_join_all(others.iter().map(|(stmt, params)| tx.execute(*stmt, params))),
+            )?;
+            // Which evaluations were new: an id already stored, or twice in this push, counts once.
+            let mut stored_now = std::collections::HashSet::with_capacity(stored_ids.len());
+            for r in &stored_ids {
+                stored_now.insert(r.try_get::<_, String>(0)?);
+            }
             let mut inserted = Vec::with_capacity(rows.len());
             let mut superseded = Vec::new();
-            let mut results = counts.iter();
             for r in &rows {
-                results.next(); // the exam's upsert
-                if r.report.is_some() {
-                    results.next();
-                }
-                let new = match &r.evaluation {
-                    Some(v) => {
-                        let n = results.next().expect("an evaluation's insert");
-                        if let (1, Some(previous)) = (*n, &v.supersedes) {
-                            superseded.push(previous.clone());
-                        }
-                        *n == 1
-                    }
-                    None => false,
-                };
-                if r.event.is_some() {
-                    results.next();
+                let new = r.evaluation.as_ref().is_some_and(|v| stored_now.remove(&v.id));
+                if let (true, Some(previous)) = (new, r.evaluation.as_ref().and_then(|v| v.supersedes.as_ref())) {
+                    superseded.push(previous.clone());
                 }
                 inserted.push(new);
             }
@@ -937,7 +1070,7 @@ impl Backend for PgDb {
             } else {
                 Rollup::default()
             };
-            let supersede = tx.prepare(sql::SUPERSEDE).await?;
+            let supersede = tx.prepare_cached(sql::SUPERSEDE).await?;
             let mut writes: Vec<(&tokio_postgres::Statement, Vec<P>)> = Vec::new();
             for previous in &superseded {
                 writes.push((&supersede, vec![previous]));

@@ -269,6 +269,13 @@ CREATE TABLE exam_reports (
     PRIMARY KEY (site, accession)
 );
 "#,
+    // Whether the site's last snapshot of an exam said the RIS cancelled it: a column, so that a
+    // multi-row upsert (PostgreSQL's push) clears the performing time as the one-row one does.
+    // Exams stored before it read FALSE until their site sends them again; nothing reads the
+    // stored value but the merge of the next snapshot.
+    r#"
+ALTER TABLE exams ADD COLUMN cancelled BOOLEAN NOT NULL DEFAULT FALSE;
+"#,
 ];
 
 /// The migration that adds the rollups: after it, they are rebuilt from the stored data.
@@ -340,19 +347,39 @@ pub const DEVICE_RECORDS: &str = "SELECT r.seq, r.kind, r.body, x.body FROM ( \
          UNION ALL SELECT seq, 'exam_event' AS kind, body, site, accession FROM exam_events WHERE device = $1 AND seq > $2 \
      ) r JOIN exams x ON x.site = r.site AND x.accession = r.accession ORDER BY r.seq LIMIT $3";
 pub const REJECTED_REASON: &str = "SELECT code, message FROM rejected_entries WHERE device = $1 AND seq = $2";
+/// How a stored exam takes a site's newer snapshot (both backends, one row or many): the RIS's
+/// facts replace, a name the snapshot lacks is kept, a cancel clears the performing time; an
+/// identical snapshot writes nothing.
+macro_rules! exam_merge {
+    () => {
+        " ON CONFLICT (site, accession) DO UPDATE SET modality = excluded.modality, exam_item = excluded.exam_item, \
+             department = coalesce(excluded.department, exams.department), \
+             technologist = coalesce(excluded.technologist, exams.technologist), \
+             reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
+             auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
+             ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
+             performed_at = CASE WHEN excluded.cancelled THEN NULL ELSE coalesce(excluded.performed_at, exams.performed_at) END, \
+             body = excluded.body, patient_known = exams.patient_known OR excluded.patient_known, \
+             cancelled = excluded.cancelled \
+         WHERE exams.body <> excluded.body"
+    };
+}
+macro_rules! exam_columns {
+    () => {
+        "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
+             auditing_doctor, ordering_clinician, performed_at, body, patient_known, cancelled) "
+    };
+}
 pub const UPSERT_EXAM: &str =
-    "INSERT INTO exams (site, accession, modality, exam_item, department, technologist, reporting_doctor, \
-         auditing_doctor, ordering_clinician, performed_at, body, patient_known) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-     ON CONFLICT (site, accession) DO UPDATE SET modality = excluded.modality, exam_item = excluded.exam_item, \
-         department = coalesce(excluded.department, exams.department), \
-         technologist = coalesce(excluded.technologist, exams.technologist), \
-         reporting_doctor = coalesce(excluded.reporting_doctor, exams.reporting_doctor), \
-         auditing_doctor = coalesce(excluded.auditing_doctor, exams.auditing_doctor), \
-         ordering_clinician = coalesce(excluded.ordering_clinician, exams.ordering_clinician), \
-         performed_at = CASE WHEN $13 THEN NULL ELSE coalesce(excluded.performed_at, exams.performed_at) END, \
-         body = excluded.body, patient_known = exams.patient_known OR excluded.patient_known \
-     WHERE exams.body <> excluded.body";
+    concat!(exam_columns!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)", exam_merge!());
+/// `UPSERT_EXAM` for many exams at once (PostgreSQL), one array per column; each exam at most
+/// once per statement (a push's later snapshots of an exam go in the next statement).
+pub const UPSERT_EXAMS: &str = concat!(
+    exam_columns!(),
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[], $13::boolean[])",
+    exam_merge!()
+);
 /// An exam's report text, as the site sent it last.
 pub const UPSERT_REPORT: &str =
     "INSERT INTO exam_reports (site, accession, status, findings, impression, reported_at, received_at) \
@@ -364,10 +391,23 @@ pub const INSERT_EVALUATION: &str =
          score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      ON CONFLICT (id) DO NOTHING";
+/// `INSERT_EVALUATION` for many (PostgreSQL); the ids it stored come back.
+pub const INSERT_EVALUATIONS: &str =
+    "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
+         score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::integer[], $11::text[], $12::boolean[], $13::text[], $14::text[], $15::text[], \
+         $16::text[], $17::text[], $18::boolean[]) \
+     ON CONFLICT (id) DO NOTHING RETURNING id";
 pub const SUPERSEDE: &str = "UPDATE evaluations SET current = FALSE WHERE id = $1";
 pub const INSERT_EVENT: &str =
     "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+/// `INSERT_EVENT` for many (PostgreSQL).
+pub const INSERT_EVENTS: &str =
+    "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[]) ON CONFLICT (id) DO NOTHING";
 pub const INSERT_REJECTED: &str =
     "INSERT INTO rejected_entries (device, seq, code, message, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const SET_LAST_SEQ: &str = "UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE id = $3";

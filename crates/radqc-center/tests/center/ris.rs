@@ -121,3 +121,61 @@ async fn the_ris_exams_count_in_the_regions_workload() {
     })
     .await;
 }
+
+/// What the center stored of an exam: its performing time, and whether it is cancelled.
+async fn stored_exam(place: &Place, accession: &str) -> (Option<String>, bool) {
+    let q = "SELECT performed_at, cancelled FROM exams WHERE site = 'SITE-A' AND accession = $1";
+    match place {
+        Place::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(&q.replace("$1", "?1"), [accession], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap(),
+        Place::Postgres(url) => {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let r = client.query_one(q, &[&accession]).await.unwrap();
+            (r.get(0), r.get(1))
+        }
+    }
+}
+
+/// A clinic back online pushes an exam's whole life at once: registered, performed, cancelled
+/// (and another exam performed). The center merges the snapshots in
+/// their order, as it would one push at a time (PostgreSQL writes them as multi-row statements,
+/// one round per snapshot of an exam).
+#[tokio::test]
+async fn an_exams_snapshots_in_one_push_merge_in_their_order() {
+    each_place(|backend, c, place| async move {
+        let code = c.site("SITE-A").await;
+        let (_, device) = c.enroll(&code).await;
+        staff(&c, "SITE-A", "ADM", &["center_admin"]).await;
+        let admin = person_token(&c, "SITE-A", "ADM").await;
+        let mut clinic = Clinic::new("SITE-A");
+        let mapping = radqc_store::WorklistMapping::bundled();
+        let header = row(HEADER);
+        let steps = [
+            vec![
+                row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "", "已登记"]),
+                row(&["W5", "DR", "胸部正位", "体检科", "女", "33", "T2", "2026-11-12 08:00", "已检查"]),
+            ],
+            vec![row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "2026-11-10 09:00", "已检查"])],
+            vec![row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "", "已取消"])],
+        ];
+        for rows in &steps {
+            let report = clinic.store.import_worklist(&mapping, &header, rows, false, false, Utc::now()).unwrap();
+            assert!(report.bad.is_empty(), "{:?}", report.bad);
+        }
+        let mut sent = 0;
+        let entries = after(&clinic, &mut sent);
+        assert_eq!(entries.len(), 4, "{backend}: every snapshot is an entry");
+        let (status, body) = c.push(&device, &entries).await;
+        assert_eq!(status, 200, "{backend}: {body}");
+        assert!(body["results"].as_array().unwrap().iter().all(|r| r["status"] == "applied"), "{backend}: {body}");
+        assert_eq!(stored_exam(&place, "W1").await, (None, true), "{backend}: the cancel, last, cleared the time");
+        let (w5, cancelled) = stored_exam(&place, "W5").await;
+        assert!(w5.is_some() && !cancelled, "{backend}: {w5:?}");
+        let work = workload(&c, &admin, backend).await;
+        assert_eq!(work["total"], 1, "{backend}: only W5 was performed and not cancelled: {work}");
+    })
+    .await;
+}
