@@ -34,7 +34,15 @@ pub struct AppState {
     pub rubrics: Arc<RwLock<RubricSet>>,
     /// The grants published last (feed cursor 0: none was, the bundled ones).
     grants: Arc<RwLock<(i64, Arc<Grants>)>>,
+    /// The pushes served at once: one more is refused before its body is read (`admit_push`).
+    pushes: Arc<tokio::sync::Semaphore>,
+    max_pushes: usize,
 }
+
+/// How many pushes a center serves at once by default (`radqc center serve --max-pushes`). A
+/// push holds at most `MAX_BODY_BYTES` of body and its rows, so this bounds the memory pushes
+/// take; more would only queue for the database (SQLite writes one at a time).
+pub const DEFAULT_MAX_PUSHES: usize = 16;
 
 impl AppState {
     /// Loads the rubric versions the region published, besides the bundled one, and the grants
@@ -44,10 +52,21 @@ impl AppState {
             db,
             rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())),
             grants: Arc::new(RwLock::new((0, Arc::new(Grants::bundled().clone())))),
+            pushes: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_PUSHES)),
+            max_pushes: DEFAULT_MAX_PUSHES,
         };
         state.reload_rubrics().await?;
         state.grants().await?;
         Ok(state)
+    }
+
+    /// Serves at most `n` (≥ 1) pushes at once; the others answer 503 CENTER_BUSY with
+    /// `Retry-After`, and the device's sync retries them.
+    pub fn with_max_pushes(mut self, n: usize) -> AppState {
+        let n = n.max(1);
+        self.pushes = Arc::new(tokio::sync::Semaphore::new(n));
+        self.max_pushes = n;
+        self
     }
 
     async fn reload_rubrics(&self) -> Result<(), ApiError> {
@@ -359,7 +378,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi_document))
         // Only the bodies read are decompressed: a GET is never refused for its Content-Encoding.
         .route("/api/v1/enroll", post(enroll).layer(RequestDecompressionLayer::new()))
-        .route("/api/v1/push", post(push_entries).layer(RequestDecompressionLayer::new()))
+        .route(
+            "/api/v1/push",
+            post(push_entries)
+                .layer(RequestDecompressionLayer::new())
+                .layer(axum::middleware::from_fn_with_state(state.clone(), admit_push)),
+        )
         .route("/api/v1/device", get(device_state))
         .route("/api/v1/device/fork", post(fork_device).layer(RequestDecompressionLayer::new()))
         .route("/api/v1/device/records", get(device_records))
@@ -453,6 +477,34 @@ fn is_uuid(s: &str) -> bool {
         && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
+/// Lets a push in while fewer than the center's maximum are being served, before its body is
+/// read; else 503 CENTER_BUSY with `Retry-After: 1` (nothing was read or applied).
+async fn admit_push(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match state.pushes.clone().try_acquire_owned() {
+        Ok(permit) => {
+            let answer = next.run(req).await;
+            drop(permit);
+            answer
+        }
+        Err(_) => {
+            let busy = ApiError::new(
+                ErrorCode::CenterBusy,
+                format!(
+                    "the center is serving {} pushes at once, its maximum; nothing was read: retry after a second",
+                    state.max_pushes
+                ),
+            );
+            let mut answer = busy.into_response();
+            answer.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            answer
+        }
+    }
+}
+
 /// Applies a batch of consecutive outbox entries exactly once.
 #[utoipa::path(post, path = "/api/v1/push", request_body = PushRequest,
     responses((status = 200, description = "each entry's result, in order", body = PushResponse),
@@ -462,7 +514,9 @@ fn is_uuid(s: &str) -> bool {
         (status = 409, description = "SEQUENCE_GAP: resend from `expected_seq`", body = ErrorBody),
         (status = 413, description = "PAYLOAD_TOO_LARGE", body = ErrorBody),
         (status = 415, description = "UNSUPPORTED_MEDIA_TYPE: not `application/json`, or an encoding other than gzip", body = ErrorBody),
-        (status = 503, description = "STORAGE_UNAVAILABLE: nothing was applied; retry", body = ErrorBody)),
+        (status = 503, description = "STORAGE_UNAVAILABLE: nothing was applied; retry. CENTER_BUSY: the center \
+            serves its maximum of pushes at once; nothing was read; retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = u32, description = "with CENTER_BUSY: seconds to wait")))),
     security(("device_token" = [])))]
 async fn push_entries(
     State(state): State<AppState>,

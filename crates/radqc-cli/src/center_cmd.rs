@@ -47,6 +47,9 @@ pub enum CenterCommand {
         tls_cert: Option<PathBuf>,
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Pushes served at once; more answer 503 CENTER_BUSY with Retry-After (devices retry).
+        #[arg(long, default_value_t = radqc_center::http::DEFAULT_MAX_PUSHES, value_parser = clap::value_parser!(usize))]
+        max_pushes: usize,
     },
     /// Sites (a hospital department or a clinic).
     Site {
@@ -373,9 +376,12 @@ pub fn run(command: CenterCommand) -> Result<ExitCode> {
 
 async fn run_async(command: CenterCommand) -> Result<ExitCode> {
     match command {
-        CenterCommand::Serve { db, listen, tls_cert, tls_key } => {
+        CenterCommand::Serve { db, listen, tls_cert, tls_key, max_pushes } => {
+            if max_pushes == 0 {
+                anyhow::bail!("--max-pushes must be at least 1");
+            }
             let db = db.open().await?;
-            let state = AppState::new(db).await?;
+            let state = AppState::new(db).await?.with_max_pushes(max_pushes);
             // Cases a stopped center decided but did not finish are finished now.
             let rubrics = radqc_center::http::published_rubric_set(&state.db).await?;
             let grants = state.grants().await?;

@@ -134,6 +134,7 @@ error_codes! {
     UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE" @ 415,
     InternalError => "INTERNAL_ERROR" @ 500,
     StorageUnavailable => "STORAGE_UNAVAILABLE" @ 503,
+    CenterBusy => "CENTER_BUSY" @ 503,
     HttpError => "HTTP_ERROR",
     // The center's administration and reads.
     InvalidRole => "INVALID_ROLE" @ 400,

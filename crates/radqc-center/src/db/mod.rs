@@ -5,6 +5,8 @@ mod migrate;
 #[cfg(test)]
 mod migration_tests;
 mod notice_step;
+#[cfg(test)]
+mod plan_tests;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -377,6 +379,11 @@ pub trait Backend: Send + Sync {
     fn report_rows<'a>(&'a self, queries: [sql::Query; 5]) -> DbFuture<'a, CellRows>;
     /// Figure 3's rows (`ReportParams::details_query`).
     fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>>;
+    /// Whether figure 3's statement names its index (SQLite: with the statistics of some months
+    /// its planner sorts the whole month instead of reading the index in order up to the limit).
+    fn names_indexes(&self) -> bool {
+        false
+    }
     /// Runs gold-standard work in one transaction, one such transaction at a time in the region:
     /// reads what `scope` names with every case not final, the region's active staff and the gold
     /// settings into a [`GoldBook`], runs `job`, then stores the cases it changed and publishes
@@ -443,7 +450,7 @@ impl Db {
             rows.work.clear();
         }
         let (cells, total) = rows.into_cells()?;
-        let details = p.details_query(details_limit.unwrap_or(u32::MAX));
+        let details = p.details_query(details_limit.unwrap_or(u32::MAX), self.0.names_indexes());
         let details = self.0.report_details(details).await?;
         Ok(Report::from_cells(rubric, period.to_string(), filter, &cells, details, total))
     }
@@ -609,6 +616,16 @@ impl ReportParams {
             let r = range(c, self.zones.default);
             c.fixed(&r);
         } else {
+            // The zones' ranges together, as one range an index on `at` can seek to (its
+            // parameters first: SQLite numbers `$n` in the order they appear).
+            let zones = groups.values().map(|(zone, _)| *zone).chain([self.zones.default]);
+            let (from, to) = zones.map(|z| self.period.range(z)).fold((None, None), |(f, t), (a, b)| {
+                (Some(f.map_or(a.clone(), |f: String| f.min(a))), Some(t.map_or(b.clone(), |t: String| t.max(b))))
+            });
+            if let (Some(from), Some(to)) = (from, to) {
+                let bound = format!("e.at >= {} AND e.at < {}", c.param(&from), c.param(&to));
+                c.fixed(&bound);
+            }
             let mut parts = Vec::new();
             let mut others = Vec::new();
             for (zone, sites) in groups.values() {
@@ -623,8 +640,14 @@ impl ReportParams {
         }
     }
 
-    /// Figure 3's statement, at most `limit` rows.
-    pub fn details_query(&self, limit: u32) -> sql::Query {
+    /// Figure 3's statement, at most `limit` rows, read in `at` order from the index of the
+    /// deducted current evaluations (`indexed_by`: naming it, for SQLite).
+    pub fn details_query(&self, limit: u32, indexed_by: bool) -> sql::Query {
+        let select = match (indexed_by, self.site.is_some()) {
+            (false, _) => sql::REPORT_DETAILS,
+            (true, false) => sql::REPORT_DETAILS_BY_AT,
+            (true, true) => sql::REPORT_DETAILS_BY_SITE_AT,
+        };
         let mut c = sql::Conditions::default();
         c.fixed("e.deducted AND e.current");
         self.at_in_period(&mut c);
@@ -635,7 +658,7 @@ impl ReportParams {
             .cmp("e.mode", "=", self.mode.as_deref())
             .cmp("e.rubric_version", "=", self.rubric_version.as_deref())
             .one_of("e.item", self.items.as_deref());
-        c.query(sql::REPORT_DETAILS, &format!("ORDER BY e.at, e.id LIMIT {limit}"))
+        c.query(select, &format!("ORDER BY e.at, e.id LIMIT {limit}"))
     }
 }
 

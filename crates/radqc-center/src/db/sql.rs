@@ -446,10 +446,17 @@ pub const STATS: &str = "SELECT d.site, d.id, d.revoked, d.last_seq, \
 /// An evaluation with its exam, as `FactRow` reads it (the reports' facts and figure 3).
 macro_rules! fact_select {
     () => {
-        "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
+        fact_select!("")
+    };
+    ($index:literal) => {
+        concat!(
+            "SELECT e.site, x.department, e.accession, x.modality, x.exam_item, e.item, e.scored_person, \
              e.reviewer, e.score, e.grade, e.body, e.id, x.reporting_doctor, e.mode, e.rubric_version, e.at, \
              x.patient_known, x.performed_at, x.auditing_doctor \
-         FROM evaluations e JOIN exams x ON x.site = e.site AND x.accession = e.accession"
+         FROM evaluations e ",
+            $index,
+            " JOIN exams x ON x.site = e.site AND x.accession = e.accession"
+        )
     };
 }
 
@@ -590,6 +597,9 @@ pub const REPORT_WORK_GROUP: &str = "GROUP BY site, person, modality HAVING sum(
 /// Figure 3: the current evaluations with a deduction, oldest first (the caller adds the
 /// conditions, the order and the limit).
 pub const REPORT_DETAILS: &str = fact_select!();
+/// `REPORT_DETAILS` naming its index (SQLite), of the region and of one site.
+pub const REPORT_DETAILS_BY_AT: &str = fact_select!("INDEXED BY evaluations_deducted");
+pub const REPORT_DETAILS_BY_SITE_AT: &str = fact_select!("INDEXED BY evaluations_deducted_site");
 
 /// The key columns of `rollup_scores` and `rollup_deductions`, and of the other two rollups.
 pub const EVAL_KEY: &str = "month, site, department, modality, item, person, mode, rubric_version";

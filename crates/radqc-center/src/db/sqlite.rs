@@ -1224,6 +1224,10 @@ impl Backend for SqliteDb {
         })
     }
 
+    fn names_indexes(&self) -> bool {
+        true
+    }
+
     fn report_details<'a>(&'a self, q: sql::Query) -> DbFuture<'a, Vec<EvaluationFact>> {
         Box::pin(async move {
             self.with(move |c| {

@@ -2,6 +2,7 @@
 //! provides one) PostgreSQL: every test runs against each backend.
 
 mod api;
+mod busy;
 mod gold;
 mod grants;
 mod openapi;

@@ -64,7 +64,12 @@ pub struct Center {
 
 impl Center {
     pub async fn start(db: Db) -> Center {
-        let state = AppState::new(db.clone()).await.unwrap();
+        Center::start_with(db, |s| s).await
+    }
+
+    /// A center whose state is set up by `setup` (e.g. its maximum of pushes at once).
+    pub async fn start_with(db: Db, setup: impl FnOnce(AppState) -> AppState) -> Center {
+        let state = setup(AppState::new(db.clone()).await.unwrap());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
