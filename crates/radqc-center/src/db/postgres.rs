@@ -372,170 +372,88 @@ impl RollupRows {
     }
 }
 
-/// A round of exams as one array per column of `sql::UPSERT_EXAMS`.
-#[derive(Default)]
-struct ExamColumns<'a> {
-    site: Vec<&'a str>,
-    accession: Vec<&'a str>,
-    modality: Vec<&'a str>,
-    exam_item: Vec<&'a str>,
-    department: Vec<Option<&'a str>>,
-    technologist: Vec<Option<&'a str>>,
-    reporting_doctor: Vec<Option<&'a str>>,
-    auditing_doctor: Vec<Option<&'a str>>,
-    ordering_clinician: Vec<Option<&'a str>>,
-    performed_at: Vec<Option<&'a str>>,
-    body: Vec<&'a str>,
-    patient_known: Vec<bool>,
-    cancelled: Vec<bool>,
+/// Rows as one array per column, the parameters of a multi-row `unnest` statement: a struct
+/// with `push` (a row, and the push's receiving time) and `params` (in the statement's order).
+macro_rules! columns {
+    ($(#[$doc:meta])* $name:ident<$lt:lifetime> for $row:ty, |$r:ident, $received:ident| {
+        $($field:ident: $ty:ty = $get:expr),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Default)]
+        struct $name<$lt> {
+            $($field: Vec<$ty>,)*
+        }
+
+        impl<$lt> $name<$lt> {
+            #[allow(unused_variables)]
+            fn push(&mut self, $r: &$lt $row, $received: &$lt str) {
+                $(self.$field.push($get);)*
+            }
+            fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
+                vec![$(&self.$field),*]
+            }
+        }
+    };
 }
 
-impl<'a> ExamColumns<'a> {
-    fn push(&mut self, e: &'a crate::rows::ExamRow) {
-        self.site.push(&e.site);
-        self.accession.push(&e.accession);
-        self.modality.push(&e.modality);
-        self.exam_item.push(&e.exam_item);
-        self.department.push(e.department.as_deref());
-        self.technologist.push(e.technologist.as_deref());
-        self.reporting_doctor.push(e.reporting_doctor.as_deref());
-        self.auditing_doctor.push(e.auditing_doctor.as_deref());
-        self.ordering_clinician.push(e.ordering_clinician.as_deref());
-        self.performed_at.push(e.performed_at.as_deref());
-        self.body.push(&e.body);
-        self.patient_known.push(e.patient_known);
-        self.cancelled.push(e.cancelled);
+columns!(
+    /// A round of exams, as `sql::UPSERT_EXAMS` takes them.
+    ExamColumns<'a> for crate::rows::ExamRow, |e, received| {
+        site: &'a str = &e.site,
+        accession: &'a str = &e.accession,
+        modality: &'a str = &e.modality,
+        exam_item: &'a str = &e.exam_item,
+        department: Option<&'a str> = e.department.as_deref(),
+        technologist: Option<&'a str> = e.technologist.as_deref(),
+        reporting_doctor: Option<&'a str> = e.reporting_doctor.as_deref(),
+        auditing_doctor: Option<&'a str> = e.auditing_doctor.as_deref(),
+        ordering_clinician: Option<&'a str> = e.ordering_clinician.as_deref(),
+        performed_at: Option<&'a str> = e.performed_at.as_deref(),
+        body: &'a str = &e.body,
+        patient_known: bool = e.patient_known,
+        cancelled: bool = e.cancelled,
     }
-    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        vec![
-            &self.site,
-            &self.accession,
-            &self.modality,
-            &self.exam_item,
-            &self.department,
-            &self.technologist,
-            &self.reporting_doctor,
-            &self.auditing_doctor,
-            &self.ordering_clinician,
-            &self.performed_at,
-            &self.body,
-            &self.patient_known,
-            &self.cancelled,
-        ]
-    }
-}
+);
 
-/// A push's evaluations as one array per column of `sql::INSERT_EVALUATIONS`.
-#[derive(Default)]
-struct EvaluationColumns<'a> {
-    id: Vec<&'a str>,
-    site: Vec<&'a str>,
-    device: Vec<&'a str>,
-    seq: Vec<i64>,
-    accession: Vec<&'a str>,
-    item: Vec<&'a str>,
-    reviewer: Vec<&'a str>,
-    scored_person: Vec<Option<&'a str>>,
-    mode: Vec<&'a str>,
-    score: Vec<Option<i32>>,
-    grade: Vec<&'a str>,
-    pass: Vec<bool>,
-    rubric_version: Vec<&'a str>,
-    at: Vec<&'a str>,
-    supersedes: Vec<Option<&'a str>>,
-    body: Vec<&'a str>,
-    received_at: Vec<&'a str>,
-    deducted: Vec<bool>,
-}
+columns!(
+    /// A push's evaluations, as `sql::INSERT_EVALUATIONS` takes them.
+    EvaluationColumns<'a> for crate::rows::EvaluationRow, |v, received| {
+        id: &'a str = &v.id,
+        site: &'a str = &v.site,
+        device: &'a str = &v.device,
+        seq: i64 = v.seq,
+        accession: &'a str = &v.accession,
+        item: &'a str = &v.item,
+        reviewer: &'a str = &v.reviewer,
+        scored_person: Option<&'a str> = v.scored_person.as_deref(),
+        mode: &'a str = &v.mode,
+        score: Option<i32> = v.score,
+        grade: &'a str = &v.grade,
+        pass: bool = v.pass,
+        rubric_version: &'a str = &v.rubric_version,
+        at: &'a str = &v.at,
+        supersedes: Option<&'a str> = v.supersedes.as_deref(),
+        body: &'a str = &v.body,
+        received_at: &'a str = received,
+        deducted: bool = v.deducted,
+    }
+);
 
-impl<'a> EvaluationColumns<'a> {
-    fn push(&mut self, v: &'a crate::rows::EvaluationRow, received: &'a str) {
-        self.id.push(&v.id);
-        self.site.push(&v.site);
-        self.device.push(&v.device);
-        self.seq.push(v.seq);
-        self.accession.push(&v.accession);
-        self.item.push(&v.item);
-        self.reviewer.push(&v.reviewer);
-        self.scored_person.push(v.scored_person.as_deref());
-        self.mode.push(&v.mode);
-        self.score.push(v.score);
-        self.grade.push(&v.grade);
-        self.pass.push(v.pass);
-        self.rubric_version.push(&v.rubric_version);
-        self.at.push(&v.at);
-        self.supersedes.push(v.supersedes.as_deref());
-        self.body.push(&v.body);
-        self.received_at.push(received);
-        self.deducted.push(v.deducted);
+columns!(
+    /// A push's exam events, as `sql::INSERT_EVENTS` takes them.
+    EventColumns<'a> for crate::rows::EventRow, |v, received| {
+        id: &'a str = &v.id,
+        site: &'a str = &v.site,
+        device: &'a str = &v.device,
+        seq: i64 = v.seq,
+        accession: &'a str = &v.accession,
+        kind: &'a str = &v.kind,
+        staff: &'a str = &v.staff,
+        at: &'a str = &v.at,
+        body: &'a str = &v.body,
+        received_at: &'a str = received,
     }
-    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        vec![
-            &self.id,
-            &self.site,
-            &self.device,
-            &self.seq,
-            &self.accession,
-            &self.item,
-            &self.reviewer,
-            &self.scored_person,
-            &self.mode,
-            &self.score,
-            &self.grade,
-            &self.pass,
-            &self.rubric_version,
-            &self.at,
-            &self.supersedes,
-            &self.body,
-            &self.received_at,
-            &self.deducted,
-        ]
-    }
-}
-
-/// A push's exam events as one array per column of `sql::INSERT_EVENTS`.
-#[derive(Default)]
-struct EventColumns<'a> {
-    id: Vec<&'a str>,
-    site: Vec<&'a str>,
-    device: Vec<&'a str>,
-    seq: Vec<i64>,
-    accession: Vec<&'a str>,
-    kind: Vec<&'a str>,
-    staff: Vec<&'a str>,
-    at: Vec<&'a str>,
-    body: Vec<&'a str>,
-    received_at: Vec<&'a str>,
-}
-
-impl<'a> EventColumns<'a> {
-    fn push(&mut self, v: &'a crate::rows::EventRow, received: &'a str) {
-        self.id.push(&v.id);
-        self.site.push(&v.site);
-        self.device.push(&v.device);
-        self.seq.push(v.seq);
-        self.accession.push(&v.accession);
-        self.kind.push(&v.kind);
-        self.staff.push(&v.staff);
-        self.at.push(&v.at);
-        self.body.push(&v.body);
-        self.received_at.push(received);
-    }
-    fn params(&self) -> Vec<&(dyn tokio_postgres::types::ToSql + Sync)> {
-        vec![
-            &self.id,
-            &self.site,
-            &self.device,
-            &self.seq,
-            &self.accession,
-            &self.kind,
-            &self.staff,
-            &self.at,
-            &self.body,
-            &self.received_at,
-        ]
-    }
-}
+);
 
 /// Writes a rollup with its upserts, pipelined.
 async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<(), ApiError> {
@@ -1002,7 +920,7 @@ impl Backend for PgDb {
                 if rounds.len() <= *n {
                     rounds.push(ExamColumns::default());
                 }
-                rounds[*n].push(e);
+                rounds[*n].push(e, &received);
                 *n += 1;
                 if let Some(v) = &r.evaluation {
                     evaluations_in.push(v, &received);

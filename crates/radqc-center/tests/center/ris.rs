@@ -21,6 +21,22 @@ fn after(clinic: &Clinic, sent: &mut i64) -> Vec<radqc_protocol::PushEntry> {
     entries
 }
 
+/// SITE-A enrolled at the center: the device's token, an administrator's token, the clinic.
+async fn site_a(c: &crate::support::Center) -> (String, String, Clinic) {
+    let code = c.site("SITE-A").await;
+    let (_, device) = c.enroll(&code).await;
+    staff(c, "SITE-A", "ADM", &["center_admin"]).await;
+    let admin = person_token(c, "SITE-A", "ADM").await;
+    (device, admin, Clinic::new("SITE-A"))
+}
+
+/// Rows of a worklist in the bundled mapping's columns, imported at the clinic (none bad).
+fn import(clinic: &mut Clinic, rows: &[Vec<String>]) {
+    let mapping = radqc_store::WorklistMapping::bundled();
+    let report = clinic.store.import_worklist(&mapping, &row(HEADER), rows, false, false, Utc::now()).unwrap();
+    assert!(report.bad.is_empty(), "{:?}", report.bad);
+}
+
 async fn workload(c: &crate::support::Center, token: &str, backend: &str) -> Value {
     let (status, body) = c.get("/api/v1/report?month=2026-11&site=SITE-A", Some(token)).await;
     assert_eq!(status, 200, "{backend}: {body}");
@@ -30,21 +46,14 @@ async fn workload(c: &crate::support::Center, token: &str, backend: &str) -> Val
 #[tokio::test]
 async fn the_ris_exams_count_in_the_regions_workload() {
     each_place(|backend, c, place| async move {
-        let code = c.site("SITE-A").await;
-        let (_, device) = c.enroll(&code).await;
-        staff(&c, "SITE-A", "ADM", &["center_admin"]).await;
-        let admin = person_token(&c, "SITE-A", "ADM").await;
-        let mut clinic = Clinic::new("SITE-A");
-        let mapping = radqc_store::WorklistMapping::bundled();
-        let header = row(HEADER);
+        let (device, admin, mut clinic) = site_a(&c).await;
         let rows = vec![
             row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "2026-11-10 09:00", "已检查"]),
             row(&["W2", "CT", "CT胸部平扫", "呼吸科", "女", "45", "T1", "2026-11-10 10:00", "已检查"]),
             row(&["W3", "DR", "胸部正位", "体检科", "男", "30", "T2", "2026-11-11 08:30", "已检查"]),
             row(&["W4", "MR", "MR腰椎平扫", "骨科", "女", "52", "T2", "", "已登记"]),
         ];
-        let report = clinic.store.import_worklist(&mapping, &header, &rows, false, false, Utc::now()).unwrap();
-        assert!(report.bad.is_empty(), "{:?}", report.bad);
+        import(&mut clinic, &rows);
         let mut sent = 0;
         let entries = after(&clinic, &mut sent);
         assert_eq!(entries.len(), 4, "{backend}: one exam entry per exam");
@@ -57,7 +66,7 @@ async fn the_ris_exams_count_in_the_regions_workload() {
 
         // The RIS cancels W2 (a later worklist): the center's workload loses it.
         let later = vec![row(&["W2", "CT", "CT胸部平扫", "呼吸科", "女", "45", "T1", "", "已取消"])];
-        clinic.store.import_worklist(&mapping, &header, &later, false, false, Utc::now()).unwrap();
+        import(&mut clinic, &later);
         let entries = after(&clinic, &mut sent);
         assert_eq!(entries.len(), 1, "{backend}");
         let (status, body) = c.push(&device, &entries).await;
@@ -146,13 +155,7 @@ async fn stored_exam(place: &Place, accession: &str) -> (Option<String>, bool) {
 #[tokio::test]
 async fn an_exams_snapshots_in_one_push_merge_in_their_order() {
     each_place(|backend, c, place| async move {
-        let code = c.site("SITE-A").await;
-        let (_, device) = c.enroll(&code).await;
-        staff(&c, "SITE-A", "ADM", &["center_admin"]).await;
-        let admin = person_token(&c, "SITE-A", "ADM").await;
-        let mut clinic = Clinic::new("SITE-A");
-        let mapping = radqc_store::WorklistMapping::bundled();
-        let header = row(HEADER);
+        let (device, admin, mut clinic) = site_a(&c).await;
         let steps = [
             vec![
                 row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "", "已登记"]),
@@ -162,8 +165,7 @@ async fn an_exams_snapshots_in_one_push_merge_in_their_order() {
             vec![row(&["W1", "CT", "CT头颅平扫", "急诊科", "男", "61", "T1", "", "已取消"])],
         ];
         for rows in &steps {
-            let report = clinic.store.import_worklist(&mapping, &header, rows, false, false, Utc::now()).unwrap();
-            assert!(report.bad.is_empty(), "{:?}", report.bad);
+            import(&mut clinic, rows);
         }
         let mut sent = 0;
         let entries = after(&clinic, &mut sent);
