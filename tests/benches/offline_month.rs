@@ -51,10 +51,10 @@ fn main() {
                 std::fs::create_dir_all(&run_dir).unwrap();
                 let storage = fresh_storage(backend, &run_dir).await;
                 if run == 0 {
-                    check_durable(&storage, quick).await;
+                    radqc_e2e::check_durable(&storage, quick).await;
                 }
                 times.push(one_run(storage.clone(), false).await.0);
-                floors.push(floor(&storage).await);
+                floors.push(radqc_e2e::floor(&storage).await);
             }
             times.sort();
             floors.sort();
@@ -89,73 +89,5 @@ async fn fresh_storage(backend: &str, dir: &std::path::Path) -> radqc_e2e::Cente
             radqc_e2e::CenterStorage::Postgres(radqc_e2e::fresh_postgres_url(&url).await)
         }
         _ => radqc_e2e::CenterStorage::Sqlite(dir.join("center.db")),
-    }
-}
-
-/// Refuses a PostgreSQL without fsync for a measurement (a quick `cargo test --benches` only says so).
-async fn check_durable(storage: &radqc_e2e::CenterStorage, quick: bool) {
-    let radqc_e2e::CenterStorage::Postgres(url) = storage else { return };
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
-    let fsync: String = client.query_one("SHOW fsync", &[]).await.unwrap().get(0);
-    if fsync != "on" {
-        let why = "PostgreSQL runs with fsync=off, so it would be compared undurable with a synchronous=FULL SQLite: \
-                   start a cluster with RADQC_PG_DURABLE=1 scripts/postgres.sh start";
-        assert!(quick, "{why}");
-        println!("note: {why}");
-    }
-}
-
-/// The tables a push writes rows into, in the floor's order.
-const ROW_TABLES: [&str; 3] = ["exams", "evaluations", "exam_events"];
-
-/// The floor of a run: the rows it stored, copied by the database into tables of the same schema
-/// in one transaction, committed durably. Returns the time of the copy and its commit.
-async fn floor(storage: &radqc_e2e::CenterStorage) -> Duration {
-    match storage {
-        radqc_e2e::CenterStorage::Sqlite(path) => {
-            let conn = rusqlite::Connection::open(path).unwrap();
-            let floor_path = path.with_file_name("floor.db");
-            conn.execute("ATTACH ?1 AS f", [floor_path.to_str().unwrap()]).unwrap();
-            let _: String = conn.query_row("PRAGMA f.journal_mode = WAL", [], |r| r.get(0)).unwrap();
-            conn.execute_batch("PRAGMA f.synchronous = FULL").unwrap();
-            for table in ROW_TABLES {
-                let schema: Vec<(String, String)> = conn
-                    .prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC")
-                    .unwrap()
-                    .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
-                for (kind, sql) in schema {
-                    let sql = if kind == "table" {
-                        sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE f.{table}"), 1)
-                    } else {
-                        sql.replacen("CREATE INDEX ", "CREATE INDEX f.", 1).replacen(
-                            "CREATE UNIQUE INDEX ",
-                            "CREATE UNIQUE INDEX f.",
-                            1,
-                        )
-                    };
-                    conn.execute_batch(&sql).unwrap();
-                }
-            }
-            let start = Instant::now();
-            let copy: String =
-                ROW_TABLES.iter().map(|t| format!("INSERT INTO f.{t} SELECT * FROM main.{t};")).collect();
-            conn.execute_batch(&format!("BEGIN IMMEDIATE; {copy} COMMIT;")).unwrap();
-            start.elapsed()
-        }
-        radqc_e2e::CenterStorage::Postgres(url) => {
-            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
-            tokio::spawn(conn);
-            let create: String =
-                ROW_TABLES.iter().map(|t| format!("CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL);")).collect();
-            client.batch_execute(&create).await.unwrap();
-            let copy: String = ROW_TABLES.iter().map(|t| format!("INSERT INTO floor_{t} SELECT * FROM {t};")).collect();
-            let start = Instant::now();
-            client.batch_execute(&format!("BEGIN; {copy} COMMIT;")).await.unwrap();
-            start.elapsed()
-        }
     }
 }

@@ -500,3 +500,73 @@ pub fn fill_month(clinic: &mut Clinic, evaluations: u64, events: u64) {
         clinic.store.record_events(&events_batch, now).unwrap();
     }
 }
+
+// --- Benchmark floors (benches/): what the database itself does with the same rows.
+
+/// Refuses a PostgreSQL without fsync for a measurement (a quick `cargo test --benches` only says so).
+pub async fn check_durable(storage: &CenterStorage, quick: bool) {
+    let CenterStorage::Postgres(url) = storage else { return };
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let fsync: String = client.query_one("SHOW fsync", &[]).await.unwrap().get(0);
+    if fsync != "on" {
+        let why = "PostgreSQL runs with fsync=off, so it would be compared undurable with a synchronous=FULL SQLite: \
+                   start a cluster with RADQC_PG_DURABLE=1 scripts/postgres.sh start";
+        assert!(quick, "{why}");
+        println!("note: {why}");
+    }
+}
+
+/// The tables a push writes rows into, in the floor's order.
+const ROW_TABLES: [&str; 3] = ["exams", "evaluations", "exam_events"];
+
+/// The floor of a run: the rows it stored, copied by the database into tables of the same schema
+/// in one transaction, committed durably. Returns the time of the copy and its commit.
+pub async fn floor(storage: &CenterStorage) -> std::time::Duration {
+    match storage {
+        CenterStorage::Sqlite(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            let floor_path = path.with_file_name("floor.db");
+            conn.execute("ATTACH ?1 AS f", [floor_path.to_str().unwrap()]).unwrap();
+            let _: String = conn.query_row("PRAGMA f.journal_mode = WAL", [], |r| r.get(0)).unwrap();
+            conn.execute_batch("PRAGMA f.synchronous = FULL").unwrap();
+            for table in ROW_TABLES {
+                let schema: Vec<(String, String)> = conn
+                    .prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = ?1 AND sql IS NOT NULL ORDER BY type DESC")
+                    .unwrap()
+                    .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                for (kind, sql) in schema {
+                    let sql = if kind == "table" {
+                        sql.replacen(&format!("CREATE TABLE {table}"), &format!("CREATE TABLE f.{table}"), 1)
+                    } else {
+                        sql.replacen("CREATE INDEX ", "CREATE INDEX f.", 1).replacen(
+                            "CREATE UNIQUE INDEX ",
+                            "CREATE UNIQUE INDEX f.",
+                            1,
+                        )
+                    };
+                    conn.execute_batch(&sql).unwrap();
+                }
+            }
+            let start = std::time::Instant::now();
+            let copy: String =
+                ROW_TABLES.iter().map(|t| format!("INSERT INTO f.{t} SELECT * FROM main.{t};")).collect();
+            conn.execute_batch(&format!("BEGIN IMMEDIATE; {copy} COMMIT;")).unwrap();
+            start.elapsed()
+        }
+        CenterStorage::Postgres(url) => {
+            let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            let create: String =
+                ROW_TABLES.iter().map(|t| format!("CREATE TABLE floor_{t} (LIKE {t} INCLUDING ALL);")).collect();
+            client.batch_execute(&create).await.unwrap();
+            let copy: String = ROW_TABLES.iter().map(|t| format!("INSERT INTO floor_{t} SELECT * FROM {t};")).collect();
+            let start = std::time::Instant::now();
+            client.batch_execute(&format!("BEGIN; {copy} COMMIT;")).await.unwrap();
+            start.elapsed()
+        }
+    }
+}
