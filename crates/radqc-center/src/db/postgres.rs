@@ -270,26 +270,6 @@ struct RollupRows {
     spans: Vec<([String; 6], [i64; 3])>,
 }
 
-struct RollupStatements {
-    scores: tokio_postgres::Statement,
-    deductions: tokio_postgres::Statement,
-    cases: tokio_postgres::Statement,
-    work: tokio_postgres::Statement,
-    spans: tokio_postgres::Statement,
-}
-
-impl RollupStatements {
-    async fn prepare(tx: &tokio_postgres::Transaction<'_>) -> Result<RollupStatements, ApiError> {
-        Ok(RollupStatements {
-            scores: tx.prepare(sql::ADD_SCORES).await?,
-            deductions: tx.prepare(sql::ADD_DEDUCTIONS).await?,
-            cases: tx.prepare(sql::ADD_CASES).await?,
-            work: tx.prepare(sql::ADD_WORK).await?,
-            spans: tx.prepare(sql::ADD_SPANS).await?,
-        })
-    }
-}
-
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 impl RollupRows {
@@ -339,36 +319,56 @@ impl RollupRows {
         }
     }
 
-    fn statements<'a>(
-        &'a self,
-        s: &'a RollupStatements,
-        out: &mut Vec<(&'a tokio_postgres::Statement, Vec<Param<'a>>)>,
-    ) {
-        for (k, v) in &self.scores {
-            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
-            p.extend(v.iter().map(|x| x as Param));
-            out.push((&s.scores, p));
+    /// Writes the rollup: one multi-row upsert per table that changes (`sql::ADD_*_MANY`),
+    /// pipelined.
+    async fn write(&self, tx: &tokio_postgres::Transaction<'_>) -> Result<(), ApiError> {
+        let scores = Arrays::of(self.scores.iter().map(|(k, v)| (&k[..], &v[..])));
+        let deductions = Arrays::of(self.deductions.iter().map(|(k, n)| (&k[..], std::slice::from_ref(n))));
+        let cases = Arrays::of(self.cases.iter().map(|(k, v)| (&k[..], &v[..])));
+        let work = Arrays::of(self.work.iter().map(|(k, n)| (&k[..], std::slice::from_ref(n))));
+        let spans = Arrays::of(self.spans.iter().map(|(k, v)| (&k[..], &v[..])));
+        let tables = [
+            (sql::ADD_SCORES_MANY, &scores),
+            (sql::ADD_DEDUCTIONS_MANY, &deductions),
+            (sql::ADD_CASES_MANY, &cases),
+            (sql::ADD_WORK_MANY, &work),
+            (sql::ADD_SPANS_MANY, &spans),
+        ];
+        let mut statements = Vec::new();
+        for (text, arrays) in tables.iter().filter(|(_, a)| !a.is_empty()) {
+            statements.push((tx.prepare(text).await?, arrays.params()));
         }
-        for (k, n) in &self.deductions {
-            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
-            p.push(n);
-            out.push((&s.deductions, p));
+        futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(stmt, params))).await?;
+        Ok(())
+    }
+}
+
+/// Rollup rows as one array per column: the key's texts, then the counts.
+struct Arrays<'a> {
+    keys: Vec<Vec<&'a str>>,
+    counts: Vec<Vec<i64>>,
+}
+
+impl<'a> Arrays<'a> {
+    fn of(rows: impl Iterator<Item = (&'a [String], &'a [i64])>) -> Arrays<'a> {
+        let mut a = Arrays { keys: Vec::new(), counts: Vec::new() };
+        for (key, counts) in rows {
+            a.keys.resize_with(key.len(), Vec::new);
+            a.counts.resize_with(counts.len(), Vec::new);
+            for (column, k) in a.keys.iter_mut().zip(key) {
+                column.push(k);
+            }
+            for (column, n) in a.counts.iter_mut().zip(counts) {
+                column.push(*n);
+            }
         }
-        for (k, v) in &self.cases {
-            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
-            p.extend(v.iter().map(|x| x as Param));
-            out.push((&s.cases, p));
-        }
-        for (k, n) in &self.work {
-            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
-            p.push(n);
-            out.push((&s.work, p));
-        }
-        for (k, v) in &self.spans {
-            let mut p: Vec<Param> = k.iter().map(|x| x as Param).collect();
-            p.extend(v.iter().map(|x| x as Param));
-            out.push((&s.spans, p));
-        }
+        a
+    }
+    fn is_empty(&self) -> bool {
+        self.keys.first().is_none_or(Vec::is_empty)
+    }
+    fn params(&self) -> Vec<Param<'_>> {
+        self.keys.iter().map(|c| c as Param).chain(self.counts.iter().map(|c| c as Param)).collect()
     }
 }
 
@@ -455,16 +455,9 @@ columns!(
     }
 );
 
-/// Writes a rollup with its upserts, pipelined.
+/// Writes a rollup with its multi-row upserts.
 async fn add_rollup(tx: &tokio_postgres::Transaction<'_>, r: &Rollup) -> Result<(), ApiError> {
-    let rows = RollupRows::of(r);
-    let statements = RollupStatements::prepare(tx).await?;
-    let mut writes = Vec::new();
-    rows.statements(&statements, &mut writes);
-    for chunk in writes.chunks(10_000) {
-        futures_util::future::try_join_all(chunk.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
-    }
-    Ok(())
+    RollupRows::of(r).write(tx).await
 }
 
 /// Recomputes the rollups (and the `current` and `deducted` columns) from the stored data,
@@ -993,10 +986,8 @@ impl Backend for PgDb {
             for previous in &superseded {
                 writes.push((&supersede, vec![previous]));
             }
-            let rollup_rows = RollupRows::of(&delta);
-            let adds = RollupStatements::prepare(&tx).await?;
-            rollup_rows.statements(&adds, &mut writes);
             futures_util::future::try_join_all(writes.iter().map(|(stmt, params)| tx.execute(*stmt, params))).await?;
+            RollupRows::of(&delta).write(&tx).await?;
 
             // Monitoring notices: rare, and each depends on what the database says, so one by one.
             // The push's site's roster is read once, for its first failed evaluation.

@@ -487,27 +487,85 @@ pub const EXAMS_PATIENT_UNKNOWN: &str = "SELECT site, accession, body FROM exams
 pub const SET_PATIENT_KNOWN: &str = "UPDATE exams SET patient_known = TRUE WHERE site = $1 AND accession = $2";
 pub const CURRENT_EVALUATIONS: &str = "SELECT id, item, scored_person, mode, rubric_version, at, score, grade, body \
      FROM evaluations WHERE site = $1 AND accession = $2 AND current";
-pub const ADD_SCORES: &str = "INSERT INTO rollup_scores (month, site, department, modality, item, person, mode, \
-         rubric_version, s5, s4, s3, s2, s1, deducted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-     ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version) DO UPDATE SET \
-         s5 = rollup_scores.s5 + excluded.s5, s4 = rollup_scores.s4 + excluded.s4, s3 = rollup_scores.s3 + excluded.s3, \
-         s2 = rollup_scores.s2 + excluded.s2, s1 = rollup_scores.s1 + excluded.s1, \
-         deducted = rollup_scores.deducted + excluded.deducted";
-pub const ADD_DEDUCTIONS: &str = "INSERT INTO rollup_deductions (month, site, department, modality, item, person, \
-         mode, rubric_version, criterion, n) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-     ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version, criterion) \
-     DO UPDATE SET n = rollup_deductions.n + excluded.n";
-pub const ADD_CASES: &str = "INSERT INTO rollup_cases (month, site, department, modality, person, sampled, qualified) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (month, site, department, modality, person) DO UPDATE SET \
-         sampled = rollup_cases.sampled + excluded.sampled, qualified = rollup_cases.qualified + excluded.qualified";
-pub const ADD_WORK: &str = "INSERT INTO rollup_work (month, site, department, modality, person, n) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (month, site, department, modality, person) \
-     DO UPDATE SET n = rollup_work.n + excluded.n";
-pub const ADD_SPANS: &str = "INSERT INTO rollup_case_spans (site, accession, month, department, modality, person, \
-         present, sampled, passing) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-     ON CONFLICT (site, accession, month, department, modality, person) DO UPDATE SET \
-         present = rollup_case_spans.present + excluded.present, \
-         sampled = rollup_case_spans.sampled + excluded.sampled, passing = rollup_case_spans.passing + excluded.passing";
+// Each rollup upsert adds a delta to its row: `VALUES` for one row (SQLite), `unnest` of one
+// array per column for many (PostgreSQL; a push's delta has each key once).
+macro_rules! add_scores {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO rollup_scores (month, site, department, modality, item, person, mode, \
+                 rubric_version, s5, s4, s3, s2, s1, deducted) ",
+            $rows,
+            " ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version) DO UPDATE SET \
+                 s5 = rollup_scores.s5 + excluded.s5, s4 = rollup_scores.s4 + excluded.s4, s3 = rollup_scores.s3 + excluded.s3, \
+                 s2 = rollup_scores.s2 + excluded.s2, s1 = rollup_scores.s1 + excluded.s1, \
+                 deducted = rollup_scores.deducted + excluded.deducted"
+        )
+    };
+}
+macro_rules! add_deductions {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO rollup_deductions (month, site, department, modality, item, person, \
+                 mode, rubric_version, criterion, n) ",
+            $rows,
+            " ON CONFLICT (month, site, department, modality, item, person, mode, rubric_version, criterion) \
+             DO UPDATE SET n = rollup_deductions.n + excluded.n"
+        )
+    };
+}
+macro_rules! add_cases {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO rollup_cases (month, site, department, modality, person, sampled, qualified) ",
+            $rows,
+            " ON CONFLICT (month, site, department, modality, person) DO UPDATE SET \
+                 sampled = rollup_cases.sampled + excluded.sampled, qualified = rollup_cases.qualified + excluded.qualified"
+        )
+    };
+}
+macro_rules! add_work {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO rollup_work (month, site, department, modality, person, n) ",
+            $rows,
+            " ON CONFLICT (month, site, department, modality, person) DO UPDATE SET n = rollup_work.n + excluded.n"
+        )
+    };
+}
+macro_rules! add_spans {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO rollup_case_spans (site, accession, month, department, modality, person, \
+                 present, sampled, passing) ",
+            $rows,
+            " ON CONFLICT (site, accession, month, department, modality, person) DO UPDATE SET \
+                 present = rollup_case_spans.present + excluded.present, \
+                 sampled = rollup_case_spans.sampled + excluded.sampled, passing = rollup_case_spans.passing + excluded.passing"
+        )
+    };
+}
+pub const ADD_SCORES: &str = add_scores!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)");
+pub const ADD_DEDUCTIONS: &str = add_deductions!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
+pub const ADD_CASES: &str = add_cases!("VALUES ($1, $2, $3, $4, $5, $6, $7)");
+pub const ADD_WORK: &str = add_work!("VALUES ($1, $2, $3, $4, $5, $6)");
+pub const ADD_SPANS: &str = add_spans!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)");
+pub const ADD_SCORES_MANY: &str = add_scores!(
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])"
+);
+pub const ADD_DEDUCTIONS_MANY: &str = add_deductions!(
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::bigint[])"
+);
+pub const ADD_CASES_MANY: &str = add_cases!(
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])"
+);
+pub const ADD_WORK_MANY: &str =
+    add_work!("SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])");
+pub const ADD_SPANS_MANY: &str = add_spans!(
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+         $7::bigint[], $8::bigint[], $9::bigint[])"
+);
 pub const CLEAR_ROLLUPS: &str = "DELETE FROM rollup_scores; DELETE FROM rollup_deductions; DELETE FROM rollup_cases; \
      DELETE FROM rollup_work; DELETE FROM rollup_case_spans;";
 /// Every exam with its current evaluations (none: one row of NULLs), in exam order, for a rebuild.
