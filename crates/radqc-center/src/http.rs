@@ -42,7 +42,7 @@ pub struct AppState {
 /// How many pushes a center serves at once by default (`radqc center serve --max-pushes`). A
 /// push holds at most `MAX_BODY_BYTES` of body and its rows, so this bounds the memory pushes
 /// take; more would only queue for the database (SQLite writes one at a time).
-pub const DEFAULT_MAX_PUSHES: usize = 16;
+pub const DEFAULT_MAX_PUSHES: u32 = 16;
 
 impl AppState {
     /// Loads the rubric versions the region published, besides the bundled one, and the grants
@@ -52,8 +52,8 @@ impl AppState {
             db,
             rubrics: Arc::new(RwLock::new(RubricSet::with_bundled())),
             grants: Arc::new(RwLock::new((0, Arc::new(Grants::bundled().clone())))),
-            pushes: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_PUSHES)),
-            max_pushes: DEFAULT_MAX_PUSHES,
+            pushes: Arc::new(tokio::sync::Semaphore::new(DEFAULT_MAX_PUSHES as usize)),
+            max_pushes: DEFAULT_MAX_PUSHES as usize,
         };
         state.reload_rubrics().await?;
         state.grants().await?;

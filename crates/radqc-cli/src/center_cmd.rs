@@ -48,8 +48,8 @@ pub enum CenterCommand {
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
         /// Pushes served at once; more answer 503 CENTER_BUSY with Retry-After (devices retry).
-        #[arg(long, default_value_t = radqc_center::http::DEFAULT_MAX_PUSHES, value_parser = clap::value_parser!(usize))]
-        max_pushes: usize,
+        #[arg(long, default_value_t = radqc_center::http::DEFAULT_MAX_PUSHES, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_pushes: u32,
     },
     /// Sites (a hospital department or a clinic).
     Site {
@@ -377,11 +377,8 @@ pub fn run(command: CenterCommand) -> Result<ExitCode> {
 async fn run_async(command: CenterCommand) -> Result<ExitCode> {
     match command {
         CenterCommand::Serve { db, listen, tls_cert, tls_key, max_pushes } => {
-            if max_pushes == 0 {
-                anyhow::bail!("--max-pushes must be at least 1");
-            }
             let db = db.open().await?;
-            let state = AppState::new(db).await?.with_max_pushes(max_pushes);
+            let state = AppState::new(db).await?.with_max_pushes(max_pushes as usize);
             // Cases a stopped center decided but did not finish are finished now.
             let rubrics = radqc_center::http::published_rubric_set(&state.db).await?;
             let grants = state.grants().await?;

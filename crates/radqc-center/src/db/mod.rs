@@ -618,14 +618,16 @@ impl ReportParams {
         } else {
             // The zones' ranges together, as one range an index on `at` can seek to (its
             // parameters first: SQLite numbers `$n` in the order they appear).
-            let zones = groups.values().map(|(zone, _)| *zone).chain([self.zones.default]);
-            let (from, to) = zones.map(|z| self.period.range(z)).fold((None, None), |(f, t), (a, b)| {
-                (Some(f.map_or(a.clone(), |f: String| f.min(a))), Some(t.map_or(b.clone(), |t: String| t.max(b))))
-            });
-            if let (Some(from), Some(to)) = (from, to) {
-                let bound = format!("e.at >= {} AND e.at < {}", c.param(&from), c.param(&to));
-                c.fixed(&bound);
-            }
+            let ranges: Vec<(String, String)> = groups
+                .values()
+                .map(|(zone, _)| *zone)
+                .chain([self.zones.default])
+                .map(|z| self.period.range(z))
+                .collect();
+            let from = ranges.iter().map(|r| &r.0).min().expect("the default zone's range");
+            let to = ranges.iter().map(|r| &r.1).max().expect("the default zone's range");
+            let bound = format!("e.at >= {} AND e.at < {}", c.param(from), c.param(to));
+            c.fixed(&bound);
             let mut parts = Vec::new();
             let mut others = Vec::new();
             for (zone, sites) in groups.values() {

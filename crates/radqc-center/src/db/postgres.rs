@@ -334,11 +334,9 @@ impl RollupRows {
             (sql::ADD_WORK_MANY, &work),
             (sql::ADD_SPANS_MANY, &spans),
         ];
-        let mut statements = Vec::new();
-        for (text, arrays) in tables.iter().filter(|(_, a)| !a.is_empty()) {
-            statements.push((tx.prepare(text).await?, arrays.params()));
-        }
-        futures_util::future::try_join_all(statements.iter().map(|(stmt, params)| tx.execute(stmt, params))).await?;
+        let params: Vec<(&str, Vec<Param>)> =
+            tables.iter().filter(|(_, a)| !a.is_empty()).map(|(text, a)| (*text, a.params())).collect();
+        futures_util::future::try_join_all(params.iter().map(|(text, p)| tx.execute(*text, p))).await?;
         Ok(())
     }
 }

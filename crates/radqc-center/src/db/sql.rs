@@ -386,28 +386,43 @@ pub const UPSERT_REPORT: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7) \
      ON CONFLICT (site, accession) DO UPDATE SET status = excluded.status, findings = excluded.findings, \
          impression = excluded.impression, reported_at = excluded.reported_at, received_at = excluded.received_at";
+macro_rules! insert_evaluations {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
+                 score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) ",
+            $rows,
+            " ON CONFLICT (id) DO NOTHING"
+        )
+    };
+}
+macro_rules! insert_events {
+    ($rows:literal) => {
+        concat!(
+            "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) ",
+            $rows,
+            " ON CONFLICT (id) DO NOTHING"
+        )
+    };
+}
 pub const INSERT_EVALUATION: &str =
-    "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
-         score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
-     ON CONFLICT (id) DO NOTHING";
+    insert_evaluations!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)");
 /// `INSERT_EVALUATION` for many (PostgreSQL); the ids it stored come back.
-pub const INSERT_EVALUATIONS: &str =
-    "INSERT INTO evaluations (id, site, device, seq, accession, item, reviewer, scored_person, mode, \
-         score, grade, pass, rubric_version, at, supersedes, body, received_at, deducted) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
-         $8::text[], $9::text[], $10::integer[], $11::text[], $12::boolean[], $13::text[], $14::text[], $15::text[], \
-         $16::text[], $17::text[], $18::boolean[]) \
-     ON CONFLICT (id) DO NOTHING RETURNING id";
+pub const INSERT_EVALUATIONS: &str = concat!(
+    insert_evaluations!(
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
+             $8::text[], $9::text[], $10::integer[], $11::text[], $12::boolean[], $13::text[], $14::text[], $15::text[], \
+             $16::text[], $17::text[], $18::boolean[])"
+    ),
+    " RETURNING id"
+);
 pub const SUPERSEDE: &str = "UPDATE evaluations SET current = FALSE WHERE id = $1";
-pub const INSERT_EVENT: &str =
-    "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_EVENT: &str = insert_events!("VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)");
 /// `INSERT_EVENT` for many (PostgreSQL).
-pub const INSERT_EVENTS: &str =
-    "INSERT INTO exam_events (id, site, device, seq, accession, kind, staff, at, body, received_at) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
-         $8::text[], $9::text[], $10::text[]) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_EVENTS: &str = insert_events!(
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::text[], $10::text[])"
+);
 pub const INSERT_REJECTED: &str =
     "INSERT INTO rejected_entries (device, seq, code, message, payload, received_at) VALUES ($1, $2, $3, $4, $5, $6)";
 pub const SET_LAST_SEQ: &str = "UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE id = $3";
