@@ -3,7 +3,8 @@
 package from PyPI: MLLPClient, and its parser for the answers) into `radqc hl7 listen`.
 
 It sends orders, status updates (performed, with the technologist), preliminary and final
-results, cancels, patient updates and merges; in UTF-8 and GB18030; with duplicates, whole
+results, cancels, patient updates and merges (ORM^O01 and OMI^O23 orders, status by ORM or
+OMG^O19); in UTF-8 and GB18030; with duplicates, whole
 exams out of order, and bad messages. The listener is killed with SIGKILL mid-stream and
 started again; the client sends again whatever was not answered, as an MLLP sender does.
 
@@ -91,15 +92,23 @@ class Day:
             pv1 = seg("PV1", {2: pclass})
             obr = lambda status_fields: seg("OBR", {1: "1", 2: acc, 4: f"{code}^{item}", 18: acc, 24: modality, **status_fields})
             exam = []
-            exam.append([self.msh("ORM^O01", self.control(), t0, charset), pid_seg, pv1,
-                         seg("ORC", {1: "NW", 2: acc, 5: "SC", 17: "^呼吸内科"}), obr({})])
+            if rng.random() < 0.2:
+                # IHE's newer order (OMI^O23): the accession and modality in IPC as well.
+                exam.append([self.msh("OMI^O23^OMI_O23", self.control(), t0, charset), pid_seg, pv1,
+                             seg("ORC", {1: "NW", 2: acc, 5: "SC", 17: "^呼吸内科"}), obr({}),
+                             f"IPC|{acc}|RP-{acc}|1.2.156.{n}|SPS-{acc}|{modality}"])
+            else:
+                exam.append([self.msh("ORM^O01", self.control(), t0, charset), pid_seg, pv1,
+                             seg("ORC", {1: "NW", 2: acc, 5: "SC", 17: "^呼吸内科"}), obr({})])
             cancelled = rng.random() < 0.05
             if cancelled:
                 exam.append([self.msh("ORM^O01", self.control(), t0 + timedelta(minutes=20), charset), pid_seg,
                              seg("ORC", {1: "CA", 2: acc, 5: "CA"}), obr({})])
             else:
                 done = t0 + timedelta(minutes=30)
-                exam.append([self.msh("ORM^O01", self.control(), done, charset), pid_seg, pv1,
+                # The status as ORM or, from some platforms, as a general order (OMG^O19).
+                status_kind = "OMG^O19^OMG_O19" if rng.random() < 0.2 else "ORM^O01"
+                exam.append([self.msh(status_kind, self.control(), done, charset), pid_seg, pv1,
                              seg("ORC", {1: "SC", 2: acc, 5: "CM"}), obr({7: f"{done:%Y%m%d%H%M%S}", 34: tech})])
                 for status, minutes, text in [("P", 90, "初步意见：未见明显异常。"), ("F", 150, "诊断意见：未见明显异常。")]:
                     at = t0 + timedelta(minutes=minutes)
@@ -259,6 +268,13 @@ def main():
     day = Day(args.exams).build()
     n = len(day.messages)
     assert n >= 2000, f"a department's day is at least 2,000 messages, built {n}"
+    # Every kind of message the listener takes is in the day (MSH-9, the message's own bytes).
+    def kind(raw):
+        msh = raw.split(b"\r")[0].split(b"|")
+        return "^".join(p.decode() for p in msh[8].split(b"^")[:2]) if len(msh) > 8 else "(not HL7)"
+    kinds = Counter(kind(raw) for _, raw, _ in day.messages)
+    for kind in ["ORM^O01", "OMI^O23", "OMG^O19", "ORU^R01", "ADT^A08", "ADT^A40"]:
+        assert kinds[kind] > 0, f"the day has no {kind}: {kinds}"
     env = dict(os.environ, RADQC_KEY_IN="file")
     os.environ.update(env)
     with tempfile.TemporaryDirectory() as tmp:
@@ -343,7 +359,8 @@ def main():
               f"hl7 peer: {n} messages ({bad} bad, {n - len({m[0] for m in day.messages})} repeats) in {took:.1f}s, "
               f"listener killed once at message {n // 2} ({len(acked_before_kill)} answered AA before it, none lost); "
               f"pushed to the center in {synced_in:.1f}s; "
-              f"figure 5 at the site and the center: {total} exams by {len({k[0] for k in day.workload})} technologists")
+              f"figure 5 at the site and the center: {total} exams by {len({k[0] for k in day.workload})} technologists; "
+              f"kinds: {dict(sorted(kinds.items()))}")
         if failures:
             for f in failures[:20]:
                 print("FAIL", f, file=sys.stderr)
