@@ -57,8 +57,12 @@ pub(crate) async fn create_case(
     let p = person(caller)?;
     let grants = state.grants().await?;
     manager(&p, &grants)?;
-    if req.evaluation_id.is_empty() || req.evaluation_id.len() > 64 {
-        return Err(ApiError::new(ErrorCode::InvalidBody, "`evaluation_id`: 1-64 characters"));
+    // No control character (PostgreSQL cannot store a NUL; no id holds one).
+    if req.evaluation_id.is_empty() || req.evaluation_id.len() > 64 || req.evaluation_id.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidBody,
+            "`evaluation_id`: 1-64 characters, none a control character",
+        ));
     }
     let case = add_case(&state.db, &req.evaluation_id, &grants, Some(&p)).await?;
     gold::view(&case, &p, &grants)

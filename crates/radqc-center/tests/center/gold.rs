@@ -87,6 +87,10 @@ async fn two_blind_reads_a_third_to_decide_and_the_report_counts_the_gold_result
         // Only a gold manager puts a case in; a reader may not.
         let (s, _) = center.post("/api/v1/gold/cases", Some(&tokens["S1"]), &json!({"evaluation_id": failed})).await;
         assert_eq!(s, 403, "{backend}");
+        // An id with a NUL (the API fuzzer's find: PostgreSQL failed on it with a 503) is refused.
+        let (s, bad) =
+            center.post("/api/v1/gold/cases", Some(&tokens["Q1"]), &json!({"evaluation_id": "l\u{0}x"})).await;
+        assert_eq!((s, bad["code"].as_str()), (400, Some("INVALID_BODY")), "{backend}: {bad}");
         let (s, case) = center.post("/api/v1/gold/cases", Some(&tokens["Q1"]), &json!({"evaluation_id": failed})).await;
         assert_eq!(s, 200, "{backend}: {case}");
         let id = case["id"].as_str().unwrap().to_owned();
