@@ -4,6 +4,7 @@ mod center_cmd;
 mod gate_cmd;
 mod hl7_cmd;
 mod local_cmd;
+mod precheck_cmd;
 mod report_cmd;
 mod rubric_cmd;
 mod score_cmd;
@@ -67,6 +68,16 @@ enum Command {
         #[command(subcommand)]
         command: hl7_cmd::Hl7Command,
     },
+    /// Check report texts (Chinese radiology reports) for side errors, organs of the other sex or
+    /// removed, a follow-up without comparison, an empty impression and a positive finding the
+    /// impression misses. Reads one report per line as JSON (`modality`, `exam_item`,
+    /// `patient_sex` M/F, `patient_age`, `history`, `is_followup`, `prior_available`, `findings`,
+    /// `impression`); prints `{"proposals": [...]}` per line.
+    Precheck {
+        /// Use this lexicon file instead of the bundled `assets/precheck.toml`.
+        #[arg(long, value_name = "FILE")]
+        lexicon: Option<PathBuf>,
+    },
     /// The standard's indicators and figures (5.1, figures 2-7, 6.5) for a period.
     Report(report_cmd::ReportArgs),
     /// Sync a local store with the center it is enrolled with.
@@ -92,6 +103,7 @@ fn main() -> ExitCode {
         Command::Gate { port, when_app_down, token_file } => gate_cmd::run(port, when_app_down, token_file),
         Command::Hl7 { command } => hl7_cmd::run(command),
         Command::Report(args) => report_cmd::run(args),
+        Command::Precheck { lexicon } => precheck_cmd::run(lexicon.as_deref()),
         Command::Sync { once, db, attempts } => local_cmd::sync(once, &db, attempts),
     };
     match result {
