@@ -10,6 +10,7 @@ mod error_code;
 mod exam;
 mod grants;
 pub mod migrations;
+pub mod precheck;
 pub mod report;
 pub mod rollup;
 mod rubric;

@@ -10,8 +10,11 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use std::collections::BTreeMap;
+
 use crate::codes::CodeError;
 use crate::exam::{Modality, PatientSource, StaffCode};
+use crate::precheck::{Check, Mode};
 
 /// Probabilities and draws are in parts per million, so decisions are exact integers.
 pub const PPM: u32 = 1_000_000;
@@ -51,6 +54,10 @@ pub struct SamplingRules {
     /// And at most this many.
     #[serde(default)]
     pub monthly_max_per_staff: Option<u32>,
+    /// What each report check does at signing here (`off`, `panel`, `warn`); a check not named
+    /// does what the lexicon's default says.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub precheck: BTreeMap<Check, Mode>,
 }
 
 impl SamplingRules {
