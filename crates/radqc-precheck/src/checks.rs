@@ -76,6 +76,8 @@ struct Sided<'t> {
     part: usize,
     /// The positive-finding concept named after the side in its clause, if any.
     concept: Option<usize>,
+    /// The clause says the part is normal (右侧上颌窦透亮).
+    normal: bool,
     clause: &'t str,
 }
 
@@ -84,7 +86,12 @@ fn sided<'t>(lex: &Lexicon, clauses: &[Clause<'t>]) -> Vec<Sided<'t>> {
     for c in clauses {
         for m in side_mentions(lex, c.text) {
             let concept = lex.positive_terms.find_iter(&c.text[m.end..]).find_map(|h| *h.payload);
-            out.push(Sided { side: m.side, part: m.part, concept, clause: c.text });
+            let positive = lex
+                .positive_terms
+                .find_iter(c.text)
+                .any(|h| h.payload.is_some() && !negated(lex, c.text, h.start, h.end));
+            let normal = !positive && lex.normal.contains(c.text);
+            out.push(Sided { side: m.side, part: m.part, concept, normal, clause: c.text });
         }
     }
     out
@@ -104,10 +111,15 @@ fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
             Some(parts) => parts.iter().map(String::as_str).collect(),
             None => exam.iter().map(|m| lex.parts[m.part].key.as_str()).collect(),
         };
-        for c in r.body() {
-            if lex.contralateral.contains(c.text) {
-                continue;
-            }
+        // A sentence that compares with the other side on purpose (加照右肘关节对照，右侧…) is
+        // left out whole.
+        let body = [&r.report.findings, &r.report.impression];
+        let clauses = body
+            .iter()
+            .flat_map(|text| text::sentences(lex, text))
+            .filter(|s| !lex.contralateral.contains(s.text))
+            .flat_map(|s| clauses(lex, s.text));
+        for c in clauses {
             for m in side_mentions(lex, c.text) {
                 let part = &lex.parts[m.part];
                 if m.side.opposite(side) && covered.contains(&part.key.as_str()) {
@@ -134,13 +146,16 @@ fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
     // the clause names one).
     let findings = sided(lex, &r.findings);
     for im in sided(lex, &r.impression) {
-        if im.side == Side::Both || lex.contralateral.contains(im.clause) {
+        if im.side == Side::Both || im.normal || lex.contralateral.contains(im.clause) {
             continue;
         }
         let same: Vec<&Sided> = findings.iter().filter(|f| f.part == im.part).collect();
         let lesion: Vec<&Sided> =
             same.iter().copied().filter(|f| im.concept.is_some() && f.concept == im.concept).collect();
         let pool = if lesion.is_empty() { same } else { lesion };
+        // A side the findings call normal does not vouch for the impression's lesion there.
+        let abnormal: Vec<&Sided> = pool.iter().copied().filter(|f| !f.normal).collect();
+        let pool = if abnormal.is_empty() { pool } else { abnormal };
         if pool.is_empty() || pool.iter().any(|f| f.side == im.side || f.side == Side::Both) {
             continue;
         }
@@ -399,17 +414,39 @@ fn finding_not_in_impression<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
         // An empty impression is its own check: every finding is missing from it.
         return None;
     }
-    let named = |concept: usize| {
-        r.impression
-            .iter()
-            .any(|c| lex.positives[concept].names.find_iter(c.text).any(|h| !negated(lex, c.text, h.start, h.end)))
+    // The impression's clauses with the places they name.
+    let impression: Vec<(&str, Vec<usize>)> = r
+        .impression
+        .iter()
+        .map(|c| (c.text, lex.locations.find_iter(c.text).map(|h| *h.payload).collect()))
+        .collect();
+    // Named: a clause names the concept (not denied), at the finding's place or at none.
+    let named = |concept: usize, place: Option<usize>| {
+        impression.iter().any(|(text, places)| {
+            let here = match place {
+                Some(p) => places.is_empty() || places.contains(&p),
+                None => true,
+            };
+            here && lex.positives[concept].names.find_iter(text).any(|h| !negated(lex, text, h.start, h.end))
+        })
     };
     let mut evidence = Vec::new();
     let mut missing: Vec<usize> = Vec::new();
     for c in &r.findings {
+        let places: Vec<_> = lex.locations.find_iter(c.text).map(|h| (h.start, *h.payload)).collect();
         for hit in lex.positive_terms.find_iter(c.text) {
             let Some(concept) = *hit.payload else { continue };
-            if negated(lex, c.text, hit.start, hit.end) || named(concept) {
+            if lex.positives[concept].lesion_only || negated(lex, c.text, hit.start, hit.end) {
+                continue;
+            }
+            // The place named last before the finding in its clause, else the first after it.
+            let place = places
+                .iter()
+                .filter(|(at, _)| *at < hit.start)
+                .last()
+                .or_else(|| places.iter().find(|(at, _)| *at >= hit.end))
+                .map(|(_, p)| *p);
+            if named(concept, place) {
                 continue;
             }
             evidence.push(c.text);

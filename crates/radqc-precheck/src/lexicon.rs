@@ -41,6 +41,7 @@ pub(crate) struct File {
     negation: NegationFile,
     positive: Vec<PositiveFile>,
     descriptors: DescriptorsFile,
+    locations: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +62,7 @@ struct CheckFile {
 #[serde(deny_unknown_fields)]
 struct TextFile {
     clause_breaks: Vec<String>,
+    sentence_breaks: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -72,6 +74,7 @@ struct SidesFile {
     gap_chars: String,
     max_gap: usize,
     contralateral: Vec<String>,
+    normal: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -149,6 +152,8 @@ struct NegationFile {
 #[serde(deny_unknown_fields)]
 struct PositiveFile {
     concept: String,
+    #[serde(default)]
+    lesion_only: bool,
     zh: String,
     terms: Vec<String>,
     names: Vec<String>,
@@ -246,6 +251,8 @@ pub(crate) struct Organ {
 
 pub(crate) struct Positive {
     pub concept: String,
+    /// Ties a side to its lesion, but is no finding an impression must name.
+    pub lesion_only: bool,
     pub zh: String,
     pub names: Terms,
 }
@@ -254,6 +261,8 @@ pub(crate) struct Positive {
 pub(crate) struct Lexicon {
     pub checks: BTreeMap<Check, CheckSpec>,
     pub breaks: Vec<String>,
+    pub sentence_breaks: Vec<String>,
+    pub normal: Terms,
     pub side_words: Dict<Side>,
     pub gap_chars: HashSet<char>,
     pub max_gap: usize,
@@ -288,6 +297,8 @@ pub(crate) struct Lexicon {
     pub negation_after: Terms,
     pub scope_breaks: Terms,
     pub positives: Vec<Positive>,
+    /// Where a finding is; payload: the location's index.
+    pub locations: Dict<usize>,
     /// Positive-finding terms; payload: index in `positives`, `None` for a descriptor that
     /// contains one (结节状高密度影 is a shape, not a nodule).
     pub positive_terms: Dict<Option<usize>>,
@@ -339,6 +350,8 @@ fn validate(file: &File, problems: &mut Vec<String>) {
         }
     }
     check_list(problems, "text.clause_breaks", &file.text.clause_breaks);
+    check_list(problems, "text.sentence_breaks", &file.text.sentence_breaks);
+    check_list(problems, "sides.normal", &file.sides.normal);
     check_list(problems, "sides.left", &file.sides.left);
     check_list(problems, "sides.right", &file.sides.right);
     check_list(problems, "sides.both", &file.sides.both);
@@ -392,6 +405,14 @@ fn validate(file: &File, problems: &mut Vec<String>) {
     check_list(problems, "negation.before", &file.negation.before);
     check_list(problems, "negation.after", &file.negation.after);
     check_list(problems, "descriptors.terms", &file.descriptors.terms);
+    let mut location_terms = HashSet::new();
+    for (key, list) in &file.locations {
+        for term in list {
+            if !location_terms.insert(term.as_str()) {
+                problems.push(format!("locations.{key}: \"{term}\" names another location too"));
+            }
+        }
+    }
     let mut positive_terms: HashSet<&str> = file.descriptors.terms.iter().map(String::as_str).collect();
     for p in &file.positive {
         if p.terms.is_empty() || p.names.is_empty() {
@@ -461,11 +482,13 @@ fn compile(file: File) -> Lexicon {
         let mut names = p.names.clone();
         names.extend(p.terms.iter().filter(|t| !p.names.contains(t)).cloned());
         positive_terms.extend(p.terms.into_iter().map(|t| (t, Some(index))));
-        positives.push(Positive { concept: p.concept, zh: p.zh, names: terms(&names) });
+        positives.push(Positive { concept: p.concept, lesion_only: p.lesion_only, zh: p.zh, names: terms(&names) });
     }
     Lexicon {
         checks,
         breaks: file.text.clause_breaks,
+        sentence_breaks: file.text.sentence_breaks,
+        normal: terms(&file.sides.normal),
         side_words: Dict::new(side_words),
         gap_chars: file.sides.gap_chars.chars().collect(),
         max_gap: file.sides.max_gap,
@@ -494,6 +517,9 @@ fn compile(file: File) -> Lexicon {
         negation_after: terms(&file.negation.after),
         scope_breaks: terms(&file.negation.scope_breaks),
         positives,
+        locations: Dict::new(
+            file.locations.into_values().enumerate().flat_map(|(i, list)| list.into_iter().map(move |t| (t, i))).collect(),
+        ),
         positive_terms: Dict::new(positive_terms),
     }
 }

@@ -11,12 +11,21 @@ pub(crate) struct Clause<'t> {
 
 /// The clauses of a text, in order, the empty ones left out.
 pub(crate) fn clauses<'t>(lex: &Lexicon, text: &'t str) -> Vec<Clause<'t>> {
+    split(&lex.breaks, text)
+}
+
+/// The sentences of a text (split at 。；), in order.
+pub(crate) fn sentences<'t>(lex: &Lexicon, text: &'t str) -> Vec<Clause<'t>> {
+    split(&lex.sentence_breaks, text)
+}
+
+fn split<'t>(breaks: &[String], text: &'t str) -> Vec<Clause<'t>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut i = 0;
     while i < text.len() {
         let rest = &text[i..];
-        if let Some(b) = lex.breaks.iter().find(|b| rest.starts_with(b.as_str())) {
+        if let Some(b) = breaks.iter().find(|b| rest.starts_with(b.as_str())) {
             push(&mut out, &text[start..i]);
             i += b.len();
             start = i;
