@@ -256,6 +256,13 @@ fn is_organ(lex: &Lexicon, organ: usize, clause: &str, start: usize, end: usize)
         && !o.except_before.iter().any(|x| tail(before, char_len(x)) == x.as_str())
 }
 
+/// The side of an organ mention: before it (左肾, 右侧乳腺), else right after it (甲状腺左叶).
+fn organ_side(lex: &Lexicon, clause: &str, start: usize, end: usize) -> Option<Side> {
+    side_before(lex, clause, start).or_else(|| {
+        lex.side_words.find_iter(&clause[end..]).next().filter(|s| s.start == 0).map(|s| *s.payload)
+    })
+}
+
 fn removals<'t>(lex: &Lexicon, clauses: &[Clause<'t>], operations: bool) -> Vec<Removed<'t>> {
     let mut out = Vec::new();
     for c in clauses {
@@ -269,12 +276,14 @@ fn removals<'t>(lex: &Lexicon, clauses: &[Clause<'t>], operations: bool) -> Vec<
             if lex.resection_partial.contains(&c.text[hit.start..hit.end + verb.end]) {
                 continue;
             }
-            let side = if lex.organs[organ].paired { side_before(lex, c.text, hit.start) } else { None };
+            let side = if lex.organs[organ].paired { organ_side(lex, c.text, hit.start, hit.end) } else { None };
             out.push(Removed { organ, side, clause: c.text });
         }
         if operations {
             for hit in lex.operations.find_iter(c.text) {
-                out.push(Removed { organ: *hit.payload, side: None, clause: c.text });
+                let organ = *hit.payload;
+                let side = if lex.organs[organ].paired { side_before(lex, c.text, hit.start) } else { None };
+                out.push(Removed { organ, side, clause: c.text });
             }
         }
     }
@@ -305,12 +314,14 @@ fn resected_organ<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
                 continue;
             }
             let paired = lex.organs[organ].paired;
-            let side = if paired { side_before(lex, c.text, hit.start) } else { None };
+            let side = if paired { organ_side(lex, c.text, hit.start, hit.end) } else { None };
             let Some(gone) = removed.iter().find(|g| {
-                g.organ == organ
-                    && (!paired
+                let same = g.organ == organ || lex.organs[organ].within.as_ref() == Some(&lex.organs[g.organ].key);
+                same && (!paired
                         || match (g.side, side) {
-                            (_, None) => false,
+                            // The whole organ (or a side not said) and a mention without one.
+                            (None, None) => true,
+                            (Some(_), None) => false,
                             (None, Some(s)) => s == Side::Both,
                             (Some(Side::Both), Some(_)) => true,
                             (Some(g), Some(s)) => s == g || s == Side::Both,

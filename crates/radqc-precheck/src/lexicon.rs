@@ -99,6 +99,9 @@ struct SexOrgansFile {
 struct OrganFile {
     key: String,
     en: String,
+    /// The organ this one is part of (a lobe of the lung): present when that one is removed.
+    #[serde(default)]
+    within: Option<String>,
     #[serde(default)]
     paired: bool,
     terms: Vec<String>,
@@ -244,6 +247,7 @@ pub(crate) struct Part {
 pub(crate) struct Organ {
     pub key: String,
     pub en: String,
+    pub within: Option<String>,
     pub paired: bool,
     pub except_after: Vec<String>,
     pub except_before: Vec<String>,
@@ -391,6 +395,13 @@ fn validate(file: &File, problems: &mut Vec<String>) {
             }
         }
     }
+    for organ in &file.organs {
+        if let Some(w) = &organ.within {
+            if !file.organs.iter().any(|o| &o.key == w) {
+                problems.push(format!("organs.{}: within \"{w}\", no organ in [[organs]]", organ.key));
+            }
+        }
+    }
     for (operation, organ) in &file.resection.operations {
         if !file.organs.iter().any(|o| &o.key == organ) {
             problems.push(format!("resection.operations.{operation}: \"{organ}\" is no organ in [[organs]]"));
@@ -463,6 +474,7 @@ fn compile(file: File) -> Lexicon {
         organs.push(Organ {
             key: o.key,
             en: o.en,
+            within: o.within,
             paired: o.paired,
             except_after: o.except_after,
             except_before: o.except_before,
