@@ -435,7 +435,7 @@ fn finding_not_in_impression<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
     let named = |concept: usize, place: Option<usize>| {
         impression.iter().any(|(text, places)| {
             let here = match place {
-                Some(p) => places.is_empty() || places.contains(&p),
+                Some(p) => lex.positives[concept].anywhere || places.is_empty() || places.contains(&p),
                 None => true,
             };
             here && lex.positives[concept].names.find_iter(text).any(|h| !negated(lex, text, h.start, h.end))

@@ -157,6 +157,8 @@ struct PositiveFile {
     concept: String,
     #[serde(default)]
     lesion_only: bool,
+    #[serde(default)]
+    anywhere: bool,
     zh: String,
     terms: Vec<String>,
     names: Vec<String>,
@@ -257,6 +259,8 @@ pub(crate) struct Positive {
     pub concept: String,
     /// Ties a side to its lesion, but is no finding an impression must name.
     pub lesion_only: bool,
+    /// Named by the impression anywhere, not only at its place.
+    pub anywhere: bool,
     pub zh: String,
     pub names: Terms,
 }
@@ -494,7 +498,7 @@ fn compile(file: File) -> Lexicon {
         let mut names = p.names.clone();
         names.extend(p.terms.iter().filter(|t| !p.names.contains(t)).cloned());
         positive_terms.extend(p.terms.into_iter().map(|t| (t, Some(index))));
-        positives.push(Positive { concept: p.concept, lesion_only: p.lesion_only, zh: p.zh, names: terms(&names) });
+        positives.push(Positive { concept: p.concept, lesion_only: p.lesion_only, anywhere: p.anywhere, zh: p.zh, names: terms(&names) });
     }
     Lexicon {
         checks,
