@@ -13,6 +13,7 @@ mod import;
 mod keystore;
 mod local;
 mod migrations;
+mod precheck;
 mod score;
 mod secrets;
 mod support;
