@@ -57,8 +57,5 @@ fn main() {
         at(0.99),
         times[times.len() - 1]
     );
-    println!(
-        "the longest report allowed (2 × 20,000 characters): {long_ms:.1} ms, {} proposals",
-        proposals.len()
-    );
+    println!("the longest report allowed (2 × 20,000 characters): {long_ms:.1} ms, {} proposals", proposals.len());
 }

@@ -85,16 +85,24 @@ fn sided<'t>(lex: &Lexicon, clauses: &[Clause<'t>]) -> Vec<Sided<'t>> {
     let mut out = Vec::new();
     for c in clauses {
         for m in side_mentions(lex, c.text) {
-            let concept = lex.positive_terms.find_iter(&c.text[m.end..]).find_map(|h| *h.payload);
-            let positive = lex
+            let after = &c.text[m.end..];
+            let concept = lex
                 .positive_terms
-                .find_iter(c.text)
-                .any(|h| h.payload.is_some() && !negated(lex, c.text, h.start, h.end));
-            let normal = !positive && lex.normal.contains(c.text);
+                .find_iter(after)
+                .filter(|h| !negated(lex, after, h.start, h.end))
+                .find_map(|h| *h.payload);
+            let normal = clause_is_normal(lex, c.text);
             out.push(Sided { side: m.side, part: m.part, concept, normal, clause: c.text });
         }
     }
     out
+}
+
+/// A clause that says its part is normal: a normal word and no positive finding not denied.
+fn clause_is_normal(lex: &Lexicon, clause: &str) -> bool {
+    let positive =
+        lex.positive_terms.find_iter(clause).any(|h| h.payload.is_some() && !negated(lex, clause, h.start, h.end));
+    !positive && lex.normal.contains(clause)
 }
 
 fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
@@ -119,26 +127,42 @@ fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
             .flat_map(|text| text::sentences(lex, text))
             .filter(|s| !lex.contralateral.contains(s.text))
             .flat_map(|s| clauses(lex, s.text));
+        let mut opposite = Vec::new();
+        let mut exam_side_named = false;
         for c in clauses {
             for m in side_mentions(lex, c.text) {
                 let part = &lex.parts[m.part];
-                if m.side.opposite(side) && covered.contains(&part.key.as_str()) {
-                    evidence.push(c.text);
-                    message.get_or_insert_with(|| {
-                        (
-                            format!("检查项目为{}{}，报告描述{}", side.zh(), exam_part.key, &c.text[m.start..m.end]),
-                            format!(
-                                "The exam item is the {} {}, but the report describes the {} {} ({})",
-                                side.en(),
-                                exam_part.en,
-                                m.side.en(),
-                                part.en,
-                                &c.text[m.start..m.end]
-                            ),
-                        )
-                    });
+                if !covered.contains(&part.key.as_str()) {
+                    continue;
+                }
+                if m.side == side {
+                    exam_side_named = true;
+                } else if m.side.opposite(side) {
+                    opposite.push((c, m, clause_is_normal(lex, c.text)));
                 }
             }
+        }
+        // The other side said to be normal beside the exam's own (扫描范围内右侧股骨头未见异常)
+        // is the scan's range; the other side alone, normal or not, is the wrong side.
+        for (c, m, normal) in opposite {
+            if normal && exam_side_named {
+                continue;
+            }
+            let part = &lex.parts[m.part];
+            evidence.push(c.text);
+            message.get_or_insert_with(|| {
+                (
+                    format!("检查项目为{}{}，报告描述{}", side.zh(), exam_part.key, &c.text[m.start..m.end]),
+                    format!(
+                        "The exam item is the {} {}, but the report describes the {} {} ({})",
+                        side.en(),
+                        exam_part.en,
+                        m.side.en(),
+                        part.en,
+                        &c.text[m.start..m.end]
+                    ),
+                )
+            });
         }
     }
 
@@ -153,9 +177,11 @@ fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
         let lesion: Vec<&Sided> =
             same.iter().copied().filter(|f| im.concept.is_some() && f.concept == im.concept).collect();
         let pool = if lesion.is_empty() { same } else { lesion };
-        // A side the findings call normal does not vouch for the impression's lesion there.
+        // A side the findings call normal does not vouch for the impression's lesion there (but
+        // an impression about what was removed or is absent is no lesion: 左肾切除术后改变).
         let abnormal: Vec<&Sided> = pool.iter().copied().filter(|f| !f.normal).collect();
-        let pool = if abnormal.is_empty() { pool } else { abnormal };
+        let about_absence = lex.absence_markers.contains(im.clause);
+        let pool = if abnormal.is_empty() || about_absence { pool } else { abnormal };
         if pool.is_empty() || pool.iter().any(|f| f.side == im.side || f.side == Side::Both) {
             continue;
         }
@@ -258,9 +284,8 @@ fn is_organ(lex: &Lexicon, organ: usize, clause: &str, start: usize, end: usize)
 
 /// The side of an organ mention: before it (左肾, 右侧乳腺), else right after it (甲状腺左叶).
 fn organ_side(lex: &Lexicon, clause: &str, start: usize, end: usize) -> Option<Side> {
-    side_before(lex, clause, start).or_else(|| {
-        lex.side_words.find_iter(&clause[end..]).next().filter(|s| s.start == 0).map(|s| *s.payload)
-    })
+    side_before(lex, clause, start)
+        .or_else(|| lex.side_words.find_iter(&clause[end..]).next().filter(|s| s.start == 0).map(|s| *s.payload))
 }
 
 fn removals<'t>(lex: &Lexicon, clauses: &[Clause<'t>], operations: bool) -> Vec<Removed<'t>> {
@@ -318,14 +343,14 @@ fn resected_organ<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
             let Some(gone) = removed.iter().find(|g| {
                 let same = g.organ == organ || lex.organs[organ].within.as_ref() == Some(&lex.organs[g.organ].key);
                 same && (!paired
-                        || match (g.side, side) {
-                            // The whole organ (or a side not said) and a mention without one.
-                            (None, None) => true,
-                            (Some(_), None) => false,
-                            (None, Some(s)) => s == Side::Both,
-                            (Some(Side::Both), Some(_)) => true,
-                            (Some(g), Some(s)) => s == g || s == Side::Both,
-                        })
+                    || match (g.side, side) {
+                        // The whole organ (or a side not said) and a mention without one.
+                        (None, None) => true,
+                        (Some(_), None) => false,
+                        (None, Some(s)) => s == Side::Both,
+                        (Some(Side::Both), Some(_)) => true,
+                        (Some(g), Some(s)) => s == g || s == Side::Both,
+                    })
             }) else {
                 continue;
             };
@@ -393,6 +418,7 @@ fn impression_is_empty(lex: &Lexicon, impression: &str) -> bool {
     core.is_empty()
         || lex.placeholders.contains(&core)
         || lex.placeholders.contains(&core.to_lowercase())
+        || lex.placeholder_prefixes.iter().any(|p| core.starts_with(p.as_str()))
         || core.chars().all(|c| matches!(c, 'x' | 'X' | '×' | '＊' | '○' | '□' | '？'))
 }
 
@@ -429,40 +455,49 @@ fn finding_not_in_impression<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
     let impression: Vec<(&str, Vec<usize>)> = r
         .impression
         .iter()
-        .map(|c| (c.text, lex.locations.find_iter(c.text).map(|h| *h.payload).collect()))
+        .map(|c| (c.text, lex.locations.find_iter(c.text).flat_map(|h| h.payload.iter().copied()).collect()))
         .collect();
     // Named: a clause names the concept (not denied), at the finding's place or at none.
-    let named = |concept: usize, place: Option<usize>| {
+    let named = |concept: usize, place: &[usize]| {
+        let c = &lex.positives[concept];
         impression.iter().any(|(text, places)| {
-            let here = match place {
-                Some(p) => lex.positives[concept].anywhere || places.is_empty() || places.contains(&p),
-                None => true,
-            };
-            here && lex.positives[concept].names.find_iter(text).any(|h| !negated(lex, text, h.start, h.end))
+            let here = place.is_empty()
+                || (!c.at_place && (c.anywhere || places.is_empty()))
+                || places.iter().any(|p| place.contains(p));
+            here && c.names.find_iter(text).any(|h| !negated(lex, text, h.start, h.end))
         })
     };
     let mut evidence = Vec::new();
     let mut missing: Vec<usize> = Vec::new();
-    for c in &r.findings {
-        let places: Vec<_> = lex.locations.find_iter(c.text).map(|h| (h.start, *h.payload)).collect();
-        for hit in lex.positive_terms.find_iter(c.text) {
-            let Some(concept) = *hit.payload else { continue };
-            if lex.positives[concept].lesion_only || negated(lex, c.text, hit.start, hit.end) {
-                continue;
+    for sentence in text::sentences(lex, &r.report.findings) {
+        // A clause without a place is at the place its sentence named first, its subject
+        // (胆总管直径约1.1cm，末端见结石嵌顿).
+        let mut sentence_place: Vec<usize> = Vec::new();
+        for c in clauses(lex, sentence.text) {
+            let places: Vec<(usize, &Vec<usize>)> =
+                lex.locations.find_iter(c.text).map(|h| (h.start, h.payload)).collect();
+            for hit in lex.positive_terms.find_iter(c.text) {
+                let Some(concept) = *hit.payload else { continue };
+                if lex.positives[concept].lesion_only || negated(lex, c.text, hit.start, hit.end) {
+                    continue;
+                }
+                // The place named last before the finding (or where it starts: 肺压缩) in its
+                // clause, else the first after it, else the sentence's.
+                let place: Vec<usize> = places
+                    .iter()
+                    .rfind(|(at, _)| *at <= hit.start)
+                    .or_else(|| places.iter().find(|(at, _)| *at >= hit.end))
+                    .map_or_else(|| sentence_place.clone(), |(_, p)| p.to_vec());
+                if (place.is_empty() && lex.positives[concept].at_place) || named(concept, &place) {
+                    continue;
+                }
+                evidence.push(c.text);
+                if !missing.contains(&concept) {
+                    missing.push(concept);
+                }
             }
-            // The place named last before the finding in its clause, else the first after it.
-            let place = places
-                .iter()
-                .filter(|(at, _)| *at < hit.start)
-                .last()
-                .or_else(|| places.iter().find(|(at, _)| *at >= hit.end))
-                .map(|(_, p)| *p);
-            if named(concept, place) {
-                continue;
-            }
-            evidence.push(c.text);
-            if !missing.contains(&concept) {
-                missing.push(concept);
+            if let (true, Some((_, p))) = (sentence_place.is_empty(), places.first()) {
+                sentence_place = p.to_vec();
             }
         }
     }

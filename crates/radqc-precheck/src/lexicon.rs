@@ -139,6 +139,7 @@ struct ComparisonFile {
 #[serde(deny_unknown_fields)]
 struct ImpressionFile {
     placeholders: Vec<String>,
+    placeholder_prefixes: Vec<String>,
     filler_chars: String,
 }
 
@@ -159,6 +160,8 @@ struct PositiveFile {
     lesion_only: bool,
     #[serde(default)]
     anywhere: bool,
+    #[serde(default)]
+    at_place: bool,
     zh: String,
     terms: Vec<String>,
     names: Vec<String>,
@@ -261,6 +264,8 @@ pub(crate) struct Positive {
     pub lesion_only: bool,
     /// Named by the impression anywhere, not only at its place.
     pub anywhere: bool,
+    /// Counts only with a place, and is named only by an impression clause at that place.
+    pub at_place: bool,
     pub zh: String,
     pub names: Terms,
 }
@@ -299,14 +304,16 @@ pub(crate) struct Lexicon {
     pub comparison_dated: bool,
     pub comparison_denials: Terms,
     pub placeholders: HashSet<String>,
+    pub placeholder_prefixes: Vec<String>,
     pub filler_chars: HashSet<char>,
     pub negation_before: Terms,
     pub not_negation: Terms,
     pub negation_after: Terms,
     pub scope_breaks: Terms,
     pub positives: Vec<Positive>,
-    /// Where a finding is; payload: the location's index.
-    pub locations: Dict<usize>,
+    /// Where a finding is; payload: the locations' indexes (胫腓骨 is the tibia's and the
+    /// fibula's).
+    pub locations: Dict<Vec<usize>>,
     /// Positive-finding terms; payload: index in `positives`, `None` for a descriptor that
     /// contains one (结节状高密度影 is a shape, not a nodule).
     pub positive_terms: Dict<Option<usize>>,
@@ -420,13 +427,8 @@ fn validate(file: &File, problems: &mut Vec<String>) {
     check_list(problems, "negation.before", &file.negation.before);
     check_list(problems, "negation.after", &file.negation.after);
     check_list(problems, "descriptors.terms", &file.descriptors.terms);
-    let mut location_terms = HashSet::new();
     for (key, list) in &file.locations {
-        for term in list {
-            if !location_terms.insert(term.as_str()) {
-                problems.push(format!("locations.{key}: \"{term}\" names another location too"));
-            }
-        }
+        check_list(problems, &format!("locations.{key}"), list);
     }
     let mut positive_terms: HashSet<&str> = file.descriptors.terms.iter().map(String::as_str).collect();
     for p in &file.positive {
@@ -440,6 +442,17 @@ fn validate(file: &File, problems: &mut Vec<String>) {
             }
         }
     }
+}
+
+/// Each location term with every location it names.
+fn locations(table: BTreeMap<String, Vec<String>>) -> Vec<(String, Vec<usize>)> {
+    let mut by_term: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, list) in table.into_values().enumerate() {
+        for term in list {
+            by_term.entry(term).or_default().push(i);
+        }
+    }
+    by_term.into_iter().collect()
 }
 
 fn compile(file: File) -> Lexicon {
@@ -498,7 +511,14 @@ fn compile(file: File) -> Lexicon {
         let mut names = p.names.clone();
         names.extend(p.terms.iter().filter(|t| !p.names.contains(t)).cloned());
         positive_terms.extend(p.terms.into_iter().map(|t| (t, Some(index))));
-        positives.push(Positive { concept: p.concept, lesion_only: p.lesion_only, anywhere: p.anywhere, zh: p.zh, names: terms(&names) });
+        positives.push(Positive {
+            concept: p.concept,
+            lesion_only: p.lesion_only,
+            anywhere: p.anywhere,
+            at_place: p.at_place,
+            zh: p.zh,
+            names: terms(&names),
+        });
     }
     Lexicon {
         checks,
@@ -527,15 +547,14 @@ fn compile(file: File) -> Lexicon {
         comparison_dated: file.comparison.dated,
         comparison_denials: terms(&file.comparison.denials),
         placeholders: file.impression.placeholders.into_iter().collect(),
+        placeholder_prefixes: file.impression.placeholder_prefixes,
         filler_chars: file.impression.filler_chars.chars().collect(),
         negation_before: terms(&file.negation.before),
         not_negation: terms(&file.negation.not_negation),
         negation_after: terms(&file.negation.after),
         scope_breaks: terms(&file.negation.scope_breaks),
         positives,
-        locations: Dict::new(
-            file.locations.into_values().enumerate().flat_map(|(i, list)| list.into_iter().map(move |t| (t, i))).collect(),
-        ),
+        locations: Dict::new(locations(file.locations)),
         positive_terms: Dict::new(positive_terms),
     }
 }

@@ -97,17 +97,14 @@ pub(crate) fn side_mentions(lex: &Lexicon, clause: &str) -> Vec<SideMention> {
 /// The side written just before `at` in the clause (左肾, 右侧乳腺, 双侧卵巢), if any.
 pub(crate) fn side_before(lex: &Lexicon, clause: &str, at: usize) -> Option<Side> {
     let before = &clause[..at];
-    let mut chars = before.char_indices().rev().peekable();
     // Allow 侧 and gap characters between side and term.
-    let mut seen = 0;
-    while let Some((i, c)) = chars.next() {
+    for (seen, (i, c)) in before.char_indices().rev().enumerate() {
         if let Some(side) =
             lex.side_words.find_iter(&before[i..]).next().filter(|s| s.start == 0 && s.end == c.len_utf8())
         {
             return Some(*side.payload);
         }
-        seen += 1;
-        if seen > 2 || !lex.gap_chars.contains(&c) {
+        if seen >= 2 || !lex.gap_chars.contains(&c) {
             return None;
         }
     }
