@@ -78,6 +78,8 @@ struct Sided<'t> {
     concept: Option<usize>,
     /// The clause says the part is normal (右侧上颌窦透亮).
     normal: bool,
+    /// The clause says the part was removed or is absent (左肾切除术后改变, 左肾缺如).
+    absent: bool,
     clause: &'t str,
 }
 
@@ -92,7 +94,8 @@ fn sided<'t>(lex: &Lexicon, clauses: &[Clause<'t>]) -> Vec<Sided<'t>> {
                 .filter(|h| !negated(lex, after, h.start, h.end))
                 .find_map(|h| *h.payload);
             let normal = clause_is_normal(lex, c.text);
-            out.push(Sided { side: m.side, part: m.part, concept, normal, clause: c.text });
+            let absent = lex.absence_markers.contains(c.text);
+            out.push(Sided { side: m.side, part: m.part, concept, normal, absent, clause: c.text });
         }
     }
     out
@@ -173,15 +176,15 @@ fn laterality<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
         if im.side == Side::Both || im.normal || lex.contralateral.contains(im.clause) {
             continue;
         }
-        let same: Vec<&Sided> = findings.iter().filter(|f| f.part == im.part).collect();
+        // An impression about a removal answers to the findings about it (左肾缺如 against
+        // 右肾切除术后), a lesion to the findings' lesions.
+        let same: Vec<&Sided> = findings.iter().filter(|f| f.part == im.part && f.absent == im.absent).collect();
         let lesion: Vec<&Sided> =
             same.iter().copied().filter(|f| im.concept.is_some() && f.concept == im.concept).collect();
         let pool = if lesion.is_empty() { same } else { lesion };
-        // A side the findings call normal does not vouch for the impression's lesion there (but
-        // an impression about what was removed or is absent is no lesion: 左肾切除术后改变).
+        // A side the findings call normal does not vouch for the impression's lesion there.
         let abnormal: Vec<&Sided> = pool.iter().copied().filter(|f| !f.normal).collect();
-        let about_absence = lex.absence_markers.contains(im.clause);
-        let pool = if abnormal.is_empty() || about_absence { pool } else { abnormal };
+        let pool = if abnormal.is_empty() || im.absent { pool } else { abnormal };
         if pool.is_empty() || pool.iter().any(|f| f.side == im.side || f.side == Side::Both) {
             continue;
         }

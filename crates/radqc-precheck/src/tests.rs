@@ -194,3 +194,102 @@ fn a_report_line_reads_with_nulls_and_extra_fields_and_names_a_wrong_one() {
     let err = serde_json::from_str::<Report>(r#"{"findings":""}"#).unwrap_err();
     assert!(err.to_string().contains("impression"), "{err}");
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Report text from the lexicons' own characters, punctuation and digits, so that terms,
+    /// sides, negations and breaks meet in every order.
+    fn text() -> impl Strategy<Value = String> {
+        let atoms = prop::sample::select(vec![
+            "左",
+            "右",
+            "双",
+            "两",
+            "侧",
+            "膝",
+            "肾",
+            "肾上腺",
+            "胆囊",
+            "子宫",
+            "前列腺",
+            "附件",
+            "椎",
+            "切除",
+            "术后",
+            "未见",
+            "无",
+            "不除外",
+            "骨折",
+            "结节",
+            "钙化灶",
+            "积液",
+            "显示",
+            "缺如",
+            "较前",
+            "对照",
+            "，",
+            "。",
+            "；",
+            "\n",
+            "1.",
+            "L4/5",
+            "2025-05-20",
+            "X",
+            "…",
+            "见",
+            "异常",
+            "低密度灶",
+            "肝",
+            "肺上叶",
+            " ",
+            "é",
+            "😀",
+        ]);
+        prop::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn no_report_panics_and_every_evidence_is_verbatim(
+            exam_item in text(), history in text(), findings in text(), impression in text(),
+            female in any::<bool>(), followup in any::<bool>(), prior in any::<bool>(),
+        ) {
+            let r = Report {
+                modality: "CT".into(),
+                exam_item,
+                patient_sex: Some(if female { Sex::Female } else { Sex::Male }),
+                patient_age: None,
+                history,
+                is_followup: followup,
+                prior_available: prior,
+                findings,
+                impression,
+            };
+            for p in Prechecker::bundled().check(&r) {
+                for e in &p.evidence {
+                    prop_assert!(!e.is_empty());
+                    prop_assert!(r.history.contains(e.as_str()) || r.findings.contains(e.as_str()) || r.impression.contains(e.as_str()));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn more_hard_negatives_of_removals() {
+    let m = Some(Sex::Male);
+    for (history, findings, impression) in [
+        ("胃癌根治术后", "残胃壁未见增厚，吻合口通畅。", "胃癌术后改变。"),
+        ("前列腺癌根治术后", "前列腺窝未见异常信号，膀胱尿道吻合口通畅。", "前列腺癌术后改变。"),
+        ("右肾移植术后", "移植肾位于右髂窝，形态正常。", "移植肾未见异常。"),
+        ("甲状腺左叶切除术后", "甲状腺右叶大小正常，密度均匀。", "甲状腺左叶切除术后改变。"),
+        ("LC术后", "胆囊窝区见金属夹影，胆总管不宽。", "胆囊切除术后。"),
+        ("右肺上叶切除术后", "右肺上叶支气管残端未见异常，右肺中下叶未见结节。", "右肺上叶切除术后改变。"),
+    ] {
+        assert_eq!(checks(&report("CT", m, history, findings, impression)), [], "{history}: {findings}");
+    }
+}
