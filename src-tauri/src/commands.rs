@@ -3,11 +3,12 @@
 
 use chrono::Utc;
 use radqc_app::{
-    DisputeInput, Drill, ErrorCode, ExamDetail, ExamView, FindExams, GateView, GoldReadInput, GoldTaskView,
-    ImportRequest, MyScore, Notice, PanelSave, ReportScope, Session, SyncView,
+    DisputeInput, Drill, ErrorCode, ExamDetail, ExamPrecheck, ExamView, FindExams, GateView, GoldReadInput,
+    GoldTaskView, ImportRequest, MyScore, Notice, PanelSave, PrecheckChosen, ReportScope, Session, SyncView,
 };
 use radqc_domain::{Findings, ItemCode, Rubric, SiteCode, Verdict};
 use radqc_protocol::{DisputeRecord, EvaluationRecord, GoldReadRecord, StaffMember};
+use radqc_store::{PrecheckStatsRow, StoredProposal};
 use tauri::State;
 
 use crate::{IpcError, Shared};
@@ -94,6 +95,31 @@ pub fn exam_detail(app: State<'_, Shared>, accession: String, blind: Option<bool
 #[tauri::command]
 pub fn pending_gates(app: State<'_, Shared>) -> Answer<Vec<GateView>> {
     Ok(app.lock()?.pending_gates())
+}
+
+/// The signing doctor's answer to the report checks' warning of a held signature: 返回修改
+/// (`signAnyway: false`) or 仍然签发.
+#[tauri::command]
+pub fn precheck_choose(app: State<'_, Shared>, gate_id: String, sign_anyway: bool) -> Answer<PrecheckChosen> {
+    Ok(app.lock()?.precheck_choose(&gate_id, sign_anyway, Utc::now())?)
+}
+
+/// The report checks' run of an exam's latest signing, for the panel.
+#[tauri::command]
+pub fn exam_precheck(app: State<'_, Shared>, accession: String, site: Option<SiteCode>) -> Answer<ExamPrecheck> {
+    Ok(app.lock()?.exam_precheck(site.as_ref(), &accession)?)
+}
+
+/// 采纳 (`accept: true`) or 忽略 a proposal in the panel.
+#[tauri::command]
+pub fn decide_proposal(app: State<'_, Shared>, id: i64, accept: bool) -> Answer<StoredProposal> {
+    Ok(app.lock()?.decide_proposal(id, accept, Utc::now())?)
+}
+
+/// What became of the report checks' proposals, by check, month and site.
+#[tauri::command]
+pub fn precheck_stats(app: State<'_, Shared>) -> Answer<Vec<PrecheckStatsRow>> {
+    Ok(app.lock()?.precheck_stats()?)
 }
 
 #[tauri::command]

@@ -128,6 +128,14 @@ fn table(accession: &str) -> Vec<(&'static str, Value, Expect)> {
         ("exam_detail", json!({"accession": accession}), Expect::Answers(|v| only_own_scores(&v["evaluations"]))),
         ("pending_gates", json!({}), Expect::Answers(anything)),
         ("close_gate", json!({"id": "no-such-gate"}), Expect::Refused("UNKNOWN_GATE")),
+        ("precheck_choose", json!({"gateId": "no-such-gate", "signAnyway": true}), Expect::Refused("UNKNOWN_GATE")),
+        (
+            "exam_precheck",
+            json!({"accession": accession}),
+            Expect::Answers(|v| if v["run"].is_null() { Ok(()) } else { Err(format!("the report's checks: {v}")) }),
+        ),
+        ("decide_proposal", json!({"id": 1, "accept": true}), Expect::Refused("NOT_PERMITTED")),
+        ("precheck_stats", json!({}), Expect::Refused("NOT_PERMITTED")),
         ("my_scores", json!({}), Expect::Answers(only_own_scores)),
         (
             "dispute_evaluation",

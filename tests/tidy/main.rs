@@ -24,7 +24,9 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
     ("radqc-hl7", &["radqc-domain"], &[]),
     // Its tests feed it from real stores through the real client.
     ("radqc-center", &["radqc-domain", "radqc-export", "radqc-protocol"], &["radqc-store", "radqc-sync"]),
-    ("radqc-app", &["radqc-domain", "radqc-hl7", "radqc-protocol", "radqc-store", "radqc-sync"], &[]),
+    // The report checks over text, without I/O.
+    ("radqc-precheck", &["radqc-domain"], &[]),
+    ("radqc-app", &["radqc-domain", "radqc-hl7", "radqc-precheck", "radqc-protocol", "radqc-store", "radqc-sync"], &[]),
     // Its tests run `radqc gate` against the app's real gate API.
     (
         "radqc-cli",
@@ -34,6 +36,7 @@ const ALLOWED: &[(&str, &[&str], &[&str])] = &[
             "radqc-export",
             "radqc-hl7",
             "radqc-pdf",
+            "radqc-precheck",
             "radqc-protocol",
             "radqc-store",
             "radqc-sync",

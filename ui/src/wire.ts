@@ -382,6 +382,65 @@ export type PanelSave = { accession: string, site?: SiteCode, mode: QcMode, gate
 facts?: StatedFacts, };
 
 /**
+ * The checks, each with a stable name (what `radqc precheck` prints, a site's settings name and
+ * the reports count by).
+ */
+export type PrecheckName = "laterality" | "sex_organ" | "resected_organ" | "no_comparison" | "empty_impression" | "finding_not_in_impression";
+
+/**
+ * What a check does at signing.
+ */
+export type PrecheckMode = "off" | "panel" | "warn";
+
+/**
+ * Where the report text a run read came from.
+ */
+export type PrecheckSource = "request" | "ris";
+
+/**
+ * The signing doctor's answer to a warning.
+ */
+export type SignerChoice = "returned" | "signed_anyway";
+
+/**
+ * The QC reviewer's answer to a proposal in the panel.
+ */
+export type ProposalOutcome = "accepted" | "dismissed";
+
+/**
+ * A kept proposal.
+ */
+export type StoredProposal = { id: number, accession: string, check: PrecheckName, criterion: CriterionCode, twin: CriterionCode, evidence: Array<string>, message_zh: string, message_en: string, mode: PrecheckMode, signer: string, created_at: string, signer_choice: SignerChoice | null, outcome: ProposalOutcome | null, decided_by: string | null, decided_at: string | null, };
+
+/**
+ * A run with its report text and proposals.
+ */
+export type PrecheckRun = { accession: string, signing: string, signer: string, source: PrecheckSource, findings: string, impression: string, history: string, at: string, proposals: Array<StoredProposal>, };
+
+/**
+ * Proposals of one check, month (the site's local one) and site, by what became of them.
+ */
+export type PrecheckStatsRow = { site: string, month: string, check: PrecheckName, accepted: number, dismissed: number, 
+/**
+ * Not decided in a panel yet.
+ */
+open: number, 
+/**
+ * Of those shown to the signing doctor: returned to be corrected, and signed anyway.
+ */
+returned: number, signed_anyway: number, };
+
+/**
+ * The report text the checks read at a signing, as the warning shows it.
+ */
+export type ReportText = { findings: string, impression: string, history: string, };
+
+/**
+ * The report checks' part of an exam in the panel: the latest signing's run.
+ */
+export type ExamPrecheck = { run: PrecheckRun | null, };
+
+/**
  * A held signature as the panel shows it.
  */
 export type GateView = { id: string, accession: string, exam: ExamView, signer: string, items: Array<ItemCode>, 
@@ -389,6 +448,15 @@ export type GateView = { id: string, accession: string, exam: ExamView, signer: 
  * The sampling rule that selected it.
  */
 rule: string | null, waiting_since: string, 
+/**
+ * The report checks' warnings (mode `warn`) the signing doctor answers first (返回修改 or
+ * 仍然签发); empty for an ordinary QC hold, and once the doctor signed anyway.
+ */
+precheck: Array<StoredProposal>, 
+/**
+ * The report text the checks read (with warnings).
+ */
+report: ReportText | null, 
 /**
  * False once every request waiting on it gave up (its connection closed or timed out at
  * the workstation): the score is still saved and counts, but no answer reaches anyone.
@@ -398,12 +466,26 @@ workstation_waiting: boolean, };
 /**
  * The answer the workstation finally gets.
  */
-export type GateAnswer = { "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, };
+export type GateAnswer = { "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, 
+/**
+ * What the checks found (only with `PRECHECK`).
+ */
+proposals?: Array<StoredProposal>, };
 
 /**
  * An answer and how many waiting requests got it (0: the workstation had stopped waiting).
  */
-export type Released = { delivered: number, } & ({ "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, });
+export type Released = { delivered: number, } & ({ "decision": "go", evaluations: Array<string>, } | { "decision": "blocked", reason: string, 
+/**
+ * What the checks found (only with `PRECHECK`).
+ */
+proposals?: Array<StoredProposal>, });
+
+/**
+ * What the doctor's answer to a warning did: the signature answered (`released`), or, when the
+ * exam was also drawn for QC, the hold goes on as the QC panel (`gate`).
+ */
+export type PrecheckChosen = { released: Released | null, gate: GateView | null, };
 
 export type Notice = { cursor: number, 
 /**

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 
 use chrono::{DateTime, Utc};
 use radqc_domain::{Decision, ItemCode, StaffCode};
-use radqc_store::ExamInput;
+use radqc_store::{ExamInput, StoredProposal};
 use serde::{Deserialize, Serialize};
 
 use crate::ExamView;
@@ -18,6 +18,81 @@ pub struct SignRequest {
     pub exam: SignExam,
     /// The doctor signing.
     pub signer: StaffCode,
+    /// The report being signed, for the report checks; without it, the text the RIS sent for
+    /// the exam (HL7 ORU), if any.
+    #[serde(default)]
+    pub report: Option<SignReport>,
+}
+
+/// The report of a signing as the workstation sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SignReport {
+    /// 影像所见.
+    pub findings: String,
+    /// 诊断意见.
+    pub impression: String,
+    /// 病史 (what the checks read an operation from), when the workstation has it.
+    pub history: Option<String>,
+    /// Whether a prior exam was available to compare with (a follow-up's comparison check).
+    pub prior_available: Option<bool>,
+}
+
+/// The most characters a report field of a signing may have.
+pub const MAX_REPORT_CHARS: usize = 32 * 1024;
+
+impl<'de> Deserialize<'de> for SignReport {
+    /// Read field by field so that each error names its field (`report.findings`, …).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<SignReport, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(d)?;
+        let Some(object) = value.as_object() else {
+            return Err(D::Error::custom(
+                "report: expected an object {findings, impression, history?, prior_available?}",
+            ));
+        };
+        let text = |name: &str, required: bool| -> Result<Option<String>, D::Error> {
+            match object.get(name) {
+                None | Some(serde_json::Value::Null) if required => {
+                    Err(D::Error::custom(format!("report.{name} is missing (send \"\" for none)")))
+                }
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(serde_json::Value::String(s)) if s.chars().count() > MAX_REPORT_CHARS => {
+                    Err(D::Error::custom(format!("report.{name} is longer than {MAX_REPORT_CHARS} characters")))
+                }
+                Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(D::Error::custom(format!("report.{name}: expected a string, got {other}"))),
+            }
+        };
+        if let Some(unknown) =
+            object.keys().find(|k| !["findings", "impression", "history", "prior_available"].contains(&k.as_str()))
+        {
+            return Err(D::Error::custom(format!(
+                "report.{unknown}: unknown field (a report has findings, impression, history, prior_available)"
+            )));
+        }
+        let prior_available = match object.get("prior_available") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(other) => {
+                return Err(D::Error::custom(format!("report.prior_available: expected true or false, got {other}")))
+            }
+        };
+        Ok(SignReport {
+            findings: text("findings", true)?.unwrap_or_default(),
+            impression: text("impression", true)?.unwrap_or_default(),
+            history: text("history", false)?,
+            prior_available,
+        })
+    }
+}
+
+/// The report text the checks read at a signing, as the warning shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ReportText {
+    pub findings: String,
+    pub impression: String,
+    pub history: String,
 }
 
 /// The exam of a signing: as the workstation knows it, or only its accession (and site) when the
@@ -75,8 +150,15 @@ impl<'de> Deserialize<'de> for SignExam {
 pub enum GateAnswer {
     /// Commit the signature.
     Go { evaluations: Vec<String> },
-    /// Do not commit it (the panel was closed without a score and the site's setting blocks).
-    Blocked { reason: String },
+    /// Do not commit it: the panel was closed without a score and the site's setting blocks, or
+    /// (`reason: "PRECHECK"`) the doctor chose to correct the report the checks warned about.
+    Blocked {
+        reason: String,
+        /// What the checks found (only with `PRECHECK`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(feature = "ts", ts(as = "Option<Vec<StoredProposal>>", optional))]
+        proposals: Vec<StoredProposal>,
+    },
 }
 
 /// What happens to the held signature when the reviewer closes the panel without saving.
@@ -126,6 +208,11 @@ pub struct GateView {
     /// The sampling rule that selected it.
     pub rule: Option<String>,
     pub waiting_since: DateTime<Utc>,
+    /// The report checks' warnings (mode `warn`) the signing doctor answers first (返回修改 or
+    /// 仍然签发); empty for an ordinary QC hold, and once the doctor signed anyway.
+    pub precheck: Vec<StoredProposal>,
+    /// The report text the checks read (with warnings).
+    pub report: Option<ReportText>,
     /// False once every request waiting on it gave up (its connection closed or timed out at
     /// the workstation): the score is still saved and counts, but no answer reaches anyone.
     pub workstation_waiting: bool,
@@ -214,6 +301,19 @@ impl Gates {
     /// The items a held signature is to be scored on.
     pub fn items_of(&self, id: &str) -> Option<Vec<ItemCode>> {
         self.held.get(id).map(|h| h.view.items.clone())
+    }
+
+    /// The held signature's view and sampling decision.
+    pub fn held(&self, id: &str) -> Option<(&GateView, Decision)> {
+        self.held.get(id).map(|h| (&h.view, h.decision))
+    }
+
+    /// The doctor signed anyway: the hold goes on as an ordinary QC hold (its items to score).
+    pub fn warnings_answered(&mut self, id: &str) -> Option<GateView> {
+        let held = self.held.get_mut(id)?;
+        held.view.precheck.clear();
+        held.view.report = None;
+        Some(held.view.clone())
     }
 
     /// Who signed the held signature (the gate API trusted them: the RIS authenticated them).

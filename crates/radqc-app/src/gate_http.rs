@@ -2,7 +2,10 @@
 //! signature. `POST /v1/sign` with `{"exam": {...}, "signer": "D1"}` answers at once with
 //! `{"decision": "go", ...}` when the exam is not sampled; when it is, the panel comes to the
 //! front and the answer waits until the score is saved (`go`) or the panel is closed (`go` or
-//! `blocked`, by the site's setting). Documented in the README.
+//! `blocked`, by the site's setting). With the report (`"report": {"findings", "impression",
+//! "history"?, "prior_available"?}`, else the RIS's text of the exam) the report checks run: a
+//! check in `warn` mode holds the signature for the doctor, and the answer is `blocked` with
+//! `"reason": "PRECHECK"` and the `proposals` (返回修改) or go (仍然签发). Documented in the README.
 //!
 //! Architecture Invariant: the gate API acts (records a signing, draws, holds a panel) only on a
 //! request that carries the installation's gate token (`Authorization: Bearer <token>`, the
@@ -334,8 +337,14 @@ fn sign(body: &[u8], stream: &TcpStream, server: &Server) -> Option<Answer> {
         }
         return None;
     }
+    // A hold of the report checks' warning alone (the draw said not sampled) is sampled when the
+    // doctor signed anyway.
+    let sampled = decision.sampled
+        || (matches!(answer, GateAnswer::Go { .. })
+            && !gate.precheck.is_empty()
+            && server.app().signed_anyway(&gate.precheck).unwrap_or(false));
     let mut body = serde_json::to_value(&answer).expect("the answer serializes");
-    body["sampled"] = Value::Bool(true);
+    body["sampled"] = Value::Bool(sampled);
     body["draw"] = serde_json::to_value(decision).expect("the decision serializes");
     Some(Answer { status: 200, body })
 }

@@ -19,6 +19,7 @@ mod hl7;
 mod import;
 mod notices;
 mod panel;
+mod precheck;
 mod reports;
 mod scope;
 mod session;
@@ -35,13 +36,17 @@ pub use demo::seed_demo;
 pub use drill::Drill;
 pub use error::{AppError, ErrorCode};
 pub use exams::{ExamDetail, ExamView, FindExams};
-pub use gate::{GateAnswer, GateView, PanelClosedPolicy, Released, SignExam, SignRequest, SignResponse, Waiter};
+pub use gate::{
+    GateAnswer, GateView, PanelClosedPolicy, Released, ReportText, SignExam, SignReport, SignRequest, SignResponse,
+    Waiter, MAX_REPORT_CHARS,
+};
 pub use gate_token::{GateToken, GATE_TOKEN_FILE};
 pub use gold::{DisputeInput, GoldChange, GoldReadInput, GoldTaskView, MyScore};
 pub use hl7::start_hl7;
 pub use import::{ImportRequest, MAX_WORKLIST_BYTES};
 pub use notices::Notice;
 pub use panel::{PanelItem, PanelSave, StatedFacts};
+pub use precheck::{mode_of, ExamPrecheck, PrecheckChosen, PRECHECK_BLOCKED};
 /// Who may do what, by role: the grants the center published (`Store::grants`).
 pub use radqc_domain::Grants;
 pub use scope::ReportScope;

@@ -94,14 +94,19 @@ impl App {
         let detail = serde_json::json!({ "rules_version": rules.version, "decision": decision, "rule": rule, "event": event.id });
         let action = if decision.sampled { "sampled" } else { "not_sampled" };
         self.store.audit(req.signer.as_str(), action, Some(&exam.accession), Some(&detail.to_string()), now)?;
-        if !decision.sampled {
-            return Ok(SignResponse::Go { decision });
+        // The report checks, after the signing and the draw are recorded: every proposal is
+        // kept; those of checks in `warn` mode hold the signature for the doctor to answer.
+        let (warnings, report) = self.precheck_signing(req, &exam, &event, &rules, now)?;
+        let mut items = Vec::new();
+        if decision.sampled {
+            // The signer scores what their roles allow (at signing: the technologist's work).
+            items = self.items_for(&signer.roles, &exam)?;
+            if items.is_empty() {
+                // Nothing this signer may score on this exam: holding the signature would only block it.
+                self.store.audit(req.signer.as_str(), "sampled_nothing_to_score", Some(&exam.accession), None, now)?;
+            }
         }
-        // The signer scores what their roles allow (at signing: the technologist's work).
-        let items = self.items_for(&signer.roles, &exam)?;
-        if items.is_empty() {
-            // Nothing this signer may score on this exam: holding the signature would only block it.
-            self.store.audit(req.signer.as_str(), "sampled_nothing_to_score", Some(&exam.accession), None, now)?;
+        if items.is_empty() && warnings.is_empty() {
             return Ok(SignResponse::Go { decision });
         }
         let view = GateView {
@@ -112,6 +117,8 @@ impl App {
             items,
             rule,
             waiting_since: now,
+            precheck: warnings,
+            report,
             workstation_waiting: true,
         };
         let (view, waiter) = self.gates.hold(site.as_str(), view, decision);
@@ -166,9 +173,15 @@ impl App {
     /// The panel of a held signature was closed without a score. The answer says how many
     /// waiting requests got it (none when the workstation had stopped waiting).
     pub fn close_gate(&mut self, id: &str, now: DateTime<Utc>) -> Result<Released, AppError> {
+        // Closing the report checks' warning is 返回修改: the doctor did not sign it as it is.
+        if self.gates.held(id).is_some_and(|(v, _)| !v.precheck.is_empty()) {
+            let chosen = self.precheck_choose(id, false, now)?;
+            return chosen.released.ok_or_else(|| AppError::invalid("gate_id", "the warning was not answered".into()));
+        }
         let answer = match self.config.when_panel_closed {
             PanelClosedPolicy::Block => GateAnswer::Blocked {
                 reason: "评分未完成，签名已拦截 / the QC score was not completed: signature held back".into(),
+                proposals: vec![],
             },
             PanelClosedPolicy::Allow => GateAnswer::Go { evaluations: vec![] },
         };

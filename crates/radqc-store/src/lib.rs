@@ -15,6 +15,7 @@ mod import;
 mod keystore;
 mod model;
 mod open;
+mod precheck;
 mod report_facts;
 mod schema;
 mod share;
@@ -35,6 +36,10 @@ pub use model::{
     OutboxEntry, OutboxState, PatientInput, SyncPayload,
 };
 pub use open::{create_private_file, default_key_path, latest_schema, remove_leftover_stage, Key};
+pub use precheck::{
+    NewPrecheckRun, NewProposal, PrecheckRun, PrecheckStatsRow, ProposalOutcome, ReportSource, SignerChoice,
+    StoredProposal,
+};
 pub use schema::{APPLICATION_ID, MIGRATIONS};
 pub use share::{Sharing, StaffAlias};
 pub use sign_in::{Failure, LocalSecret};

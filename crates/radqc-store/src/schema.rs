@@ -343,6 +343,62 @@ CREATE TABLE staff_aliases (
 DROP INDEX outbox_ref;
 CREATE INDEX outbox_exam ON outbox (ref_id, seq) WHERE kind = 'exam';
 "#,
+    // 10: the report checks at signing (radqc-precheck): one run per signing that had a report
+    // to read (the text it read, from the request or the RIS), and each proposal with the mode it
+    // ran in, the signing doctor's choice at a warning, and the QC reviewer's outcome in the panel.
+    // A run and a proposal's content never change; only the choice and the outcome are written.
+    r#"
+CREATE TABLE precheck_runs (
+    id         INTEGER PRIMARY KEY,
+    site       TEXT NOT NULL,
+    accession  TEXT NOT NULL,
+    signing    TEXT NOT NULL UNIQUE REFERENCES exam_events (id),
+    signer     TEXT NOT NULL,
+    source     TEXT NOT NULL CHECK (source IN ('request', 'ris')),
+    findings   TEXT NOT NULL,
+    impression TEXT NOT NULL,
+    history    TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+) STRICT;
+CREATE INDEX precheck_runs_exam ON precheck_runs (site, accession, id);
+CREATE TRIGGER precheck_runs_no_update BEFORE UPDATE ON precheck_runs
+BEGIN SELECT RAISE(ABORT, 'a precheck run is kept as it ran'); END;
+CREATE TRIGGER precheck_runs_no_delete BEFORE DELETE ON precheck_runs
+BEGIN SELECT RAISE(ABORT, 'a precheck run is kept as it ran'); END;
+
+CREATE TABLE precheck_proposals (
+    id            INTEGER PRIMARY KEY,
+    run           INTEGER NOT NULL REFERENCES precheck_runs (id),
+    site          TEXT NOT NULL,
+    accession     TEXT NOT NULL,
+    check_name    TEXT NOT NULL CHECK (check_name IN ('laterality', 'sex_organ', 'resected_organ', 'no_comparison',
+                                                      'empty_impression', 'finding_not_in_impression')),
+    criterion     TEXT NOT NULL,
+    twin          TEXT NOT NULL,
+    evidence      TEXT NOT NULL CHECK (json_valid(evidence) AND json_type(evidence) = 'array'),
+    message_zh    TEXT NOT NULL,
+    message_en    TEXT NOT NULL,
+    mode          TEXT NOT NULL CHECK (mode IN ('panel', 'warn')),
+    signer        TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    signer_choice TEXT CHECK (signer_choice IN ('returned', 'signed_anyway')),
+    outcome       TEXT CHECK (outcome IN ('accepted', 'dismissed')),
+    decided_by    TEXT,
+    decided_at    TEXT,
+    CHECK ((outcome IS NULL) = (decided_by IS NULL) AND (outcome IS NULL) = (decided_at IS NULL)),
+    CHECK (signer_choice IS NULL OR mode = 'warn')
+) STRICT;
+CREATE INDEX precheck_proposals_run ON precheck_proposals (run);
+CREATE INDEX precheck_proposals_created ON precheck_proposals (created_at);
+CREATE TRIGGER precheck_proposals_fixed BEFORE UPDATE OF id, run, site, accession, check_name, criterion, twin,
+    evidence, message_zh, message_en, mode, signer, created_at ON precheck_proposals
+BEGIN SELECT RAISE(ABORT, 'a proposal''s content never changes'); END;
+CREATE TRIGGER precheck_proposals_choice_once BEFORE UPDATE OF signer_choice ON precheck_proposals
+    WHEN OLD.signer_choice IS NOT NULL AND NEW.signer_choice IS NOT OLD.signer_choice
+BEGIN SELECT RAISE(ABORT, 'the signing doctor chose once'); END;
+CREATE TRIGGER precheck_proposals_no_delete BEFORE DELETE ON precheck_proposals
+BEGIN SELECT RAISE(ABORT, 'proposals are never deleted'); END;
+"#,
 ];
 
 /// The history of a store's schema: one row per migration it ran, with the SHA-256 of its text
@@ -378,6 +434,7 @@ mod tests {
         "eb74c93c614fc4349599836bb453067503c2911142d2432ad402c949dd420a11", // 7: HL7 messages, exam sources
         "e065a521baf378d746e136d85ea35ce9c35844d0cfb318a54dceebf32581ae27", // 8: exam entries, staff aliases
         "e9146b02241772f5f75b37d6c9fa7e7b5e76d8d373a7f9b5488a68bc8a33aeb5", // 9: the exam entries' index alone
+        "d899644858d61af9ba12673efb58ba99c0f1e45df657bc1a2d7ec0845d1d8420", // 10: precheck runs and proposals
     ];
 
     #[test]

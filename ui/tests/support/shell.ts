@@ -140,6 +140,8 @@ export function gate(id = "g-1", over: Partial<GateView> = {}): GateView {
     items: ["IQ", "FL"],
     rule: "门急诊随机抽取 10%",
     waiting_since: "2026-11-02T10:00:00Z",
+    precheck: [],
+    report: null,
     workstation_waiting: true,
     ...over,
   };

@@ -517,3 +517,52 @@ fn a_signer_who_is_not_in_the_roster_is_answered_422_and_nothing_is_opened() {
         assert_eq!(audited(&app, action, "CT-UNKNOWN-SIGNER"), 0, "no draw ({action})");
     }
 }
+
+/// The report checks over the wire: a signing with a wrong side is held; 返回修改 answers
+/// `blocked` with `PRECHECK` and the proposals, 仍然签发 answers go with `sampled: true` (the draw
+/// said not); a report field of the wrong type is refused 400 naming it, with nothing recorded.
+#[test]
+fn a_report_warning_is_answered_over_the_gate_api() {
+    let gate = Gate::start(PanelClosedPolicy::Block);
+    let rules = json!({"version": "t-none", "monthly_min_per_staff": 0, "rules": [{"name": "none", "probability": 0.0}]});
+    let item = radqc_protocol::FeedItem {
+        cursor: 1,
+        kind: radqc_protocol::FeedKind::Sampling,
+        site: None,
+        body: rules,
+        published_at: Utc::now(),
+    };
+    gate.app().store_mut().save_feed_items(&[item], Utc::now()).unwrap();
+    let knee = |accession: &str| {
+        json!({
+            "exam": {"accession": accession, "modality": "DR", "exam_item": "DR左膝关节正侧位",
+                     "patient_source": "outpatient", "staff": {"reporting_doctor": "D1"}},
+            "signer": "D1",
+            "report": {"findings": "右膝关节间隙变窄，右膝关节边缘骨质增生。", "impression": "右膝关节退行性变。"}
+        })
+    };
+    let s = gate.post(&knee("DR-GATE-1"));
+    let (held, _) = gate.events.wait(1, 0);
+    assert_eq!(held[0].precheck.len(), 1);
+    let chosen = gate.app().precheck_choose(&held[0].id, false, Utc::now()).unwrap();
+    assert!(chosen.released.is_some());
+    let (status, body) = answer(s);
+    assert_eq!(status, 200);
+    assert_eq!((body["decision"].as_str(), body["reason"].as_str()), (Some("blocked"), Some("PRECHECK")), "{body}");
+    assert_eq!(body["proposals"][0]["check"], "laterality");
+    assert_eq!(body["proposals"][0]["criterion"], "RQ-S2");
+    assert_eq!(body["sampled"], false);
+
+    let s = gate.post(&knee("DR-GATE-2"));
+    let (held, _) = gate.events.wait(2, 0);
+    gate.app().precheck_choose(&held[1].id, true, Utc::now()).unwrap();
+    let (status, body) = answer(s);
+    assert_eq!((status, body["decision"].as_str(), body["sampled"].as_bool()), (200, Some("go"), Some(true)), "{body}");
+
+    let mut bad = knee("DR-GATE-3");
+    bad["report"]["impression"] = json!(42);
+    let (status, body) = answer(gate.post(&bad));
+    assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_BODY")));
+    assert!(body["message"].as_str().unwrap().contains("report.impression"), "{body}");
+    assert!(gate.app().store().exam(None, "DR-GATE-3").unwrap().is_none(), "nothing recorded");
+}

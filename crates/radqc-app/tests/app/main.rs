@@ -5,6 +5,7 @@ mod gate_api;
 mod gold;
 mod grants;
 mod import;
+mod precheck;
 
 use chrono::{TimeZone, Utc};
 use radqc_app::{

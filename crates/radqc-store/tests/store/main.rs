@@ -6,4 +6,5 @@ mod evaluations;
 mod gold;
 mod hl7;
 mod init;
+mod precheck;
 mod support;
