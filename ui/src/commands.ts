@@ -10,6 +10,7 @@ import type {
   EvaluationFact,
   EvaluationRecord,
   ExamDetail,
+  ExamPrecheck,
   ExamView,
   FindExams,
   Findings,
@@ -24,11 +25,14 @@ import type {
   Notice,
   Outcome,
   PanelSave,
+  PrecheckChosen,
+  PrecheckStatsRow,
   Released,
   Report,
   ReportScope,
   Session,
   StaffMember,
+  StoredProposal,
   SyncView,
   Verdict,
 } from "./wire";
@@ -62,6 +66,18 @@ export const examDetail = (accession: string, blind?: boolean) =>
 export const pendingGates = () => call<GateView[]>("pending_gates");
 /** `delivered`: how many waiting requests got the answer (0: the workstation had stopped waiting). */
 export const closeGate = (id: string) => call<Released>("close_gate", { id });
+/** The signing doctor's answer to the report checks' warning: 返回修改 (false) or 仍然签发 (true).
+ *  `released` when the signature was answered; `gate` when the QC panel of the same hold is next. */
+export const precheckChoose = (gateId: string, signAnyway: boolean) =>
+  call<PrecheckChosen>("precheck_choose", { gateId, signAnyway });
+/** The report checks' run of an exam's latest signing (none for a person who does not score the report). */
+export const examPrecheck = (accession: string, site?: string) =>
+  call<ExamPrecheck>("exam_precheck", { accession, site });
+/** 采纳 (true) or 忽略 (false) a proposal of the report checks. */
+export const decideProposal = (id: number, accept: boolean) =>
+  call<StoredProposal>("decide_proposal", { id, accept });
+/** What became of the report checks' proposals, by site, month and check. */
+export const precheckStats = () => call<PrecheckStatsRow[]>("precheck_stats");
 
 export const syncStatus = () => call<SyncView>("sync_status");
 export const syncNow = () => call<Outcome>("sync_now");
