@@ -15,7 +15,7 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/precheck");
     let files: Vec<PathBuf> = match std::env::var("RADQC_PRECHECK_CORPUS") {
         Ok(list) => list.split(':').map(PathBuf::from).collect(),
-        Err(_) => vec![root.join("corpus.jsonl"), root.join("holdout.jsonl")],
+        Err(_) => ["corpus.jsonl", "holdout.jsonl", "holdout2.jsonl"].iter().map(|f| root.join(f)).collect(),
     };
     let checker = Prechecker::bundled();
     let mut reports = Vec::new();

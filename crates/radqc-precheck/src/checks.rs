@@ -101,6 +101,24 @@ fn sided<'t>(lex: &Lexicon, clauses: &[Clause<'t>]) -> Vec<Sided<'t>> {
     out
 }
 
+/// The byte ranges inside brackets (（…）, (…)) of a clause.
+fn brackets(clause: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut open = None;
+    for (i, c) in clause.char_indices() {
+        match c {
+            '（' | '(' => open = Some(i),
+            '）' | ')' => {
+                if let Some(start) = open.take() {
+                    out.push((start, i));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// A clause that says its part is normal: a normal word and no positive finding not denied.
 fn clause_is_normal(lex: &Lexicon, clause: &str) -> bool {
     let positive =
@@ -301,7 +319,8 @@ fn removals<'t>(lex: &Lexicon, clauses: &[Clause<'t>], operations: bool) -> Vec<
             }
             let after = head(&c.text[hit.end..], lex.resection_within);
             let Some(verb) = lex.resection_verbs.find_iter(after).next() else { continue };
-            if lex.resection_partial.contains(&c.text[hit.start..hit.end + verb.end]) {
+            let span = &c.text[hit.start..hit.end + verb.end];
+            if lex.resection_partial.contains(span) && !lex.resection_whole.contains(span) {
                 continue;
             }
             let side = if lex.organs[organ].paired { organ_side(lex, c.text, hit.start, hit.end) } else { None };
@@ -477,19 +496,25 @@ fn finding_not_in_impression<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
         // (胆总管直径约1.1cm，末端见结石嵌顿).
         let mut sentence_place: Vec<usize> = Vec::new();
         for c in clauses(lex, sentence.text) {
-            let places: Vec<(usize, &Vec<usize>)> =
-                lex.locations.find_iter(c.text).map(|h| (h.start, h.payload)).collect();
+            // A place in brackets is an aside (输尿管下段（近膀胱入口处）).
+            let asides = brackets(c.text);
+            let places: Vec<(usize, &Vec<usize>)> = lex
+                .locations
+                .find_iter(c.text)
+                .filter(|h| !asides.iter().any(|&(s, e)| s <= h.start && h.end <= e))
+                .map(|h| (h.start, h.payload))
+                .collect();
             for hit in lex.positive_terms.find_iter(c.text) {
                 let Some(concept) = *hit.payload else { continue };
                 if lex.positives[concept].lesion_only || negated(lex, c.text, hit.start, hit.end) {
                     continue;
                 }
                 // The place named last before the finding (or where it starts: 肺压缩) in its
-                // clause, else the first after it, else the sentence's.
+                // clause, else the sentence's (a place after it is a neighbour: 肿块与肠系膜上
+                // 静脉分界不清).
                 let place: Vec<usize> = places
                     .iter()
                     .rfind(|(at, _)| *at <= hit.start)
-                    .or_else(|| places.iter().find(|(at, _)| *at >= hit.end))
                     .map_or_else(|| sentence_place.clone(), |(_, p)| p.to_vec());
                 if (place.is_empty() && lex.positives[concept].at_place) || named(concept, &place) {
                     continue;

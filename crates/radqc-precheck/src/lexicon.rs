@@ -116,6 +116,7 @@ struct OrganFile {
 struct ResectionFile {
     verbs: Vec<String>,
     within: usize,
+    whole: Vec<String>,
     partial: Vec<String>,
     operations: BTreeMap<String, String>,
 }
@@ -296,6 +297,7 @@ pub(crate) struct Lexicon {
     pub resection_verbs: Terms,
     pub resection_within: usize,
     pub resection_partial: Terms,
+    pub resection_whole: Terms,
     /// Operation names; payload: index in `organs`.
     pub operations: Dict<usize>,
     pub absence_markers: Terms,
@@ -540,6 +542,7 @@ fn compile(file: File) -> Lexicon {
         resection_verbs: terms(&file.resection.verbs),
         resection_within: file.resection.within,
         resection_partial: terms(&file.resection.partial),
+        resection_whole: terms(&file.resection.whole),
         operations: Dict::new(operations),
         absence_markers: terms(&file.absence.markers),
         absence_before: file.absence.before,
