@@ -167,6 +167,17 @@ pub enum LocalCommand {
         /// The worklist: .csv or .xlsx (its first sheet).
         worklist: PathBuf,
     },
+    /// Print what became of the report checks' proposals (报告预检), one JSON line per site, month
+    /// (the site's local one, of the signing) and check: accepted, dismissed and still open in the
+    /// QC panel, returned and signed anyway at the warning, and the precision in real use
+    /// (accepted / (accepted + dismissed); null before any decision).
+    PrecheckStats {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this month (YYYY-MM).
+        #[arg(long)]
+        month: Option<String>,
+    },
     /// Print the outbox's pending, sent and rejected counts (and the rejected entries' reasons).
     Outbox {
         #[command(flatten)]
@@ -318,6 +329,7 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
             crate::worklist::import(&db, mapping.as_deref(), dry_run, skip_bad, &worklist)
         }
         LocalCommand::Outbox { db, rejected } => outbox(&db, rejected),
+        LocalCommand::PrecheckStats { db, month } => precheck_stats(&db, month.as_deref()),
         LocalCommand::Gold { command } => gold(command),
         LocalCommand::Dispute { db, evaluation, by, reason } => {
             let by: StaffCode = by.parse().context("--by")?;
@@ -352,6 +364,24 @@ pub fn run(command: LocalCommand) -> Result<ExitCode> {
             enroll(&db, &args)
         }
     }
+}
+
+fn precheck_stats(db: &DbArgs, month: Option<&str>) -> Result<ExitCode> {
+    if let Some(m) = month {
+        m.parse::<radqc_domain::report::Month>().context("--month")?;
+    }
+    let store = db.open()?;
+    let rows = store.precheck_stats(store.time_zone().map_err(with_code)?).map_err(with_code)?;
+    let mut lines = Vec::new();
+    for row in rows.into_iter().filter(|r| month.is_none_or(|m| r.month == m)) {
+        let decided = row.accepted + row.dismissed;
+        let precision = (decided > 0).then(|| row.accepted as f64 / decided as f64);
+        let mut line = serde_json::to_value(&row)?;
+        line["precision"] = serde_json::json!(precision);
+        lines.push(line);
+    }
+    json_lines(&lines)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn gold(command: GoldCommand) -> Result<ExitCode> {

@@ -524,7 +524,8 @@ fn a_signer_who_is_not_in_the_roster_is_answered_422_and_nothing_is_opened() {
 #[test]
 fn a_report_warning_is_answered_over_the_gate_api() {
     let gate = Gate::start(PanelClosedPolicy::Block);
-    let rules = json!({"version": "t-none", "monthly_min_per_staff": 0, "rules": [{"name": "none", "probability": 0.0}]});
+    let rules =
+        json!({"version": "t-none", "monthly_min_per_staff": 0, "rules": [{"name": "none", "probability": 0.0}]});
     let item = radqc_protocol::FeedItem {
         cursor: 1,
         kind: radqc_protocol::FeedKind::Sampling,

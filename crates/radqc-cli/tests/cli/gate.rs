@@ -12,6 +12,8 @@ use radqc_app::gate_http::{self, GateEvents, GateOptions};
 use radqc_app::{App, AppConfig, GateView, PanelClosedPolicy};
 use serde_json::{json, Value};
 
+use crate::support::radqc;
+
 struct NoWindow;
 
 impl GateEvents for NoWindow {
@@ -169,4 +171,61 @@ fn gate_with_a_signer_who_is_not_in_the_roster_exits_2_with_the_apps_refusal() {
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["code"], "UNKNOWN_SIGNER", "{answer}");
     nothing_opened(&app, "CT-CLI-NOBODY");
+}
+
+/// `radqc local precheck-stats` on the app's store: the report checks' proposals of signings,
+/// one accepted and one dismissed in the panel, one open, counted by site, local month and check.
+#[test]
+fn precheck_stats_counts_what_the_panel_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = AppConfig {
+        data_dir: dir.path().join("data"),
+        demo: true,
+        when_panel_closed: PanelClosedPolicy::Allow,
+        idle_lock: radqc_app::DEFAULT_IDLE_LOCK,
+    };
+    let now = Utc::now();
+    let mut app = App::open(config, now).unwrap();
+    let rules = json!({"version": "t-1", "monthly_min_per_staff": 0, "rules": [{"name": "none", "probability": 0.0}],
+                       "precheck": {"laterality": "panel"}});
+    let item = radqc_protocol::FeedItem {
+        cursor: 1,
+        kind: radqc_protocol::FeedKind::Sampling,
+        site: None,
+        body: rules,
+        published_at: now,
+    };
+    app.store_mut().save_feed_items(&[item], now).unwrap();
+    let mut ids = Vec::new();
+    for accession in ["DR-S-1", "DR-S-2", "DR-S-3"] {
+        let req: radqc_app::SignRequest = serde_json::from_value(json!({
+            "exam": {"accession": accession, "modality": "DR", "exam_item": "DR左膝关节正侧位",
+                     "patient_source": "outpatient", "staff": {"reporting_doctor": "D1"}},
+            "signer": "D1",
+            "report": {"findings": "右膝关节间隙变窄。", "impression": "右膝关节退行性变。"}
+        }))
+        .unwrap();
+        assert!(matches!(app.sign(&req, now).unwrap(), radqc_app::SignResponse::Go { .. }), "panel mode: go");
+        ids.push(app.store().latest_precheck(accession).unwrap().unwrap().proposals[0].id);
+    }
+    app.sign_in("Q1", radqc_app::DEMO_SECRET, now).unwrap();
+    app.decide_proposal(ids[0], true, now).unwrap();
+    app.decide_proposal(ids[1], false, now).unwrap();
+    let month = app.store().time_zone().unwrap().month_at(now).to_string();
+    drop(app);
+
+    let db = dir.path().join("data").join("radqc.db");
+    let out = radqc(&["local", "precheck-stats", "--db", db.to_str().unwrap()], "");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let row = &lines[0];
+    assert_eq!((row["check"].as_str(), row["month"].as_str()), (Some("laterality"), Some(month.as_str())));
+    assert_eq!((&row["accepted"], &row["dismissed"], &row["open"]), (&json!(1), &json!(1), &json!(1)));
+    assert_eq!(row["precision"], json!(0.5));
+    let none = radqc(&["local", "precheck-stats", "--db", db.to_str().unwrap(), "--month", "2020-01"], "");
+    assert!(none.status.success() && none.stdout.is_empty());
+    let bad = radqc(&["local", "precheck-stats", "--db", db.to_str().unwrap(), "--month", "January"], "");
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--month"));
 }
