@@ -162,3 +162,17 @@ def test_a_report_warning_at_signing_and_its_proposal_in_the_panel(
     stats = invoke(d, "precheck_stats")
     row = next(r for r in stats if r["check"] == "laterality")
     assert (row["accepted"], row["dismissed"], row["returned"], row["signed_anyway"]) == (1, 0, 1, 1), stats
+
+    # 报表 → 报告预检: the same counts as a table, the precision of the decided ones.
+    click(d, "nav-reports")
+    wait_for(d, "report-indicators")
+    tab = d.find_element(By.ID, "tab-precheck")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'});", tab)
+    WebDriverWait(d, WAIT_S).until(EC.element_to_be_clickable((By.ID, "tab-precheck"))).click()
+    table = wait_for(d, "precheck-stats-table")
+    row = table.find_element(By.CSS_SELECTOR, '[data-testid="precheck-stats-row"][data-check="laterality"]')
+    assert "左右侧" in row.text
+    assert row.find_element(*by_testid("precheck-stats-precision")).text == "100.0%"
+    assert untranslated(d) == []
+    assert layout_problems(d, ["precheck-stats-table"]) == []
+    screenshot(d, screenshot_dir, "precheck-stats-zh-CN")

@@ -11,6 +11,7 @@ import { createAppI18n } from "../src/i18n";
 import { highlight } from "../src/precheck";
 import ScoringPanel from "../src/components/panel/ScoringPanel.vue";
 import PrecheckWarning from "../src/components/precheck/PrecheckWarning.vue";
+import PrecheckStatsTable from "../src/components/reports/PrecheckStatsTable.vue";
 import type { Findings, GateView, PrecheckRun, Released, StoredProposal } from "../src/wire";
 
 let wrapper: VueWrapper | undefined;
@@ -198,5 +199,22 @@ describe("the proposals in the panel", () => {
     expect(argsOf(calls, "decide_proposal")[1]).toEqual({ id: 8, accept: false });
     expect(byId(w, "panel-proposal-8").attributes("data-outcome")).toBe("dismissed");
     expect(byId(w, "crit-RQ-S5").attributes("data-state")).not.toBe("found");
+  });
+});
+
+describe("the report checks' precision in 报表", () => {
+  it("shows each check's counts by month and site, and the precision of the decided ones", async () => {
+    mockShell({
+      precheck_stats: () => [
+        { site: "DEMO-RAD", month: "2026-11", check: "laterality", accepted: 3, dismissed: 1, open: 2, returned: 1, signed_anyway: 2 },
+        { site: "DEMO-RAD", month: "2026-11", check: "no_comparison", accepted: 0, dismissed: 0, open: 4, returned: 0, signed_anyway: 0 },
+      ],
+    });
+    wrapper = mount(PrecheckStatsTable, { global: { plugins: [createAppI18n("zh-CN")] } });
+    await flushPromises();
+    const rows = wrapper.findAll('[data-testid="precheck-stats-row"]');
+    expect(rows.map((r) => r.attributes("data-check"))).toEqual(["laterality", "no_comparison"]);
+    expect(rows[0]!.text()).toContain("左右侧");
+    expect(rows.map((r) => r.find('[data-testid="precheck-stats-precision"]').text())).toEqual(["75.0%", "—"]);
   });
 });
