@@ -216,7 +216,6 @@ impl App {
         };
         let exam = self.exam(None, &proposal.accession)?;
         if self.report_items(&exam)?.is_empty() {
-            self.may_decide_proposals()?;
             return Err(AppError::new(
                 ErrorCode::NotPermitted,
                 format!("您的角色不能评检查 {} 的报告", exam.accession),
