@@ -436,6 +436,13 @@ fn impression_core(lex: &Lexicon, impression: &str) -> String {
 }
 
 fn impression_is_empty(lex: &Lexicon, impression: &str) -> bool {
+    // A short heading with nothing after it (冠脉CTA：, 诊断意见：) says nothing.
+    let trimmed = impression.trim();
+    if let Some(head) = trimmed.strip_suffix('：').or_else(|| trimmed.strip_suffix(':')) {
+        if char_len(head) <= 12 && !head.contains(['：', ':', '。', '，', '；', '\n']) {
+            return true;
+        }
+    }
     let core = impression_core(lex, impression);
     core.is_empty()
         || lex.placeholders.contains(&core)
