@@ -15,9 +15,10 @@ fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/precheck");
     let files: Vec<PathBuf> = match std::env::var("RADQC_PRECHECK_CORPUS") {
         Ok(list) => list.split(':').map(PathBuf::from).collect(),
-        Err(_) => {
-            ["corpus.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl"].iter().map(|f| root.join(f)).collect()
-        }
+        Err(_) => ["corpus.jsonl", "holdout.jsonl", "holdout2.jsonl", "holdout3.jsonl", "holdout4.jsonl"]
+            .iter()
+            .map(|f| root.join(f))
+            .collect(),
     };
     let checker = Prechecker::bundled();
     let mut reports = Vec::new();
