@@ -37,8 +37,8 @@ pub struct SignReport {
     pub prior_available: Option<bool>,
 }
 
-/// The most characters a report field of a signing may have.
-pub const MAX_REPORT_CHARS: usize = 32 * 1024;
+/// The most characters a report field of a signing may have: what the center takes.
+pub use radqc_protocol::MAX_REPORT_CHARS;
 
 impl<'de> Deserialize<'de> for SignReport {
     /// Read field by field so that each error names its field (`report.findings`, …).

@@ -427,19 +427,17 @@ fn no_comparison<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {
 /// What an impression says once numbering, punctuation and a leading 诊断意见 are taken away.
 fn impression_core(lex: &Lexicon, impression: &str) -> String {
     let core: String = impression.chars().filter(|c| !lex.filler_chars.contains(c)).collect();
-    for heading in ["诊断意见", "影像诊断", "诊断", "印象", "意见"] {
-        if let Some(rest) = core.strip_prefix(heading) {
-            return rest.to_owned();
-        }
+    match lex.headings.iter().find_map(|h| core.strip_prefix(h.as_str())) {
+        Some(rest) => rest.to_owned(),
+        None => core,
     }
-    core
 }
 
 fn impression_is_empty(lex: &Lexicon, impression: &str) -> bool {
     // A short heading with nothing after it (冠脉CTA：, 诊断意见：) says nothing.
     let trimmed = impression.trim();
     if let Some(head) = trimmed.strip_suffix('：').or_else(|| trimmed.strip_suffix(':')) {
-        if char_len(head) <= 12 && !head.contains(['：', ':', '。', '，', '；', '\n']) {
+        if char_len(head) <= lex.heading_max_chars && clauses(lex, head).len() == 1 {
             return true;
         }
     }
@@ -448,7 +446,7 @@ fn impression_is_empty(lex: &Lexicon, impression: &str) -> bool {
         || lex.placeholders.contains(&core)
         || lex.placeholders.contains(&core.to_lowercase())
         || lex.placeholder_prefixes.iter().any(|p| core.starts_with(p.as_str()))
-        || core.chars().all(|c| matches!(c, 'x' | 'X' | '×' | '＊' | '○' | '□' | '？'))
+        || core.chars().all(|c| lex.placeholder_chars.contains(&c))
 }
 
 fn empty_impression<'t>(r: &Read<'_, 't>) -> Option<Found<'t>> {

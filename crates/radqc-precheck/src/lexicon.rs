@@ -141,6 +141,9 @@ struct ComparisonFile {
 struct ImpressionFile {
     placeholders: Vec<String>,
     placeholder_prefixes: Vec<String>,
+    headings: Vec<String>,
+    placeholder_chars: String,
+    heading_max_chars: usize,
     filler_chars: String,
 }
 
@@ -307,6 +310,9 @@ pub(crate) struct Lexicon {
     pub comparison_denials: Terms,
     pub placeholders: HashSet<String>,
     pub placeholder_prefixes: Vec<String>,
+    pub headings: Vec<String>,
+    pub placeholder_chars: HashSet<char>,
+    pub heading_max_chars: usize,
     pub filler_chars: HashSet<char>,
     pub negation_before: Terms,
     pub not_negation: Terms,
@@ -426,6 +432,8 @@ fn validate(file: &File, problems: &mut Vec<String>) {
     check_list(problems, "comparison.phrases", &file.comparison.phrases);
     check_list(problems, "comparison.denials", &file.comparison.denials);
     check_list(problems, "impression.placeholders", &file.impression.placeholders);
+    check_list(problems, "impression.placeholder_prefixes", &file.impression.placeholder_prefixes);
+    check_list(problems, "impression.headings", &file.impression.headings);
     check_list(problems, "negation.before", &file.negation.before);
     check_list(problems, "negation.after", &file.negation.after);
     check_list(problems, "descriptors.terms", &file.descriptors.terms);
@@ -551,6 +559,9 @@ fn compile(file: File) -> Lexicon {
         comparison_denials: terms(&file.comparison.denials),
         placeholders: file.impression.placeholders.into_iter().collect(),
         placeholder_prefixes: file.impression.placeholder_prefixes,
+        headings: file.impression.headings,
+        placeholder_chars: file.impression.placeholder_chars.chars().collect(),
+        heading_max_chars: file.impression.heading_max_chars,
         filler_chars: file.impression.filler_chars.chars().collect(),
         negation_before: terms(&file.negation.before),
         not_negation: terms(&file.negation.not_negation),
